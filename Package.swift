@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: image I/O and the tensor engine are leaves, the engine and
+// vocabulary sit on them, the `Veil` façade sits on those, and only the `veil` executable
+// pulls in swift-argument-parser and the model importers.
+let package = Package(
+    name: "Veil",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Veil", targets: ["Veil"]),
+        .executable(name: "veil", targets: ["veil"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; see scripts/ensure-system-packages.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "VeilImage", dependencies: ["CTurboJPEG", "CPNG"]),
+        .target(name: "Veil", dependencies: ["VeilImage"]),
+        .executableTarget(
+            name: "veil",
+            dependencies: [
+                "Veil",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "VeilImageTests", dependencies: ["VeilImage"],
+                    resources: [.copy("Fixtures")]),
+    ]
+)

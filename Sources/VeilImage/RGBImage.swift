@@ -1,0 +1,71 @@
+/// An 8-bit RGB image: the one pixel type that every decoder in Veil produces.
+///
+/// Layout: row-major, top row first, three interleaved bytes per pixel (R, G, B), no row
+/// padding, so the byte for channel `c` of pixel `(x, y)` sits at `(y * width + x) * 3 + c`.
+/// The image is always in *display* orientation: EXIF orientation has already been applied,
+/// so what a model scores is what a person sees.
+///
+/// `RGBImage` is a value type backed by a copy-on-write array; it is `Sendable` and safe to
+/// hand between threads.
+public struct RGBImage: Sendable, Equatable {
+    /// Width in pixels; always at least 1.
+    public let width: Int
+    /// Height in pixels; always at least 1.
+    public let height: Int
+    /// `width * height * 3` bytes, laid out as described on the type.
+    public internal(set) var pixels: [UInt8]
+
+    /// Wraps an existing pixel buffer.
+    ///
+    /// - Precondition: `width` and `height` are positive and `pixels.count == width * height * 3`.
+    ///   A mismatch is a programming error, not bad input, so it traps.
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(width > 0 && height > 0, "RGBImage needs positive dimensions")
+        precondition(pixels.count == width * height * 3,
+                     "RGBImage of \(width)x\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// Creates an image by calling `color(x, y)` once for every pixel.
+    public init(width: Int, height: Int, color: (_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8)) {
+        var buffer = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                let (r, g, b) = color(x, y)
+                let i = (y * width + x) * 3
+                buffer[i] = r
+                buffer[i + 1] = g
+                buffer[i + 2] = b
+            }
+        }
+        self.init(width: width, height: height, pixels: buffer)
+    }
+
+    /// The red, green and blue bytes of the pixel at column `x`, row `y`.
+    public subscript(x: Int, y: Int) -> (red: UInt8, green: UInt8, blue: UInt8) {
+        let i = (y * width + x) * 3
+        return (pixels[i], pixels[i + 1], pixels[i + 2])
+    }
+}
+
+/// A width and height in pixels.
+public struct PixelSize: Hashable, Sendable, CustomStringConvertible {
+    /// Width in pixels.
+    public var width: Int
+    /// Height in pixels.
+    public var height: Int
+
+    /// Creates a size.
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+
+    /// The same size with width and height exchanged, as a 90° rotation leaves it.
+    public var transposed: PixelSize { PixelSize(width: height, height: width) }
+
+    /// `"WIDTHxHEIGHT"`.
+    public var description: String { "\(width)x\(height)" }
+}

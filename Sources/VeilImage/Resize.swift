@@ -1,0 +1,145 @@
+/// The filter a resize convolves with.
+///
+/// Both are applied as separable convolutions whose support widens with the downscale
+/// factor, so shrinking a photo averages every source pixel instead of skipping most of them
+/// (which would alias). This is the scheme Pillow's `Image.resize` uses, and the default
+/// model's reference preprocessing was written against Pillow.
+public enum ResizeFilter: Sendable, CaseIterable {
+    /// Box (area) filter: each output pixel is the mean of the source pixels it covers.
+    case box
+    /// Triangle (bilinear) filter: bilinear interpolation when enlarging, a tent-weighted
+    /// average when shrinking.
+    case bilinear
+
+    var support: Double {
+        switch self {
+        case .box: return 0.5
+        case .bilinear: return 1.0
+        }
+    }
+
+    func weight(_ x: Double) -> Double {
+        switch self {
+        case .box: return (x >= -0.5 && x < 0.5) ? 1 : 0
+        case .bilinear:
+            let a = abs(x)
+            return a < 1 ? 1 - a : 0
+        }
+    }
+}
+
+extension RGBImage {
+    /// This image resampled to `size` with `filter`. Pure: `self` is unchanged.
+    ///
+    /// - Precondition: `size` is positive in both dimensions.
+    public func resized(to size: PixelSize, filter: ResizeFilter = .bilinear) -> RGBImage {
+        precondition(size.width > 0 && size.height > 0, "resize target must be positive, got \(size)")
+        if size.width == width && size.height == height { return self }
+        var current = self
+        // Horizontal first, then vertical, each rounding to 8 bits, as Pillow does.
+        if size.width != width {
+            current = current.resampledRows(to: size.width, filter: filter)
+        }
+        if size.height != height {
+            current = current.transposedPlanes().resampledRows(to: size.height, filter: filter).transposedPlanes()
+        }
+        return current
+    }
+
+    /// The `size`-sized region whose top-left corner is at (`x`, `y`).
+    ///
+    /// - Precondition: the region lies inside the image.
+    public func cropped(x: Int, y: Int, size: PixelSize) -> RGBImage {
+        precondition(x >= 0 && y >= 0 && size.width > 0 && size.height > 0
+                     && x + size.width <= width && y + size.height <= height,
+                     "crop \(size) at (\(x), \(y)) lies outside a \(width)x\(height) image")
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(size.width * size.height * 3)
+        for row in y..<(y + size.height) {
+            let start = (row * width + x) * 3
+            buffer.append(contentsOf: pixels[start..<(start + size.width * 3)])
+        }
+        return RGBImage(width: size.width, height: size.height, pixels: buffer)
+    }
+
+    /// The centred `size`-sized region; an odd margin leaves the extra pixel on the
+    /// right and bottom (offsets round down), as Caffe's and torchvision's centre crops do.
+    ///
+    /// - Precondition: `size` fits inside the image.
+    public func centerCropped(to size: PixelSize) -> RGBImage {
+        cropped(x: (width - size.width) / 2, y: (height - size.height) / 2, size: size)
+    }
+
+    /// Resamples each row to `newWidth` pixels.
+    private func resampledRows(to newWidth: Int, filter: ResizeFilter) -> RGBImage {
+        let taps = ResampleTaps(input: width, output: newWidth, filter: filter)
+        var out = [UInt8](repeating: 0, count: newWidth * height * 3)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for row in 0..<height {
+                    let srcRow = row * width * 3
+                    let dstRow = row * newWidth * 3
+                    for x in 0..<newWidth {
+                        let first = taps.first[x]
+                        var r: Float = 0, g: Float = 0, b: Float = 0
+                        for k in 0..<taps.count[x] {
+                            let w = taps.weights[x * taps.stride + k]
+                            let s = srcRow + (first + k) * 3
+                            r += w * Float(src[s])
+                            g += w * Float(src[s + 1])
+                            b += w * Float(src[s + 2])
+                        }
+                        dst[dstRow + x * 3] = clampToByte(r)
+                        dst[dstRow + x * 3 + 1] = clampToByte(g)
+                        dst[dstRow + x * 3 + 2] = clampToByte(b)
+                    }
+                }
+            }
+        }
+        return RGBImage(width: newWidth, height: height, pixels: out)
+    }
+
+    /// Exchanges rows and columns, so the row resampler can serve the vertical pass.
+    private func transposedPlanes() -> RGBImage {
+        oriented(.transpose)
+    }
+}
+
+@inline(__always)
+private func clampToByte(_ value: Float) -> UInt8 {
+    UInt8(max(0, min(255, value.rounded())))
+}
+
+/// Precomputed, normalised filter taps for resampling one axis from `input` to `output`
+/// samples, with pixel centres at half-integers.
+struct ResampleTaps {
+    var first: [Int]
+    var count: [Int]
+    var weights: [Float]
+    var stride: Int
+
+    init(input: Int, output: Int, filter: ResizeFilter) {
+        let scale = Double(input) / Double(output)
+        let filterScale = max(scale, 1)
+        let support = filter.support * filterScale
+        stride = Int(support.rounded(.up)) * 2 + 1
+        first = []
+        count = []
+        weights = [Float](repeating: 0, count: output * stride)
+        for x in 0..<output {
+            let center = (Double(x) + 0.5) * scale
+            let lo = max(0, Int((center - support + 0.5).rounded(.down)))
+            let hi = min(input, Int((center + support + 0.5).rounded(.down)))
+            var taps = [Double]()
+            for i in lo..<max(lo, hi) {
+                taps.append(filter.weight((Double(i) - center + 0.5) / filterScale))
+            }
+            let total = taps.reduce(0, +)
+            first.append(lo)
+            count.append(min(taps.count, stride))
+            for (k, w) in taps.prefix(stride).enumerated() {
+                weights[x * stride + k] = total > 0 ? Float(w / total) : 0
+            }
+        }
+    }
+}
