@@ -33,7 +33,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "VeilImageTests", dependencies: ["VeilImage"],
+        .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),
     ]
 )

@@ -18,6 +18,9 @@ enum JPEGDecoder {
             throw failure(handle, stage: "header")
         }
         let stored = PixelSize(width: Int(width), height: Int(height))
+        if stored.width == 0 || stored.height == 0, markers.endsBeforeScan {
+            throw ImageDecodingError(.truncated, "JPEG data ends before its frame header")
+        }
         try checkPixelLimit(stored, options.pixelLimit)
 
         // The caller's minimum is in display orientation; the decoder scales stored rows.
@@ -131,6 +134,8 @@ func checkPixelLimit(_ size: PixelSize, _ limit: Int) throws {
 struct JPEGMarkers {
     var orientation: Orientation = .identity
     var hasAdobeMarker = false
+    /// The data ran out before the first scan (SOS) began.
+    var endsBeforeScan = true
 
     static func scan(_ data: UnsafeRawBufferPointer) -> JPEGMarkers {
         var result = JPEGMarkers()
@@ -141,7 +146,10 @@ struct JPEGMarkers {
             guard bytes[at] == 0xFF else { break }
             let marker = bytes[at + 1]
             if marker == 0xFF { at += 1; continue }  // fill byte
-            if marker == 0xDA || marker == 0xD9 { break }  // scan data or end: no more headers
+            if marker == 0xDA || marker == 0xD9 {  // scan data or end: no more headers
+                result.endsBeforeScan = false
+                break
+            }
             if marker == 0x01 || (0xD0...0xD7).contains(marker) { at += 2; continue }
             let length = Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
             guard length >= 2, at + 2 + length <= bytes.count else { break }

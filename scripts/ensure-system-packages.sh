@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Veil builds against, but only those that are missing.
+# Sourced by scripts/run.sh and scripts/test.sh; safe to run on its own.
+set -euo pipefail
+
+packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev libopenblas-dev libsqlite3-dev)
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "veil: installing missing system packages: ${missing[*]}" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
