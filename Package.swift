@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "VeilImage", dependencies: ["CTurboJPEG", "CPNG"]),
+        .target(name: "VeilTensor", dependencies: ["COpenBLAS"]),
         .target(name: "Veil", dependencies: ["VeilImage"]),
         .executableTarget(
             name: "veil",
@@ -33,6 +34,7 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor"]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// A package of its own, so that embedders of Veil never resolve package-benchmark.
+// Run: cd Benchmarks && swift package benchmark (see Benchmarks/README.md).
+let package = Package(
+    name: "VeilBenchmarks",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        .package(name: "Veil", path: "../"),
+        .package(url: "https://github.com/ordo-one/package-benchmark", exact: "1.38.1",
+                 traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "Decoding",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Veil", package: "Veil"),
+            ],
+            path: "Benchmarks/Decoding",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)

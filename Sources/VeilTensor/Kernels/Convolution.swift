@@ -1,0 +1,280 @@
+/// What a layer does to its output before handing it on; fused into the layer's last pass.
+public enum Activation: String, Sendable, Hashable, Codable {
+    /// Leaves values as they are.
+    case none
+    /// `max(0, x)`.
+    case relu
+}
+
+/// The geometry of a 2-D convolution or pooling window.
+public struct Window: Hashable, Sendable, CustomStringConvertible {
+    /// Kernel rows.
+    public var kernelHeight: Int
+    /// Kernel columns.
+    public var kernelWidth: Int
+    /// Vertical step between windows.
+    public var strideY: Int
+    /// Horizontal step between windows.
+    public var strideX: Int
+    /// Zero (or, for pooling, ignored) rows added above the input.
+    public var padTop: Int
+    /// Columns added left of the input.
+    public var padLeft: Int
+    /// Rows added below the input.
+    public var padBottom: Int
+    /// Columns added right of the input.
+    public var padRight: Int
+
+    /// Creates a window; `pad` applies to all four sides unless a side is given.
+    public init(kernelHeight: Int, kernelWidth: Int, strideY: Int = 1, strideX: Int = 1,
+                padTop: Int = 0, padLeft: Int = 0, padBottom: Int = 0, padRight: Int = 0) {
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY
+        self.strideX = strideX
+        self.padTop = padTop
+        self.padLeft = padLeft
+        self.padBottom = padBottom
+        self.padRight = padRight
+    }
+
+    /// A square kernel with equal stride and padding on every side.
+    public static func square(_ kernel: Int, stride: Int = 1, pad: Int = 0) -> Window {
+        Window(kernelHeight: kernel, kernelWidth: kernel, strideY: stride, strideX: stride,
+               padTop: pad, padLeft: pad, padBottom: pad, padRight: pad)
+    }
+
+    var isValid: Bool {
+        kernelHeight > 0 && kernelWidth > 0 && strideY > 0 && strideX > 0
+            && padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0
+    }
+
+    public var description: String {
+        "kernel \(kernelHeight)x\(kernelWidth) stride \(strideY)x\(strideX) pad t\(padTop) l\(padLeft) b\(padBottom) r\(padRight)"
+    }
+}
+
+/// A 2-D convolution whose weights were packed once, at load; ``forward(_:)`` only reads.
+///
+/// Weights are `(outputChannels, inputChannels / groups, kernelHeight, kernelWidth)`, row-major,
+/// which is both Caffe's and ONNX's order. Non-depthwise convolutions run as one GEMM per group
+/// over the whole batch (see ``Tensor`` for why the layout makes that possible): a 1×1,
+/// stride-1, unpadded convolution multiplies the input directly; any other goes through
+/// im2col in chunks of images that bound the column buffer. Depthwise convolutions
+/// (`groups == inputChannels == outputChannels`) use a direct loop, since a GEMM with one
+/// input channel per group would do no useful blocking.
+public struct Convolution2D: Sendable {
+    /// Input channels.
+    public let inputChannels: Int
+    /// Output channels.
+    public let outputChannels: Int
+    /// Channel groups; `inputChannels` for a depthwise convolution.
+    public let groups: Int
+    /// Kernel, stride and padding.
+    public let window: Window
+    /// Applied after the bias.
+    public let activation: Activation
+    let weights: [Float]
+    let bias: [Float]
+
+    /// The largest im2col buffer, in floats (32 MiB): large enough for wide GEMMs, small enough
+    /// to stay cache- and memory-friendly at batch 16.
+    static let columnBudget = 8 << 20
+
+    /// Creates a convolution, checking every size against the others.
+    public init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
+                weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
+        guard inputChannels > 0, outputChannels > 0, groups > 0,
+              inputChannels % groups == 0, outputChannels % groups == 0 else {
+            throw TensorShapeError("convolution channels \(inputChannels)→\(outputChannels) do not divide into \(groups) groups")
+        }
+        guard window.isValid else { throw TensorShapeError("invalid convolution window: \(window)") }
+        let expected = outputChannels * (inputChannels / groups) * window.kernelHeight * window.kernelWidth
+        guard weights.count == expected else {
+            throw TensorShapeError("convolution weights hold \(weights.count) values, expected \(expected) "
+                                   + "(\(outputChannels)x\(inputChannels / groups)x\(window.kernelHeight)x\(window.kernelWidth))")
+        }
+        if let bias, bias.count != outputChannels {
+            throw TensorShapeError("convolution bias holds \(bias.count) values, expected \(outputChannels)")
+        }
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.groups = groups
+        self.window = window
+        self.activation = activation
+        self.weights = weights
+        self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
+    }
+
+    var isDepthwise: Bool { groups > 1 && groups == inputChannels && groups == outputChannels }
+    var isPointwise: Bool {
+        window == .square(1)
+    }
+
+    /// The output shape for `input`, or an error naming the mismatch.
+    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+        guard input.channels == inputChannels else {
+            throw TensorShapeError("convolution expects \(inputChannels) input channels, got \(input)")
+        }
+        let h = (input.height + window.padTop + window.padBottom - window.kernelHeight) / window.strideY + 1
+        let w = (input.width + window.padLeft + window.padRight - window.kernelWidth) / window.strideX + 1
+        guard h > 0, w > 0 else { throw TensorShapeError("convolution \(window) leaves no output for \(input)") }
+        return Tensor.Shape(channels: outputChannels, batch: input.batch, height: h, width: w)
+    }
+
+    /// Convolves `input`; `input.shape` must have passed ``outputShape(for:)``.
+    public func forward(_ input: Tensor) -> Tensor {
+        let outShape = try! outputShape(for: input.shape)  // checked when the graph was planned
+        var output = Tensor(zeros: outShape)
+        if isDepthwise {
+            depthwise(input, into: &output)
+        } else {
+            gemmConvolution(input, into: &output)
+        }
+        addBiasAndActivate(&output)
+        return output
+    }
+
+    private func gemmConvolution(_ input: Tensor, into output: inout Tensor) {
+        let inShape = input.shape, outShape = output.shape
+        let cinG = inputChannels / groups, coutG = outputChannels / groups
+        let k = cinG * window.kernelHeight * window.kernelWidth
+        let outColumns = outShape.batch * outShape.plane
+        input.storage.withUnsafeBufferPointer { src in
+            weights.withUnsafeBufferPointer { w in
+                output.storage.withUnsafeMutableBufferPointer { dst in
+                    if isPointwise {
+                        for g in 0..<groups {
+                            BLAS.gemm(m: coutG, n: outColumns, k: cinG,
+                                      a: w.baseAddress! + g * coutG * k, lda: k,
+                                      b: src.baseAddress! + g * cinG * inShape.batch * inShape.plane, ldb: outColumns,
+                                      c: dst.baseAddress! + g * coutG * outColumns, ldc: outColumns)
+                        }
+                        return
+                    }
+                    let imagesPerChunk = max(1, min(inShape.batch, Self.columnBudget / max(1, k * outShape.plane)))
+                    var columns = [Float](repeating: 0, count: k * imagesPerChunk * outShape.plane)
+                    columns.withUnsafeMutableBufferPointer { col in
+                        for g in 0..<groups {
+                            var first = 0
+                            while first < inShape.batch {
+                                let count = min(imagesPerChunk, inShape.batch - first)
+                                let n = count * outShape.plane
+                                Im2Col.fill(col.baseAddress!, input: src.baseAddress!, inShape: inShape,
+                                            channels: (g * cinG)..<((g + 1) * cinG), images: first..<(first + count),
+                                            window: window, outShape: outShape)
+                                BLAS.gemm(m: coutG, n: n, k: k,
+                                          a: w.baseAddress! + g * coutG * k, lda: k,
+                                          b: col.baseAddress!, ldb: n,
+                                          c: dst.baseAddress! + g * coutG * outColumns + first * outShape.plane,
+                                          ldc: outColumns)
+                                first += count
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func depthwise(_ input: Tensor, into output: inout Tensor) {
+        let inShape = input.shape, outShape = output.shape
+        let kh = window.kernelHeight, kw = window.kernelWidth
+        input.storage.withUnsafeBufferPointer { src in
+            weights.withUnsafeBufferPointer { w in
+                output.storage.withUnsafeMutableBufferPointer { dst in
+                    let dstBase = dst.baseAddress!
+                    ComputeThreads.parallelFor(outShape.channels * outShape.batch) { plane in
+                        let c = plane / outShape.batch
+                        let inPlane = src.baseAddress! + plane * inShape.plane
+                        let outPlane = dstBase + plane * outShape.plane
+                        let kernel = w.baseAddress! + c * kh * kw
+                        for oy in 0..<outShape.height {
+                            let iy0 = oy * window.strideY - window.padTop
+                            for ox in 0..<outShape.width {
+                                let ix0 = ox * window.strideX - window.padLeft
+                                var sum: Float = 0
+                                for ky in 0..<kh {
+                                    let iy = iy0 + ky
+                                    if iy < 0 || iy >= inShape.height { continue }
+                                    for kx in 0..<kw {
+                                        let ix = ix0 + kx
+                                        if ix < 0 || ix >= inShape.width { continue }
+                                        sum += inPlane[iy * inShape.width + ix] * kernel[ky * kw + kx]
+                                    }
+                                }
+                                outPlane[oy * outShape.width + ox] = sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func addBiasAndActivate(_ output: inout Tensor) {
+        let run = output.shape.batch * output.shape.plane
+        let relu = activation == .relu
+        bias.withUnsafeBufferPointer { bias in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let base = dst.baseAddress!
+                ComputeThreads.parallelFor(outputChannels) { c in
+                    let row = base + c * run
+                    let b = bias[c]
+                    if relu {
+                        for i in 0..<run { row[i] = max(0, row[i] + b) }
+                    } else {
+                        for i in 0..<run { row[i] += b }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Lays convolution windows out as GEMM columns.
+enum Im2Col {
+    /// Fills `columns` as a `(channels × kh × kw) × (images × outH × outW)` row-major matrix.
+    static func fill(_ columns: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, inShape: Tensor.Shape,
+                     channels: Range<Int>, images: Range<Int>, window: Window, outShape: Tensor.Shape) {
+        let kh = window.kernelHeight, kw = window.kernelWidth
+        let rows = channels.count * kh * kw
+        let width = images.count * outShape.plane
+        ComputeThreads.parallelFor(rows) { r in
+            let c = channels.lowerBound + r / (kh * kw)
+            let ky = (r / kw) % kh, kx = r % kw
+            var out = columns + r * width
+            for n in images {
+                let plane = input + (c * inShape.batch + n) * inShape.plane
+                for oy in 0..<outShape.height {
+                    let iy = oy * window.strideY - window.padTop + ky
+                    if iy < 0 || iy >= inShape.height {
+                        out.update(repeating: 0, count: outShape.width)
+                        out += outShape.width
+                        continue
+                    }
+                    let rowPtr = plane + iy * inShape.width
+                    let ix0 = kx - window.padLeft
+                    if window.strideX == 1, ix0 >= 0, ix0 + outShape.width <= inShape.width {
+                        out.update(from: rowPtr + ix0, count: outShape.width)
+                        out += outShape.width
+                        continue
+                    }
+                    for ox in 0..<outShape.width {
+                        let ix = ox * window.strideX + ix0
+                        out[ox] = (ix >= 0 && ix < inShape.width) ? rowPtr[ix] : 0
+                    }
+                    out += outShape.width
+                }
+            }
+        }
+    }
+}
+
+/// A tensor's shape does not fit the operation asked of it.
+public struct TensorShapeError: Error, Sendable, CustomStringConvertible {
+    /// What does not fit.
+    public var reason: String
+    init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

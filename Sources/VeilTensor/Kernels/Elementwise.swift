@@ -1,0 +1,158 @@
+import Foundation
+
+/// Layers that combine or reshape tensors without arithmetic-heavy inner loops.
+public enum Elementwise {
+    /// `a + b`, then `activation`; both must have the same shape.
+    public static func add(_ a: Tensor, _ b: Tensor, activation: Activation) throws -> Tensor {
+        guard a.shape == b.shape else { throw TensorShapeError("cannot add \(a.shape) and \(b.shape)") }
+        var out = a
+        let relu = activation == .relu
+        out.storage.withUnsafeMutableBufferPointer { dst in
+            b.storage.withUnsafeBufferPointer { src in
+                let base = dst.baseAddress!
+                let count = dst.count
+                let chunks = max(1, min(64, count / 65_536))
+                ComputeThreads.parallelFor(chunks) { chunk in
+                    let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
+                    if relu {
+                        for i in start..<end { base[i] = max(0, base[i] + src[i]) }
+                    } else {
+                        for i in start..<end { base[i] += src[i] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `max(0, x)`.
+    public static func relu(_ x: Tensor) -> Tensor {
+        var out = x
+        for i in out.storage.indices { out.storage[i] = max(0, out.storage[i]) }
+        return out
+    }
+
+    /// Channels of all `inputs`, in order; every other dimension must agree. With Veil's
+    /// channel-major layout this is a plain append.
+    public static func concatChannels(_ inputs: [Tensor]) throws -> Tensor {
+        guard let first = inputs.first else { throw TensorShapeError("concat needs at least one input") }
+        var storage = [Float]()
+        storage.reserveCapacity(inputs.reduce(0) { $0 + $1.shape.count })
+        var channels = 0
+        for t in inputs {
+            guard t.shape.batch == first.shape.batch, t.shape.height == first.shape.height,
+                  t.shape.width == first.shape.width else {
+                throw TensorShapeError("cannot concatenate \(t.shape) with \(first.shape)")
+            }
+            storage.append(contentsOf: t.storage)
+            channels += t.shape.channels
+        }
+        var shape = first.shape
+        shape.channels = channels
+        return Tensor(shape: shape, storage: storage)
+    }
+
+    /// `x` with `extra` zero channels appended (ResNet-style shortcuts that widen).
+    public static func padChannels(_ x: Tensor, extra: Int) -> Tensor {
+        var shape = x.shape
+        shape.channels += extra
+        var storage = x.storage
+        storage.append(contentsOf: repeatElement(0, count: extra * x.shape.batch * x.shape.plane))
+        return Tensor(shape: shape, storage: storage)
+    }
+
+    /// Softmax across channels, independently for every image and position.
+    public static func softmaxChannels(_ x: Tensor) -> Tensor {
+        var out = x
+        let c = x.shape.channels, stride = x.shape.batch * x.shape.plane
+        for i in 0..<stride {
+            var peak = -Float.infinity
+            for k in 0..<c { peak = max(peak, x.storage[k * stride + i]) }
+            var total: Float = 0
+            for k in 0..<c {
+                let e = expf(x.storage[k * stride + i] - peak)
+                out.storage[k * stride + i] = e
+                total += e
+            }
+            for k in 0..<c { out.storage[k * stride + i] /= total }
+        }
+        return out
+    }
+
+    /// The logistic function `1 / (1 + e^-x)`, element by element.
+    public static func sigmoid(_ x: Tensor) -> Tensor {
+        var out = x
+        for i in out.storage.indices { out.storage[i] = 1 / (1 + expf(-out.storage[i])) }
+        return out
+    }
+}
+
+/// A fully connected (inner product) layer: `y = W · x + b` per image, with `W` stored
+/// `(outputs, inputs)` row-major and `x` each image's `(C, H, W)` values flattened.
+public struct FullyConnected: Sendable {
+    /// Values per image in.
+    public let inputs: Int
+    /// Values per image out.
+    public let outputs: Int
+    /// Applied after the bias.
+    public let activation: Activation
+    let weights: [Float]
+    let bias: [Float]
+
+    /// Creates the layer, checking the weight and bias sizes.
+    public init(inputs: Int, outputs: Int, weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
+        guard weights.count == inputs * outputs else {
+            throw TensorShapeError("fully connected weights hold \(weights.count) values, expected \(outputs)x\(inputs)")
+        }
+        if let bias, bias.count != outputs {
+            throw TensorShapeError("fully connected bias holds \(bias.count) values, expected \(outputs)")
+        }
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weights = weights
+        self.bias = bias ?? [Float](repeating: 0, count: outputs)
+        self.activation = activation
+    }
+
+    /// The output shape: `outputs` channels of 1×1 per image.
+    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+        guard input.channels * input.plane == inputs else {
+            throw TensorShapeError("fully connected layer expects \(inputs) values per image, got \(input)")
+        }
+        return Tensor.Shape(channels: outputs, batch: input.batch, height: 1, width: 1)
+    }
+
+    /// Applies the layer.
+    public func forward(_ input: Tensor) -> Tensor {
+        let n = input.shape.batch
+        // (C, N, H, W) is a [inputs × N] matrix only when H = W = 1; otherwise gather each
+        // image's values first.
+        let columns: [Float]
+        if input.shape.plane == 1 {
+            columns = input.storage
+        } else {
+            var gathered = [Float](repeating: 0, count: inputs * n)
+            for image in 0..<n {
+                let values = input.image(image)
+                for i in 0..<inputs { gathered[i * n + image] = values[i] }
+            }
+            columns = gathered
+        }
+        var output = Tensor(zeros: Tensor.Shape(channels: outputs, batch: n, height: 1, width: 1))
+        weights.withUnsafeBufferPointer { w in
+            columns.withUnsafeBufferPointer { x in
+                output.storage.withUnsafeMutableBufferPointer { y in
+                    BLAS.gemm(m: outputs, n: n, k: inputs, a: w.baseAddress!, lda: inputs,
+                              b: x.baseAddress!, ldb: n, c: y.baseAddress!, ldc: n)
+                }
+            }
+        }
+        for o in 0..<outputs {
+            for image in 0..<n {
+                let v = output.storage[o * n + image] + bias[o]
+                output.storage[o * n + image] = activation == .relu ? max(0, v) : v
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,82 @@
+/// Max or average pooling over each channel of each image.
+///
+/// Output size follows Caffe when `ceilMode` is set: rounded up, then reduced by one if the
+/// last window would start inside the bottom or right padding. Averages divide by the window
+/// clipped to the padded input (Caffe's and ONNX's `count_include_pad` rule), so padded
+/// zeros count, while the part of a ceil-mode window beyond the padding does not.
+public struct Pooling: Sendable {
+    /// Which reduction.
+    public enum Kind: String, Sendable, Codable {
+        /// The largest value in the window.
+        case max
+        /// The mean of the window.
+        case average
+    }
+
+    /// Which reduction.
+    public let kind: Kind
+    /// Kernel, stride and padding.
+    public let window: Window
+    /// Round the output size up (Caffe) instead of down (most other frameworks).
+    public let ceilMode: Bool
+
+    /// Creates a pooling layer.
+    public init(kind: Kind, window: Window, ceilMode: Bool) throws {
+        guard window.isValid else { throw TensorShapeError("invalid pooling window: \(window)") }
+        self.kind = kind
+        self.window = window
+        self.ceilMode = ceilMode
+    }
+
+    /// The output shape for `input`.
+    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+        func extent(_ size: Int, _ padA: Int, _ padB: Int, _ kernel: Int, _ stride: Int) -> Int {
+            let span = size + padA + padB - kernel
+            guard span >= 0 else { return 0 }
+            var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+            if ceilMode, padA > 0 || padB > 0, (out - 1) * stride >= size + padA { out -= 1 }
+            return out
+        }
+        let h = extent(input.height, window.padTop, window.padBottom, window.kernelHeight, window.strideY)
+        let w = extent(input.width, window.padLeft, window.padRight, window.kernelWidth, window.strideX)
+        guard h > 0, w > 0 else { throw TensorShapeError("pooling \(window) leaves no output for \(input)") }
+        return Tensor.Shape(channels: input.channels, batch: input.batch, height: h, width: w)
+    }
+
+    /// Pools `input`; its shape must have passed ``outputShape(for:)``.
+    public func forward(_ input: Tensor) -> Tensor {
+        let inShape = input.shape
+        let outShape = try! outputShape(for: inShape)  // checked when the graph was planned
+        var output = Tensor(zeros: outShape)
+        let isMax = kind == .max
+        input.storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let dstBase = dst.baseAddress!
+                ComputeThreads.parallelFor(outShape.channels * outShape.batch) { plane in
+                    let inPlane = src.baseAddress! + plane * inShape.plane
+                    let outPlane = dstBase + plane * outShape.plane
+                    for oy in 0..<outShape.height {
+                        let y0 = oy * window.strideY - window.padTop
+                        let yEnd = min(y0 + window.kernelHeight, inShape.height + window.padBottom)
+                        let ys = max(y0, 0), ye = min(yEnd, inShape.height)
+                        for ox in 0..<outShape.width {
+                            let x0 = ox * window.strideX - window.padLeft
+                            let xEnd = min(x0 + window.kernelWidth, inShape.width + window.padRight)
+                            let xs = max(x0, 0), xe = min(xEnd, inShape.width)
+                            var acc: Float = isMax ? -.infinity : 0
+                            if ys < ye && xs < xe {
+                                for y in ys..<ye {
+                                    let row = inPlane + y * inShape.width
+                                    for x in xs..<xe { acc = isMax ? max(acc, row[x]) : acc + row[x] }
+                                }
+                            }
+                            if !isMax { acc /= Float((yEnd - y0) * (xEnd - x0)) }
+                            outPlane[oy * outShape.width + ox] = acc
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,93 @@
+/// A dense, contiguous array of `Float`s with a four-dimensional shape.
+///
+/// ## Layout
+/// Veil's engine keeps activations **channel-major across the batch**: `(C, N, H, W)`, with
+/// `W` varying fastest. Each channel is one contiguous run of `N × H × W` values holding that
+/// channel for every image in the batch. The point is the GEMM shape: a convolution is
+/// `weights[Cout × K] · columns[K × (N·H·W)]`, so the whole batch forms one wide matrix and
+/// the output comes back in the same layout, with no transposes between layers. A 1×1
+/// convolution is then a single GEMM straight on the input. Conversion from and to the
+/// usual per-image `(N, C, H, W)` happens once, at the edges (``init(batchNCHW:)`` and
+/// ``image(_:)``).
+///
+/// ## Ownership and threading
+/// `Tensor` is a value type over a copy-on-write array: copies are cheap until written,
+/// and a tensor may be sent between threads.
+public struct Tensor: Sendable, Equatable {
+    /// The dimensions of a tensor, in Veil's `(C, N, H, W)` order.
+    public struct Shape: Hashable, Sendable, CustomStringConvertible {
+        /// Channels.
+        public var channels: Int
+        /// Images in the batch.
+        public var batch: Int
+        /// Rows per image.
+        public var height: Int
+        /// Columns per image.
+        public var width: Int
+
+        /// Creates a shape.
+        public init(channels: Int, batch: Int, height: Int, width: Int) {
+            self.channels = channels
+            self.batch = batch
+            self.height = height
+            self.width = width
+        }
+
+        /// The number of elements.
+        public var count: Int { channels * batch * height * width }
+        /// Elements in one channel of one image.
+        public var plane: Int { height * width }
+        /// `"CxNxHxW"`.
+        public var description: String { "\(channels)x\(batch)x\(height)x\(width) (CxNxHxW)" }
+    }
+
+    /// The dimensions.
+    public private(set) var shape: Shape
+    /// The elements in `(C, N, H, W)` order.
+    public var storage: [Float]
+
+    /// A zero-filled tensor.
+    public init(zeros shape: Shape) {
+        self.shape = shape
+        self.storage = [Float](repeating: 0, count: shape.count)
+    }
+
+    /// Wraps `storage`, which must hold `shape.count` elements in `(C, N, H, W)` order.
+    public init(shape: Shape, storage: [Float]) {
+        precondition(storage.count == shape.count, "tensor \(shape) needs \(shape.count) values, got \(storage.count)")
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// Builds a batch from per-image `(C, H, W)` arrays, all of the same size.
+    public init(batchNCHW images: [[Float]], channels: Int, height: Int, width: Int) {
+        let plane = height * width
+        let shape = Shape(channels: channels, batch: images.count, height: height, width: width)
+        var storage = [Float](repeating: 0, count: shape.count)
+        for (n, image) in images.enumerated() {
+            precondition(image.count == channels * plane, "image \(n) has \(image.count) values, expected \(channels * plane)")
+            for c in 0..<channels {
+                let dst = (c * images.count + n) * plane
+                storage.replaceSubrange(dst..<(dst + plane), with: image[(c * plane)..<((c + 1) * plane)])
+            }
+        }
+        self.init(shape: shape, storage: storage)
+    }
+
+    /// Image `n` of the batch as a `(C, H, W)` array.
+    public func image(_ n: Int) -> [Float] {
+        var out = [Float]()
+        out.reserveCapacity(shape.channels * shape.plane)
+        for c in 0..<shape.channels {
+            let start = (c * shape.batch + n) * shape.plane
+            out.append(contentsOf: storage[start..<(start + shape.plane)])
+        }
+        return out
+    }
+
+    /// The same elements under a new shape with the same count.
+    public func reshaped(_ newShape: Shape) -> Tensor {
+        precondition(newShape.count == shape.count, "cannot reshape \(shape) to \(newShape)")
+        return Tensor(shape: newShape, storage: storage)
+    }
+}

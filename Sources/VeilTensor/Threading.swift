@@ -1,0 +1,67 @@
+import Dispatch
+import Foundation
+
+/// How many threads Veil's compute may use, and the one place that tells OpenBLAS.
+///
+/// OpenBLAS keeps its thread count in a process-wide variable, so it cannot be a per-model
+/// setting. Veil's own loops (im2col, pooling, element-wise) and OpenBLAS's GEMMs run one
+/// after the other, never at the same time, so both may use the same `count` threads and
+/// the process still keeps at most `count` cores busy: N threads, never N².
+public enum ComputeThreads {
+    /// Sets the number of threads for OpenBLAS and for Veil's parallel loops.
+    /// Call once at start-up; every loaded model shares it.
+    public static func configure(_ count: Int) {
+        let n = max(1, count)
+        BLAS.setThreadCount(n)
+        state.withLock { $0 = n }
+    }
+
+    /// The configured thread count; until ``configure(_:)`` is called, OpenBLAS's own default.
+    public static var count: Int {
+        state.withLock { value in
+            if value == 0 { value = BLAS.threadCount }
+            return value
+        }
+    }
+
+    private static let state = LockedValue(0)
+
+    /// Runs `body(i)` for every `i` in `0..<iterations`, spread over the configured threads.
+    static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+        let threads = min(count, iterations)
+        if threads <= 1 {
+            for i in 0..<iterations { body(i) }
+            return
+        }
+        // Contiguous chunks, one per thread, keep each thread's memory traffic local.
+        // Callers write disjoint parts of a buffer per index, and concurrentPerform returns
+        // only when every iteration has finished, so sharing `body` across threads is sound
+        // even though Swift cannot prove it.
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let start = iterations * t / threads, end = iterations * (t + 1) / threads
+                for i in start..<end { shared.value(i) }
+            }
+        }
+    }
+}
+
+/// A value behind a lock (`Mutex` would need macOS 15 as the deployment target).
+final class LockedValue<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,87 @@
+import Testing
+@testable import VeilTensor
+
+/// The optimised convolution against its naive twin, across kernel sizes, strides, padding,
+/// groups (depthwise included), batch sizes and odd spatial sizes.
+///
+/// Tolerance: float32 accumulation over K = (Cin/groups)·kh·kw products of values in [-1, 1]
+/// has a rounding error bounded by about K·ε·Σ|x·w|; we allow 4·K·ε·(1 + |bias|) per output,
+/// with ε = 2⁻²³, far above what a correct GEMM produces and far below any indexing bug.
+struct ConvolutionTests {
+    struct Case: CustomStringConvertible, Sendable {
+        var cin, cout, groups, batch, height, width: Int
+        var window: Window
+        var activation: Activation = .none
+        var description: String {
+            "cin \(cin) cout \(cout) groups \(groups) batch \(batch) input \(height)x\(width) \(window) \(activation)"
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(cin: 3, cout: 8, groups: 1, batch: 1, height: 9, width: 11, window: .square(3, stride: 1, pad: 1)),
+        Case(cin: 3, cout: 5, groups: 1, batch: 3, height: 15, width: 13, window: .square(7, stride: 2, pad: 3), activation: .relu),
+        Case(cin: 8, cout: 16, groups: 1, batch: 2, height: 6, width: 5, window: .square(1)),
+        Case(cin: 8, cout: 6, groups: 1, batch: 4, height: 7, width: 7, window: .square(1, stride: 2)),
+        Case(cin: 6, cout: 6, groups: 6, batch: 2, height: 10, width: 9, window: .square(3, stride: 1, pad: 1)),
+        Case(cin: 6, cout: 6, groups: 6, batch: 1, height: 10, width: 9, window: .square(5, stride: 2, pad: 2), activation: .relu),
+        Case(cin: 8, cout: 4, groups: 2, batch: 3, height: 5, width: 8, window: .square(3, stride: 2, pad: 0)),
+        Case(cin: 4, cout: 4, groups: 4, batch: 2, height: 8, width: 8,
+             window: Window(kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2, padTop: 0, padLeft: 0, padBottom: 1, padRight: 1)),
+        Case(cin: 5, cout: 7, groups: 1, batch: 2, height: 4, width: 12,
+             window: Window(kernelHeight: 1, kernelWidth: 5, strideY: 1, strideX: 3, padTop: 0, padLeft: 2, padBottom: 0, padRight: 1)),
+        Case(cin: 16, cout: 16, groups: 1, batch: 5, height: 3, width: 3, window: .square(3, stride: 1, pad: 1), activation: .relu),
+    ]
+
+    @Test(arguments: cases)
+    func matchesNaiveTwin(_ c: Case) throws {
+        var rng = TestRandom(seed: UInt64(c.cin * 1000 + c.cout * 10 + c.batch))
+        let k = (c.cin / c.groups) * c.window.kernelHeight * c.window.kernelWidth
+        let weights = (0..<(c.cout * k)).map { _ in rng.uniform() }
+        let bias = (0..<c.cout).map { _ in rng.uniform() }
+        let conv = try Convolution2D(inputChannels: c.cin, outputChannels: c.cout, groups: c.groups,
+                                     window: c.window, weights: weights, bias: bias, activation: c.activation)
+        let shape = Tensor.Shape(channels: c.cin, batch: c.batch, height: c.height, width: c.width)
+        let input = Tensor(shape: shape, storage: (0..<shape.count).map { _ in rng.uniform() })
+        let fast = conv.forward(input)
+        let slow = ReferenceKernels.convolution(conv, input)
+        #expect(fast.shape == slow.shape, "\(c)")
+        let tolerance = 4 * Float(k) * Float.ulpOfOne * 2
+        let worst = zip(fast.storage, slow.storage).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= tolerance, "\(c): max difference \(worst), tolerance \(tolerance)")
+    }
+
+    @Test func inconsistentWeightsAreRejected() {
+        #expect(throws: TensorShapeError.self) {
+            try Convolution2D(inputChannels: 3, outputChannels: 4, window: .square(3), weights: [Float](repeating: 0, count: 10), bias: nil)
+        }
+        #expect(throws: TensorShapeError.self) {
+            try Convolution2D(inputChannels: 3, outputChannels: 4, groups: 2, window: .square(1), weights: [], bias: nil)
+        }
+        #expect(throws: TensorShapeError.self) {
+            try Convolution2D(inputChannels: 2, outputChannels: 2, window: .square(1), weights: [1, 0, 0, 1], bias: [1])
+        }
+    }
+
+    @Test func layoutRoundTripsPerImageArrays() {
+        let images: [[Float]] = [(0..<12).map(Float.init), (100..<112).map(Float.init)]
+        let t = Tensor(batchNCHW: images, channels: 3, height: 2, width: 2)
+        // Channel-major: channel 0 of image 0, channel 0 of image 1, channel 1 of image 0, ...
+        #expect(Array(t.storage[0..<8]) == [0, 1, 2, 3, 100, 101, 102, 103])
+        #expect(t.image(0) == images[0])
+        #expect(t.image(1) == images[1])
+    }
+}
+
+struct TestRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
