@@ -25,16 +25,24 @@ let package = Package(
 
         .target(name: "VeilImage", dependencies: ["CTurboJPEG", "CPNG"]),
         .target(name: "VeilTensor", dependencies: ["COpenBLAS"]),
-        .target(name: "Veil", dependencies: ["VeilImage"]),
+        .target(name: "VeilEngine", dependencies: ["VeilTensor"]),
+        .target(name: "VeilImport", dependencies: ["VeilEngine"]),
+        // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
+        // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
+        .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
+                sources: ["BundledModels.swift"], resources: [.copy("open_nsfw")]),
+        .target(name: "Veil", dependencies: ["VeilImage", "VeilEngine", "VeilTensor", "VeilModels"]),
         .executableTarget(
             name: "veil",
             dependencies: [
                 "Veil",
+                "VeilImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor"]),
+        .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine"]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),
     ]

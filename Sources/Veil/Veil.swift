@@ -1,3 +1,5 @@
-// The embedder's façade: one `import Veil` brings in image decoding and, as they land,
-// the model runtime and the vocabulary.
+// The embedder's façade: `import Veil` brings image decoding, the model runtime and the
+// classifier that joins them.
+@_exported import VeilEngine
 @_exported import VeilImage
+@_exported import VeilTensor

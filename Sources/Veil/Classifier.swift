@@ -1,0 +1,76 @@
+import Foundation
+import VeilModels
+
+/// Scores images with a model: the vendor-facing entry point.
+///
+/// ```swift
+/// let classifier = try Classifier.loadDefault()   // once, at start-up
+/// let scores = try classifier.scores(forFileAt: "/archive/wound-0042.jpg")
+/// if scores["nudity", default: 0] >= 0.4 { /* queue for human review */ }
+/// ```
+///
+/// A `Classifier` is immutable and `Sendable`: load it once and share it between threads.
+/// Each call allocates its own working memory. Scores are suggestions for human review,
+/// never labels.
+public final class Classifier: Sendable {
+    /// The loaded network.
+    public let model: Model
+    /// The preprocessing chain from the model's manifest.
+    public let preprocessor: Preprocessor
+    /// How files are decoded for this model: scaled JPEG decoding down to the size the first
+    /// preprocessing resize needs.
+    public let decoder: ImageDecoder
+
+    /// Wraps a loaded model.
+    public init(model: Model, decodingOptions: DecodingOptions = DecodingOptions()) throws {
+        self.model = model
+        self.preprocessor = try Preprocessor(manifest: model.manifest)
+        var options = decodingOptions
+        options.minimumSize = preprocessor.decodeSize ?? preprocessor.inputSize
+        self.decoder = ImageDecoder(options: options)
+    }
+
+    /// Loads the model whose manifest is at `path`.
+    public convenience init(manifestAt path: String, decodingOptions: DecodingOptions = DecodingOptions()) throws {
+        try self.init(model: try Model.load(manifestAt: path), decodingOptions: decodingOptions)
+    }
+
+    /// Loads the embedded default model: Yahoo's open_nsfw, which scores `nudity`.
+    public static func loadDefault(decodingOptions: DecodingOptions = DecodingOptions()) throws -> Classifier {
+        try Classifier(manifestAt: defaultModelManifestPath, decodingOptions: decodingOptions)
+    }
+
+    /// Where the embedded default model's manifest is installed.
+    public static var defaultModelManifestPath: String { BundledModels.openNSFWManifestPath }
+
+    /// The names of the scores this model produces, e.g. `["nudity"]`.
+    public var scoreNames: [String] { model.manifest.outputs.map(\.name) }
+
+    /// Scores one decoded image.
+    public func scores(for image: RGBImage) throws -> [String: Float] {
+        try scores(for: [image])[0]
+    }
+
+    /// Scores a batch of decoded images in one forward pass; larger batches make larger,
+    /// faster matrix products. Results are in input order.
+    public func scores(for images: [RGBImage]) throws -> [[String: Float]] {
+        guard !images.isEmpty else { return [] }
+        let size = preprocessor.inputSize
+        let input = Tensor(batchNCHW: images.map(preprocessor.tensorValues(for:)),
+                           channels: 3, height: size.height, width: size.width)
+        let outputs = try model.run(input)
+        return (0..<images.count).map { n in
+            var result: [String: Float] = [:]
+            for spec in model.manifest.outputs {
+                let tensor = outputs[spec.tensor]!
+                result[spec.name] = tensor.storage[(spec.channel * tensor.shape.batch + n) * tensor.shape.plane]
+            }
+            return result
+        }
+    }
+
+    /// Decodes the file at `path` (any supported format, sniffed from its bytes) and scores it.
+    public func scores(forFileAt path: String) throws -> [String: Float] {
+        try scores(for: decoder.decode(contentsOf: path))
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import VeilTensor
+
+/// Turns a manifest graph plus its weights into executable steps, once, at load.
+///
+/// Work done here so that `forward` never does it: batch norm folded into the preceding
+/// convolution's weights and bias, ReLU fused into the preceding layer, and every shape
+/// checked for the manifest's input size.
+struct GraphCompiler {
+    let manifest: ModelManifest
+    let weights: SafeTensorsFile
+    let manifestPath: String
+
+    struct Result {
+        var steps: [Step]
+        var inputSlot: Int
+        var outputSlots: [String: Int]
+        var slotCount: Int
+    }
+
+    /// A layer before fusion: its operation still open to folding what follows.
+    private struct Pending {
+        var name: String
+        var kind: Kind
+        var inputs: [String]
+        var output: String
+        var activation: Activation = .none
+
+        enum Kind {
+            case convolution(weights: [Float], bias: [Float], inputChannels: Int, outputChannels: Int, groups: Int, window: Window)
+            case pooling(Pooling)
+            case fullyConnected(weights: [Float], bias: [Float], units: Int, inputs: Int)
+            case add
+            case relu
+            case softmax
+            case sigmoid
+            case concat
+            case padChannels(Int)
+        }
+
+        var supportsFusedActivation: Bool {
+            switch kind {
+            case .convolution, .fullyConnected, .add: return true
+            default: return false
+            }
+        }
+    }
+
+    func compile() throws -> Result {
+        var consumers: [String: Int] = [:]
+        for node in manifest.graph { for input in node.inputs { consumers[input, default: 0] += 1 } }
+        let outputTensors = Set(manifest.outputs.map(\.tensor))
+        var usedWeights = Set<String>()
+        var pending: [Pending] = []
+        var producer: [String: Int] = [:]  // tensor → index in `pending`
+        var channels: [String: Int] = [manifest.input.tensor: manifest.input.channels]
+
+        func fail(_ node: ModelManifest.Node, _ reason: String) -> ModelLoadingError {
+            ModelLoadingError(file: manifestPath, node: node.name, reason)
+        }
+        func tensor(_ node: ModelManifest.Node, _ role: String, required: Bool = true) throws -> (shape: [Int], values: [Float])? {
+            guard let name = node.weights?[role] else {
+                if required { throw fail(node, "needs a '\(role)' weight") }
+                return nil
+            }
+            guard weights.entries[name] != nil else {
+                throw ModelLoadingError(file: weights.path, node: node.name, "weight '\(name)' (\(role)) is missing from the weights file")
+            }
+            usedWeights.insert(name)
+            return try weights.floats(name)
+        }
+        /// Whether `tensor` feeds only the node about to fuse into its producer.
+        func fusable(_ tensor: String) -> Int? {
+            guard consumers[tensor] == 1, !outputTensors.contains(tensor), let index = producer[tensor] else { return nil }
+            return index
+        }
+
+        for node in manifest.graph {
+            guard !node.inputs.isEmpty else { throw fail(node, "has no inputs") }
+            for input in node.inputs where channels[input] == nil {
+                throw fail(node, "reads '\(input)', which no earlier node writes")
+            }
+            guard channels[node.output] == nil else { throw fail(node, "writes '\(node.output)', which is already written") }
+            let a = node.attributes ?? ModelManifest.Attributes()
+            let inChannels = channels[node.inputs[0]]!
+            var outChannels = inChannels
+            var new: Pending?
+
+            switch node.op {
+            case "conv2d":
+                let w = try tensor(node, "weight")!
+                let groups = a.groups ?? 1
+                guard w.shape.count == 4 else { throw fail(node, "weight must be 4-D (out, in/groups, kh, kw), got \(w.shape)") }
+                guard w.shape[1] * groups == inChannels else {
+                    throw fail(node, "weight \(w.shape) with \(groups) group(s) expects \(w.shape[1] * groups) input channels, but '\(node.inputs[0])' has \(inChannels)")
+                }
+                if let declared = a.outputChannels, declared != w.shape[0] {
+                    throw fail(node, "declares \(declared) output channels but its weight has \(w.shape[0])")
+                }
+                if let kernel = a.kernel, kernel != [w.shape[2], w.shape[3]] {
+                    throw fail(node, "declares kernel \(kernel) but its weight is \(w.shape[2])x\(w.shape[3])")
+                }
+                let bias = try tensor(node, "bias", required: false)
+                if let bias, bias.shape != [w.shape[0]] { throw fail(node, "bias shape \(bias.shape), expected [\(w.shape[0])]") }
+                let window = try self.window(a, kernel: [w.shape[2], w.shape[3]], node: node)
+                outChannels = w.shape[0]
+                new = Pending(name: node.name, kind: .convolution(weights: w.values, bias: bias?.values ?? Array(repeating: 0, count: w.shape[0]),
+                                                                  inputChannels: inChannels, outputChannels: w.shape[0], groups: groups, window: window),
+                              inputs: node.inputs, output: node.output)
+
+            case "batchNorm":
+                let mean = try tensor(node, "mean")!, variance = try tensor(node, "variance")!
+                let gamma = try tensor(node, "scale", required: false), beta = try tensor(node, "bias", required: false)
+                for t in [mean, variance, gamma, beta].compactMap({ $0 }) where t.shape != [inChannels] {
+                    throw fail(node, "parameter shape \(t.shape) does not match \(inChannels) channels")
+                }
+                let eps = Double(a.epsilon ?? 1e-5)
+                // y = (x − mean) · s + beta with s = gamma / √(var + ε): a per-channel affine map.
+                var scale = [Double](repeating: 1, count: inChannels), shift = [Double](repeating: 0, count: inChannels)
+                for c in 0..<inChannels {
+                    let s = Double(gamma?.values[c] ?? 1) / (Double(variance.values[c]) + eps).squareRoot()
+                    scale[c] = s
+                    shift[c] = Double(beta?.values[c] ?? 0) - Double(mean.values[c]) * s
+                }
+                if let index = fusable(node.inputs[0]),
+                   case .convolution(var w, var b, let cin, let cout, let groups, let window) = pending[index].kind,
+                   pending[index].activation == .none {
+                    let perOutput = w.count / cout
+                    for o in 0..<cout {
+                        for i in 0..<perOutput { w[o * perOutput + i] = Float(Double(w[o * perOutput + i]) * scale[o]) }
+                        b[o] = Float(Double(b[o]) * scale[o] + shift[o])
+                    }
+                    pending[index].kind = .convolution(weights: w, bias: b, inputChannels: cin, outputChannels: cout, groups: groups, window: window)
+                    pending[index].output = node.output
+                    producer[node.output] = index
+                } else {
+                    // A batch norm with nothing to fold into runs as a 1×1 depthwise convolution.
+                    new = Pending(name: node.name,
+                                  kind: .convolution(weights: scale.map(Float.init), bias: shift.map(Float.init),
+                                                     inputChannels: inChannels, outputChannels: inChannels,
+                                                     groups: inChannels, window: .square(1)),
+                                  inputs: node.inputs, output: node.output)
+                }
+
+            case "relu":
+                if let index = fusable(node.inputs[0]), pending[index].activation == .none, pending[index].supportsFusedActivation {
+                    pending[index].activation = .relu
+                    pending[index].output = node.output
+                    producer[node.output] = index
+                } else {
+                    new = Pending(name: node.name, kind: .relu, inputs: node.inputs, output: node.output)
+                }
+
+            case "maxPool", "averagePool":
+                guard let kernel = a.kernel else { throw fail(node, "needs a 'kernel' attribute") }
+                let pooling = try Pooling(kind: node.op == "maxPool" ? .max : .average,
+                                          window: try window(a, kernel: kernel, node: node), ceilMode: a.ceilMode ?? false)
+                new = Pending(name: node.name, kind: .pooling(pooling), inputs: node.inputs, output: node.output)
+
+            case "fullyConnected":
+                let w = try tensor(node, "weight")!
+                guard w.shape.count == 2 else { throw fail(node, "weight must be 2-D (units, inputs), got \(w.shape)") }
+                if let units = a.units, units != w.shape[0] { throw fail(node, "declares \(units) units but its weight has \(w.shape[0])") }
+                let bias = try tensor(node, "bias", required: false)
+                if let bias, bias.shape != [w.shape[0]] { throw fail(node, "bias shape \(bias.shape), expected [\(w.shape[0])]") }
+                outChannels = w.shape[0]
+                new = Pending(name: node.name, kind: .fullyConnected(weights: w.values, bias: bias?.values ?? Array(repeating: 0, count: w.shape[0]),
+                                                                     units: w.shape[0], inputs: w.shape[1]),
+                              inputs: node.inputs, output: node.output)
+
+            case "add":
+                guard node.inputs.count == 2 else { throw fail(node, "add takes exactly two inputs") }
+                guard channels[node.inputs[1]] == inChannels else {
+                    throw fail(node, "adds \(inChannels) channels to \(channels[node.inputs[1]]!)")
+                }
+                new = Pending(name: node.name, kind: .add, inputs: node.inputs, output: node.output)
+
+            case "concat":
+                outChannels = node.inputs.reduce(0) { $0 + channels[$1]! }
+                new = Pending(name: node.name, kind: .concat, inputs: node.inputs, output: node.output)
+
+            case "padChannels":
+                guard let extra = a.extraChannels, extra >= 0 else { throw fail(node, "needs a non-negative 'extraChannels'") }
+                outChannels = inChannels + extra
+                new = Pending(name: node.name, kind: .padChannels(extra), inputs: node.inputs, output: node.output)
+
+            case "softmax":
+                new = Pending(name: node.name, kind: .softmax, inputs: node.inputs, output: node.output)
+            case "sigmoid":
+                new = Pending(name: node.name, kind: .sigmoid, inputs: node.inputs, output: node.output)
+            default:
+                throw fail(node, "unknown operation '\(node.op)'")
+            }
+            if let new {
+                producer[node.output] = pending.count
+                pending.append(new)
+            }
+            channels[node.output] = outChannels
+        }
+
+        let unused = Set(weights.entries.keys).subtracting(usedWeights)
+        guard unused.isEmpty else {
+            throw ModelLoadingError(file: weights.path, "weights not used by the graph: \(unused.sorted().prefix(5).joined(separator: ", "))")
+        }
+        for output in manifest.outputs {
+            guard let c = channels[output.tensor] else {
+                throw ModelLoadingError(file: manifestPath, "output '\(output.name)' reads tensor '\(output.tensor)', which no node writes")
+            }
+            guard output.channel >= 0, output.channel < c else {
+                throw ModelLoadingError(file: manifestPath, "output '\(output.name)' reads channel \(output.channel) of '\(output.tensor)', which has \(c)")
+            }
+        }
+        return try lower(pending)
+    }
+
+    /// Builds the layer kernels, assigns slots, and shape-checks the graph at batch 1.
+    private func lower(_ pending: [Pending]) throws -> Result {
+        var slots: [String: Int] = [manifest.input.tensor: 0]
+        var shapes: [String: Tensor.Shape] = [
+            manifest.input.tensor: Tensor.Shape(channels: manifest.input.channels, batch: 1,
+                                                height: manifest.input.height, width: manifest.input.width),
+        ]
+        var steps: [Step] = []
+        for p in pending {
+            func fail(_ reason: String) -> ModelLoadingError { ModelLoadingError(file: manifestPath, node: p.name, reason) }
+            let inputShapes = p.inputs.map { shapes[$0]! }
+            let operation: Step.Operation
+            let outShape: Tensor.Shape
+            do {
+                switch p.kind {
+                case let .convolution(w, b, cin, cout, groups, window):
+                    let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, groups: groups, window: window,
+                                                 weights: w, bias: b, activation: p.activation)
+                    outShape = try conv.outputShape(for: inputShapes[0])
+                    operation = .convolution(conv)
+                case .pooling(let pool):
+                    outShape = try pool.outputShape(for: inputShapes[0])
+                    operation = .pooling(pool)
+                case let .fullyConnected(w, b, units, inputs):
+                    let fc = try FullyConnected(inputs: inputs, outputs: units, weights: w, bias: b, activation: p.activation)
+                    outShape = try fc.outputShape(for: inputShapes[0])
+                    operation = .fullyConnected(fc)
+                case .add:
+                    guard inputShapes[0] == inputShapes[1] else { throw fail("adds \(inputShapes[0]) to \(inputShapes[1])") }
+                    outShape = inputShapes[0]
+                    operation = .add(p.activation)
+                case .concat:
+                    let first = inputShapes[0]
+                    guard inputShapes.allSatisfy({ $0.height == first.height && $0.width == first.width }) else {
+                        throw fail("concatenates tensors of different sizes: \(inputShapes)")
+                    }
+                    outShape = Tensor.Shape(channels: inputShapes.reduce(0) { $0 + $1.channels }, batch: 1, height: first.height, width: first.width)
+                    operation = .concat
+                case .padChannels(let extra):
+                    outShape = Tensor.Shape(channels: inputShapes[0].channels + extra, batch: 1, height: inputShapes[0].height, width: inputShapes[0].width)
+                    operation = .padChannels(extra)
+                case .relu: outShape = inputShapes[0]; operation = .relu
+                case .softmax: outShape = inputShapes[0]; operation = .softmax
+                case .sigmoid: outShape = inputShapes[0]; operation = .sigmoid
+                }
+            } catch let error as TensorShapeError {
+                throw fail(error.reason)
+            }
+            let slot = slots.count
+            slots[p.output] = slot
+            shapes[p.output] = outShape
+            steps.append(Step(name: p.name, operation: operation, inputs: p.inputs.map { slots[$0]! }, output: slot))
+        }
+        var outputSlots: [String: Int] = [:]
+        for output in manifest.outputs { outputSlots[output.tensor] = slots[output.tensor]! }
+        return Result(steps: steps, inputSlot: 0, outputSlots: outputSlots, slotCount: slots.count)
+    }
+
+    private func window(_ a: ModelManifest.Attributes, kernel: [Int], node: ModelManifest.Node) throws -> Window {
+        let stride = a.stride ?? [1, 1]
+        let pad = a.pad ?? [0, 0, 0, 0]
+        guard kernel.count == 2, stride.count == 2, pad.count == 4 else {
+            throw ModelLoadingError(file: manifestPath, node: node.name, "kernel and stride take 2 values, pad takes 4 (top, left, bottom, right)")
+        }
+        return Window(kernelHeight: kernel[0], kernelWidth: kernel[1], strideY: stride[0], strideX: stride[1],
+                      padTop: pad[0], padLeft: pad[1], padBottom: pad[2], padRight: pad[3])
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import VeilTensor
+
+/// A loaded network: immutable, `Sendable`, and safe to run from many threads at once.
+///
+/// ## Loading
+/// ``load(manifestAt:)`` reads the manifest, memory-maps the safetensors weights, checks
+/// the weights' SHA-256 against the manifest, and compiles the graph once: batch norms are
+/// folded into the convolutions before them, ReLUs are fused into the layer before them,
+/// every weight is checked for presence and shape, and the whole graph is shape-checked for
+/// the declared input. Weights the graph does not use are an error too. Anything wrong
+/// throws a ``ModelLoadingError`` naming the file and node, so inference never meets a
+/// malformed model.
+///
+/// ## Running
+/// ``run(_:)`` takes a batch in Veil's `(C, N, H, W)` layout (see `Tensor`) and returns every
+/// output tensor the manifest names. Each call allocates its own activations, so concurrent
+/// calls share nothing but the read-only weights; thread use inside a call follows
+/// `ComputeThreads`.
+public final class Model: Sendable {
+    /// The manifest the model was loaded from.
+    public let manifest: ModelManifest
+    let steps: [Step]
+    let inputSlot: Int
+    let outputSlots: [String: Int]
+    let lastUse: [Int]
+    let slotCount: Int
+
+    /// Loads the model whose manifest is at `path`; the weights file is found beside it.
+    public static func load(manifestAt path: String) throws -> Model {
+        let manifest: ModelManifest
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            manifest = try JSONDecoder().decode(ModelManifest.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelLoadingError(file: path, "manifest does not match the format: \(describe(error))")
+        } catch {
+            throw ModelLoadingError(file: path, "cannot read the manifest: \((error as NSError).localizedDescription)")
+        }
+        guard manifest.format == "veil-model", manifest.formatVersion == 1 else {
+            throw ModelLoadingError(file: path, "format '\(manifest.format)' version \(manifest.formatVersion) is not veil-model version 1")
+        }
+        let weightsPath = URL(fileURLWithPath: path).deletingLastPathComponent()
+            .appendingPathComponent(manifest.weights.file).path
+        let weights = try SafeTensorsFile(path: weightsPath)
+        var hash = SHA256()
+        weights.data.withUnsafeBytes { hash.update($0) }
+        let digest = hash.finalizeHex()
+        guard digest == manifest.weights.sha256.lowercased() else {
+            throw ModelLoadingError(file: weightsPath, "SHA-256 is \(digest), but the manifest expects \(manifest.weights.sha256)")
+        }
+        return try Model(manifest: manifest, weights: weights, manifestPath: path)
+    }
+
+    init(manifest: ModelManifest, weights: SafeTensorsFile, manifestPath: String) throws {
+        let compiled = try GraphCompiler(manifest: manifest, weights: weights, manifestPath: manifestPath).compile()
+        self.manifest = manifest
+        self.steps = compiled.steps
+        self.inputSlot = compiled.inputSlot
+        self.outputSlots = compiled.outputSlots
+        self.slotCount = compiled.slotCount
+        var lastUse = [Int](repeating: -1, count: compiled.slotCount)
+        for (index, step) in compiled.steps.enumerated() {
+            for slot in step.inputs { lastUse[slot] = index }
+        }
+        for slot in compiled.outputSlots.values { lastUse[slot] = Int.max }
+        self.lastUse = lastUse
+    }
+
+    /// The per-image input size `(channels, height, width)`.
+    public var inputSize: (channels: Int, height: Int, width: Int) {
+        (manifest.input.channels, manifest.input.height, manifest.input.width)
+    }
+
+    /// Runs the network on a batch and returns the output tensors by name.
+    ///
+    /// - Throws: `TensorShapeError` if `input` is not `(C, N, H, W)` with the manifest's
+    ///   per-image size.
+    public func run(_ input: Tensor) throws -> [String: Tensor] {
+        let spec = manifest.input
+        guard input.shape.channels == spec.channels, input.shape.height == spec.height,
+              input.shape.width == spec.width, input.shape.batch > 0 else {
+            throw ModelInputError(expected: "\(spec.channels)xNx\(spec.height)x\(spec.width)", got: input.shape.description)
+        }
+        var slots = [Tensor?](repeating: nil, count: slotCount)
+        slots[inputSlot] = input
+        for (index, step) in steps.enumerated() {
+            slots[step.output] = try step.execute(slots)
+            for slot in step.inputs where lastUse[slot] == index { slots[slot] = nil }
+        }
+        return outputSlots.mapValues { slots[$0]! }
+    }
+}
+
+/// The input handed to ``Model/run(_:)`` has the wrong shape.
+public struct ModelInputError: Error, Sendable, CustomStringConvertible {
+    /// The shape the model takes.
+    public var expected: String
+    /// The shape it was given.
+    public var got: String
+    public var description: String { "model input must be \(expected) (CxNxHxW), got \(got)" }
+}
+
+private func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+    switch error {
+    case .keyNotFound(let key, let context): return "missing key '\(key.stringValue)' at \(path(context))"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+        return "\(context.debugDescription) at \(path(context))"
+    @unknown default: return "\(error)"
+    }
+}
