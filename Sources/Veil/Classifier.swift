@@ -17,16 +17,27 @@ public final class Classifier: Sendable {
     public let model: Model
     /// The preprocessing chain from the model's manifest.
     public let preprocessor: Preprocessor
-    /// How files are decoded for this model: scaled JPEG decoding down to the size the first
-    /// preprocessing resize needs.
+    /// How files are decoded for this model: scaled JPEG decoding down to
+    /// ``decodeOversampling`` times the size the first preprocessing resize produces.
     public let decoder: ImageDecoder
+
+    /// How much larger than the model's resize target a scaled JPEG decode must stay.
+    ///
+    /// DCT scaling averages like a box filter; a real resize after it restores the
+    /// reference's bilinear (triangle) filtering. Measured on the bundled samples against
+    /// the reference pipeline (full decode, Pillow resize), the largest `nudity` difference
+    /// was 2.3e-2 at 1.0, 4.4e-3 at 1.25, 4.0e-3 at 1.4, 1.3e-3 at 2.0 and 5.5e-4 with
+    /// no scaling. At 1.4 a 12-megapixel 4:3 photo still decodes at 1/8 scale (504×378).
+    public static let decodeOversampling = 1.4
 
     /// Wraps a loaded model.
     public init(model: Model, decodingOptions: DecodingOptions = DecodingOptions()) throws {
         self.model = model
         self.preprocessor = try Preprocessor(manifest: model.manifest)
         var options = decodingOptions
-        options.minimumSize = preprocessor.decodeSize ?? preprocessor.inputSize
+        let size = preprocessor.decodeSize ?? preprocessor.inputSize
+        options.minimumSize = PixelSize(width: Int((Double(size.width) * Self.decodeOversampling).rounded(.up)),
+                                        height: Int((Double(size.height) * Self.decodeOversampling).rounded(.up)))
         self.decoder = ImageDecoder(options: options)
     }
 

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import Veil
+
+/// Veil's open_nsfw against an independent reference: the same Caffe files rebuilt as an ONNX
+/// graph and run on ONNX Runtime (Tools/reference/open_nsfw_reference.py wrote the goldens).
+@Suite(.serialized)
+struct ModelParityTests {
+    struct Goldens: Decodable {
+        struct TensorCase: Decodable { var seed: Int; var nudity: Float; var logits: [Float] }
+        struct ImageCase: Decodable { var file: String; var nudity: Float; var nudityWithJPEGReencode: Float }
+        var generator: String
+        var tensors: [TensorCase]
+        var images: [ImageCase]
+    }
+
+    static let goldens: Goldens = {
+        let url = Bundle.module.url(forResource: "Fixtures/open_nsfw_goldens", withExtension: "json")!
+        return try! JSONDecoder().decode(Goldens.self, from: Data(contentsOf: url))
+    }()
+
+    static let classifier: Classifier = try! Classifier.loadDefault()
+
+    /// The formula the reference used, so that both sides feed bit-identical tensors.
+    static func formulaTensor(seed: Int) -> [Float] {
+        var values = [Float](repeating: 0, count: 3 * 224 * 224)
+        for c in 0..<3 {
+            for y in 0..<224 {
+                for x in 0..<224 {
+                    let v = (c * 131 + y * (seed + 1) * 3 + x * (2 * seed + 1) + seed * 1013) % 255 - 127
+                    values[(c * 224 + y) * 224 + x] = Float(v)
+                }
+            }
+        }
+        return values
+    }
+
+    /// Identical input tensors: the `nudity` probability agrees within 1e-4, one image at a
+    /// time and as one batch.
+    @Test func identicalTensorsGiveTheReferenceProbability() throws {
+        let cases = Self.goldens.tensors
+        try #require(cases.count >= 3, "goldens hold too few tensor cases")
+        let model = Self.classifier.model
+        let inputs = cases.map { Self.formulaTensor(seed: $0.seed) }
+        let batch = try model.run(Tensor(batchNCHW: inputs, channels: 3, height: 224, width: 224))["prob"]!
+        for (n, golden) in cases.enumerated() {
+            let single = try model.run(Tensor(batchNCHW: [inputs[n]], channels: 3, height: 224, width: 224))["prob"]!
+            let batched = batch.storage[1 * batch.shape.batch + n]
+            #expect(abs(single.storage[1] - golden.nudity) <= 1e-4, "seed \(golden.seed): \(single.storage[1]) vs \(golden.nudity)")
+            #expect(abs(batched - golden.nudity) <= 1e-4, "seed \(golden.seed) in a batch: \(batched) vs \(golden.nudity)")
+        }
+    }
+
+    /// End to end, from files through Veil's decoder (scaled JPEG decoding) and resizer,
+    /// against Pillow's full decode and resize: within 2e-2. The typical difference is printed.
+    @Test func imageFilesGiveTheReferenceProbability() throws {
+        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Samples/images").standardized
+        var differences: [Float] = []
+        for golden in Self.goldens.images {
+            let scores = try Self.classifier.scores(forFileAt: samples.appendingPathComponent(golden.file).path)
+            let nudity = try #require(scores["nudity"])
+            let difference = abs(nudity - golden.nudity)
+            differences.append(difference)
+            #expect(difference <= 2e-2, "\(golden.file): Veil \(nudity), reference \(golden.nudity)")
+        }
+        try #require(differences.count >= 10)
+        let sorted = differences.sorted()
+        print("open_nsfw end-to-end |Veil − reference| over \(sorted.count) images: median \(sorted[sorted.count / 2]), max \(sorted.last!)")
+    }
+}
