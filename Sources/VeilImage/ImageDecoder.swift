@@ -86,6 +86,12 @@ public struct ImageDecoder: Sendable {
         return format
     }
 
+    /// Reads a whole file (memory-mapped where safe), failing with an
+    /// ``ImageDecodingError`` of kind `unreadableFile` that names the file.
+    public static func readFile(atPath path: String) throws -> Data {
+        try read(path)
+    }
+
     private static func read(_ path: String) throws -> Data {
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)

@@ -6,43 +6,120 @@ struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score image files and folders, one JSON record per image.",
         discussion: """
-        Folders are walked recursively. Formats are recognised from the bytes, not the \
-        file name. A file that fails to decode gets an error record and the run goes on.
+        Folders are walked recursively, in sorted order. Formats are recognised from the \
+        bytes, not the file name; in a folder, files that are not a supported image are \
+        counted and skipped, while a file named on the command line always gets a record. \
+        A file that fails to decode gets an error record and the run goes on.
+
+        Records go to standard output as JSON lines (see "The score record" in README.md). \
+        Scores are suggestions for human review, never labels.
+
+        Examples:
+          veil score Samples/images
+          veil score /archive/photos --batch-size 16 > scores.jsonl
         """
     )
 
     @Argument(help: "Image files or folders to score.")
     var paths: [String]
 
+    @Option(help: "Images per forward pass; larger batches make faster matrix products.")
+    var batchSize = 8
+
+    @Option(help: "Compute threads (OpenBLAS and Veil's own loops together). Default: all cores.")
+    var threads: Int?
+
+    @Option(help: "A model manifest to use instead of the embedded default model.")
+    var model: String?
+
+    @Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
+    var failOnError = false
+
     mutating func validate() throws {
         if paths.isEmpty { throw ValidationError("Give at least one file or folder.") }
+        if batchSize < 1 || batchSize > 256 { throw ValidationError("--batch-size must be between 1 and 256.") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
     }
 
     func run() throws {
-        let decoder = ImageDecoder(options: DecodingOptions(minimumSize: PixelSize(width: 256, height: 256)))
+        ComputeThreads.configure(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let classifier: Classifier
+        do {
+            classifier = try model.map { try Classifier(manifestAt: $0) } ?? Classifier.loadDefault()
+        } catch {
+            FileHandle.standardError.write(Data("veil: cannot load the model: \(error)\n".utf8))
+            throw ExitCodes.modelUnavailable
+        }
+        let manifest = classifier.model.manifest
+        let modelInfo = ScoreRecord.ModelInfo(name: manifest.name, version: manifest.version,
+                                              weightsSHA256: manifest.weights.sha256)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let inputs = InputWalker.files(under: paths)
+
         var failures = 0
-        for path in InputWalker.files(under: paths) {
-            let record: [String: Any]
+        // Records wait here until their batch is scored, errors included, so output keeps input order.
+        var pending: [(record: ScoreRecord, image: RGBImage?)] = []
+        var pendingImages = 0
+        func emit(_ record: ScoreRecord) throws {
+            var line = try encoder.encode(record)
+            line.append(0x0A)
+            FileHandle.standardOutput.write(line)
+        }
+        func flush() throws {
+            let scores = try classifier.scores(for: pending.compactMap(\.image))
+            var next = scores.makeIterator()
+            for entry in pending {
+                var record = entry.record
+                if entry.image != nil { record.scores = next.next() }
+                try emit(record)
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingImages = 0
+        }
+        for input in inputs.files {
+            var record = ScoreRecord(path: input.path, status: "ok")
             do {
-                let decoded = try decoder.decodeWithDetails(contentsOf: path)
-                record = ["path": path, "status": "ok", "format": decoded.format.rawValue,
-                          "width": decoded.fullSize.width, "height": decoded.fullSize.height]
+                let data = try ImageDecoder.readFile(atPath: input.path)
+                record.sha256 = SHA256.hex(data)
+                if !input.named, let format = ImageFormat.sniff(data), !format.isDecodable {
+                    continue  // found in a folder, not an image Veil reads
+                } else if !input.named, ImageFormat.sniff(data) == nil {
+                    continue
+                }
+                let decoded = try classifier.decoder.decodeWithDetails(data)
+                record.format = decoded.format.rawValue
+                record.width = decoded.fullSize.width
+                record.height = decoded.fullSize.height
+                record.model = modelInfo
+                pending.append((record, decoded.image))
+                pendingImages += 1
+                if pendingImages == batchSize { try flush() }
             } catch let error as ImageDecodingError {
                 failures += 1
-                record = ["path": path, "status": "error",
-                          "error": ["kind": error.kind.name, "message": error.reason]]
+                record.status = "error"
+                record.error = .init(kind: error.kind.name, message: error.reason)
+                pending.append((record, nil))
             }
-            let json = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
-            print(String(decoding: json, as: UTF8.self))
         }
-        if failures > 0 { FileHandle.standardError.write(Data("\(failures) file(s) failed to decode\n".utf8)) }
+        try flush()
+        if failures > 0 {
+            FileHandle.standardError.write(Data("veil: \(failures) file(s) could not be scored; see their error records\n".utf8))
+            if failOnError { throw ExitCodes.fileErrors }
+        }
     }
 }
 
 /// Expands folders into the files beneath them, in a stable (sorted) order.
 enum InputWalker {
-    static func files(under paths: [String]) -> [String] {
-        var result: [String] = []
+    struct Input {
+        var path: String
+        /// Named on the command line (always gets a record) rather than found in a folder.
+        var named: Bool
+    }
+
+    static func files(under paths: [String]) -> (files: [Input], count: Int) {
+        var result: [Input] = []
         let fm = FileManager.default
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -51,12 +128,14 @@ enum InputWalker {
                 for relative in found.sorted() {
                     let full = (path as NSString).appendingPathComponent(relative)
                     var sub: ObjCBool = false
-                    if fm.fileExists(atPath: full, isDirectory: &sub), !sub.boolValue { result.append(full) }
+                    if fm.fileExists(atPath: full, isDirectory: &sub), !sub.boolValue {
+                        result.append(Input(path: full, named: false))
+                    }
                 }
             } else {
-                result.append(path)
+                result.append(Input(path: path, named: true))
             }
         }
-        return result
+        return (result, result.count)
     }
 }
