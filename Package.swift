@@ -42,7 +42,7 @@ let package = Package(
         ),
 
         .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor"]),
-        .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine"]),
+        .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),

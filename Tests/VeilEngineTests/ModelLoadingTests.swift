@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+@testable import VeilEngine
+@testable import VeilTensor
+
+/// A model that is missing, truncated or inconsistent with its manifest fails at load with an
+/// error naming the file (and node), never at inference.
+@Suite(.serialized)
+struct ModelLoadingTests {
+    /// A tiny valid model: conv 2→3 (3×3, pad 1) → batchNorm → relu → averagePool (whole
+    /// image) → fullyConnected 3→2 → softmax.
+    struct TinyModel {
+        var manifest: ModelManifest
+        var tensors: [String: (shape: [Int], values: [Float])]
+
+        init() {
+            tensors = [
+                "conv.weight": ([3, 2, 3, 3], (0..<54).map { Float($0 % 7) / 7 - 0.4 }),
+                "conv.bias": ([3], [0.1, -0.2, 0.3]),
+                "bn.mean": ([3], [0.5, -0.5, 0]),
+                "bn.variance": ([3], [1, 4, 0.25]),
+                "bn.scale": ([3], [1, 0.5, 2]),
+                "bn.bias": ([3], [0, 0.1, -0.1]),
+                "fc.weight": ([2, 3], [1, -1, 0.5, -0.5, 1, 1]),
+                "fc.bias": ([2], [0, 0.25]),
+            ]
+            manifest = ModelManifest(
+                name: "tiny", version: "1", license: "CC0-1.0",
+                provenance: .init(sources: [], converter: "test"),
+                weights: .init(file: "weights.safetensors", sha256: ""),
+                input: .init(tensor: "x", channels: 2, height: 5, width: 5),
+                preprocessing: [],
+                outputs: [.init(name: "p", tensor: "prob", channel: 1)],
+                graph: [
+                    .init(name: "conv", op: "conv2d", inputs: ["x"], output: "c",
+                          attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1]), weights: ["weight": "conv.weight", "bias": "conv.bias"]),
+                    .init(name: "bn", op: "batchNorm", inputs: ["c"], output: "b",
+                          weights: ["mean": "bn.mean", "variance": "bn.variance", "scale": "bn.scale", "bias": "bn.bias"]),
+                    .init(name: "relu", op: "relu", inputs: ["b"], output: "r"),
+                    .init(name: "pool", op: "averagePool", inputs: ["r"], output: "g", attributes: .init(kernel: [5, 5])),
+                    .init(name: "fc", op: "fullyConnected", inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
+                    .init(name: "softmax", op: "softmax", inputs: ["f"], output: "prob"),
+                ])
+        }
+
+        /// Writes the model into a fresh folder and returns the manifest's path.
+        func write(weights overrideBytes: [UInt8]? = nil, fixHash: Bool = true) throws -> String {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-model-\(UUID())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let bytes = try overrideBytes ?? SafeTensorsWriter.encode(tensors)
+            try Data(bytes).write(to: dir.appendingPathComponent("weights.safetensors"))
+            var m = manifest
+            if fixHash { m.weights.sha256 = SHA256.hex(bytes) }
+            try JSONEncoder().encode(m).write(to: dir.appendingPathComponent("manifest.json"))
+            return dir.appendingPathComponent("manifest.json").path
+        }
+    }
+
+    /// The same network computed by hand with plain loops, as the independent reference.
+    static func handComputed(_ tiny: TinyModel, input: [Float]) -> Float {
+        let t = tiny.tensors
+        var pooled = [Double](repeating: 0, count: 3)
+        for o in 0..<3 {
+            let s = Double(t["bn.scale"]!.values[o]) / (Double(t["bn.variance"]!.values[o]) + 1e-5).squareRoot()
+            for y in 0..<5 {
+                for x in 0..<5 {
+                    var v = Double(t["conv.bias"]!.values[o])
+                    for i in 0..<2 {
+                        for ky in 0..<3 {
+                            for kx in 0..<3 {
+                                let iy = y + ky - 1, ix = x + kx - 1
+                                guard (0..<5).contains(iy), (0..<5).contains(ix) else { continue }
+                                v += Double(input[(i * 5 + iy) * 5 + ix]) * Double(t["conv.weight"]!.values[((o * 2 + i) * 3 + ky) * 3 + kx])
+                            }
+                        }
+                    }
+                    v = (v - Double(t["bn.mean"]!.values[o])) * s + Double(t["bn.bias"]!.values[o])
+                    pooled[o] += max(0, v) / 25
+                }
+            }
+        }
+        let w = t["fc.weight"]!.values, b = t["fc.bias"]!.values
+        let logits = (0..<2).map { k in (0..<3).reduce(Double(b[k])) { $0 + Double(w[k * 3 + $1]) * pooled[$1] } }
+        return Float(exp(logits[1]) / (exp(logits[0]) + exp(logits[1])))
+    }
+
+    @Test func validModelMatchesHandComputation() throws {
+        let tiny = TinyModel()
+        let model = try Model.load(manifestAt: try tiny.write())
+        // Batch norm was folded and ReLU fused: conv, pool, fc, softmax remain.
+        #expect(model.steps.count == 4)
+        let inputs: [[Float]] = [(0..<50).map { Float($0 % 9) / 4 - 1 }, (0..<50).map { Float(($0 * 7) % 11) / 5 - 1 }]
+        let out = try model.run(Tensor(batchNCHW: inputs, channels: 2, height: 5, width: 5))["prob"]!
+        for (n, input) in inputs.enumerated() {
+            let expected = Self.handComputed(tiny, input: input)
+            #expect(abs(out.storage[1 * 2 + n] - expected) <= 1e-5, "image \(n): \(out.storage[2 + n]) vs \(expected)")
+        }
+        #expect(throws: ModelInputError.self) { try model.run(Tensor(zeros: .init(channels: 3, batch: 1, height: 5, width: 5))) }
+    }
+
+    static func expectLoadError(_ path: String, mentioning fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try Model.load(manifestAt: path)
+            Issue.record("loaded a broken model", sourceLocation: sourceLocation)
+        } catch let error as ModelLoadingError {
+            for fragment in fragments {
+                #expect(error.description.contains(fragment), "\(error) should mention \(fragment)", sourceLocation: sourceLocation)
+            }
+        } catch {
+            Issue.record("untyped error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func missingFilesAreNamed() throws {
+        Self.expectLoadError("/nonexistent/manifest.json", mentioning: ["/nonexistent/manifest.json", "cannot read"])
+        let path = try TinyModel().write()
+        let weights = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("weights.safetensors")
+        try FileManager.default.removeItem(at: weights)
+        Self.expectLoadError(path, mentioning: ["weights.safetensors", "cannot read"])
+    }
+
+    @Test func truncatedWeightsAreRejected() throws {
+        let tiny = TinyModel()
+        let full = try SafeTensorsWriter.encode(tiny.tensors)
+        for length in [4, 20, full.count / 2, full.count - 1] {
+            Self.expectLoadError(try tiny.write(weights: Array(full.prefix(length))), mentioning: ["weights.safetensors"])
+        }
+    }
+
+    @Test func digestMismatchIsRejected() throws {
+        var tiny = TinyModel()
+        tiny.manifest.weights.sha256 = String(repeating: "0", count: 64)
+        Self.expectLoadError(try tiny.write(fixHash: false), mentioning: ["SHA-256", String(repeating: "0", count: 64)])
+    }
+
+    @Test func inconsistentGraphsNameTheNode() throws {
+        var wrongShape = TinyModel()
+        wrongShape.tensors["conv.weight"] = ([3, 1, 3, 3], [Float](repeating: 0, count: 27))
+        Self.expectLoadError(try wrongShape.write(), mentioning: ["'conv'", "input channels"])
+
+        var missing = TinyModel()
+        missing.tensors["bn.mean"] = nil
+        Self.expectLoadError(try missing.write(), mentioning: ["'bn'", "bn.mean"])
+
+        var unused = TinyModel()
+        unused.tensors["stray"] = ([1], [0])
+        Self.expectLoadError(try unused.write(), mentioning: ["not used", "stray"])
+
+        var unknownOp = TinyModel()
+        unknownOp.manifest.graph[2].op = "gelu"
+        Self.expectLoadError(try unknownOp.write(), mentioning: ["'relu'", "gelu"])
+
+        var dangling = TinyModel()
+        dangling.manifest.graph[3].inputs = ["nowhere"]
+        Self.expectLoadError(try dangling.write(), mentioning: ["'pool'", "nowhere"])
+
+        var badOutput = TinyModel()
+        badOutput.manifest.outputs[0].channel = 5
+        Self.expectLoadError(try badOutput.write(), mentioning: ["channel 5"])
+
+        var tooSmall = TinyModel()
+        tooSmall.manifest.graph[3].attributes = .init(kernel: [9, 9])
+        Self.expectLoadError(try tooSmall.write(), mentioning: ["'pool'"])
+
+        var wrongFormat = TinyModel()
+        wrongFormat.manifest.formatVersion = 2
+        Self.expectLoadError(try wrongFormat.write(), mentioning: ["version 2"])
+    }
+
+    @Test func malformedManifestIsRejected() throws {
+        let path = try TinyModel().write()
+        try Data("{\"format\": \"veil-model\"".utf8).write(to: URL(fileURLWithPath: path))
+        Self.expectLoadError(path, mentioning: ["manifest"])
+        try Data("{\"format\": \"veil-model\", \"formatVersion\": 1}".utf8).write(to: URL(fileURLWithPath: path))
+        Self.expectLoadError(path, mentioning: ["missing key"])
+    }
+}
