@@ -12,9 +12,15 @@ let package = Package(
                  traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Generated inputs shared by the benchmarks (no image is downloaded).
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Veil", package: "Veil")], path: "Shared"),
+        // Side-by-side comparisons with ratios: swift run -c release veil-compare
+        .executableTarget(name: "veil-compare", dependencies: ["BenchmarkSupport", .product(name: "Veil", package: "Veil")],
+                          path: "Compare"),
         .executableTarget(
             name: "Decoding",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "Veil", package: "Veil"),
             ],

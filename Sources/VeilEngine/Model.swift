@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import VeilTensor
 
@@ -77,6 +78,32 @@ public final class Model: Sendable {
     /// - Throws: `TensorShapeError` if `input` is not `(C, N, H, W)` with the manifest's
     ///   per-image size.
     public func run(_ input: Tensor) throws -> [String: Tensor] {
+        try execute(input, timing: nil)
+    }
+
+    /// The time one layer took in ``runProfiled(_:)``.
+    public struct LayerTiming: Sendable {
+        /// The layer's node name (the first node of a fused group).
+        public var name: String
+        /// The operation, e.g. `"convolution 3x3 s1"`.
+        public var operation: String
+        /// Wall time.
+        public var seconds: Double
+        /// Floating-point operations the layer performed (2 per multiply-add), for GFLOP/s.
+        public var flops: Double
+    }
+
+    /// Runs like ``run(_:)`` and also reports each layer's wall time, for benchmarks.
+    public func runProfiled(_ input: Tensor) throws -> (outputs: [String: Tensor], layers: [LayerTiming]) {
+        var timings: [LayerTiming] = []
+        let outputs = try execute(input) { step, seconds, output in
+            timings.append(LayerTiming(name: step.name, operation: step.summary, seconds: seconds,
+                                       flops: step.flops(output: output.shape)))
+        }
+        return (outputs, timings)
+    }
+
+    private func execute(_ input: Tensor, timing: ((Step, Double, Tensor) -> Void)?) throws -> [String: Tensor] {
         let spec = manifest.input
         guard input.shape.channels == spec.channels, input.shape.height == spec.height,
               input.shape.width == spec.width, input.shape.batch > 0 else {
@@ -85,7 +112,10 @@ public final class Model: Sendable {
         var slots = [Tensor?](repeating: nil, count: slotCount)
         slots[inputSlot] = input
         for (index, step) in steps.enumerated() {
-            slots[step.output] = try step.execute(slots)
+            let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            let output = try step.execute(slots)
+            if let timing { timing(step, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, output) }
+            slots[step.output] = output
             for slot in step.inputs where lastUse[slot] == index { slots[slot] = nil }
         }
         return outputSlots.mapValues { slots[$0]! }

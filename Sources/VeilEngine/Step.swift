@@ -34,3 +34,33 @@ struct Step: Sendable {
         }
     }
 }
+
+extension Step {
+    var summary: String {
+        switch operation {
+        case .convolution(let c):
+            let w = c.window
+            let kind = c.groups == 1 ? "convolution" : (c.groups == c.inputChannels ? "depthwise" : "grouped conv")
+            return "\(kind) \(w.kernelHeight)x\(w.kernelWidth) s\(w.strideY) \(c.inputChannels)→\(c.outputChannels)"
+        case .pooling(let p): return "\(p.kind) pool \(p.window.kernelHeight)x\(p.window.kernelWidth)"
+        case .fullyConnected: return "fully connected"
+        case .add: return "add"
+        case .relu: return "relu"
+        case .softmax: return "softmax"
+        case .sigmoid: return "sigmoid"
+        case .concat: return "concat"
+        case .padChannels: return "pad channels"
+        }
+    }
+
+    /// Multiply-adds count twice; other operations are counted as zero.
+    func flops(output: Tensor.Shape) -> Double {
+        switch operation {
+        case .convolution(let c):
+            let perOutput = Double(c.inputChannels / c.groups * c.window.kernelHeight * c.window.kernelWidth)
+            return 2 * perOutput * Double(output.count)
+        case .fullyConnected(let f): return 2 * Double(f.inputs * f.outputs * output.batch)
+        default: return 0
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import BenchmarkSupport
+import Veil
+
+// `swift run -c release veil-compare [decode|forward|all]`: measurements that need a ratio
+// printed beside them, each side measured in the same run on the same machine. The
+// package-benchmark targets track regressions; this prints the comparisons the README quotes.
+
+func medianSeconds(runs: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows -> Double {
+    for _ in 0..<warmup { try body() }
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+func row(_ cells: [String], widths: [Int]) -> String {
+    zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+}
+
+func compareDecoding() throws {
+    print("## Decoding a 4032x3024 JPEG to 256x256 (median of 15, one thread)")
+    let widths = [8, 26, 12, 10]
+    print(row(["photo", "path", "ms/image", "speed-up"], widths: widths))
+    let target = PixelSize(width: 256, height: 256)
+    for kind in SyntheticPhoto.Kind.allCases {
+        let data = Data(SyntheticPhoto.jpeg(kind, width: 4032, height: 3024))
+        let scaled = ImageDecoder(options: DecodingOptions(minimumSize: target))
+        let full = ImageDecoder()
+        let tScaled = try medianSeconds(runs: 15) { _ = try scaled.decode(data).resized(to: target) }
+        let tFull = try medianSeconds(runs: 15) { _ = try full.decode(data).resized(to: target) }
+        print(row([kind.rawValue, "full decode + resize", String(format: "%.1f", tFull * 1000), "1.00x"], widths: widths))
+        print(row([kind.rawValue, "DCT-scaled decode + resize", String(format: "%.1f", tScaled * 1000),
+                   String(format: "%.2fx", tFull / tScaled)], widths: widths))
+        print("   (\(kind.rawValue) file: \(data.count / 1024) KiB)")
+    }
+}
+
+func compareForward(threads: Int) throws {
+    ComputeThreads.configure(threads)
+    print("## open_nsfw forward pass vs the machine's sgemm ceiling (\(threads) threads)")
+    let n = 2048
+    let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    let tGemm = medianSeconds(runs: 7) { MatrixMultiply.multiply(m: n, n: n, k: n, a: a, b: b, into: &c) }
+    let ceiling = 2 * Double(n * n * n) / tGemm / 1e9
+    print(String(format: "sgemm %dx%dx%d: %.1f GFLOP/s (the ceiling)", n, n, n, ceiling))
+    let model = try Classifier.loadDefault().model
+    let flopsPerImage = 2 * 1.07e9
+    let widths = [6, 10, 10, 12]
+    print(row(["batch", "images/s", "GFLOP/s", "of ceiling"], widths: widths))
+    for batch in [1, 8, 16] {
+        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
+            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
+        }
+        let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+        let t = try medianSeconds(runs: batch == 1 ? 15 : 5) { _ = try model.run(input) }
+        let rate = Double(batch) / t
+        print(row(["\(batch)", String(format: "%.2f", rate), String(format: "%.1f", rate * flopsPerImage / 1e9),
+                   String(format: "%.0f%%", 100 * rate * flopsPerImage / 1e9 / ceiling)], widths: widths))
+    }
+}
+
+func profileForward(batch: Int, threads: Int) throws {
+    ComputeThreads.configure(threads)
+    let model = try Classifier.loadDefault().model
+    let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
+        (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
+    }
+    let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+    _ = try model.run(input)
+    var byOperation: [String: (seconds: Double, flops: Double, count: Int)] = [:]
+    var total = 0.0
+    for _ in 0..<3 {
+        for layer in try model.runProfiled(input).layers {
+            byOperation[layer.operation, default: (0, 0, 0)].seconds += layer.seconds / 3
+            byOperation[layer.operation, default: (0, 0, 0)].flops += layer.flops / 3
+            byOperation[layer.operation, default: (0, 0, 0)].count += 1
+            total += layer.seconds / 3
+        }
+    }
+    print("## open_nsfw layers at batch \(batch), \(threads) threads: \(String(format: "%.1f", total * 1000)) ms per batch")
+    let widths = [34, 10, 8, 10]
+    print(row(["operation", "ms", "share", "GFLOP/s"], widths: widths))
+    for (op, v) in byOperation.sorted(by: { $0.value.seconds > $1.value.seconds }) {
+        print(row([op, String(format: "%.2f", v.seconds * 1000), String(format: "%.0f%%", 100 * v.seconds / total),
+                   v.flops > 0 ? String(format: "%.1f", v.flops / v.seconds / 1e9) : "-"], widths: widths))
+    }
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+let what = arguments.first ?? "all"
+let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+if what == "decode" || what == "all" { try compareDecoding() }
+if what == "forward" || what == "all" { try compareForward(threads: threads) }
+if what == "layers" { try profileForward(batch: 16, threads: threads) }
