@@ -113,7 +113,7 @@ public final class Model: Sendable {
         slots[inputSlot] = input
         for (index, step) in steps.enumerated() {
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-            let output = try step.execute(slots)
+            let output = try step.execute(&slots) { lastUse[$0] == index }
             if let timing { timing(step, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, output) }
             slots[step.output] = output
             for slot in step.inputs where lastUse[slot] == index { slots[slot] = nil }

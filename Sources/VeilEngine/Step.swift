@@ -19,13 +19,21 @@ struct Step: Sendable {
     let inputs: [Int]
     let output: Int
 
-    func execute(_ slots: [Tensor?]) throws -> Tensor {
+    /// Runs the step. Input slots whose last reader this is are handed over (set to nil),
+    /// so element-wise steps can reuse their storage instead of copying it.
+    func execute(_ slots: inout [Tensor?], lastReader: (Int) -> Bool) throws -> Tensor {
         let x = slots[inputs[0]]!
         switch operation {
         case .convolution(let conv): return conv.forward(x)
         case .pooling(let pool): return pool.forward(x)
         case .fullyConnected(let fc): return fc.forward(x)
-        case .add(let activation): return try Elementwise.add(x, slots[inputs[1]]!, activation: activation)
+        case .add(let activation):
+            let other = slots[inputs[1]]!
+            // Taking the slot leaves `target` the only reference, so the add runs in place.
+            var target = lastReader(inputs[0]) && inputs[0] != inputs[1] ? slots[inputs[0]].take()! : x
+            _ = consume x
+            try Elementwise.addInPlace(&target, other, activation: activation)
+            return target
         case .relu: return Elementwise.relu(x)
         case .softmax: return Elementwise.softmaxChannels(x)
         case .sigmoid: return Elementwise.sigmoid(x)

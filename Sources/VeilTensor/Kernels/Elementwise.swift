@@ -4,8 +4,14 @@ import Foundation
 public enum Elementwise {
     /// `a + b`, then `activation`; both must have the same shape.
     public static func add(_ a: Tensor, _ b: Tensor, activation: Activation) throws -> Tensor {
-        guard a.shape == b.shape else { throw TensorShapeError("cannot add \(a.shape) and \(b.shape)") }
         var out = a
+        try addInPlace(&out, b, activation: activation)
+        return out
+    }
+
+    /// `a = activation(a + b)`, reusing `a`'s storage when it is uniquely referenced.
+    public static func addInPlace(_ out: inout Tensor, _ b: Tensor, activation: Activation) throws {
+        guard out.shape == b.shape else { throw TensorShapeError("cannot add \(out.shape) and \(b.shape)") }
         let relu = activation == .relu
         out.storage.withUnsafeMutableBufferPointer { dst in
             b.storage.withUnsafeBufferPointer { src in
@@ -22,7 +28,6 @@ public enum Elementwise {
                 }
             }
         }
-        return out
     }
 
     /// `max(0, x)`.
