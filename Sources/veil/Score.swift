@@ -43,6 +43,13 @@ struct Score: ParsableCommand {
 
     func run() throws {
         ComputeThreads.configure(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        if BLASDiagnostics.isUsingGenericKernelsOnModernCPU {
+            FileHandle.standardError.write(Data("""
+                veil: note: OpenBLAS uses its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor, \
+                so scoring runs several times slower than it could. See "Performance" in README.md \
+                (OPENBLAS_CORETYPE).\n
+                """.utf8))
+        }
         let classifier: Classifier
         do {
             classifier = try model.map { try Classifier(manifestAt: $0) } ?? Classifier.loadDefault()

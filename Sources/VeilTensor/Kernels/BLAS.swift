@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// The whole BLAS backend: the one file that calls OpenBLAS.
 ///
@@ -33,6 +34,7 @@ enum BLAS {
     }
 
     static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    static var coreName: String { String(cString: openblas_get_corename()) }
     static var threadCount: Int { Int(openblas_get_num_threads()) }
 }
 
@@ -49,5 +51,27 @@ public enum MatrixMultiply {
                 }
             }
         }
+    }
+}
+
+/// Which kernels OpenBLAS picked for this processor, for diagnostics.
+///
+/// OpenBLAS chooses its kernels once, when the library loads, from the CPU model. Builds
+/// older than the processor (Debian 12 ships 0.3.21) fall back to generic SSE3 kernels
+/// ("Prescott") on CPUs they do not recognise, which makes every matrix product several
+/// times slower. The fix is operational, not Veil's to make silently: set
+/// `OPENBLAS_CORETYPE` (e.g. `Haswell` for AVX2, `SkylakeX` for AVX-512) in the service's
+/// environment after checking results on that machine.
+public enum BLASDiagnostics {
+    /// OpenBLAS's name for the kernels in use, e.g. `"Haswell"`.
+    public static var coreName: String { BLAS.coreName }
+
+    /// Whether OpenBLAS runs its generic kernels although the CPU offers AVX2 and FMA.
+    public static var isUsingGenericKernelsOnModernCPU: Bool {
+        guard ["Prescott", "Core2", "Penryn", "Katmai", "Coppermine", "Northwood"].contains(coreName) else { return false }
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        return set.contains("avx2") && set.contains("fma")
     }
 }
