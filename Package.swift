@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor"]),
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),

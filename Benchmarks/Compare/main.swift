@@ -97,3 +97,19 @@ let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.proce
 if what == "decode" || what == "all" { try compareDecoding() }
 if what == "forward" || what == "all" { try compareForward(threads: threads) }
 if what == "layers" { try profileForward(batch: 16, threads: threads) }
+if what == "forward-json" {
+    // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
+    ComputeThreads.configure(threads)
+    let model = try Classifier.loadDefault().model
+    var rates: [String: Double] = [:]
+    for batch in [1, 16] {
+        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
+            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
+        }
+        let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+        let t = try medianSeconds(runs: batch == 1 ? 15 : 5) { _ = try model.run(input) }
+        rates[String(batch)] = Double(batch) / t
+    }
+    let json = try JSONSerialization.data(withJSONObject: ["threads": threads, "imagesPerSecond": rates, "blasCore": BLASDiagnostics.coreName])
+    print(String(decoding: json, as: UTF8.self))
+}

@@ -71,7 +71,12 @@ struct Score: ParsableCommand {
         func emit(_ record: ScoreRecord) throws {
             var line = try encoder.encode(record)
             line.append(0x0A)
-            FileHandle.standardOutput.write(line)
+            do {
+                try FileHandle.standardOutput.write(contentsOf: line)
+            } catch {
+                FileHandle.standardError.write(Data("veil: cannot write the output: \(error.localizedDescription)\n".utf8))
+                throw ExitCodes.outputFailed
+            }
         }
         func flush() throws {
             let scores = try classifier.scores(for: pending.compactMap(\.image))

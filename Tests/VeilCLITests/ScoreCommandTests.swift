@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// Runs the real `veil` binary and checks its output and exit codes.
+@Suite(.serialized)
+struct ScoreCommandTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let fixtures = repository.appendingPathComponent("Tests/VeilImageTests/Fixtures")
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var records: [[String: Any]] {
+            stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+    }
+
+    static func veil(_ arguments: [String]) throws -> Run {
+        // The test binary and `veil` are built into the same products folder.
+        var products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: products.appendingPathComponent("veil").path), products.path != "/" {
+            products.deleteLastPathComponent()
+        }
+        let process = Process()
+        process.executableURL = products.appendingPathComponent("veil")
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func badFilesGetRecordsAndTheRunGoesOn() throws {
+        let files = ["Samples/images/chelsea.jpg", Self.fixtures.appendingPathComponent("truncated.jpg").path,
+                     "/nonexistent/photo.jpg", "Samples/images/coins.jpg"]
+        let run = try Self.veil(["score"] + files)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let records = run.records
+        try #require(records.count == 4, "stdout: \(run.stdout)")
+        #expect(records.map { $0["path"] as? String } == files)
+        #expect(records.map { $0["status"] as? String } == ["ok", "error", "error", "ok"])
+        #expect((records[1]["error"] as? [String: Any])?["kind"] as? String == "truncated")
+        #expect((records[2]["error"] as? [String: Any])?["kind"] as? String == "unreadable-file")
+        let chelsea = records[0]
+        #expect(chelsea["width"] as? Int == 451 && chelsea["height"] as? Int == 300)
+        #expect(chelsea["sha256"] as? String == "2c0357a57121a80b7145db42b093f743c9a0405e33f9e48fd102319a6ce3af89")
+        let nudity = try #require((chelsea["scores"] as? [String: Any])?["nudity"] as? Double)
+        #expect(nudity >= 0 && nudity < 0.01)
+        #expect((chelsea["model"] as? [String: Any])?["name"] as? String == "open_nsfw")
+        #expect(run.stderr.contains("2 file(s) could not be scored"))
+    }
+
+    @Test func failOnErrorTurnsFileErrorsIntoExitCode65() throws {
+        let run = try Self.veil(["score", "--fail-on-error", Self.fixtures.appendingPathComponent("empty.jpg").path])
+        #expect(run.status == 65)
+        #expect(run.records.first?["status"] as? String == "error")
+    }
+
+    @Test func foldersAreWalkedAndNonImagesSkipped() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Samples/images/coins.jpg"),
+                                         to: dir.appendingPathComponent("sub/a.jpg"))
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("rgb8.png"), to: dir.appendingPathComponent("b.dat"))
+        try Data("notes".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        let run = try Self.veil(["score", dir.path])
+        #expect(run.status == 0)
+        #expect(run.records.map { ($0["path"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent } } == ["b.dat", "a.jpg"])
+        #expect(run.records.map { $0["format"] as? String } == ["png", "jpeg"])
+    }
+
+    @Test func usageErrorsExitWith64() throws {
+        #expect(try Self.veil(["score", "--batch-size", "0", "x.jpg"]).status == 64)
+        #expect(try Self.veil(["score"]).status == 64)
+        #expect(try Self.veil(["frobnicate"]).status == 64)
+    }
+
+    @Test func unloadableModelExitsWith69() throws {
+        let run = try Self.veil(["score", "--model", "/nonexistent/manifest.json", "Samples/images/coins.jpg"])
+        #expect(run.status == 69)
+        #expect(run.stderr.contains("/nonexistent/manifest.json"))
+    }
+
+    @Test func helpTeaches() throws {
+        let run = try Self.veil(["--help"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("Exit codes"))
+        let score = try Self.veil(["help", "score"])
+        #expect(score.stdout.contains("--batch-size") && score.stdout.contains("Examples"))
+        let info = try Self.veil(["model", "info"])
+        #expect(info.stdout.contains("open_nsfw 1.0.0 (BSD-2-Clause)"))
+    }
+}
