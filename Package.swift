@@ -27,11 +27,12 @@ let package = Package(
         .target(name: "VeilTensor", dependencies: ["COpenBLAS"]),
         .target(name: "VeilEngine", dependencies: ["VeilTensor"]),
         .target(name: "VeilImport", dependencies: ["VeilEngine"]),
+        .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
                 sources: ["BundledModels.swift"], resources: [.copy("open_nsfw")]),
-        .target(name: "Veil", dependencies: ["VeilImage", "VeilEngine", "VeilTensor", "VeilModels"]),
+        .target(name: "Veil", dependencies: ["VeilImage", "VeilEngine", "VeilTensor", "VeilModels", "VeilVocabulary"]),
         .executableTarget(
             name: "veil",
             dependencies: [
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilCLITests", dependencies: ["veil"]),
+        .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),

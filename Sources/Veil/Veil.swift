@@ -3,3 +3,4 @@
 @_exported import VeilEngine
 @_exported import VeilImage
 @_exported import VeilTensor
+@_exported import VeilVocabulary

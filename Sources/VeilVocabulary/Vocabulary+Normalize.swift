@@ -1,0 +1,198 @@
+import Foundation
+
+extension Vocabulary {
+    /// Normalizes any input: a SNOMED CT or SNOMED-RT code (with or without a scheme
+    /// prefix), a detector label, a Body Part Examined term, or free text. Returns every
+    /// region found, in order, or one `.none` result.
+    public func normalize(_ input: String) -> [NormalizedRegion] {
+        let trimmed = input.trimmingSpaces
+        if let coded = normalize(code: trimmed) { return [coded] }
+        if let detector = normalize(detectorLabel: trimmed) { return [detector] }
+        return normalize(bodyPartExamined: trimmed)
+    }
+
+    /// A Body Part Examined (0018,0015) value: an Annex L defined term in any case, else read
+    /// as free text (legacy and vendor values are synonyms).
+    public func normalize(bodyPartExamined value: String) -> [NormalizedRegion] {
+        let trimmed = value.trimmingSpaces
+        if let index = byBodyPartExamined[trimmed.uppercased()] {
+            return [NormalizedRegion(concept: concepts[index], laterality: .none, match: .exact, confidence: 1,
+                                     exposure: nil, matchedText: trimmed)]
+        }
+        return normalize(text: trimmed)
+    }
+
+    /// A coded concept: `76752008`, `SCT:76752008`, `SNOMED CT 76752008`, or a legacy
+    /// SNOMED-RT id such as `T-04000` or `SRT:T-04000`. Returns `nil` if the input is not
+    /// shaped like a code at all, and a `.none` result for a well-formed unknown code.
+    public func normalize(code input: String) -> NormalizedRegion? {
+        var text = input.uppercased()
+        for prefix in ["SNOMED CT", "SNOMED-CT", "SNOMEDCT", "SNOMED", "SCT", "SRT", "SNM3", "99SDM"] where text.hasPrefix(prefix) {
+            text = String(text.dropFirst(prefix.count))
+            break
+        }
+        text = text.trimmingCharacters(in: CharacterSet(charactersIn: " :|=")).trimmingSpaces
+        let bytes = Array(text.utf8)
+        let isSCT = (6...18).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
+        // SNOMED-RT ids: one letter, a hyphen, then 4 or 5 letters or digits (T-04000, R-FAB55).
+        // Requiring a digit keeps words such as "C-SPINE" out.
+        let isSRT = (6...8).contains(bytes.count) && bytes[1] == UInt8(ascii: "-")
+            && (0x41...0x5A).contains(bytes[0]) && bytes[2...].allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
+            && bytes[2...].contains { (0x30...0x39).contains($0) }
+        guard isSCT || isSRT else { return nil }
+        guard let index = isSCT ? bySNOMED[text] : bySNOMEDRT[text] else { return .unmatched(input) }
+        return NormalizedRegion(concept: concepts[index], laterality: .none, match: .exact, confidence: 1,
+                                exposure: nil, matchedText: input)
+    }
+
+    /// A detector label such as `FEMALE_BREAST_EXPOSED` or `FACE_MALE`. Returns `nil` if the
+    /// input is not shaped like one.
+    public func normalize(detectorLabel input: String) -> NormalizedRegion? {
+        let label = input.uppercased()
+        guard label.contains("_"), label.utf8.allSatisfy({ (0x41...0x5A).contains($0) || $0 == UInt8(ascii: "_") }) else { return nil }
+        var part = label
+        var exposure: Exposure?
+        if label.hasSuffix("_EXPOSED") { part = String(label.dropLast(8)); exposure = .exposed }
+        if label.hasSuffix("_COVERED") { part = String(label.dropLast(8)); exposure = .covered }
+        guard let index = detectorParts[part] else { return exposure == nil ? nil : .unmatched(input) }
+        return NormalizedRegion(concept: concepts[index], laterality: .none, match: .exact, confidence: 1,
+                                exposure: exposure, matchedText: input)
+    }
+
+    /// Free text, e.g. a Study Description, an order name or a file name:
+    /// `"PHOTO L BREAST WOUND DAY 3"` → breast, left.
+    public func normalize(text: String) -> [NormalizedRegion] {
+        let words = Tokenizer.words(in: text)
+        var found: [NormalizedRegion] = []
+        var pendingSide: Laterality = .none
+        var sideUsed = true
+        var i = 0
+        while i < words.count {
+            if let (index, length) = longestPhrase(in: words, from: i) {
+                let matched = words[i..<(i + length)].joined(separator: " ")
+                let whole = length == words.count
+                if index >= 0 {
+                    let isBPE = whole && byBodyPartExamined[text.trimmingSpaces.uppercased()] == index
+                    found.append(region(index, side: pendingSide, match: isBPE ? .exact : .synonym,
+                                        confidence: isBPE ? 1 : (whole ? 0.95 : 0.9), text: matched))
+                    sideUsed = true
+                }
+                pendingSide = .none
+                i += length
+                continue
+            }
+            if let side = Self.side(words, at: i) {
+                // "left and right breast": two different sides before one region mean both.
+                pendingSide = (!sideUsed && pendingSide != .none && pendingSide != side.laterality) ? .both : side.laterality
+                sideUsed = false
+                i += side.length
+                continue
+            }
+            if let (index, distance) = fuzzyMatch(words[i]) {
+                found.append(region(index, side: pendingSide, match: .fuzzy, confidence: distance == 1 ? 0.8 : 0.65, text: words[i]))
+                pendingSide = .none
+                sideUsed = true
+            }
+            i += 1
+        }
+        // A trailing side ("breast, left") belongs to the region before it.
+        if !sideUsed, pendingSide != .none, let last = found.last, last.laterality == .none, last.concept?.isPaired == true {
+            found[found.count - 1] = region(bySNOMED[last.concept!.snomed]!, side: pendingSide, match: last.match,
+                                            confidence: last.confidence, text: last.matchedText)
+        }
+        return found.isEmpty ? [.unmatched(text)] : Self.merged(found)
+    }
+
+    private func region(_ index: Int, side: Laterality, match: MatchKind, confidence: Double, text: String) -> NormalizedRegion {
+        let concept = concepts[index]
+        return NormalizedRegion(concept: concept, laterality: concept.isPaired ? side : .none, match: match,
+                                confidence: confidence, exposure: nil, matchedText: text)
+    }
+
+    /// The longest known phrase starting at word `start`.
+    private func longestPhrase(in words: [String], from start: Int) -> (Int, Int)? {
+        var length = min(longestPhrase, words.count - start)
+        while length >= 1 {
+            let key = length == 1 ? words[start] : words[start..<(start + length)].joined(separator: " ")
+            if let index = phrases[key] { return (index, length) }
+            length -= 1
+        }
+        return nil
+    }
+
+    /// Laterality words: left, lt, l; right, rt, r; bilateral, bilat, bil, both, b/l.
+    static func side(_ words: [String], at i: Int) -> (laterality: Laterality, length: Int)? {
+        switch words[i] {
+        case "left", "lt", "l", "lft": return (.left, 1)
+        case "right", "rt", "r", "rgt": return (.right, 1)
+        case "bilateral", "bilat", "bil", "both", "bilaterally": return (.both, 1)
+        case "b" where i + 1 < words.count && words[i + 1] == "l": return (.both, 2)
+        default: return nil
+        }
+    }
+
+    /// A misspelling: the single known word within edit distance 1 (words of 6 or 7 letters)
+    /// or 2 (8 letters or more). Shorter words are left alone: too many real words lie one
+    /// letter from a body part ("chess", "chest"). A tie between two concepts is no match.
+    private func fuzzyMatch(_ word: String) -> (Int, Int)? {
+        let n = word.utf8.count
+        guard n >= 6, word.utf8.allSatisfy({ (0x61...0x7A).contains($0) }) else { return nil }
+        let limit = n >= 8 ? 2 : 1
+        let target = Array(word.utf8)
+        var best: (concept: Int, distance: Int)?
+        var tied = false
+        for length in (n - limit)...(n + limit) {
+            for candidate in fuzzyWords[length] ?? [] {
+                guard let d = Self.editDistance(target, Array(candidate.word.utf8), limit: limit) else { continue }
+                if best == nil || d < best!.distance {
+                    best = (candidate.concept, d)
+                    tied = false
+                } else if d == best!.distance && candidate.concept != best!.concept {
+                    tied = true
+                }
+            }
+        }
+        guard let best, !tied else { return nil }
+        return (best.concept, best.distance)
+    }
+
+    /// Damerau-free Levenshtein distance, or `nil` once it must exceed `limit`.
+    static func editDistance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int? {
+        if abs(a.count - b.count) > limit { return nil }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            var rowMin = current[0]
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                rowMin = min(rowMin, current[j])
+            }
+            if rowMin > limit { return nil }
+            swap(&previous, &current)
+        }
+        return previous[b.count] <= limit ? previous[b.count] : nil
+    }
+
+    /// One result per concept; a region named on both sides becomes bilateral.
+    static func merged(_ regions: [NormalizedRegion]) -> [NormalizedRegion] {
+        var out: [NormalizedRegion] = []
+        for r in regions {
+            if let i = out.firstIndex(where: { $0.concept == r.concept }) {
+                let a = out[i].laterality, b = r.laterality
+                if a != b && a != .none && b != .none {
+                    out[i] = NormalizedRegion(concept: r.concept, laterality: .both, match: out[i].match,
+                                              confidence: out[i].confidence, exposure: out[i].exposure,
+                                              matchedText: out[i].matchedText + " / " + r.matchedText)
+                }
+                continue
+            }
+            out.append(r)
+        }
+        return out
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}

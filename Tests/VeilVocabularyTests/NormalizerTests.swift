@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import VeilVocabulary
+
+struct NormalizerTests {
+    static let loaded = Result { try Vocabulary.standard() }
+    static var vocabulary: Vocabulary { get throws { try loaded.get() } }
+    static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+
+    static func table(_ name: String) -> [(line: Int, fields: [String])] {
+        let text = try! String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { n, line in
+            line.isEmpty || line.hasPrefix("#") ? nil : (n + 1, line.split(separator: "\t").map(String.init))
+        }
+    }
+
+    static func describe(_ regions: [NormalizedRegion]) -> String {
+        regions.map { r in
+            guard let c = r.concept else { return "none" }
+            return r.laterality == .none ? c.snomed : "\(c.snomed):\(r.laterality.rawValue)"
+        }.joined(separator: ",")
+    }
+
+    /// Over 200 real-world-style inputs: free text, abbreviations, laterality, plurals,
+    /// misspellings, phrases among other words, codes and detector labels.
+    @Test func variantsNormalizeToTheirConcepts() throws {
+        let rows = Self.table("variants.tsv")
+        try #require(rows.count >= 200, "only \(rows.count) variants")
+        var failures: [String] = []
+        for (line, fields) in rows {
+            let got = Self.describe(try Self.vocabulary.normalize(fields[0]))
+            if got != fields[1] { failures.append("line \(line): '\(fields[0])' gave \(got), expected \(fields[1])") }
+        }
+        #expect(failures.isEmpty, "\(failures.count) of \(rows.count) variants wrong:\n\(failures.joined(separator: "\n"))")
+    }
+
+    @Test func garbageNormalizesToNothing() throws {
+        let rows = Self.table("garbage.tsv")
+        try #require(rows.count >= 40)
+        for (line, fields) in rows {
+            let result = try Self.vocabulary.normalize(fields[0])
+            #expect(result.count == 1 && result[0].match == .none && result[0].concept == nil,
+                    "line \(line): '\(fields[0])' gave \(Self.describe(result))")
+        }
+        #expect(try Self.vocabulary.normalize("")[0].match == .none)
+    }
+
+    /// Every Annex L term in the table, in upper, lower and mixed case, maps to its code; the
+    /// code is one pydicom's copy of PS3.16 knows, with the same legacy SNOMED-RT id.
+    @Test func everyBodyPartExaminedTermMapsToItsCode() throws {
+        var pydicom: [String: (known: Bool, srt: String)] = [:]
+        for (_, f) in Self.table("pydicom-codes.tsv") { pydicom[f[0]] = (f[1] == "yes", f.count > 2 ? f[2] : "") }
+        let terms = try Self.vocabulary.concepts.compactMap(\.bodyPartExamined)
+        try #require(terms.count >= 300, "only \(terms.count) Body Part Examined terms")
+        var unknownToPydicom: [String] = []
+        for concept in try Self.vocabulary.concepts {
+            guard let term = concept.bodyPartExamined else { continue }
+            for variant in [term, term.lowercased(), term.prefix(1) + term.dropFirst().lowercased(), " \(term) "] {
+                let result = try Self.vocabulary.normalize(bodyPartExamined: String(variant))
+                #expect(result.first?.concept?.snomed == concept.snomed && result.first?.match == .exact,
+                        "\(variant) gave \(Self.describe(result)), expected \(concept.snomed)")
+            }
+            let reference = try #require(pydicom[concept.snomed], "\(concept.snomed) missing from the pydicom fixture")
+            if !reference.known { unknownToPydicom.append(term) }
+            if let srt = concept.snomedRT, !reference.srt.isEmpty {
+                #expect(srt == reference.srt, "\(term): SRT \(srt), pydicom maps \(concept.snomed) to \(reference.srt)")
+            }
+        }
+        // Two recent codes (LOWERTRUNK, UPPERTRUNK) are not in pydicom 3.0.2's tables.
+        #expect(unknownToPydicom.sorted() == ["LOWERTRUNK", "UPPERTRUNK"])
+    }
+
+    @Test func sensitivityClasses() throws {
+        func sensitivity(_ text: String) throws -> SensitivityClass? { try Self.vocabulary.normalize(text).first?.concept?.sensitivity }
+        for text in ["breast", "nipple", "buttock", "perineum", "anus", "groin", "penis", "scrotum", "testis", "vulva", "vagina",
+                     "genitals", "FEMALE_GENITALIA_COVERED", "suprapubic"] {
+            #expect(try sensitivity(text) == .intimate, "\(text)")
+        }
+        for text in ["face", "head", "FACE_MALE", "head and neck"] { #expect(try sensitivity(text) == .face, "\(text)") }
+        for text in ["knee", "hand", "chest", "abdomen", "sacrum", "foot"] { #expect(try sensitivity(text) == SensitivityClass.none, "\(text)") }
+    }
+
+    @Test func detectorLabelsCarryExposure() throws {
+        let exposed = try Self.vocabulary.normalize("FEMALE_BREAST_EXPOSED")[0]
+        #expect(exposed.exposure == .exposed && exposed.concept?.snomed == "76752008" && exposed.match == .exact)
+        #expect(try Self.vocabulary.normalize("BUTTOCKS_COVERED")[0].exposure == .covered)
+        #expect(try Self.vocabulary.normalize("FACE_MALE")[0].exposure == nil)
+    }
+
+    @Test func matchKindsAndConfidence() throws {
+        let exact = try Self.vocabulary.normalize("KNEE")[0]
+        #expect(exact.match == .exact && exact.confidence == 1)
+        let synonym = try Self.vocabulary.normalize("knees")[0]
+        #expect(synonym.match == .synonym && synonym.confidence < 1)
+        let fuzzy = try Self.vocabulary.normalize("shouldr")[0]
+        #expect(fuzzy.match == .fuzzy && fuzzy.confidence < synonym.confidence)
+        // Laterality only applies where a region has sides.
+        #expect(try Self.vocabulary.normalize("left perineum")[0].laterality == .none)
+    }
+
+    @Test func sitesCanOverrideSensitivity() throws {
+        let site = try Self.vocabulary.overriding(sensitivity: ["72696002": .intimate, "76752008": .none])
+        #expect(site.normalize("knee")[0].concept?.sensitivity == .intimate)
+        #expect(site.normalize("breast")[0].concept?.sensitivity == SensitivityClass.none)
+        #expect(try Self.vocabulary.normalize("knee")[0].concept?.sensitivity == SensitivityClass.none)
+        #expect(throws: VocabularyError.self) { try Self.vocabulary.overriding(sensitivity: ["123": .face]) }
+    }
+
+    @Test func malformedTablesNameTheFileAndLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-vocab-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let resources = try #require(Vocabulary.resourcesURL)
+        for name in ["body-part-examined.tsv", "concepts.tsv", "synonyms.tsv", "detector-labels.tsv", "sensitivity.tsv"] {
+            try FileManager.default.copyItem(at: resources.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        try "breast\tNOTATERM\n".write(to: dir.appendingPathComponent("synonyms.tsv"), atomically: true, encoding: .utf8)
+        do {
+            _ = try Vocabulary(resources: dir)
+            Issue.record("a synonym naming an unknown term loaded")
+        } catch let error as VocabularyError {
+            #expect(error.file == "synonyms.tsv" && error.line == 1, "\(error)")
+        }
+        try "only-one-column\n".write(to: dir.appendingPathComponent("synonyms.tsv"), atomically: true, encoding: .utf8)
+        #expect(throws: VocabularyError.self) { try Vocabulary(resources: dir) }
+    }
+}
