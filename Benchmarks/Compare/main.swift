@@ -91,11 +91,28 @@ func profileForward(batch: Int, threads: Int) throws {
     }
 }
 
+func measureVocabulary() throws {
+    let vocabulary = try Vocabulary.standard()
+    // Short terms as archives hold them: defined terms, free text, codes, detector labels.
+    let terms = ["KNEE", "L BREAST", "chest", "Rt hand", "ABDOMEN", "76752008", "SRT:T-D2600", "groin",
+                 "FEMALE_BREAST_EXPOSED", "face", "buttocks", "LSPINE", "left foot", "scalp", "xyzzy", "perineum"]
+    var found = 0
+    let rounds = 100_000
+    let seconds = medianSeconds(runs: 3) {
+        for _ in 0..<rounds {
+            for term in terms { found &+= vocabulary.normalize(term).count }
+        }
+    }
+    let rate = Double(rounds * terms.count) / seconds
+    print(String(format: "## Vocabulary: %.2f million normalizations/s on one thread (%d short terms, %d regions)", rate / 1e6, terms.count, found))
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let what = arguments.first ?? "all"
 let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
 if what == "decode" || what == "all" { try compareDecoding() }
 if what == "forward" || what == "all" { try compareForward(threads: threads) }
+if what == "vocab" || what == "all" { try measureVocabulary() }
 if what == "layers" { try profileForward(batch: 16, threads: threads) }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.

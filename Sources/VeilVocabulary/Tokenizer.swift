@@ -6,23 +6,28 @@
 enum Tokenizer {
     static func words(in text: String) -> [String] {
         var words: [String] = []
-        var current: [UInt8] = []
-        current.reserveCapacity(16)
-        func flush() {
-            if !current.isEmpty {
-                words.append(String(decoding: current, as: UTF8.self))
-                current.removeAll(keepingCapacity: true)
+        // A fixed scratch buffer: words longer than it are cut there, which no body-part
+        // name is, and which keeps the hot path free of allocations per word.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { current in
+            var length = 0
+            func flush() {
+                if length > 0 {
+                    words.append(String(decoding: UnsafeBufferPointer(rebasing: current[0..<length]), as: UTF8.self))
+                    length = 0
+                }
             }
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte | 0x20)
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), 0x80...: current.append(byte)
-            case UInt8(ascii: "'"): continue  // "Morrison's" reads as "morrisons"
-            default: flush()
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                    if length < 64 { current[length] = byte | 0x20; length += 1 }
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), 0x80...:
+                    if length < 64 { current[length] = byte; length += 1 }
+                case UInt8(ascii: "'"): continue  // "Morrison's" reads as "morrisons"
+                default: flush()
+                }
             }
+            flush()
         }
-        flush()
         return words
     }
 }

@@ -5,10 +5,13 @@ extension Vocabulary {
     /// prefix), a detector label, a Body Part Examined term, or free text. Returns every
     /// region found, in order, or one `.none` result.
     public func normalize(_ input: String) -> [NormalizedRegion] {
-        let trimmed = input.trimmingSpaces
-        if let coded = normalize(code: trimmed) { return [coded] }
-        if let detector = normalize(detectorLabel: trimmed) { return [detector] }
-        return normalize(bodyPartExamined: trimmed)
+        // Cheap byte tests route the input, so that the common case (a short name) pays for
+        // one tokenization and a few hash lookups.
+        var shape = InputShape()
+        for byte in input.utf8 { shape.add(byte) }
+        if shape.mayBeCode, let coded = normalize(code: input.trimmingSpaces) { return [coded] }
+        if shape.mayBeDetectorLabel, let detector = normalize(detectorLabel: input.trimmingSpaces) { return [detector] }
+        return normalize(text: input)
     }
 
     /// A Body Part Examined (0018,0015) value: an Annex L defined term in any case, else read
@@ -26,13 +29,15 @@ extension Vocabulary {
     /// SNOMED-RT id such as `T-04000` or `SRT:T-04000`. Returns `nil` if the input is not
     /// shaped like a code at all, and a `.none` result for a well-formed unknown code.
     public func normalize(code input: String) -> NormalizedRegion? {
-        var text = input.uppercased()
-        for prefix in ["SNOMED CT", "SNOMED-CT", "SNOMEDCT", "SNOMED", "SCT", "SRT", "SNM3", "99SDM"] where text.hasPrefix(prefix) {
-            text = String(text.dropFirst(prefix.count))
+        var bytes = Array(input.uppercased().utf8)
+        for prefix in ["SNOMED CT", "SNOMED-CT", "SNOMEDCT", "SNOMED", "SCT", "SRT", "SNM3", "99SDM"] where bytes.starts(with: prefix.utf8) {
+            bytes.removeFirst(prefix.utf8.count)
             break
         }
-        text = text.trimmingCharacters(in: CharacterSet(charactersIn: " :|=")).trimmingSpaces
-        let bytes = Array(text.utf8)
+        let separators: Set<UInt8> = [0x20, 0x09, 0x3A, 0x7C, 0x3D]  // space, tab, ':', '|', '='
+        while let first = bytes.first, separators.contains(first) { bytes.removeFirst() }
+        while let last = bytes.last, separators.contains(last) { bytes.removeLast() }
+        let text = String(decoding: bytes, as: UTF8.self)
         let isSCT = (6...18).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
         // SNOMED-RT ids: one letter, a hyphen, then 4 or 5 letters or digits (T-04000, R-FAB55).
         // Requiring a digit keeps words such as "C-SPINE" out.
@@ -69,10 +74,12 @@ extension Vocabulary {
         var i = 0
         while i < words.count {
             if let (index, length) = longestPhrase(in: words, from: i) {
-                let matched = words[i..<(i + length)].joined(separator: " ")
+                let matched = length == 1 ? words[i] : words[i..<(i + length)].joined(separator: " ")
                 let whole = length == words.count
                 if index >= 0 {
-                    let isBPE = whole && byBodyPartExamined[text.trimmingSpaces.uppercased()] == index
+                    // Exact: the whole input is a defined term, such as "KNEE" or "lspine".
+                    let isBPE = whole && length == 1 && bodyPartTermsLowercased[words[i]] == index
+                        && text.utf8.allSatisfy { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "_") && $0 != UInt8(ascii: "-") }
                     found.append(region(index, side: pendingSide, match: isBPE ? .exact : .synonym,
                                         confidence: isBPE ? 1 : (whole ? 0.95 : 0.9), text: matched))
                     sideUsed = true
@@ -100,7 +107,8 @@ extension Vocabulary {
             found[found.count - 1] = region(bySNOMED[last.concept!.snomed]!, side: pendingSide, match: last.match,
                                             confidence: last.confidence, text: last.matchedText)
         }
-        return found.isEmpty ? [.unmatched(text)] : Self.merged(found)
+        if found.isEmpty { return [.unmatched(text)] }
+        return found.count == 1 ? found : Self.merged(found)
     }
 
     private func region(_ index: Int, side: Laterality, match: MatchKind, confidence: Double, text: String) -> NormalizedRegion {
@@ -111,7 +119,8 @@ extension Vocabulary {
 
     /// The longest known phrase starting at word `start`.
     private func longestPhrase(in words: [String], from start: Int) -> (Int, Int)? {
-        var length = min(longestPhrase, words.count - start)
+        // Only words that begin a multi-word phrase need the longer keys built and tried.
+        var length = multiWordStarts.contains(words[start]) ? min(longestPhrase, words.count - start) : 1
         while length >= 1 {
             let key = length == 1 ? words[start] : words[start..<(start + length)].joined(separator: " ")
             if let index = phrases[key] { return (index, length) }
@@ -195,4 +204,24 @@ extension Vocabulary {
 
 extension String {
     var trimmingSpaces: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+/// What the bytes of an input could be, gathered in one pass.
+struct InputShape {
+    var count = 0
+    var digits = 0
+    var hasUnderscore = false
+    var onlyUpperAndUnderscore = true
+
+    mutating func add(_ byte: UInt8) {
+        count += 1
+        if (0x30...0x39).contains(byte) { digits += 1 }
+        if byte == UInt8(ascii: "_") { hasUnderscore = true }
+        if !((0x41...0x5A).contains(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: " ")) { onlyUpperAndUnderscore = false }
+    }
+
+    /// SNOMED CT ids have at least 6 digits; SNOMED-RT ids at least one.
+    var mayBeCode: Bool { digits > 0 && count <= 40 }
+    /// Detector labels are upper-case words joined by underscores.
+    var mayBeDetectorLabel: Bool { hasUnderscore && onlyUpperAndUnderscore }
 }

@@ -20,6 +20,10 @@ public final class Vocabulary: Sendable {
     /// Normalized phrase (lower-case words joined by one space) → concept and match kind.
     let phrases: [String: Int]
     let longestPhrase: Int
+    /// First words of phrases longer than one word.
+    let multiWordStarts: Set<String>
+    /// Lower-cased Body Part Examined term → concept, for exact matches found while tokenizing.
+    let bodyPartTermsLowercased: [String: Int]
     /// Single words that fuzzy matching may land on, grouped by length.
     let fuzzyWords: [Int: [(word: String, concept: Int)]]
     let detectorParts: [String: Int]
@@ -71,6 +75,8 @@ public final class Vocabulary: Sendable {
         byBodyPartExamined = base.byBodyPartExamined
         phrases = base.phrases
         longestPhrase = base.longestPhrase
+        multiWordStarts = base.multiWordStarts
+        bodyPartTermsLowercased = base.bodyPartTermsLowercased
         fuzzyWords = base.fuzzyWords
         detectorParts = base.detectorParts
     }
@@ -126,6 +132,8 @@ public final class Vocabulary: Sendable {
         self.byBodyPartExamined = byBPE
         self.phrases = phrases
         self.longestPhrase = phrases.keys.map { $0.split(separator: " ").count }.max() ?? 1
+        self.multiWordStarts = Set(phrases.keys.filter { $0.contains(" ") }.map { String($0.split(separator: " ")[0]) })
+        self.bodyPartTermsLowercased = Dictionary(byBPE.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         self.fuzzyWords = fuzzy.mapValues { $0.sorted { $0.word < $1.word } }
         self.detectorParts = detector
     }

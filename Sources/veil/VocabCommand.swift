@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Veil
+
+struct VocabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vocab",
+        abstract: "Normalize body-part names to Veil's coded vocabulary, or list it.",
+        subcommands: [Normalize.self, List.self]
+    )
+
+    /// The JSON shape of one normalized region (also one JSONL line of `--file`).
+    struct RegionRecord: Encodable {
+        var input: String
+        var snomed: String?
+        var meaning: String?
+        var bodyPartExamined: String?
+        var laterality: String?
+        var sensitivity: String
+        var match: String
+        var confidence: Double
+        var exposure: String?
+        var matchedText: String
+
+        init(input: String, region r: NormalizedRegion) {
+            self.input = input
+            snomed = r.concept?.snomed
+            meaning = r.concept?.meaning
+            bodyPartExamined = r.concept?.bodyPartExamined
+            laterality = r.laterality == .none ? nil : r.laterality.rawValue
+            sensitivity = (r.concept?.sensitivity ?? .none).rawValue
+            match = r.match.rawValue
+            confidence = (r.confidence * 1000).rounded() / 1000
+            exposure = r.exposure?.rawValue
+            matchedText = r.matchedText
+        }
+    }
+
+    struct Normalize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Normalize body-part names: free text, Body Part Examined terms, SNOMED codes, detector labels.",
+            discussion: """
+            Each input may name several regions; each gets its own result. An input that names \
+            no known region gets one result with match "none": Veil prefers unknown to wrong.
+
+            Examples:
+              veil vocab normalize "PHOTO L BREAST WOUND DAY 3" KNEE SRT:T-04000 FEMALE_BREAST_EXPOSED
+              veil vocab normalize --json "bilat groin rash"
+              veil vocab normalize --file descriptions.txt > regions.jsonl
+            """
+        )
+
+        @Argument(help: "Names to normalize.")
+        var inputs: [String] = []
+
+        @Option(help: "Read one name per line from this file and write JSON lines.")
+        var file: String?
+
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        mutating func validate() throws {
+            if inputs.isEmpty && file == nil { throw ValidationError("Give names to normalize, or --file.") }
+            if !inputs.isEmpty && file != nil { throw ValidationError("Give names or --file, not both.") }
+        }
+
+        func run() throws {
+            let vocabulary = try Vocabulary.standard()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            if let file {
+                let text: String
+                do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                    FileHandle.standardError.write(Data("veil: cannot read \(file): \(error.localizedDescription)\n".utf8))
+                    throw ExitCodes.usage
+                }
+                var output = Data()
+                for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+                    let input = String(line.hasSuffix("\r") ? line.dropLast() : line)
+                    for region in vocabulary.normalize(input) {
+                        output.append(try encoder.encode(RegionRecord(input: input, region: region)))
+                        output.append(0x0A)
+                    }
+                }
+                FileHandle.standardOutput.write(output)
+                return
+            }
+            var records: [RegionRecord] = []
+            for input in inputs {
+                records += vocabulary.normalize(input).map { RegionRecord(input: input, region: $0) }
+            }
+            if json {
+                encoder.outputFormatting.insert(.prettyPrinted)
+                print(String(decoding: try encoder.encode(records), as: UTF8.self))
+                return
+            }
+            for r in records {
+                let concept = r.snomed.map { "\($0) \(r.meaning ?? "")" } ?? "-"
+                let side = r.laterality.map { " [\($0)]" } ?? ""
+                let exposure = r.exposure.map { " (\($0))" } ?? ""
+                print("\(r.input)\t→ \(concept)\(side)\(exposure)\t\(r.sensitivity)\t\(r.match) \(r.confidence)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every concept: SNOMED CT code, meaning, Body Part Examined term, sensitivity.")
+
+        @Flag(help: "Print JSON lines.")
+        var json = false
+
+        func run() throws {
+            let vocabulary = try Vocabulary.standard()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            for c in vocabulary.concepts {
+                if json {
+                    struct Row: Encodable { var snomed, meaning: String; var bodyPartExamined, snomedRT: String?; var paired: Bool; var sensitivity: String }
+                    let row = Row(snomed: c.snomed, meaning: c.meaning, bodyPartExamined: c.bodyPartExamined, snomedRT: c.snomedRT,
+                                  paired: c.isPaired, sensitivity: c.sensitivity.rawValue)
+                    print(String(decoding: try encoder.encode(row), as: UTF8.self))
+                } else {
+                    print("\(c.snomed)\t\(c.meaning)\t\(c.bodyPartExamined ?? "")\t\(c.sensitivity.rawValue)")
+                }
+            }
+        }
+    }
+}
