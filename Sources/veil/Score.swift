@@ -63,6 +63,11 @@ struct Score: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let inputs = InputWalker.files(under: paths)
+        let vocabulary: Vocabulary
+        do { vocabulary = try Vocabulary.standard() } catch {
+            FileHandle.standardError.write(Data("veil: cannot load the body-part vocabulary: \(error)\n".utf8))
+            throw ExitCodes.modelUnavailable
+        }
 
         var failures = 0
         // Records wait here until their batch is scored, errors included, so output keeps input order.
@@ -83,7 +88,13 @@ struct Score: ParsableCommand {
             var next = scores.makeIterator()
             for entry in pending {
                 var record = entry.record
-                if entry.image != nil { record.scores = next.next() }
+                if entry.image != nil, var scores = next.next() {
+                    // Metadata evidence: an intimate region named in the path raises `body-region`.
+                    let evidence = BodyRegionEvidence.fromPath(record.path, vocabulary: vocabulary)
+                    scores["body-region"] = Float(evidence.map(\.confidence).max() ?? 0)
+                    record.scores = scores
+                    record.evidence = evidence.isEmpty ? nil : evidence
+                }
                 try emit(record)
             }
             pending.removeAll(keepingCapacity: true)

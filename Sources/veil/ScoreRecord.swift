@@ -1,3 +1,5 @@
+import Veil
+
 /// One line of `veil score` output. Field names and meanings are documented in README.md
 /// ("The score record"); `schema` changes whenever a field changes meaning.
 struct ScoreRecord: Encodable {
@@ -23,5 +25,7 @@ struct ScoreRecord: Encodable {
     var width: Int?
     var height: Int?
     var scores: [String: Float]?
+    /// Sensitive regions named in the path; the evidence for the `body-region` score.
+    var evidence: [BodyRegionEvidence]?
     var model: ModelInfo?
 }

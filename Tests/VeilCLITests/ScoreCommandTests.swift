@@ -78,6 +78,27 @@ struct ScoreCommandTests {
         #expect(run.records.map { $0["format"] as? String } == ["png", "jpeg"])
     }
 
+    /// An intimate region named in the file or folder name raises `body-region`, with the
+    /// evidence naming the field, the words and the concept.
+    @Test func pathNamingAnIntimateRegionRaisesBodyRegion() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cli-\(UUID())/L BREAST wound")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let photo = dir.appendingPathComponent("day 3 perineum.jpg"), plain = dir.deletingLastPathComponent().appendingPathComponent("knee.jpg")
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Samples/images/coffee.jpg"), to: photo)
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Samples/images/coffee.jpg"), to: plain)
+        let run = try Self.veil(["score", photo.path, plain.path])
+        let records = run.records
+        try #require(records.count == 2)
+        let scores = try #require(records[0]["scores"] as? [String: Any])
+        #expect(scores["body-region"] as? Double == 0.9)
+        let evidence = try #require(records[0]["evidence"] as? [[String: Any]])
+        #expect(evidence.map { $0["snomed"] as? String } == ["38864007", "76752008"])
+        #expect(evidence.map { $0["field"] as? String } == ["fileName", "folderName"])
+        #expect(evidence[1]["laterality"] as? String == "L")
+        #expect((records[1]["scores"] as? [String: Any])?["body-region"] as? Double == 0)
+        #expect(records[1]["evidence"] == nil)
+    }
+
     @Test func usageErrorsExitWith64() throws {
         #expect(try Self.veil(["score", "--batch-size", "0", "x.jpg"]).status == 64)
         #expect(try Self.veil(["score"]).status == 64)
