@@ -107,12 +107,23 @@ func measureVocabulary() throws {
     print(String(format: "## Vocabulary: %.2f million normalizations/s on one thread (%d short terms, %d regions)", rate / 1e6, terms.count, found))
 }
 
+func gemmShapes(threads: Int) {
+    ComputeThreads.configure(threads)
+    for (m, k, n) in [(64, 147, 1783), (64, 147, 200_704), (32, 288, 910), (32, 288, 50_176), (128, 1152, 227), (256, 256, 12544)] {
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let t = medianSeconds(runs: 9) { MatrixMultiply.multiply(m: m, n: n, k: k, a: a, b: b, into: &c) }
+        print(String(format: "gemm m=%d k=%d n=%d: %.1f GFLOP/s", m, k, n, 2 * Double(m * n * k) / t / 1e9))
+    }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let what = arguments.first ?? "all"
 let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
 if what == "decode" || what == "all" { try compareDecoding() }
 if what == "forward" || what == "all" { try compareForward(threads: threads) }
 if what == "vocab" || what == "all" { try measureVocabulary() }
+if what == "gemm-shapes" { gemmShapes(threads: threads) }
 if what == "layers" { try profileForward(batch: 16, threads: threads) }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.

@@ -52,6 +52,13 @@ public struct Tensor: Sendable, Equatable {
         self.storage = [Float](repeating: 0, count: shape.count)
     }
 
+    /// A tensor whose elements are not set: for kernels that write every element before
+    /// anything reads it, which saves a full pass of memory traffic per layer.
+    init(uninitialized shape: Shape) {
+        self.shape = shape
+        self.storage = [Float](unsafeUninitializedCapacity: shape.count) { _, count in count = shape.count }
+    }
+
     /// Wraps `storage`, which must hold `shape.count` elements in `(C, N, H, W)` order.
     public init(shape: Shape, storage: [Float]) {
         precondition(storage.count == shape.count, "tensor \(shape) needs \(shape.count) values, got \(storage.count)")

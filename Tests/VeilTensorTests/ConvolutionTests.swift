@@ -30,6 +30,10 @@ struct ConvolutionTests {
         Case(cin: 5, cout: 7, groups: 1, batch: 2, height: 4, width: 12,
              window: Window(kernelHeight: 1, kernelWidth: 5, strideY: 1, strideX: 3, padTop: 0, padLeft: 2, padBottom: 0, padRight: 1)),
         Case(cin: 16, cout: 16, groups: 1, batch: 5, height: 3, width: 3, window: .square(3, stride: 1, pad: 1), activation: .relu),
+        // More output positions than one im2col block holds (2000 > 262144 / 144), so blocks
+        // start mid-image and mid-row.
+        Case(cin: 16, cout: 8, groups: 1, batch: 5, height: 20, width: 20, window: .square(3, stride: 1, pad: 1)),
+        Case(cin: 16, cout: 4, groups: 2, batch: 3, height: 41, width: 37, window: .square(3, stride: 2, pad: 1), activation: .relu),
     ]
 
     @Test(arguments: cases)

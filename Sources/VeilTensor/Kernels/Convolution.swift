@@ -77,9 +77,11 @@ public struct Convolution2D: Sendable {
     let weights: [Float]
     let bias: [Float]
 
-    /// The largest im2col buffer, in floats (32 MiB): large enough for wide GEMMs, small enough
-    /// to stay cache- and memory-friendly at batch 16.
-    static let columnBudget = 8 << 20
+    /// The im2col block, in floats (1 MiB). Columns are built and multiplied one block at a
+    /// time, so the block goes from im2col into the GEMM through the L2 cache instead of
+    /// through main memory: with few channels, the column traffic, not the arithmetic, was
+    /// what bounded these layers.
+    static let columnBlock = 256 << 10
 
     /// Creates a convolution, checking every size against the others.
     public init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
@@ -125,7 +127,8 @@ public struct Convolution2D: Sendable {
     /// Convolves `input`; `input.shape` must have passed ``outputShape(for:)``.
     public func forward(_ input: Tensor) -> Tensor {
         let outShape = try! outputShape(for: input.shape)  // checked when the graph was planned
-        var output = Tensor(zeros: outShape)
+        // Both paths write every output element (GEMMs with beta 0), so no zero fill is needed.
+        var output = Tensor(uninitialized: outShape)
         if isDepthwise {
             depthwise(input, into: &output)
         } else {
@@ -152,21 +155,21 @@ public struct Convolution2D: Sendable {
                         }
                         return
                     }
-                    let imagesPerChunk = max(1, min(inShape.batch, Self.columnBudget / max(1, k * outShape.plane)))
-                    var columns = [Float](repeating: 0, count: k * imagesPerChunk * outShape.plane)
+                    let totalColumns = outColumns
+                    let block = min(totalColumns, max(64, Self.columnBlock / k))
+                    var columns = [Float](unsafeUninitializedCapacity: k * block) { _, count in count = k * block }
                     columns.withUnsafeMutableBufferPointer { col in
                         for g in 0..<groups {
                             var first = 0
-                            while first < inShape.batch {
-                                let count = min(imagesPerChunk, inShape.batch - first)
-                                let n = count * outShape.plane
+                            while first < totalColumns {
+                                let count = min(block, totalColumns - first)
                                 Im2Col.fill(col.baseAddress!, input: src.baseAddress!, inShape: inShape,
-                                            channels: (g * cinG)..<((g + 1) * cinG), images: first..<(first + count),
+                                            channels: (g * cinG)..<((g + 1) * cinG), columns: first..<(first + count),
                                             window: window, outShape: outShape)
-                                BLAS.gemm(m: coutG, n: n, k: k,
+                                BLAS.gemm(m: coutG, n: count, k: k,
                                           a: w.baseAddress! + g * coutG * k, lda: k,
-                                          b: col.baseAddress!, ldb: n,
-                                          c: dst.baseAddress! + g * coutG * outColumns + first * outShape.plane,
+                                          b: col.baseAddress!, ldb: count,
+                                          c: dst.baseAddress! + g * coutG * outColumns + first,
                                           ldc: outColumns)
                                 first += count
                             }
@@ -234,37 +237,55 @@ public struct Convolution2D: Sendable {
 
 /// Lays convolution windows out as GEMM columns.
 enum Im2Col {
-    /// Fills `columns` as a `(channels × kh × kw) × (images × outH × outW)` row-major matrix.
+    /// Fills `columns` as a `(channels × kh × kw) × columns.count` row-major matrix whose
+    /// column `j` is the window of output position `columns.lowerBound + j`, positions being
+    /// numbered `(image, outY, outX)` across the whole batch.
     static func fill(_ columns: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, inShape: Tensor.Shape,
-                     channels: Range<Int>, images: Range<Int>, window: Window, outShape: Tensor.Shape) {
+                     channels: Range<Int>, columns range: Range<Int>, window: Window, outShape: Tensor.Shape) {
         let kh = window.kernelHeight, kw = window.kernelWidth
         let rows = channels.count * kh * kw
-        let width = images.count * outShape.plane
+        let width = range.count
+        let outW = outShape.width, outPlane = outShape.plane
+        let sx = window.strideX
         ComputeThreads.parallelFor(rows) { r in
             let c = channels.lowerBound + r / (kh * kw)
             let ky = (r / kw) % kh, kx = r % kw
+            let ix0 = kx - window.padLeft
+            // Output columns whose input column lies inside the image: [validLo, validHi).
+            let validLo = ix0 >= 0 ? 0 : (-ix0 + sx - 1) / sx
+            let validHi = inShape.width - 1 - ix0 < 0 ? 0 : min(outW, (inShape.width - 1 - ix0) / sx + 1)
             var out = columns + r * width
-            for n in images {
-                let plane = input + (c * inShape.batch + n) * inShape.plane
-                for oy in 0..<outShape.height {
-                    let iy = oy * window.strideY - window.padTop + ky
-                    if iy < 0 || iy >= inShape.height {
-                        out.update(repeating: 0, count: outShape.width)
-                        out += outShape.width
-                        continue
+            var q = range.lowerBound
+            var n = q / outPlane, oy = (q % outPlane) / outW, ox = q % outW
+            while q < range.upperBound {
+                // One run along an output row: the same input row, consecutive columns.
+                let run = min(outW - ox, range.upperBound - q)
+                let iy = oy * window.strideY - window.padTop + ky
+                if iy < 0 || iy >= inShape.height {
+                    out.update(repeating: 0, count: run)
+                } else {
+                    let rowPtr = input + (c * inShape.batch + n) * inShape.plane + iy * inShape.width
+                    // Padding on the left, the image, padding on the right: no test per element.
+                    let lo = min(max(ox, validLo), ox + run), hi = max(min(ox + run, validHi), lo)
+                    if lo > ox { out.update(repeating: 0, count: lo - ox) }
+                    if hi > lo {
+                        let dst = out + (lo - ox)
+                        let src = rowPtr + lo * sx + ix0
+                        if sx == 1 {
+                            dst.update(from: src, count: hi - lo)
+                        } else {
+                            for j in 0..<(hi - lo) { dst[j] = src[j * sx] }
+                        }
                     }
-                    let rowPtr = plane + iy * inShape.width
-                    let ix0 = kx - window.padLeft
-                    if window.strideX == 1, ix0 >= 0, ix0 + outShape.width <= inShape.width {
-                        out.update(from: rowPtr + ix0, count: outShape.width)
-                        out += outShape.width
-                        continue
-                    }
-                    for ox in 0..<outShape.width {
-                        let ix = ox * window.strideX + ix0
-                        out[ox] = (ix >= 0 && ix < inShape.width) ? rowPtr[ix] : 0
-                    }
-                    out += outShape.width
+                    if ox + run > hi { (out + (hi - ox)).update(repeating: 0, count: ox + run - hi) }
+                }
+                out += run
+                q += run
+                ox += run
+                if ox == outW {
+                    ox = 0
+                    oy += 1
+                    if oy == outShape.height { oy = 0; n += 1 }
                 }
             }
         }

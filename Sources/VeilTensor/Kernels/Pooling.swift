@@ -47,8 +47,9 @@ public struct Pooling: Sendable {
     public func forward(_ input: Tensor) -> Tensor {
         let inShape = input.shape
         let outShape = try! outputShape(for: inShape)  // checked when the graph was planned
-        var output = Tensor(zeros: outShape)
+        var output = Tensor(uninitialized: outShape)  // every output is written below
         let isMax = kind == .max
+        let threeByThree = window.kernelHeight == 3 && window.kernelWidth == 3
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let dstBase = dst.baseAddress!
@@ -59,7 +60,23 @@ public struct Pooling: Sendable {
                         let y0 = oy * window.strideY - window.padTop
                         let yEnd = min(y0 + window.kernelHeight, inShape.height + window.padBottom)
                         let ys = max(y0, 0), ye = min(yEnd, inShape.height)
+                        let outRow = outPlane + oy * outShape.width
+                        // Interior columns, whose 3×3 window lies inside the image, take the
+                        // unrolled path; edge columns and other windows the general one.
+                        let interiorLo = (window.padLeft + window.strideX - 1) / window.strideX
+                        let interiorHi = min(outShape.width,
+                                             max(interiorLo, (inShape.width + window.padLeft - window.kernelWidth) / window.strideX + 1))
                         for ox in 0..<outShape.width {
+                            if isMax && threeByThree && ox >= interiorLo && ox < interiorHi && ye - ys == 3 {
+                                // The common 3×3 window, unrolled.
+                                let p = inPlane + ys * inShape.width + ox * window.strideX - window.padLeft
+                                let w = inShape.width
+                                let a = Swift.max(Swift.max(p[0], p[1]), p[2])
+                                let b = Swift.max(Swift.max(p[w], p[w + 1]), p[w + 2])
+                                let c = Swift.max(Swift.max(p[2 * w], p[2 * w + 1]), p[2 * w + 2])
+                                outRow[ox] = Swift.max(Swift.max(a, b), c)
+                                continue
+                            }
                             let x0 = ox * window.strideX - window.padLeft
                             let xEnd = min(x0 + window.kernelWidth, inShape.width + window.padRight)
                             let xs = max(x0, 0), xe = min(xEnd, inShape.width)
@@ -67,11 +84,11 @@ public struct Pooling: Sendable {
                             if ys < ye && xs < xe {
                                 for y in ys..<ye {
                                     let row = inPlane + y * inShape.width
-                                    for x in xs..<xe { acc = isMax ? max(acc, row[x]) : acc + row[x] }
+                                    for x in xs..<xe { acc = isMax ? Swift.max(acc, row[x]) : acc + row[x] }
                                 }
                             }
                             if !isMax { acc /= Float((yEnd - y0) * (xEnd - x0)) }
-                            outPlane[oy * outShape.width + ox] = acc
+                            outRow[ox] = acc
                         }
                     }
                 }
