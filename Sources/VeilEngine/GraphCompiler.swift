@@ -36,6 +36,7 @@ struct GraphCompiler {
             case sigmoid
             case concat
             case padChannels(Int)
+            case reshape(Int, Int, Int)
         }
 
         var supportsFusedActivation: Bool {
@@ -184,6 +185,13 @@ struct GraphCompiler {
                 outChannels = inChannels + extra
                 new = Pending(name: node.name, kind: .padChannels(extra), inputs: node.inputs, output: node.output)
 
+            case "reshape":
+                guard let shape = a.shape, shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+                    throw fail(node, "needs a 'shape' attribute of three positive sizes (channels, height, width)")
+                }
+                outChannels = shape[0]
+                new = Pending(name: node.name, kind: .reshape(shape[0], shape[1], shape[2]), inputs: node.inputs, output: node.output)
+
             case "softmax":
                 new = Pending(name: node.name, kind: .softmax, inputs: node.inputs, output: node.output)
             case "sigmoid":
@@ -254,6 +262,12 @@ struct GraphCompiler {
                 case .padChannels(let extra):
                     outShape = Tensor.Shape(channels: inputShapes[0].channels + extra, batch: 1, height: inputShapes[0].height, width: inputShapes[0].width)
                     operation = .padChannels(extra)
+                case let .reshape(c, h, w):
+                    guard c * h * w == inputShapes[0].channels * inputShapes[0].plane else {
+                        throw fail("reshapes \(inputShapes[0]) to \(c)x\(h)x\(w): the sizes differ")
+                    }
+                    outShape = Tensor.Shape(channels: c, batch: 1, height: h, width: w)
+                    operation = .reshape(channels: c, height: h, width: w)
                 case .relu: outShape = inputShapes[0]; operation = .relu
                 case .softmax: outShape = inputShapes[0]; operation = .softmax
                 case .sigmoid: outShape = inputShapes[0]; operation = .sigmoid

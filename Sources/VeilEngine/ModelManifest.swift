@@ -199,11 +199,13 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var units: Int?
         /// padChannels: zero channels appended.
         public var extraChannels: Int?
+        /// reshape: the new per-image `[channels, height, width]`.
+        public var shape: [Int]?
 
         /// Creates attributes.
         public init(outputChannels: Int? = nil, groups: Int? = nil, kernel: [Int]? = nil, stride: [Int]? = nil,
                     pad: [Int]? = nil, ceilMode: Bool? = nil, epsilon: Float? = nil, units: Int? = nil,
-                    extraChannels: Int? = nil) {
+                    extraChannels: Int? = nil, shape: [Int]? = nil) {
             self.outputChannels = outputChannels
             self.groups = groups
             self.kernel = kernel
@@ -213,6 +215,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
             self.epsilon = epsilon
             self.units = units
             self.extraChannels = extraChannels
+            self.shape = shape
         }
     }
 }

@@ -12,6 +12,7 @@ struct Step: Sendable {
         case sigmoid
         case concat
         case padChannels(Int)
+        case reshape(channels: Int, height: Int, width: Int)
     }
 
     let name: String
@@ -39,6 +40,7 @@ struct Step: Sendable {
         case .sigmoid: return Elementwise.sigmoid(x)
         case .concat: return try Elementwise.concatChannels(inputs.map { slots[$0]! })
         case .padChannels(let extra): return Elementwise.padChannels(x, extra: extra)
+        case let .reshape(c, h, w): return try Elementwise.reshapePerImage(x, to: (c, h, w))
         }
     }
 }
@@ -58,6 +60,7 @@ extension Step {
         case .sigmoid: return "sigmoid"
         case .concat: return "concat"
         case .padChannels: return "pad channels"
+        case .reshape: return "reshape"
         }
     }
 

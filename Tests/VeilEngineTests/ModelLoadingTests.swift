@@ -167,6 +167,23 @@ struct ModelLoadingTests {
         Self.expectLoadError(try wrongFormat.write(), mentioning: ["version 2"])
     }
 
+    /// The fully connected layer can also read a reshaped (flattened) tensor: same numbers.
+    @Test func reshapeBeforeTheClassifierKeepsTheResult() throws {
+        var tiny = TinyModel()
+        tiny.manifest.graph.insert(.init(name: "flatten", op: "reshape", inputs: ["g"], output: "gf",
+                                         attributes: .init(shape: [3, 1, 1])), at: 4)
+        tiny.manifest.graph[5].inputs = ["gf"]
+        let model = try Model.load(manifestAt: try tiny.write())
+        let input: [Float] = (0..<50).map { Float($0 % 9) / 4 - 1 }
+        let out = try model.run(Tensor(batchNCHW: [input], channels: 2, height: 5, width: 5))["prob"]!
+        #expect(abs(out.storage[1] - Self.handComputed(tiny, input: input)) <= 1e-5)
+        var bad = TinyModel()
+        bad.manifest.graph.insert(.init(name: "flatten", op: "reshape", inputs: ["g"], output: "gf",
+                                        attributes: .init(shape: [2, 1, 1])), at: 4)
+        bad.manifest.graph[5].inputs = ["gf"]
+        Self.expectLoadError(try bad.write(), mentioning: ["'flatten'"])
+    }
+
     @Test func malformedManifestIsRejected() throws {
         let path = try TinyModel().write()
         try Data("{\"format\": \"veil-model\"".utf8).write(to: URL(fileURLWithPath: path))

@@ -49,6 +49,11 @@ struct PoolingTests {
         #expect(abs(soft.storage[1] - 0.75) < 1e-6)
         #expect(Elementwise.padChannels(a, extra: 1).shape.channels == 3)
         #expect(try Elementwise.concatChannels([a, b]).storage == a.storage + b.storage)
+        // Per-image reshape: image 1's (2, 1, 2) values 10..13 become (4, 1, 1).
+        let two = Tensor(batchNCHW: [[0, 1, 2, 3], [10, 11, 12, 13]], channels: 2, height: 1, width: 2)
+        let flat = try Elementwise.reshapePerImage(two, to: (4, 1, 1))
+        #expect(flat.image(1) == [10, 11, 12, 13] && flat.shape.channels == 4)
+        #expect(throws: TensorShapeError.self) { try Elementwise.reshapePerImage(two, to: (3, 1, 1)) }
         #expect(throws: TensorShapeError.self) { try Elementwise.add(a, Tensor(zeros: .init(channels: 1, batch: 1, height: 1, width: 1)), activation: .none) }
     }
 }

@@ -66,6 +66,18 @@ public enum Elementwise {
         return Tensor(shape: shape, storage: storage)
     }
 
+    /// Each image's `(C, H, W)` values, read in that order, regrouped as `shape` (channels,
+    /// height, width): the per-image reshape of NCHW frameworks, carried over to Veil's
+    /// channel-major layout.
+    public static func reshapePerImage(_ x: Tensor, to shape: (channels: Int, height: Int, width: Int)) throws -> Tensor {
+        let perImage = x.shape.channels * x.shape.plane
+        guard shape.channels * shape.height * shape.width == perImage, shape.channels > 0, shape.height > 0, shape.width > 0 else {
+            throw TensorShapeError("cannot reshape \(x.shape) to \(shape.channels)x\(shape.height)x\(shape.width) per image")
+        }
+        let images = (0..<x.shape.batch).map { x.image($0) }
+        return Tensor(batchNCHW: images, channels: shape.channels, height: shape.height, width: shape.width)
+    }
+
     /// Softmax across channels, independently for every image and position.
     public static func softmaxChannels(_ x: Tensor) -> Tensor {
         var out = x
