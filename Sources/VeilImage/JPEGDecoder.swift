@@ -11,16 +11,7 @@ enum JPEGDecoder {
         }
         defer { tjDestroy(handle) }
         let jpeg = data.bindMemory(to: UInt8.self)
-
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        if tjDecompressHeader3(handle, jpeg.baseAddress, UInt(jpeg.count),
-                               &width, &height, &subsampling, &colorspace) != 0 {
-            throw failure(handle, stage: "header")
-        }
-        let stored = PixelSize(width: Int(width), height: Int(height))
-        if stored.width == 0 || stored.height == 0, markers.endsBeforeScan {
-            throw ImageDecodingError(.truncated, "JPEG data ends before its frame header")
-        }
+        let (stored, colorspace) = try readHeader(handle, jpeg, markers: markers)
         try checkPixelLimit(stored, options.pixelLimit)
 
         // The caller's minimum is in display orientation; the decoder scales stored rows.
@@ -57,13 +48,22 @@ enum JPEGDecoder {
             throw ImageDecodingError(.corrupt, "TurboJPEG could not allocate a decompressor")
         }
         defer { tjDestroy(handle) }
-        let jpeg = data.bindMemory(to: UInt8.self)
+        let markers = JPEGMarkers.scan(data)
+        return (try readHeader(handle, data.bindMemory(to: UInt8.self), markers: markers).size, markers.orientation)
+    }
+
+    private static func readHeader(_ handle: tjhandle, _ jpeg: UnsafeBufferPointer<UInt8>,
+                                   markers: JPEGMarkers) throws -> (size: PixelSize, colorspace: Int32) {
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
         if tjDecompressHeader3(handle, jpeg.baseAddress, UInt(jpeg.count),
                                &width, &height, &subsampling, &colorspace) != 0 {
             throw failure(handle, stage: "header")
         }
-        return (PixelSize(width: Int(width), height: Int(height)), JPEGMarkers.scan(data).orientation)
+        let size = PixelSize(width: Int(width), height: Int(height))
+        if size.width == 0 || size.height == 0, markers.endsBeforeScan {
+            throw ImageDecodingError(.truncated, "JPEG data ends before its frame header")
+        }
+        return (size, colorspace)
     }
 
     /// The smallest size TurboJPEG can produce (scale M/8) that still covers `needed`.

@@ -100,7 +100,7 @@ struct Score: ParsableCommand {
             pending.removeAll(keepingCapacity: true)
             pendingImages = 0
         }
-        for input in inputs.files {
+        for input in inputs {
             var record = ScoreRecord(path: input.path, status: "ok")
             do {
                 let data = try ImageDecoder.readFile(atPath: input.path)
@@ -141,7 +141,7 @@ enum InputWalker {
         var named: Bool
     }
 
-    static func files(under paths: [String]) -> (files: [Input], count: Int) {
+    static func files(under paths: [String]) -> [Input] {
         var result: [Input] = []
         let fm = FileManager.default
         for path in paths {
@@ -159,6 +159,6 @@ enum InputWalker {
                 result.append(Input(path: path, named: true))
             }
         }
-        return (result, result.count)
+        return result
     }
 }
