@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // System libraries, found through pkg-config; see scripts/ensure-system-packages.
@@ -28,11 +29,12 @@ let package = Package(
         .target(name: "VeilEngine", dependencies: ["VeilTensor"]),
         .target(name: "VeilImport", dependencies: ["VeilEngine"]),
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
+        .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
                 sources: ["BundledModels.swift"], resources: [.copy("open_nsfw")]),
-        .target(name: "Veil", dependencies: ["VeilImage", "VeilEngine", "VeilTensor", "VeilModels", "VeilVocabulary"]),
+        .target(name: "Veil", dependencies: ["VeilImage", "VeilEngine", "VeilTensor", "VeilModels", "VeilVocabulary", "VeilPolicy"]),
         .executableTarget(
             name: "veil",
             dependencies: [
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilCLITests", dependencies: ["veil"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),

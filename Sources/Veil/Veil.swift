@@ -4,3 +4,4 @@
 @_exported import VeilImage
 @_exported import VeilTensor
 @_exported import VeilVocabulary
+@_exported import VeilPolicy

@@ -32,6 +32,12 @@ struct Score: ParsableCommand {
     @Option(help: "A model manifest to use instead of the embedded default model.")
     var model: String?
 
+    @Option(help: "A policy file (YAML) with the flags' review thresholds; default: Veil's built-in policy.")
+    var policy: String?
+
+    @Option(name: .customLong("threshold"), help: ArgumentHelp("Override a flag's review threshold for this run.", valueName: "FLAG=VALUE"))
+    var thresholds: [String] = []
+
     @Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
     var failOnError = false
 
@@ -39,6 +45,19 @@ struct Score: ParsableCommand {
         if paths.isEmpty { throw ValidationError("Give at least one file or folder.") }
         if batchSize < 1 || batchSize > 256 { throw ValidationError("--batch-size must be between 1 and 256.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        _ = try thresholdOverrides()
+    }
+
+    func thresholdOverrides() throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for item in thresholds {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]), (0...1).contains(value) else {
+                throw ValidationError("--threshold takes FLAG=VALUE with VALUE between 0 and 1, e.g. nudity=0.3; got '\(item)'.")
+            }
+            out[parts[0]] = value
+        }
+        return out
     }
 
     func run() throws {
@@ -57,6 +76,13 @@ struct Score: ParsableCommand {
             FileHandle.standardError.write(Data("veil: cannot load the model: \(error)\n".utf8))
             throw ExitCodes.modelUnavailable
         }
+        let activePolicy: Policy
+        do { activePolicy = try policy.map { try Policy.load(path: $0) } ?? .standard } catch {
+            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            throw ExitCodes.usage
+        }
+        let overrides = try thresholdOverrides()
+        let policyInfo = ScoreRecord.PolicyInfo(name: activePolicy.name, version: activePolicy.version)
         let manifest = classifier.model.manifest
         let modelInfo = ScoreRecord.ModelInfo(name: manifest.name, version: manifest.version,
                                               weightsSHA256: manifest.weights.sha256)
@@ -94,6 +120,10 @@ struct Score: ParsableCommand {
                     scores["body-region"] = Float(evidence.map(\.confidence).max() ?? 0)
                     record.scores = scores
                     record.evidence = evidence.isEmpty ? nil : evidence
+                    let suggestions = activePolicy.suggestions(for: scores.mapValues(Double.init), overrides: overrides)
+                    record.suggestions = suggestions
+                    record.review = ReviewSummary(suggestions)
+                    record.policy = policyInfo
                 }
                 try emit(record)
             }

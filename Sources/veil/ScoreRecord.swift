@@ -27,5 +27,15 @@ struct ScoreRecord: Encodable {
     var scores: [String: Float]?
     /// Sensitive regions named in the path; the evidence for the `body-region` score.
     var evidence: [BodyRegionEvidence]?
+    /// The policy's verdict per flag.
+    var suggestions: [Suggestion]?
+    /// `none`, `pending` or `restricted`: the most protective state of the suggestions.
+    var review: ReviewSummary?
     var model: ModelInfo?
+    var policy: PolicyInfo?
+
+    struct PolicyInfo: Encodable {
+        var name: String
+        var version: String
+    }
 }

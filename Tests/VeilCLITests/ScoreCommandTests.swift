@@ -99,10 +99,34 @@ struct ScoreCommandTests {
         #expect(records[1]["evidence"] == nil)
     }
 
+    @Test func policyDecidesSuggestionsAndBadPoliciesAreNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-policy-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let policy = dir.appendingPathComponent("site.yaml")
+        try "policy:\n  name: Test site\n  version: \"7\"\nflags:\n  nudity:\n    review_threshold: 0.001\n".write(to: policy, atomically: true, encoding: .utf8)
+        let run = try Self.veil(["score", "--policy", policy.path, "Samples/images/chelsea.jpg"])
+        let record = try #require(run.records.first)
+        #expect((record["policy"] as? [String: Any])?["version"] as? String == "7")
+        let suggestions = try #require(record["suggestions"] as? [[String: Any]])
+        #expect(suggestions.map { $0["flag"] as? String } == ["nudity"])   // the site policy has no body-region flag
+        #expect(suggestions.first?["state"] as? String == "pending")
+        #expect(record["review"] as? String == "pending")
+        // The default policy: a cat photo raises nothing.
+        let plain = try Self.veil(["score", "Samples/images/chelsea.jpg"])
+        #expect(plain.records.first?["review"] as? String == "none")
+        // A broken policy stops the run before any file, naming line and key.
+        try "policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_threshold: 7\n".write(to: policy, atomically: true, encoding: .utf8)
+        let bad = try Self.veil(["score", "--policy", policy.path, "Samples/images/chelsea.jpg"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("site.yaml:6: flags.nudity.review_threshold"), "\(bad.stderr)")
+        #expect(bad.stdout.isEmpty)
+    }
+
     @Test func usageErrorsExitWith64() throws {
         #expect(try Self.veil(["score", "--batch-size", "0", "x.jpg"]).status == 64)
         #expect(try Self.veil(["score"]).status == 64)
         #expect(try Self.veil(["frobnicate"]).status == 64)
+        #expect(try Self.veil(["score", "--threshold", "nudity=1.5", "x.jpg"]).status == 64)
     }
 
     @Test func unloadableModelExitsWith69() throws {

@@ -1,0 +1,206 @@
+import Foundation
+import VeilVocabulary
+import Yams
+
+/// A policy file could not be used. Names the file, the line and the key, so that a
+/// committee member editing YAML by hand can find the mistake.
+public struct PolicyError: Error, Sendable, CustomStringConvertible {
+    /// The policy file.
+    public var file: String
+    /// The 1-based line, when known.
+    public var line: Int?
+    /// The key path, e.g. `flags.nudity.review_threshold`.
+    public var key: String?
+    /// What is wrong.
+    public var reason: String
+
+    public var description: String {
+        var where_ = file
+        if let line { where_ += ":\(line)" }
+        if let key { where_ += ": \(key)" }
+        return "\(where_): \(reason)"
+    }
+}
+
+extension Policy {
+    /// Loads a policy file. The format, with comments allowed:
+    ///
+    /// ```yaml
+    /// policy:
+    ///   name: St Elsewhere imaging governance
+    ///   version: "2026-2"
+    ///   approved_by: Imaging governance committee
+    ///   approved_on: 2026-11-20
+    /// flags:
+    ///   nudity:
+    ///     enabled: true
+    ///     review_threshold: 0.2
+    ///     restrict_threshold: 0.8     # optional; never below review_threshold
+    ///     confidentiality: R          # HL7 v3 code a confirmed label carries: R or V
+    ///     calibration:                # optional: platt {a, b} or isotonic [[score, p], ...]
+    ///       platt: {a: -6.1, b: 2.3}
+    /// sensitivity_overrides:          # optional: SNOMED CT code → intimate | face | none
+    ///   "72696002": intimate
+    /// ```
+    public static func load(path: String) throws -> Policy {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw PolicyError(file: path, line: nil, key: nil, reason: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try Policy(yaml: text, file: path)
+    }
+
+    /// Parses policy YAML; `file` names the source in errors.
+    public init(yaml: String, file: String = "<policy>") throws {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw PolicyError(file: file, line: nil, key: nil, reason: "the file is empty")
+            }
+            root = node
+        } catch let error as PolicyError {
+            throw error
+        } catch let error as YamlError {
+            throw PolicyError(file: file, line: Self.line(of: error), key: nil, reason: "not valid YAML: \(Self.problem(of: error))")
+        }
+        let reader = Reader(file: file)
+        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "sensitivity_overrides"])
+        guard let meta = top["policy"] else { throw reader.fail(root, "(top level)", "needs a 'policy' section with name and version") }
+        let info = try reader.mapping(meta, key: "policy", allowed: ["name", "version", "approved_by", "approved_on"])
+        guard let nameNode = info["name"], let versionNode = info["version"] else {
+            throw reader.fail(meta, "policy", "needs 'name' and 'version'")
+        }
+        name = try reader.string(nameNode, key: "policy.name")
+        version = try reader.string(versionNode, key: "policy.version")
+        approvedBy = try info["approved_by"].map { try reader.string($0, key: "policy.approved_by") }
+        approvedOn = try info["approved_on"].map { try reader.string($0, key: "policy.approved_on") }
+
+        var flags: [String: FlagPolicy] = [:]
+        if let flagsNode = top["flags"] {
+            guard let mapping = flagsNode.mapping else { throw reader.fail(flagsNode, "flags", "must map flag names to their rules") }
+            for (keyNode, value) in mapping {
+                guard let flag = keyNode.string, !flag.isEmpty else { throw reader.fail(keyNode, "flags", "flag names must be text") }
+                flags[flag] = try reader.flag(value, key: "flags.\(flag)")
+            }
+        }
+        self.flags = flags
+
+        var overrides: [String: SensitivityClass] = [:]
+        if let node = top["sensitivity_overrides"] {
+            guard let mapping = node.mapping else { throw reader.fail(node, "sensitivity_overrides", "must map SNOMED CT codes to classes") }
+            for (keyNode, value) in mapping {
+                let code = keyNode.string ?? ""
+                let key = "sensitivity_overrides.\(code)"
+                guard !code.isEmpty, code.allSatisfy(\.isNumber) else { throw reader.fail(keyNode, key, "keys must be SNOMED CT codes (digits)") }
+                guard let raw = value.string, let cls = SensitivityClass(rawValue: raw) else {
+                    throw reader.fail(value, key, "must be intimate, face or none")
+                }
+                overrides[code] = cls
+            }
+        }
+        self.sensitivityOverrides = overrides
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case let .scanner(_, _, mark, _), let .parser(_, _, mark, _), let .composer(_, _, mark, _): return mark.line
+        case let .duplicatedKeysInMapping(_, context): return context.mark.line
+        default: return nil
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case let .scanner(_, problem, _, _), let .parser(_, problem, _, _), let .composer(_, problem, _, _): return problem
+        case let .duplicatedKeysInMapping(duplicates, _): return "duplicated keys \(duplicates.joined(separator: ", "))"
+        default: return "\(error)"
+        }
+    }
+}
+
+/// Typed, line-numbered access to the YAML tree.
+private struct Reader {
+    let file: String
+
+    func fail(_ node: Node, _ key: String, _ reason: String) -> PolicyError {
+        PolicyError(file: file, line: node.mark?.line, key: key, reason: reason)
+    }
+
+    /// A mapping whose keys must all be in `allowed`: a misspelled key is an error, not ignored.
+    func mapping(_ node: Node, key: String, allowed: Set<String>) throws -> [String: Node] {
+        guard let mapping = node.mapping else { throw fail(node, key, "must be a mapping of keys to values") }
+        var out: [String: Node] = [:]
+        for (k, v) in mapping {
+            let name = k.string ?? ""
+            guard allowed.contains(name) else {
+                throw fail(k, key == "(top level)" ? name : "\(key).\(name)",
+                           "unknown key; expected one of: \(allowed.sorted().joined(separator: ", "))")
+            }
+            out[name] = v
+        }
+        return out
+    }
+
+    func string(_ node: Node, key: String) throws -> String {
+        guard case .scalar(let s) = node, !s.string.isEmpty else { throw fail(node, key, "must be non-empty text") }
+        return s.string
+    }
+
+    func probability(_ node: Node, key: String) throws -> Double {
+        guard let value = node.float, value.isFinite else { throw fail(node, key, "must be a number") }
+        guard (0...1).contains(value) else { throw fail(node, key, "must be between 0 and 1, got \(value)") }
+        return value
+    }
+
+    func flag(_ node: Node, key: String) throws -> FlagPolicy {
+        let m = try mapping(node, key: key, allowed: ["enabled", "review_threshold", "restrict_threshold", "calibration", "confidentiality"])
+        guard let reviewNode = m["review_threshold"] else { throw fail(node, key, "needs a review_threshold") }
+        let review = try probability(reviewNode, key: "\(key).review_threshold")
+        let restrict = try m["restrict_threshold"].map { try probability($0, key: "\(key).restrict_threshold") }
+        if let restrict, restrict < review, let n = m["restrict_threshold"] {
+            throw fail(n, "\(key).restrict_threshold", "\(restrict) is below the review threshold \(review); restriction applies only to images already sent to review")
+        }
+        var enabled = true
+        if let e = m["enabled"] {
+            guard let b = e.bool else { throw fail(e, "\(key).enabled", "must be true or false") }
+            enabled = b
+        }
+        var confidentiality = "R"
+        if let c = m["confidentiality"] {
+            confidentiality = try string(c, key: "\(key).confidentiality")
+            guard ["R", "V"].contains(confidentiality) else {
+                throw fail(c, "\(key).confidentiality", "must be the HL7 v3 Confidentiality code R (restricted) or V (very restricted)")
+            }
+        }
+        let calibration = try m["calibration"].map { try self.calibration($0, key: "\(key).calibration") }
+        return FlagPolicy(enabled: enabled, reviewThreshold: review, restrictThreshold: restrict,
+                          calibration: calibration, confidentiality: confidentiality)
+    }
+
+    func calibration(_ node: Node, key: String) throws -> Calibration {
+        let m = try mapping(node, key: key, allowed: ["platt", "isotonic"])
+        if let p = m["platt"] {
+            let ab = try mapping(p, key: "\(key).platt", allowed: ["a", "b"])
+            guard let a = ab["a"]?.float, let b = ab["b"]?.float, a.isFinite, b.isFinite else {
+                throw fail(p, "\(key).platt", "needs numbers a and b")
+            }
+            return .platt(a: a, b: b)
+        }
+        if let iso = m["isotonic"] {
+            guard let seq = iso.sequence, !seq.isEmpty else { throw fail(iso, "\(key).isotonic", "needs a list of [score, probability] pairs") }
+            var points: [(score: Double, probability: Double)] = []
+            for item in seq {
+                guard let pair = item.sequence, pair.count == 2, let s = pair[0].float, let p = pair[1].float,
+                      (0...1).contains(p), s.isFinite else {
+                    throw fail(item, "\(key).isotonic", "each point must be [score, probability] with probability in [0, 1]")
+                }
+                if let last = points.last, s < last.score || p < last.probability {
+                    throw fail(item, "\(key).isotonic", "points must not decrease in score or probability")
+                }
+                points.append((s, p))
+            }
+            return .isotonic(points: points)
+        }
+        throw fail(node, key, "needs platt or isotonic")
+    }
+}

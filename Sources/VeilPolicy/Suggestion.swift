@@ -1,0 +1,62 @@
+/// Where a suggestion stands before any reviewer has looked at it.
+///
+/// Deliberately has no "confirmed" or "rejected" case: those exist only as decisions a
+/// reviewer records in the review ledger. Nothing a policy computes can make a label final.
+public enum SuggestionState: String, Sendable, Codable, CaseIterable {
+    /// The score is below the review threshold: no suggestion is made.
+    case belowThreshold = "below-threshold"
+    /// Queued for human review.
+    case pendingReview = "pending"
+    /// Queued for review, and the image is restricted meanwhile.
+    case provisionallyRestricted = "restricted"
+}
+
+/// What the policy suggests for one flag of one image.
+public struct Suggestion: Sendable, Equatable, Codable {
+    /// The flag, e.g. `"nudity"`.
+    public var flag: String
+    /// The score the threshold was compared with (calibrated, if the policy calibrates).
+    public var score: Double
+    /// The model's raw score, when calibration changed it.
+    public var rawScore: Double?
+    /// The review threshold that applied.
+    public var threshold: Double
+    /// The state.
+    public var state: SuggestionState
+}
+
+extension Policy {
+    /// The suggestions for one image's scores: one per enabled flag that has a score, in
+    /// flag-name order. `overrides` replaces review thresholds for one run (`--threshold`).
+    public func suggestions(for scores: [String: Double], overrides: [String: Double] = [:]) -> [Suggestion] {
+        flags.keys.sorted().compactMap { flag in
+            guard let rule = flags[flag], rule.enabled, let raw = scores[flag] else { return nil }
+            let score = rule.calibration?.apply(raw) ?? raw
+            let threshold = overrides[flag] ?? rule.reviewThreshold
+            let state: SuggestionState
+            if let restrict = rule.restrictThreshold, score >= max(restrict, threshold) {
+                state = .provisionallyRestricted
+            } else if score >= threshold {
+                state = .pendingReview
+            } else {
+                state = .belowThreshold
+            }
+            return Suggestion(flag: flag, score: score, rawScore: rule.calibration == nil ? nil : raw,
+                              threshold: threshold, state: state)
+        }
+    }
+}
+
+/// The review summary of an image: the most protective state of its suggestions.
+public enum ReviewSummary: String, Sendable, Codable {
+    case none
+    case pending
+    case restricted
+
+    /// Summarizes suggestions.
+    public init(_ suggestions: [Suggestion]) {
+        if suggestions.contains(where: { $0.state == .provisionallyRestricted }) { self = .restricted }
+        else if suggestions.contains(where: { $0.state == .pendingReview }) { self = .pending }
+        else { self = .none }
+    }
+}

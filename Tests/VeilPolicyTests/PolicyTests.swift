@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import VeilPolicy
+import VeilVocabulary
+
+struct PolicyTests {
+    static let sample = """
+    # St Elsewhere's policy, as a committee would write it
+    policy:
+      name: St Elsewhere imaging governance
+      version: "2026-2"
+      approved_by: Imaging governance committee
+      approved_on: 2026-11-20
+    flags:
+      nudity:
+        review_threshold: 0.3
+        restrict_threshold: 0.9
+        confidentiality: V
+        calibration:
+          platt: {a: -6.0, b: 3.0}
+      body-region:
+        enabled: true
+        review_threshold: 0.5
+      wound-gore:            # a site's own flag
+        review_threshold: 0.7
+        calibration:
+          isotonic: [[0.0, 0.0], [0.5, 0.2], [1.0, 0.9]]
+      face:
+        enabled: false
+        review_threshold: 0.8
+    sensitivity_overrides:
+      "72696002": intimate
+    """
+
+    @Test func parsesEveryField() throws {
+        let policy = try Policy(yaml: Self.sample, file: "site.yaml")
+        #expect(policy.name == "St Elsewhere imaging governance" && policy.version == "2026-2")
+        #expect(policy.approvedBy == "Imaging governance committee" && policy.approvedOn == "2026-11-20")
+        #expect(policy.flags["nudity"] == FlagPolicy(reviewThreshold: 0.3, restrictThreshold: 0.9,
+                                                     calibration: .platt(a: -6, b: 3), confidentiality: "V"))
+        #expect(policy.flags["face"]?.enabled == false)
+        #expect(policy.flags["wound-gore"]?.calibration == .isotonic(points: [(0, 0), (0.5, 0.2), (1, 0.9)]))
+        #expect(policy.sensitivityOverrides == ["72696002": .intimate])
+    }
+
+    /// States at and around the thresholds; calibration applies before them.
+    @Test func suggestionsFollowTheThresholds() throws {
+        let policy = try Policy(yaml: Self.sample)
+        func state(_ flag: String, _ score: Double) -> SuggestionState? {
+            policy.suggestions(for: [flag: score]).first?.state
+        }
+        #expect(state("body-region", 0.49) == .belowThreshold)
+        #expect(state("body-region", 0.5) == .pendingReview)          // at the threshold: reviewed
+        #expect(state("face", 0.99) == nil)                              // disabled flag: no suggestion
+        // Platt: 1 / (1 + e^(-6s + 3)) is 0.5 at s = 0.5; 0.3 at s ≈ 0.3588; 0.9 at s ≈ 0.8662.
+        #expect(state("nudity", 0.35) == .belowThreshold)
+        #expect(state("nudity", 0.37) == .pendingReview)
+        #expect(state("nudity", 0.87) == .provisionallyRestricted)
+        let s = try #require(policy.suggestions(for: ["nudity": 0.5]).first)
+        #expect(abs(s.score - 0.5) < 1e-12 && s.rawScore == 0.5 && s.threshold == 0.3)
+        // Isotonic: interpolates between points: 0.75 → 0.2 + 0.5 × 0.7 = 0.55 < 0.7.
+        #expect(abs(Calibration.isotonic(points: [(0, 0), (0.5, 0.2), (1, 0.9)]).apply(0.75) - 0.55) < 1e-12)
+        #expect(state("wound-gore", 0.75) == .belowThreshold)
+        #expect(state("wound-gore", 0.9) == .pendingReview)
+        // A one-run override of the review threshold.
+        #expect(policy.suggestions(for: ["body-region": 0.45], overrides: ["body-region": 0.4]).first?.state == .pendingReview)
+        #expect(ReviewSummary(policy.suggestions(for: ["nudity": 0.95, "body-region": 0.1])) == .restricted)
+        #expect(ReviewSummary(policy.suggestions(for: ["nudity": 0.1])) == ReviewSummary.none)
+    }
+
+    @Test func theStandardPolicyIsValid() {
+        #expect(Policy.standard.flags.keys.sorted() == ["body-region", "face", "nudity"])
+        for (_, rule) in Policy.standard.flags {
+            #expect((0...1).contains(rule.reviewThreshold))
+            #expect(rule.restrictThreshold.map { $0 >= rule.reviewThreshold } ?? true)
+        }
+    }
+
+    /// Each kind of mistake names the line and the key.
+    @Test(arguments: [
+        ("policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_treshold: 0.2\n", 6, "flags.nudity.review_treshold", "unknown key"),
+        ("policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_threshold: 1.5\n", 6, "flags.nudity.review_threshold", "between 0 and 1"),
+        ("policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_threshold: 0.5\n    restrict_threshold: 0.4\n", 7, "flags.nudity.restrict_threshold", "below the review threshold"),
+        ("policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_threshold: high\n", 6, "flags.nudity.review_threshold", "must be a number"),
+        ("policy:\n  name: x\n  version: 1\nflags:\n  nudity: [\n", 6, nil, "not valid YAML"),
+        ("policy:\n  name: x\nflags: {}\n", 2, "policy", "needs 'name' and 'version'"),
+        ("policy:\n  name: x\n  version: 1\nflag:\n  nudity:\n    review_threshold: 0.2\n", 4, "flag", "unknown key"),
+        ("policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_threshold: 0.2\n    confidentiality: N\n", 7, "flags.nudity.confidentiality", "R (restricted) or V"),
+        ("policy:\n  name: x\n  version: 1\nsensitivity_overrides:\n  \"72696002\": secret\n", 5, "sensitivity_overrides.72696002", "intimate, face or none"),
+    ] as [(String, Int, String?, String)])
+    func mistakesNameLineAndKey(yaml: String, line: Int, key: String?, reason: String) {
+        do {
+            _ = try Policy(yaml: yaml, file: "site.yaml")
+            Issue.record("accepted a broken policy:\n\(yaml)")
+        } catch let error as PolicyError {
+            #expect(error.file == "site.yaml")
+            #expect(error.line == line, "\(error)")
+            if let key { #expect(error.key == key, "\(error)") }
+            #expect(error.reason.contains(reason), "\(error)")
+        } catch {
+            Issue.record("untyped error \(error)")
+        }
+    }
+
+    /// A policy can only queue suggestions: no state it computes is a final label. Final
+    /// labels exist only as reviewer decisions in the ledger.
+    @Test func noPolicyStateIsAFinalLabel() {
+        #expect(Set(SuggestionState.allCases.map(\.rawValue)) == ["below-threshold", "pending", "restricted"])
+    }
+
+    @Test func missingFileIsNamed() {
+        #expect(throws: PolicyError.self) { try Policy.load(path: "/nonexistent/policy.yaml") }
+    }
+}
