@@ -103,7 +103,7 @@ struct ScoreCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-policy-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let policy = dir.appendingPathComponent("site.yaml")
-        try "policy:\n  name: Test site\n  version: \"7\"\nflags:\n  nudity:\n    review_threshold: 0.001\n".write(to: policy, atomically: true, encoding: .utf8)
+        try "policy:\n  name: Test site\n  version: \"7\"\nflags:\n  nudity:\n    review_threshold: 0.00001\n".write(to: policy, atomically: true, encoding: .utf8)
         let run = try Self.veil(["score", "--policy", policy.path, "Samples/images/chelsea.jpg"])
         let record = try #require(run.records.first)
         #expect((record["policy"] as? [String: Any])?["version"] as? String == "7")
