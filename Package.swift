@@ -9,11 +9,14 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Veil", targets: ["Veil"]),
+        // The review ledger is its own product, so that scoring-only embedders never link SQLite.
+        .library(name: "VeilReview", targets: ["VeilReview"]),
         .executable(name: "veil", targets: ["veil"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // System libraries, found through pkg-config; see scripts/ensure-system-packages.
@@ -30,6 +33,7 @@ let package = Package(
         .target(name: "VeilImport", dependencies: ["VeilEngine"]),
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
+        .target(name: "VeilReview", dependencies: ["VeilPolicy", .product(name: "GRDB", package: "GRDB.swift")]),
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
@@ -40,6 +44,7 @@ let package = Package(
             dependencies: [
                 "Veil",
                 "VeilImport",
+                "VeilReview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +55,7 @@ let package = Package(
         .testTarget(name: "VeilCLITests", dependencies: ["veil"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"]),
+        .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
                     resources: [.copy("Fixtures")]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilReview
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +38,9 @@ struct Score: ParsableCommand {
 
     @Option(name: .customLong("threshold"), help: ArgumentHelp("Override a flag's review threshold for this run.", valueName: "FLAG=VALUE"))
     var thresholds: [String] = []
+
+    @Option(help: "Also record the suggestions that call for review in this review ledger (SQLite).")
+    var ledger: String?
 
     @Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
     var failOnError = false
@@ -82,6 +86,11 @@ struct Score: ParsableCommand {
             throw ExitCodes.usage
         }
         let overrides = try thresholdOverrides()
+        let reviewLedger: Ledger?
+        do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
+            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            throw ExitCodes.outputFailed
+        }
         let policyInfo = ScoreRecord.PolicyInfo(name: activePolicy.name, version: activePolicy.version)
         let manifest = classifier.model.manifest
         let modelInfo = ScoreRecord.ModelInfo(name: manifest.name, version: manifest.version,
@@ -120,10 +129,22 @@ struct Score: ParsableCommand {
                     scores["body-region"] = Float(evidence.map(\.confidence).max() ?? 0)
                     record.scores = scores
                     record.evidence = evidence.isEmpty ? nil : evidence
-                    let suggestions = activePolicy.suggestions(for: scores.mapValues(Double.init), overrides: overrides)
+                    // Six decimals: enough for any threshold, and no float noise in records.
+                    let suggestions = activePolicy.suggestions(for: scores.mapValues { (Double($0) * 1e6).rounded() / 1e6 },
+                                                               overrides: overrides)
                     record.suggestions = suggestions
                     record.review = ReviewSummary(suggestions)
                     record.policy = policyInfo
+                    if let reviewLedger, let sha = record.sha256, let w = record.width, let h = record.height {
+                        do {
+                            try reviewLedger.record(image: LedgerImage(sha256: sha, path: record.path, width: w, height: h),
+                                                    suggestions: suggestions, policy: activePolicy,
+                                                    model: manifest.name, modelVersion: manifest.version)
+                        } catch {
+                            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+                            throw ExitCodes.outputFailed
+                        }
+                    }
                 }
                 try emit(record)
             }

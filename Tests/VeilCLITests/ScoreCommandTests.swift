@@ -18,14 +18,18 @@ struct ScoreCommandTests {
         }
     }
 
-    static func veil(_ arguments: [String]) throws -> Run {
-        // The test binary and `veil` are built into the same products folder.
+    /// The test binary and `veil` are built into the same products folder.
+    static let veilExecutable: URL = {
         var products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: products.appendingPathComponent("veil").path), products.path != "/" {
             products.deleteLastPathComponent()
         }
+        return products.appendingPathComponent("veil")
+    }()
+
+    static func veil(_ arguments: [String]) throws -> Run {
         let process = Process()
-        process.executableURL = products.appendingPathComponent("veil")
+        process.executableURL = veilExecutable
         process.arguments = arguments
         process.currentDirectoryURL = repository
         let out = Pipe(), err = Pipe()

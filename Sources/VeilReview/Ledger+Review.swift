@@ -1,0 +1,193 @@
+import Foundation
+import GRDB
+import VeilPolicy
+
+/// A reviewer's verdict on one suggestion.
+public enum Decision: String, Sendable, Codable, CaseIterable {
+    /// The flag applies: the label is final.
+    case confirmed
+    /// The flag does not apply.
+    case rejected
+}
+
+/// Where a suggestion stands in the ledger: as suggested, or as last decided.
+public enum ReviewState: String, Sendable, Codable, CaseIterable {
+    case pending
+    case restricted
+    case confirmed
+    case rejected
+}
+
+/// One suggestion and its latest decision.
+public struct LedgerEntry: Sendable, Codable, Equatable {
+    public var suggestionID: Int64
+    public var sha256: String
+    public var path: String
+    public var width: Int
+    public var height: Int
+    public var flag: String
+    public var score: Double
+    public var threshold: Double
+    /// The current state: the latest decision if there is one, else what was suggested.
+    public var state: ReviewState
+    public var model: String
+    public var modelVersion: String
+    public var policy: String
+    public var policyVersion: String
+    /// The HL7 v3 Confidentiality code a confirmed label carries.
+    public var confidentiality: String
+    public var suggestedAt: String
+    public var reviewer: String?
+    public var reason: String?
+    public var decidedAt: String?
+}
+
+/// Identifies an image in the ledger by its bytes, not its path.
+public struct LedgerImage: Sendable {
+    public var sha256: String
+    public var path: String
+    public var width: Int
+    public var height: Int
+
+    /// Creates an image identity.
+    public init(sha256: String, path: String, width: Int, height: Int) {
+        self.sha256 = sha256
+        self.path = path
+        self.width = width
+        self.height = height
+    }
+}
+
+extension Ledger {
+    /// Records the suggestions Veil made for one image. Only suggestions that call for review
+    /// (pending or restricted) are stored. Returns their ids.
+    @discardableResult
+    public func record(image: LedgerImage, suggestions: [Suggestion], policy: Policy,
+                       model: String, modelVersion: String, at date: Date = Date()) throws -> [Int64] {
+        let reviewable = suggestions.filter { $0.state != .belowThreshold }
+        guard !reviewable.isEmpty else { return [] }
+        let now = Self.timestamp(date)
+        do {
+            return try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO image (sha256, path, width, height, first_seen) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(sha256) DO NOTHING
+                    """, arguments: [image.sha256, image.path, image.width, image.height, now])
+                let imageID = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
+                var ids: [Int64] = []
+                for s in reviewable {
+                    try db.execute(sql: """
+                        INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version,
+                                                policy, policy_version, confidentiality, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [imageID, s.flag, min(1, max(0, s.score)), s.threshold,
+                                         s.state == .provisionallyRestricted ? "restricted" : "pending",
+                                         model, modelVersion, policy.name, policy.version,
+                                         policy.flags[s.flag]?.confidentiality ?? "R", now])
+                    ids.append(db.lastInsertedRowID)
+                }
+                return ids
+            }
+        } catch {
+            throw LedgerError(file: path, reason: "cannot record suggestions: \(Self.describe(error))")
+        }
+    }
+
+    /// Records a reviewer's decision. The only way a label becomes final.
+    @discardableResult
+    public func decide(suggestion id: Int64, reviewer: String, decision: Decision, reason: String? = nil,
+                       at date: Date = Date()) throws -> Int64 {
+        let who = reviewer.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !who.isEmpty else { throw LedgerError(file: path, reason: "a decision needs a reviewer") }
+        do {
+            return try pool.write { db in
+                guard try Int.fetchOne(db, sql: "SELECT 1 FROM suggestion WHERE id = ?", arguments: [id]) != nil else {
+                    throw LedgerError(file: path, reason: "there is no suggestion \(id)")
+                }
+                try db.execute(sql: """
+                    INSERT INTO decision (suggestion_id, reviewer, decision, reason, decided_at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [id, who, decision.rawValue, reason, Self.timestamp(date)])
+                return db.lastInsertedRowID
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(file: path, reason: "cannot record the decision: \(Self.describe(error))")
+        }
+    }
+
+    /// Every suggestion with its latest decision, oldest first, optionally filtered.
+    public func entries(flag: String? = nil, state: ReviewState? = nil) throws -> [LedgerEntry] {
+        do {
+            return try pool.read { db in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT s.id, i.sha256, i.path, i.width, i.height, s.flag, s.score, s.threshold, s.state,
+                           s.model, s.model_version, s.policy, s.policy_version, s.confidentiality, s.created_at,
+                           d.reviewer, d.decision, d.reason, d.decided_at
+                    FROM suggestion s
+                    JOIN image i ON i.id = s.image_id
+                    LEFT JOIN decision d ON d.id = (SELECT max(id) FROM decision WHERE suggestion_id = s.id)
+                    ORDER BY s.id
+                    """)
+                return rows.map { r in
+                    let decided: String? = r[16]
+                    let suggested: String = r[8]
+                    return LedgerEntry(
+                        suggestionID: r[0], sha256: r[1], path: r[2], width: r[3], height: r[4], flag: r[5],
+                        score: r[6], threshold: r[7], state: ReviewState(rawValue: decided ?? suggested) ?? .pending,
+                        model: r[9], modelVersion: r[10], policy: r[11], policyVersion: r[12], confidentiality: r[13],
+                        suggestedAt: r[14], reviewer: r[15], reason: r[17], decidedAt: r[18])
+                }.filter { e in (flag == nil || e.flag == flag) && (state == nil || e.state == state) }
+            }
+        } catch {
+            throw LedgerError(file: path, reason: "cannot read the ledger: \(Self.describe(error))")
+        }
+    }
+
+    /// The whole audit trail: every suggestion and every decision, in the order they were made.
+    public func auditTrail() throws -> [AuditEvent] {
+        do {
+            return try pool.read { db in
+                var events = try Row.fetchAll(db, sql: """
+                    SELECT s.created_at, s.id, i.sha256, s.flag, s.score, s.state, s.policy, s.policy_version, s.model, s.model_version
+                    FROM suggestion s JOIN image i ON i.id = s.image_id ORDER BY s.id
+                    """).map { r in
+                    AuditEvent(at: r[0], event: "suggested", suggestionID: r[1], sha256: r[2], flag: r[3], score: r[4],
+                               state: r[5], policy: "\(r[6] as String) \(r[7] as String)", model: "\(r[8] as String) \(r[9] as String)")
+                }
+                events += try Row.fetchAll(db, sql: """
+                    SELECT d.decided_at, d.suggestion_id, i.sha256, s.flag, d.decision, d.reviewer, d.reason
+                    FROM decision d JOIN suggestion s ON s.id = d.suggestion_id JOIN image i ON i.id = s.image_id ORDER BY d.id
+                    """).map { r in
+                    AuditEvent(at: r[0], event: "decided", suggestionID: r[1], sha256: r[2], flag: r[3], state: r[4],
+                               reviewer: r[5], reason: r[6])
+                }
+                return events.sorted { ($0.at, $0.event == "decided" ? 1 : 0) < ($1.at, $1.event == "decided" ? 1 : 0) }
+            }
+        } catch {
+            throw LedgerError(file: path, reason: "cannot read the ledger: \(Self.describe(error))")
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+/// One line of the audit trail.
+public struct AuditEvent: Sendable, Codable, Equatable {
+    public var at: String
+    /// `suggested` or `decided`.
+    public var event: String
+    public var suggestionID: Int64
+    public var sha256: String
+    public var flag: String
+    public var score: Double?
+    public var state: String
+    public var policy: String?
+    public var model: String?
+    public var reviewer: String?
+    public var reason: String?
+}

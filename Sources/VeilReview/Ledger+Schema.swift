@@ -1,0 +1,65 @@
+import GRDB
+
+extension Ledger {
+    /// Migrations are never edited after they ship; changes come as new migrations.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE veil_ledger (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                INSERT INTO veil_ledger (key, value) VALUES ('format', 'veil-ledger'), ('schema', '1');
+
+                CREATE TABLE image (
+                    id INTEGER PRIMARY KEY,
+                    sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+                    path TEXT NOT NULL CHECK (path <> ''),
+                    width INTEGER NOT NULL CHECK (width > 0),
+                    height INTEGER NOT NULL CHECK (height > 0),
+                    first_seen TEXT NOT NULL
+                );
+
+                CREATE TABLE suggestion (
+                    id INTEGER PRIMARY KEY,
+                    image_id INTEGER NOT NULL REFERENCES image(id),
+                    flag TEXT NOT NULL CHECK (flag <> ''),
+                    score REAL NOT NULL CHECK (score >= 0 AND score <= 1),
+                    threshold REAL NOT NULL CHECK (threshold >= 0 AND threshold <= 1),
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'restricted')),
+                    model TEXT NOT NULL,
+                    model_version TEXT NOT NULL,
+                    policy TEXT NOT NULL,
+                    policy_version TEXT NOT NULL,
+                    confidentiality TEXT NOT NULL CHECK (confidentiality IN ('R', 'V')),
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX suggestion_by_image ON suggestion(image_id);
+                CREATE INDEX suggestion_by_flag ON suggestion(flag);
+
+                CREATE TABLE decision (
+                    id INTEGER PRIMARY KEY,
+                    suggestion_id INTEGER NOT NULL REFERENCES suggestion(id),
+                    reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
+                    decision TEXT NOT NULL CHECK (decision IN ('confirmed', 'rejected')),
+                    reason TEXT,
+                    decided_at TEXT NOT NULL
+                );
+                CREATE INDEX decision_by_suggestion ON decision(suggestion_id);
+
+                CREATE TRIGGER suggestion_append_only_update BEFORE UPDATE ON suggestion
+                BEGIN SELECT RAISE(ABORT, 'suggestions are append-only'); END;
+                CREATE TRIGGER suggestion_append_only_delete BEFORE DELETE ON suggestion
+                BEGIN SELECT RAISE(ABORT, 'suggestions are append-only'); END;
+                CREATE TRIGGER decision_append_only_update BEFORE UPDATE ON decision
+                BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+                CREATE TRIGGER decision_append_only_delete BEFORE DELETE ON decision
+                BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+                CREATE TRIGGER image_keep BEFORE DELETE ON image
+                BEGIN SELECT RAISE(ABORT, 'images in the ledger are kept'); END;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+import VeilPolicy
+
+/// The review ledger: an SQLite database (WAL mode) of images, the suggestions Veil made
+/// about them, and the decisions reviewers took.
+///
+/// ## What the schema guarantees
+/// Invariants live in the database, not in this code: NOT NULL and CHECK constraints on
+/// every column, foreign keys, and triggers that refuse UPDATE and DELETE on suggestions and
+/// decisions, so the audit trail is append-only even for someone with a SQLite shell. A later
+/// decision supersedes an earlier one by being later; nothing is overwritten.
+///
+/// ## Concurrency
+/// A `Ledger` wraps a GRDB `DatabasePool`: many readers, one writer at a time, and SQLite's
+/// own locking between processes, so two `veil` processes writing to one ledger lose nothing.
+///
+/// ## Privacy
+/// The ledger stores content hashes and paths, never pixels. Error messages leave out bound
+/// values (GRDB's default).
+public final class Ledger: Sendable {
+    /// The database file.
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens the ledger at `path`, creating it if the file does not exist.
+    ///
+    /// - Throws: ``LedgerError`` if the file is not a Veil ledger or cannot be opened.
+    public init(path: String) throws {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(30)  // another veil process may hold the write lock
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw LedgerError(file: path, reason: "cannot open as an SQLite database: \(Self.describe(error))")
+        }
+        if exists {
+            // An existing file must be empty or already a Veil ledger: never migrate someone
+            // else's database into one.
+            let marker = try? pool.read { db -> String? in
+                guard try db.tableExists("veil_ledger") else { return nil }
+                return try String.fetchOne(db, sql: "SELECT value FROM veil_ledger WHERE key = 'format'")
+            }
+            let tables = try? pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            if marker != "veil-ledger" && tables != 0 {
+                throw LedgerError(file: path, reason: "is not a Veil review ledger")
+            }
+        }
+        do {
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw LedgerError(file: path, reason: "cannot prepare the ledger: \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let db = error as? DatabaseError { return "\(db.resultCode): \(db.message ?? "")" }
+        return "\(error)"
+    }
+}
+
+/// The ledger file is unusable.
+public struct LedgerError: Error, Sendable, CustomStringConvertible {
+    /// The ledger file.
+    public var file: String
+    /// What is wrong.
+    public var reason: String
+    public var description: String { "\(file): \(reason)" }
+}

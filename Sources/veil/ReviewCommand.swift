@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import VeilReview
+
+struct ReviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Review suggestions in a ledger: list them, confirm or reject them, export labels.",
+        discussion: """
+        A label becomes final only through a reviewer's decision recorded here. Decisions are \
+        append-only: a later decision supersedes an earlier one, and both stay in the audit trail.
+
+        Examples:
+          veil score --ledger review.sqlite /archive/photos > scores.jsonl
+          veil review list --ledger review.sqlite --state restricted
+          veil review confirm 17 --ledger review.sqlite --reviewer dr.lee --reason "exposed breast"
+          veil review export --ledger review.sqlite --format csv > labels.csv
+        """,
+        subcommands: [List.self, Confirm.self, Reject.self, Export.self, Audit.self]
+    )
+
+    struct LedgerOption: ParsableArguments {
+        @Option(help: "The review ledger (SQLite).")
+        var ledger: String
+
+        func open() throws -> Ledger {
+            do { return try Ledger(path: ledger) } catch {
+                FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+                throw ExitCodes.usage
+            }
+        }
+    }
+
+    static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List suggestions with their current state.")
+        @OptionGroup var options: LedgerOption
+        @Option(help: "Only this flag.") var flag: String?
+        @Option(help: "Only this state: pending, restricted, confirmed, rejected.") var state: String?
+        @Flag(help: "Print JSON lines.") var json = false
+
+        mutating func validate() throws {
+            if let state, ReviewState(rawValue: state) == nil {
+                throw ValidationError("--state must be one of: \(ReviewState.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+        }
+
+        func run() throws {
+            let entries = try options.open().entries(flag: flag, state: state.flatMap(ReviewState.init(rawValue:)))
+            if json {
+                for e in entries { print(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
+                return
+            }
+            print("id\tstate\tflag\tscore\tpath")
+            for e in entries { print("\(e.suggestionID)\t\(e.state.rawValue)\t\(e.flag)\t\(String(format: "%.3f", e.score))\t\(e.path)") }
+        }
+    }
+
+    struct DecisionArguments: ParsableArguments {
+        @OptionGroup var options: LedgerOption
+        @Argument(help: "The suggestion id (from `veil review list`).") var id: Int64
+        @Option(help: "Who decides; recorded in the ledger.") var reviewer: String
+        @Option(help: "Why, in a few words (optional; no patient identifiers).") var reason: String?
+
+        func record(_ decision: Decision) throws {
+            let ledger = try options.open()
+            do {
+                try ledger.decide(suggestion: id, reviewer: reviewer, decision: decision, reason: reason)
+            } catch {
+                FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+                throw ExitCodes.usage
+            }
+            print("suggestion \(id): \(decision.rawValue) by \(reviewer)")
+        }
+    }
+
+    struct Confirm: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Confirm a suggestion: the flag applies.")
+        @OptionGroup var arguments: DecisionArguments
+        func run() throws { try arguments.record(.confirmed) }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a suggestion: the flag does not apply.")
+        @OptionGroup var arguments: DecisionArguments
+        func run() throws { try arguments.record(.rejected) }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export the confirmed labels as JSON lines or CSV, with their security labels.",
+            discussion: """
+            Each label carries the HL7 v3 Confidentiality code its flag maps to in the policy, \
+            shaped as a FHIR meta.security Coding (system \(SecurityLabel.confidentialitySystem)).
+            """
+        )
+        @OptionGroup var options: LedgerOption
+        @Option(help: "jsonl or csv.") var format: String = "jsonl"
+
+        mutating func validate() throws {
+            if format != "jsonl" && format != "csv" { throw ValidationError("--format must be jsonl or csv.") }
+        }
+
+        func run() throws {
+            let labels = try options.open().entries(state: .confirmed).map(ConfirmedLabel.init)
+            if format == "csv" {
+                print("sha256,path,flag,score,reviewer,decided_at,security_system,security_code,security_display")
+                for l in labels {
+                    let fields = [l.sha256, l.path, l.flag, String(l.score), l.reviewer, l.decidedAt,
+                                  l.security.system, l.security.code, l.security.display]
+                    print(fields.map(csvField).joined(separator: ","))
+                }
+                return
+            }
+            for l in labels { print(String(decoding: try ReviewCommand.encoder().encode(l), as: UTF8.self)) }
+        }
+
+        func csvField(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+    }
+
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the whole audit trail as JSON lines, oldest first.")
+        @OptionGroup var options: LedgerOption
+        func run() throws {
+            for event in try options.open().auditTrail() {
+                print(String(decoding: try ReviewCommand.encoder().encode(event), as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// A FHIR `Coding` for `meta.security`, from the HL7 v3 Confidentiality code system.
+struct SecurityLabel: Encodable {
+    static let confidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+    var system = SecurityLabel.confidentialitySystem
+    var code: String
+    var display: String
+
+    init(code: String) {
+        self.code = code
+        display = code == "V" ? "very restricted" : "restricted"
+    }
+}
+
+/// One exported, reviewer-confirmed label.
+struct ConfirmedLabel: Encodable {
+    var sha256: String
+    var path: String
+    var flag: String
+    var score: Double
+    var reviewer: String
+    var decidedAt: String
+    var policy: String
+    var security: SecurityLabel
+
+    init(_ e: LedgerEntry) {
+        sha256 = e.sha256
+        path = e.path
+        flag = e.flag
+        score = e.score
+        reviewer = e.reviewer ?? ""
+        decidedAt = e.decidedAt ?? ""
+        policy = "\(e.policy) \(e.policyVersion)"
+        security = SecurityLabel(code: e.confidentiality)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// The review workflow through the real binary, and two real processes writing one ledger.
+@Suite(.serialized)
+struct ReviewCommandTests {
+    static func folderOfIntimateNames(_ name: String, count: Int) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-review-\(UUID())/\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let source = try Data(contentsOf: ScoreCommandTests.repository.appendingPathComponent("Samples/images/coins.jpg"))
+        for i in 0..<count {
+            // Distinct bytes per file, so each is its own image in the ledger.
+            var bytes = source
+            bytes.append(contentsOf: Array("\(name)-\(i)".utf8))
+            try bytes.write(to: dir.appendingPathComponent("\(name) perineum \(i).jpg"))
+        }
+        return dir
+    }
+
+    @Test func twoProcessesWritingOneLedgerLoseNothing() throws {
+        let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("veil-shared-\(UUID()).sqlite").path
+        let a = try Self.folderOfIntimateNames("a", count: 25), b = try Self.folderOfIntimateNames("b", count: 25)
+        // Both at once, each with its own batch rhythm.
+        let processes = try [(a, "3"), (b, "5")].map { folder, batch -> Process in
+            let p = Process()
+            p.executableURL = ScoreCommandTests.veilExecutable
+            p.arguments = ["score", "--ledger", ledger, "--batch-size", batch, "--threads", "1", folder.path]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in processes { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
+        let list = try ScoreCommandTests.veil(["review", "list", "--ledger", ledger, "--json"])
+        let entries = list.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(entries.count == 50, "\(entries.count) suggestions recorded")
+        #expect(Set(entries.compactMap { $0["sha256"] as? String }).count == 50)
+        #expect(entries.allSatisfy { $0["flag"] as? String == "body-region" && $0["state"] as? String == "restricted" })
+    }
+
+    @Test func confirmRejectExportAndAudit() throws {
+        let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("veil-flow-\(UUID()).sqlite").path
+        let folder = try Self.folderOfIntimateNames("c", count: 2)
+        #expect(try ScoreCommandTests.veil(["score", "--ledger", ledger, folder.path]).status == 0)
+        #expect(try ScoreCommandTests.veil(["review", "confirm", "1", "--ledger", ledger, "--reviewer", "dr.lee", "--reason", "named"]).status == 0)
+        #expect(try ScoreCommandTests.veil(["review", "reject", "2", "--ledger", ledger, "--reviewer", "dr.lee"]).status == 0)
+        // A later decision supersedes: suggestion 2 is confirmed after all.
+        #expect(try ScoreCommandTests.veil(["review", "confirm", "2", "--ledger", ledger, "--reviewer", "dr.kim"]).status == 0)
+        let pending = try ScoreCommandTests.veil(["review", "list", "--ledger", ledger, "--state", "rejected"])
+        #expect(pending.stdout.split(separator: "\n").count == 1)  // header only
+        let export = try ScoreCommandTests.veil(["review", "export", "--ledger", ledger])
+        let labels = export.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(labels.count == 2)
+        let security = try #require(labels.first?["security"] as? [String: Any])
+        #expect(security["system"] as? String == "http://terminology.hl7.org/CodeSystem/v3-Confidentiality")
+        #expect(security["code"] as? String == "R")
+        let csv = try ScoreCommandTests.veil(["review", "export", "--ledger", ledger, "--format", "csv"])
+        #expect(csv.stdout.split(separator: "\n").count == 3)
+        let audit = try ScoreCommandTests.veil(["review", "audit", "--ledger", ledger])
+        #expect(audit.stdout.split(separator: "\n").count == 5)  // 2 suggestions, 3 decisions
+        // Mistakes: unknown suggestion, blank reviewer, a file that is not a ledger.
+        #expect(try ScoreCommandTests.veil(["review", "confirm", "99", "--ledger", ledger, "--reviewer", "dr.lee"]).status == 64)
+        #expect(try ScoreCommandTests.veil(["review", "confirm", "1", "--ledger", ledger, "--reviewer", " "]).status == 64)
+        let notALedger = try ScoreCommandTests.veil(["review", "list", "--ledger", ScoreCommandTests.repository.appendingPathComponent("README.md").path])
+        #expect(notALedger.status == 64 && notALedger.stderr.contains("README.md"))
+    }
+}

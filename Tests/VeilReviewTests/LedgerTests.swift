@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import Testing
+@testable import VeilPolicy
+@testable import VeilReview
+
+struct LedgerTests {
+    static func freshPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("veil-ledger-\(UUID()).sqlite").path
+    }
+
+    static let image = LedgerImage(sha256: String(repeating: "ab", count: 32), path: "/archive/L BREAST.jpg", width: 4032, height: 3024)
+
+    static func suggestions(_ policy: Policy = .standard) -> [Suggestion] {
+        policy.suggestions(for: ["nudity": 0.9, "body-region": 0.7, "face": 0.1])
+    }
+
+    @Test func recordsOnlyReviewableSuggestionsAndDecisionsSupersede() throws {
+        let ledger = try Ledger(path: Self.freshPath())
+        let ids = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
+        #expect(ids.count == 2)  // face 0.1 is below its threshold and is not stored
+        var entries = try ledger.entries()
+        #expect(entries.map(\.flag) == ["body-region", "nudity"])
+        #expect(entries.map(\.state) == [.pending, .restricted])
+        #expect(entries[1].confidentiality == "R" && entries[1].policy == "Veil default policy")
+
+        try ledger.decide(suggestion: ids[1], reviewer: "dr.a", decision: .confirmed, reason: "clear nudity")
+        try ledger.decide(suggestion: ids[0], reviewer: "dr.a", decision: .rejected)
+        try ledger.decide(suggestion: ids[0], reviewer: "dr.b", decision: .confirmed, reason: "second look")
+        entries = try ledger.entries()
+        #expect(entries.map(\.state) == [.confirmed, .confirmed])
+        #expect(entries[0].reviewer == "dr.b" && entries[0].reason == "second look")
+        #expect(try ledger.entries(state: .confirmed).count == 2)
+        #expect(try ledger.entries(flag: "nudity").count == 1)
+        // Nothing was overwritten: the audit trail holds all three decisions.
+        let audit = try ledger.auditTrail()
+        #expect(audit.filter { $0.event == "decided" }.map(\.state) == ["confirmed", "rejected", "confirmed"])
+        #expect(audit.filter { $0.event == "suggested" }.count == 2)
+        // The same image recorded again keeps one image row.
+        try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
+        #expect(try ledger.entries().count == 4)
+        #expect(Set(try ledger.entries().map(\.sha256)).count == 1)
+    }
+
+    @Test func decisionsNeedAReviewerAndAnExistingSuggestion() throws {
+        let ledger = try Ledger(path: Self.freshPath())
+        let ids = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "m", modelVersion: "1")
+        #expect(throws: LedgerError.self) { try ledger.decide(suggestion: ids[0], reviewer: "  ", decision: .confirmed) }
+        #expect(throws: LedgerError.self) { try ledger.decide(suggestion: 999, reviewer: "dr.a", decision: .confirmed) }
+    }
+
+    /// The database itself refuses to rewrite history, whoever connects to it.
+    @Test func schemaRefusesUpdatesAndDeletes() throws {
+        let path = Self.freshPath()
+        let ledger = try Ledger(path: path)
+        let ids = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "m", modelVersion: "1")
+        try ledger.decide(suggestion: ids[0], reviewer: "dr.a", decision: .confirmed)
+        let raw = try DatabaseQueue(path: path)
+        for sql in ["UPDATE decision SET decision = 'rejected'", "DELETE FROM decision",
+                    "UPDATE suggestion SET score = 0", "DELETE FROM suggestion", "DELETE FROM image"] {
+            #expect(throws: DatabaseError.self, "\(sql) must be refused") { try raw.write { try $0.execute(sql: sql) } }
+        }
+        // CHECK constraints: no blank reviewer, no third kind of decision, scores within [0, 1].
+        for sql in ["INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (\(ids[0]), ' ', 'confirmed', 'now')",
+                    "INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (\(ids[0]), 'x', 'auto-confirmed', 'now')",
+                    "INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (12345, 'x', 'confirmed', 'now')",
+                    "INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version, policy, policy_version, confidentiality, created_at) VALUES (1, 'nudity', 1.5, 0.2, 'pending', 'm', '1', 'p', '1', 'R', 'now')"] {
+            #expect(throws: DatabaseError.self, "\(sql) must be refused") {
+                try raw.write { db in
+                    try db.execute(sql: "PRAGMA foreign_keys = ON")
+                    try db.execute(sql: sql)
+                }
+            }
+        }
+        let triggers = try raw.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") }
+        #expect(triggers == ["decision_append_only_delete", "decision_append_only_update", "image_keep",
+                             "suggestion_append_only_delete", "suggestion_append_only_update"])
+        let journal = try raw.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
+
+    @Test func otherFilesAreNotLedgers() throws {
+        let other = Self.freshPath()
+        let queue = try DatabaseQueue(path: other)
+        try queue.write { try $0.execute(sql: "CREATE TABLE patients (name TEXT)") }
+        #expect(throws: LedgerError.self) { try Ledger(path: other) }
+        let text = Self.freshPath()
+        try "not a database at all, just text that is long enough to have a header".write(toFile: text, atomically: true, encoding: .utf8)
+        #expect(throws: LedgerError.self) { try Ledger(path: text) }
+        // An existing ledger reopens.
+        let path = Self.freshPath()
+        _ = try Ledger(path: path)
+        #expect(try Ledger(path: path).entries().isEmpty)
+    }
+}
