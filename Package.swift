@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilCLITests", dependencies: ["veil"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"]),
+        .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],

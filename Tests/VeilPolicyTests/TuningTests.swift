@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import VeilPolicy
+
+/// Threshold metrics against scikit-learn on a generated data set (Tools/reference/tuning_reference.py).
+struct TuningTests {
+    struct Fixture: Decodable {
+        struct Target: Decodable { var threshold, precision, recall, reviewRate: Double }
+        struct Row: Decodable { var threshold, recall, precision, falsePositiveRate, reviewRate: Double }
+        var scores: [Double]
+        var labels: [Int]
+        var rocAUC: Double
+        var prAUC: Double
+        var targets: [String: Target]
+        var table: [Row]
+    }
+
+    static let fixture: Fixture = {
+        let url = Bundle.module.url(forResource: "Fixtures/tuning", withExtension: "json")!
+        return try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    }()
+
+    static func tuning() throws -> ThresholdTuning {
+        try ThresholdTuning(samples: zip(fixture.scores, fixture.labels).map { ($0, $1 == 1) })
+    }
+
+    @Test func aucsMatchScikitLearn() throws {
+        let t = try Self.tuning()
+        #expect(abs(t.rocAUC - Self.fixture.rocAUC) < 1e-9, "ROC AUC \(t.rocAUC) vs \(Self.fixture.rocAUC)")
+        #expect(abs(t.prAUC - Self.fixture.prAUC) < 1e-9, "PR AUC \(t.prAUC) vs \(Self.fixture.prAUC)")
+    }
+
+    @Test(arguments: ["0.9", "0.95", "0.99"])
+    func thresholdForTargetRecallMatches(target: String) throws {
+        let t = try Self.tuning()
+        let expected = try #require(Self.fixture.targets[target])
+        let point = try #require(t.operatingPoint(forRecall: Double(target)!))
+        #expect(point.threshold == expected.threshold)
+        #expect(abs(point.precision - expected.precision) < 1e-12)
+        #expect(abs(point.recall - expected.recall) < 1e-12)
+        #expect(abs(point.reviewRate - expected.reviewRate) < 1e-12)
+        // The bootstrap interval is reproducible and brackets the estimate.
+        let interval = try #require(t.thresholdInterval(forRecall: Double(target)!, resamples: 400))
+        #expect(interval.low <= point.threshold && point.threshold <= interval.high)
+        #expect(interval == t.thresholdInterval(forRecall: Double(target)!, resamples: 400)!)
+    }
+
+    @Test func tableMatchesIndependentCounts() throws {
+        let rows = try Self.tuning().table()
+        try #require(rows.count == Self.fixture.table.count)
+        for (got, want) in zip(rows, Self.fixture.table) {
+            #expect(got.threshold == want.threshold)
+            #expect(abs(got.recall - want.recall) < 1e-12 && abs(got.precision - want.precision) < 1e-12)
+            #expect(abs(got.falsePositiveRate - want.falsePositiveRate) < 1e-12 && abs(got.reviewRate - want.reviewRate) < 1e-12)
+        }
+    }
+
+    @Test func needsBothClasses() {
+        #expect(throws: TuningError.self) { try ThresholdTuning(samples: [(0.5, false), (0.7, false)]) }
+        #expect(throws: TuningError.self) { try ThresholdTuning(samples: [(0.5, true)]) }
+    }
+}
