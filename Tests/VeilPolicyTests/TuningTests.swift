@@ -13,6 +13,8 @@ struct TuningTests {
         var prAUC: Double
         var targets: [String: Target]
         var table: [Row]
+        var platt: [String: Double]
+        var isotonicAt: [String: [Double]]
     }
 
     static let fixture: Fixture = {
@@ -52,6 +54,21 @@ struct TuningTests {
             #expect(got.threshold == want.threshold)
             #expect(abs(got.recall - want.recall) < 1e-12 && abs(got.precision - want.precision) < 1e-12)
             #expect(abs(got.falsePositiveRate - want.falsePositiveRate) < 1e-12 && abs(got.reviewRate - want.reviewRate) < 1e-12)
+        }
+    }
+
+    @Test func plattFitMatchesUnregularisedLogisticRegression() throws {
+        let samples = zip(Self.fixture.scores, Self.fixture.labels).map { ($0, $1 == 1) }
+        guard case let .platt(a, b) = try Calibration.fitPlatt(samples) else { Issue.record("not Platt"); return }
+        #expect(abs(a - Self.fixture.platt["a"]!) < 1e-5, "a = \(a)")
+        #expect(abs(b - Self.fixture.platt["b"]!) < 1e-5, "b = \(b)")
+    }
+
+    @Test func isotonicFitMatchesScikitLearn() throws {
+        let samples = zip(Self.fixture.scores, Self.fixture.labels).map { ($0, $1 == 1) }
+        let fit = try Calibration.fitIsotonic(samples)
+        for (x, y) in zip(Self.fixture.isotonicAt["x"]!, Self.fixture.isotonicAt["y"]!) {
+            #expect(abs(fit.apply(x) - y) < 1e-9, "at \(x): \(fit.apply(x)) vs \(y)")
         }
     }
 

@@ -31,7 +31,15 @@ for t in np.arange(0, 1.0001, 0.05):
     table.append({"threshold": round(float(t), 3), "recall": tp / labels.sum(),
                   "precision": tp / flagged.sum() if flagged.sum() else 1.0,
                   "falsePositiveRate": fp / (labels == 0).sum(), "reviewRate": float(flagged.mean())})
+# Calibration goldens: Platt as an unregularised 1-D logistic regression, and isotonic regression.
+from sklearn.linear_model import LogisticRegression
+from sklearn.isotonic import IsotonicRegression
+lr = LogisticRegression(penalty=None, tol=1e-12, max_iter=10000).fit(scores.reshape(-1, 1), labels)
+iso = IsotonicRegression(out_of_bounds="clip").fit(scores, labels)
+probe = [0.0, 0.1, 0.25, 0.33, 0.5, 0.62, 0.75, 0.9, 1.0]
 fixture = {
+    "platt": {"a": float(-lr.coef_[0][0]), "b": float(-lr.intercept_[0])},
+    "isotonicAt": {"x": probe, "y": [float(v) for v in iso.predict(probe)]},
     "generator": "Tools/reference/tuning_reference.py, scikit-learn %s" % sklearn.__version__,
     "scores": [float(s) for s in scores], "labels": [int(l) for l in labels],
     "rocAUC": float(roc_auc_score(labels, scores)), "prAUC": float(average_precision_score(labels, scores)),
