@@ -1,0 +1,202 @@
+import ArgumentParser
+import Foundation
+import Veil
+import VeilReview
+
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure thresholds against reviewed truth: AUCs, the threshold for a target recall, and its review workload.",
+        discussion: """
+        Reads Veil's score output (JSON lines) and ground truth: either a CSV with a `path` \
+        column and one 0/1 column per flag, or the confirmed and rejected decisions in a \
+        review ledger (matched by image SHA-256). An image counts as sent to review when its \
+        score is at or above the threshold.
+
+        Examples:
+          veil tune scores.jsonl --truth labels.csv --target-recall 0.99
+          veil tune scores.jsonl --ledger review.sqlite --json
+          veil tune scores.jsonl --truth labels.csv --report tuning.html --fit-calibration isotonic
+        """
+    )
+
+    @Argument(help: "Scores from `veil score` (JSON lines).") var scores: String
+    @Option(help: "Ground truth CSV: path,<flag>,<flag>… with 0/1 values.") var truth: String?
+    @Option(help: "Use the confirmed and rejected decisions in this review ledger as truth.") var ledger: String?
+    @Option(name: .customLong("flag"), help: "Only these flags (repeatable); default: every flag with truth.") var flags: [String] = []
+    @Option(help: "The recall the threshold must reach.") var targetRecall = 0.99
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Also write a self-contained HTML report here.") var report: String?
+    @Option(help: "Fit a calibration (platt or isotonic) and print it as policy YAML.") var fitCalibration: String?
+
+    mutating func validate() throws {
+        if (truth == nil) == (ledger == nil) { throw ValidationError("Give exactly one of --truth or --ledger.") }
+        if !(0.0...1.0).contains(targetRecall) || targetRecall == 0 { throw ValidationError("--target-recall must be in (0, 1].") }
+        if let f = fitCalibration, f != "platt" && f != "isotonic" { throw ValidationError("--fit-calibration must be platt or isotonic.") }
+    }
+
+    /// Everything a report needs about one flag.
+    struct FlagResult: Encodable {
+        var flag: String
+        var images: Int
+        var positives: Int
+        var rocAUC: Double
+        var prAUC: Double
+        var targetRecall: Double
+        var operatingPoint: ThresholdTuning.Point?
+        var thresholdInterval95: [Double]?
+        var table: [ThresholdTuning.Point]
+        var calibration: String?
+        var summary: String
+        var curve: [ThresholdTuning.Point]
+    }
+
+    func run() throws {
+        let scoreTable = try TuneInputs.readScores(scores)
+        let truthTable: [String: [String: Bool]]  // image key → flag → label
+        let keyOfScore: (TuneInputs.ScoredImage) -> String
+        if let truth {
+            truthTable = try TuneInputs.readTruthCSV(truth, known: Set(scoreTable.map(\.path)))
+            keyOfScore = { $0.path }
+        } else {
+            truthTable = try TuneInputs.readLedgerTruth(ledger!)
+            keyOfScore = { $0.sha256 ?? "" }
+        }
+        let allFlags = Set(truthTable.values.flatMap(\.keys))
+        let chosen = flags.isEmpty ? allFlags.sorted() : flags
+        var results: [FlagResult] = []
+        for flag in chosen {
+            var samples: [(score: Double, positive: Bool)] = []
+            for image in scoreTable {
+                guard let label = truthTable[keyOfScore(image)]?[flag], let score = image.scores[flag] else { continue }
+                samples.append((score, label))
+            }
+            let tuning: ThresholdTuning
+            do { tuning = try ThresholdTuning(samples: samples) } catch {
+                FileHandle.standardError.write(Data("veil: flag '\(flag)': \(error) (\(samples.count) labelled images)\n".utf8))
+                throw ExitCodes.usage
+            }
+            let point = tuning.operatingPoint(forRecall: targetRecall)
+            let interval = tuning.thresholdInterval(forRecall: targetRecall)
+            var calibrationYAML: String?
+            if let method = fitCalibration {
+                let fitted = method == "platt" ? try Calibration.fitPlatt(samples) : try Calibration.fitIsotonic(samples)
+                calibrationYAML = Self.yaml(fitted)
+            }
+            let summary = point.map { p in
+                String(format: "At threshold %.2f, %.1f%% of confirmed-sensitive images are sent to review, and reviewers see %.1f%% of all images (%.0f per 10,000); %.1f%% of the images they see are sensitive.",
+                       p.threshold, p.recall * 100, p.reviewRate * 100, p.reviewsPer10000, p.precision * 100)
+            } ?? "No threshold reaches the target recall."
+            results.append(FlagResult(flag: flag, images: samples.count, positives: tuning.positives, rocAUC: tuning.rocAUC,
+                                      prAUC: tuning.prAUC, targetRecall: targetRecall, operatingPoint: point,
+                                      thresholdInterval95: interval.map { [$0.low, $0.high] }, table: tuning.table(),
+                                      calibration: calibrationYAML, summary: summary, curve: tuning.curve))
+        }
+        if let report {
+            try TuneReport.write(results, scoresFile: scores, to: report)
+        }
+        if json {
+            struct Output: Encodable { var schema = 1; var flags: [FlagResultJSON] }
+            struct FlagResultJSON: Encodable {
+                var flag: String; var images: Int; var positives: Int; var rocAUC: Double; var prAUC: Double
+                var targetRecall: Double; var operatingPoint: ThresholdTuning.Point?; var thresholdInterval95: [Double]?
+                var table: [ThresholdTuning.Point]; var calibration: String?; var summary: String
+            }
+            let out = Output(flags: results.map {
+                FlagResultJSON(flag: $0.flag, images: $0.images, positives: $0.positives, rocAUC: $0.rocAUC, prAUC: $0.prAUC,
+                               targetRecall: $0.targetRecall, operatingPoint: $0.operatingPoint,
+                               thresholdInterval95: $0.thresholdInterval95, table: $0.table, calibration: $0.calibration,
+                               summary: $0.summary)
+            })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+            return
+        }
+        for r in results {
+            print("\(r.flag): \(r.images) labelled images, \(r.positives) sensitive. ROC AUC \(String(format: "%.3f", r.rocAUC)), PR AUC \(String(format: "%.3f", r.prAUC)).")
+            print("  \(r.summary)")
+            if let i = r.thresholdInterval95 { print(String(format: "  95%% bootstrap interval for that threshold: %.2f to %.2f.", i[0], i[1])) }
+            if let c = r.calibration { print("  calibration, for the policy file:\n\(c)") }
+        }
+    }
+
+    static func yaml(_ calibration: Calibration) -> String {
+        switch calibration {
+        case let .platt(a, b): return "    calibration:\n      platt: {a: \(a), b: \(b)}"
+        case let .isotonic(points):
+            return "    calibration:\n      isotonic: [" + points.map { "[\($0.score), \($0.probability)]" }.joined(separator: ", ") + "]"
+        }
+    }
+}
+
+/// Reading `veil tune`'s inputs, with errors that name the file and line.
+enum TuneInputs {
+    struct ScoredImage {
+        var path: String
+        var sha256: String?
+        var scores: [String: Double]
+    }
+
+    static func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("veil: \(message)\n".utf8))
+        return ExitCodes.usage
+    }
+
+    static func readScores(_ file: String) throws -> [ScoredImage] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("cannot read \(file)") }
+        var images: [ScoredImage] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let path = object["path"] as? String else {
+                throw fail("\(file):\(n + 1): not a Veil score record (broken JSON, or no path)")
+            }
+            guard object["status"] as? String == "ok" else { continue }
+            guard let scores = object["scores"] as? [String: Any] else { throw fail("\(file):\(n + 1): record has no scores") }
+            images.append(ScoredImage(path: path, sha256: object["sha256"] as? String,
+                                      scores: scores.compactMapValues { ($0 as? NSNumber)?.doubleValue }))
+        }
+        return images
+    }
+
+    static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [String: Bool]] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("cannot read \(file)") }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+              header.first == "path", header.count >= 2 else {
+            throw fail("\(file):1: the header must be path followed by one column per flag")
+        }
+        var table: [String: [String: Bool]] = [:]
+        var unknown: [String] = []
+        for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == header.count else { throw fail("\(file):\(n + 1): \(fields.count) columns, the header has \(header.count)") }
+            var labels: [String: Bool] = [:]
+            for (flag, value) in zip(header.dropFirst(), fields.dropFirst()) {
+                switch value.trimmingCharacters(in: .whitespaces) {
+                case "1": labels[flag] = true
+                case "0": labels[flag] = false
+                case "": continue
+                default: throw fail("\(file):\(n + 1): column \(flag) must be 0 or 1, not '\(value)'")
+                }
+            }
+            if !known.contains(fields[0]) { unknown.append(fields[0]) }
+            table[fields[0]] = labels
+        }
+        if !unknown.isEmpty {
+            throw fail("\(file): \(unknown.count) labelled path(s) have no score record, e.g. \(unknown.prefix(3).joined(separator: ", "))")
+        }
+        return table
+    }
+
+    /// Truth from reviewers: confirmed = 1, rejected = 0, latest decision per image and flag.
+    static func readLedgerTruth(_ file: String) throws -> [String: [String: Bool]] {
+        guard FileManager.default.fileExists(atPath: file) else { throw fail("\(file): no such review ledger") }
+        let ledger: Ledger
+        do { ledger = try Ledger(path: file) } catch { throw fail("\(error)") }
+        var table: [String: [String: Bool]] = [:]
+        for entry in try ledger.entries() where entry.state == .confirmed || entry.state == .rejected {
+            table[entry.sha256, default: [:]][entry.flag] = entry.state == .confirmed
+        }
+        return table
+    }
+}
