@@ -28,7 +28,19 @@ public final class Ledger: Sendable {
     /// - Throws: ``LedgerError`` if the file is not a Veil ledger or cannot be opened.
     public init(path: String) throws {
         self.path = path
-        let exists = FileManager.default.fileExists(atPath: path)
+        // Two processes opening a new ledger at once would both try to create the schema.
+        // An exclusive advisory lock (flock, which SQLite's own fcntl locks do not see)
+        // serialises opening and migrating; it is released when `init` returns.
+        let lockFD = open(path, O_RDWR | O_CREAT, 0o644)
+        guard lockFD >= 0 else {
+            throw LedgerError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(lockFD) }
+        guard flock(lockFD, LOCK_EX) == 0 else {
+            throw LedgerError(file: path, reason: "cannot lock: \(String(cString: strerror(errno)))")
+        }
+        defer { flock(lockFD, LOCK_UN) }
+        let exists = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0 > 0
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)  // another veil process may hold the write lock
