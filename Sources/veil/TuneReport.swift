@@ -38,11 +38,15 @@ enum TuneReport {
             html += chart(title: "Workload: share of images reviewed against recall", x: "recall", y: "review rate",
                           points: [(0, 0)] + r.curve.map { ($0.recall, $0.reviewRate) }, mark: chosen.map { ($0.recall, $0.reviewRate) })
             html += "</div>\n<table><tr><th>threshold</th><th>recall</th><th>precision</th><th>false-positive rate</th><th>review rate</th><th>reviews per 10,000</th></tr>\n"
-            let nearest = chosen.flatMap { c in r.table.min { abs($0.threshold - c.threshold) < abs($1.threshold - c.threshold) }?.threshold }
-            for p in r.table {
-                html += String(format: "<tr%@><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.0f</td></tr>\n",
-                               p.threshold == nearest ? " class=\"chosen\"" : "", p.threshold, p.recall, p.precision,
-                               p.falsePositiveRate, p.reviewRate, p.reviewsPer10000)
+            // The round thresholds, with the chosen operating point inserted in order and highlighted.
+            var rows = r.table.map { ($0, false) }
+            if let c = chosen { rows.append((c, true)) }
+            rows.sort { ($0.0.threshold, $0.1 ? 1 : 0) < ($1.0.threshold, $1.1 ? 1 : 0) }
+            for (p, isChosen) in rows {
+                html += String(format: "<tr%@><td>%@</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.0f</td></tr>\n",
+                               isChosen ? " class=\"chosen\"" : "",
+                               isChosen ? String(format: "%.4g (chosen)", p.threshold) : String(format: "%.2f", p.threshold),
+                               p.recall, p.precision, p.falsePositiveRate, p.reviewRate, p.reviewsPer10000)
             }
             html += "</table>\n"
             if let c = r.calibration { html += "<p>Fitted calibration, for the policy file:</p><pre>\(escape(c))</pre>\n" }

@@ -64,7 +64,9 @@ struct LedgerTests {
         for sql in ["INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (\(ids[0]), ' ', 'confirmed', 'now')",
                     "INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (\(ids[0]), 'x', 'auto-confirmed', 'now')",
                     "INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (12345, 'x', 'confirmed', 'now')",
-                    "INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version, policy, policy_version, confidentiality, created_at) VALUES (1, 'nudity', 1.5, 0.2, 'pending', 'm', '1', 'p', '1', 'R', 'now')"] {
+                    "INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version, policy, policy_version, confidentiality, created_at) VALUES (1, 'nudity', 1.5, 0.2, 'pending', 'm', '1', 'p', '1', 'R', 'now')",
+                    // A suggestion can never be stored as already confirmed: only decisions confirm.
+                    "INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version, policy, policy_version, confidentiality, created_at) VALUES (1, 'nudity', 0.9, 0.2, 'confirmed', 'm', '1', 'p', '1', 'R', 'now')"] {
             #expect(throws: DatabaseError.self, "\(sql) must be refused") {
                 try raw.write { db in
                     try db.execute(sql: "PRAGMA foreign_keys = ON")
