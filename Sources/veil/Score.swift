@@ -22,13 +22,31 @@ struct Score: ParsableCommand {
     )
 
     @Argument(help: "Image files or folders to score.")
-    var paths: [String]
+    var paths: [String] = []
+
+    @Option(help: "Also score the paths listed in this file, one per line ('-' for standard input).")
+    var manifest: String?
+
+    @Option(help: "Write records to this file instead of standard output.")
+    var out: String?
+
+    @Option(help: "Record format: jsonl or csv.")
+    var format: String = "jsonl"
+
+    @Flag(help: "Continue an interrupted run: keep --out, cut a torn last line, skip inputs already recorded.")
+    var resume = false
+
+    @Option(help: ArgumentHelp("Score only shard K of N (0-based), chosen by a stable hash of each path.", valueName: "K/N"))
+    var shard: String?
 
     @Option(help: "Images per forward pass; larger batches make faster matrix products.")
     var batchSize = 8
 
-    @Option(help: "Compute threads (OpenBLAS and Veil's own loops together). Default: all cores.")
+    @Option(help: "Cores to use in all (decoding workers plus inference threads). Default: all.")
     var threads: Int?
+
+    @Option(help: "Decoding workers, out of --threads. Default: half the cores.")
+    var jobs: Int?
 
     @Option(help: "A model manifest to use instead of the embedded default model.")
     var model: String?
@@ -46,9 +64,13 @@ struct Score: ParsableCommand {
     var failOnError = false
 
     mutating func validate() throws {
-        if paths.isEmpty { throw ValidationError("Give at least one file or folder.") }
+        if paths.isEmpty && manifest == nil { throw ValidationError("Give at least one file or folder, or --manifest.") }
         if batchSize < 1 || batchSize > 256 { throw ValidationError("--batch-size must be between 1 and 256.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if RecordSink.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv.") }
+        if resume && out == nil { throw ValidationError("--resume needs --out: there is no file to resume on standard output.") }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard takes K/N with 0 <= K < N, e.g. 3/16; got '\(shard)'.") }
         _ = try thresholdOverrides()
     }
 
@@ -65,7 +87,10 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.configure(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // Decoding workers and BLAS threads run at the same time, so they share the cores.
+        let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let workers = min(jobs ?? max(1, cores / 2), cores)
+        ComputeThreads.configure(max(1, cores - workers))
         if BLASDiagnostics.isUsingGenericKernelsOnModernCPU {
             FileHandle.standardError.write(Data("""
                 veil: note: OpenBLAS uses its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor, \
@@ -85,131 +110,38 @@ struct Score: ParsableCommand {
             FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
             throw ExitCodes.usage
         }
-        let overrides = try thresholdOverrides()
-        let reviewLedger: Ledger?
-        do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
-            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
-            throw ExitCodes.outputFailed
-        }
-        let policyInfo = ScoreRecord.PolicyInfo(name: activePolicy.name, version: activePolicy.version)
-        let manifest = classifier.model.manifest
-        let modelInfo = ScoreRecord.ModelInfo(name: manifest.name, version: manifest.version,
-                                              weightsSHA256: manifest.weights.sha256)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let inputs = InputWalker.files(under: paths)
         let vocabulary: Vocabulary
         do { vocabulary = try Vocabulary.standard() } catch {
             FileHandle.standardError.write(Data("veil: cannot load the body-part vocabulary: \(error)\n".utf8))
             throw ExitCodes.modelUnavailable
         }
-
-        var failures = 0
-        // Records wait here until their batch is scored, errors included, so output keeps input order.
-        var pending: [(record: ScoreRecord, image: RGBImage?)] = []
-        var pendingImages = 0
-        func emit(_ record: ScoreRecord) throws {
-            var line = try encoder.encode(record)
-            line.append(0x0A)
-            do {
-                try FileHandle.standardOutput.write(contentsOf: line)
-            } catch {
-                FileHandle.standardError.write(Data("veil: cannot write the output: \(error.localizedDescription)\n".utf8))
-                throw ExitCodes.outputFailed
-            }
+        let reviewLedger: Ledger?
+        do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
+            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            throw ExitCodes.outputFailed
         }
-        func flush() throws {
-            let scores = try classifier.scores(for: pending.compactMap(\.image))
-            var next = scores.makeIterator()
-            for entry in pending {
-                var record = entry.record
-                if entry.image != nil, var scores = next.next() {
-                    // Metadata evidence: an intimate region named in the path raises `body-region`.
-                    let evidence = BodyRegionEvidence.fromPath(record.path, vocabulary: vocabulary)
-                    scores["body-region"] = Float(evidence.map(\.confidence).max() ?? 0)
-                    record.scores = scores
-                    record.evidence = evidence.isEmpty ? nil : evidence
-                    // Six decimals: enough for any threshold, and no float noise in records.
-                    let suggestions = activePolicy.suggestions(for: scores.mapValues { (Double($0) * 1e6).rounded() / 1e6 },
-                                                               overrides: overrides)
-                    record.suggestions = suggestions
-                    record.review = ReviewSummary(suggestions)
-                    record.policy = policyInfo
-                    if let reviewLedger, let sha = record.sha256, let w = record.width, let h = record.height {
-                        do {
-                            try reviewLedger.record(image: LedgerImage(sha256: sha, path: record.path, width: w, height: h),
-                                                    suggestions: suggestions, policy: activePolicy,
-                                                    model: manifest.name, modelVersion: manifest.version)
-                        } catch {
-                            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
-                            throw ExitCodes.outputFailed
-                        }
-                    }
-                }
-                try emit(record)
-            }
-            pending.removeAll(keepingCapacity: true)
-            pendingImages = 0
+        let flags = Array(Set(classifier.scoreNames + ["body-region"])).sorted()
+        let sink: RecordSink
+        do {
+            sink = try RecordSink(path: out, format: RecordSink.Format(rawValue: format)!, flags: flags, resume: resume)
+        } catch {
+            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            throw ExitCodes.outputFailed
         }
-        for input in inputs {
-            var record = ScoreRecord(path: input.path, status: "ok")
-            do {
-                let data = try ImageDecoder.readFile(atPath: input.path)
-                record.sha256 = SHA256.hex(data)
-                if !input.named, let format = ImageFormat.sniff(data), !format.isDecodable {
-                    continue  // found in a folder, not an image Veil reads
-                } else if !input.named, ImageFormat.sniff(data) == nil {
-                    continue
-                }
-                let decoded = try classifier.decoder.decodeWithDetails(data)
-                record.format = decoded.format.rawValue
-                record.width = decoded.fullSize.width
-                record.height = decoded.fullSize.height
-                record.model = modelInfo
-                pending.append((record, decoded.image))
-                pendingImages += 1
-                if pendingImages == batchSize { try flush() }
-            } catch let error as ImageDecodingError {
-                failures += 1
-                record.status = "error"
-                record.error = .init(kind: error.kind.name, message: error.reason)
-                pending.append((record, nil))
-            }
+        let shardFilter = shard.flatMap(Shard.init)
+        // The total is only worth a counting pass when someone watches the progress line.
+        var total: Int?
+        if isatty(STDERR_FILENO) == 1 {
+            var count = 0
+            for input in try InputWalker(paths: paths, manifest: manifest == "-" ? nil : manifest)
+            where (shardFilter?.contains(input.path) ?? true) && !sink.done.contains(input.path) { count += 1 }
+            total = count
         }
-        try flush()
-        if failures > 0 {
-            FileHandle.standardError.write(Data("veil: \(failures) file(s) could not be scored; see their error records\n".utf8))
-            if failOnError { throw ExitCodes.fileErrors }
-        }
-    }
-}
-
-/// Expands folders into the files beneath them, in a stable (sorted) order.
-enum InputWalker {
-    struct Input {
-        var path: String
-        /// Named on the command line (always gets a record) rather than found in a folder.
-        var named: Bool
-    }
-
-    static func files(under paths: [String]) -> [Input] {
-        var result: [Input] = []
-        let fm = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                let found = (fm.enumerator(atPath: path)?.allObjects as? [String]) ?? []
-                for relative in found.sorted() {
-                    let full = (path as NSString).appendingPathComponent(relative)
-                    var sub: ObjCBool = false
-                    if fm.fileExists(atPath: full, isDirectory: &sub), !sub.boolValue {
-                        result.append(Input(path: full, named: false))
-                    }
-                }
-            } else {
-                result.append(Input(path: path, named: true))
-            }
-        }
-        return result
+        let pipeline = ScorePipeline(classifier: classifier, vocabulary: vocabulary, policy: activePolicy,
+                                     thresholdOverrides: try thresholdOverrides(), ledger: reviewLedger, sink: sink,
+                                     settings: .init(batchSize: batchSize, jobs: workers, shard: shardFilter, failOnError: failOnError))
+        let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
+        FileHandle.standardError.write(Data((summary.text + "\n").utf8))
+        if failOnError && !summary.errors.isEmpty { throw ExitCodes.fileErrors }
     }
 }

@@ -60,7 +60,7 @@ struct ScoreCommandTests {
         let nudity = try #require((chelsea["scores"] as? [String: Any])?["nudity"] as? Double)
         #expect(nudity >= 0 && nudity < 0.01)
         #expect((chelsea["model"] as? [String: Any])?["name"] as? String == "open_nsfw")
-        #expect(run.stderr.contains("2 file(s) could not be scored"))
+        #expect(run.stderr.contains("scored 2, pending review 0, restricted 0; errors: 1 truncated, 1 unreadable-file"), "\(run.stderr)")
     }
 
     @Test func failOnErrorTurnsFileErrorsIntoExitCode65() throws {

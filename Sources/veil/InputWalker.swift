@@ -1,0 +1,115 @@
+import Foundation
+
+/// The inputs of `veil score`, produced lazily so that memory does not grow with the size of
+/// the backlog: folders are walked depth-first, each folder's entries sorted, and manifests
+/// are read line by line.
+struct InputWalker: Sequence, IteratorProtocol {
+    struct Input {
+        var path: String
+        /// Named on the command line or in a manifest (always gets a record), rather than
+        /// found while walking a folder.
+        var named: Bool
+    }
+
+    private var roots: [String]
+    private var manifest: ManifestReader?
+    /// Pending folder entries, deepest folder last.
+    private var stack: [[String]] = []
+
+    init(paths: [String], manifest: String?) throws {
+        roots = paths.reversed()
+        self.manifest = try manifest.map(ManifestReader.init)
+    }
+
+    mutating func next() -> Input? {
+        while true {
+            // Inside a folder: its remaining entries, files yielded, subfolders descended.
+            while var level = stack.last {
+                guard let path = level.popLast() else { stack.removeLast(); continue }
+                stack[stack.count - 1] = level
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+                if isDirectory.boolValue { push(folder: path) } else { return Input(path: path, named: false) }
+            }
+            if let path = roots.popLast() {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    push(folder: path)
+                    continue
+                }
+                return Input(path: path, named: true)
+            }
+            if let line = manifest?.nextPath() { return Input(path: line, named: true) }
+            return nil
+        }
+    }
+
+    private mutating func push(folder: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        // Reversed, so that popLast yields them in sorted order.
+        stack.append(names.sorted(by: >).map { (folder as NSString).appendingPathComponent($0) })
+    }
+}
+
+/// Reads a manifest (one path per line; `-` for standard input) a line at a time.
+final class ManifestReader {
+    private let handle: FileHandle
+    private var buffer = Data()
+    private var finished = false
+
+    init(_ path: String) throws {
+        if path == "-" {
+            handle = .standardInput
+        } else {
+            guard let h = FileHandle(forReadingAtPath: path) else {
+                FileHandle.standardError.write(Data("veil: cannot read the manifest \(path)\n".utf8))
+                throw ExitCodes.usage
+            }
+            handle = h
+        }
+    }
+
+    func nextPath() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                let path = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                if path.isEmpty { continue }
+                return path
+            }
+            if finished {
+                guard !buffer.isEmpty else { return nil }
+                let path = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                buffer.removeAll()
+                return path.isEmpty ? nil : path
+            }
+            let chunk = handle.readData(ofLength: 1 << 16)
+            if chunk.isEmpty { finished = true } else { buffer.append(chunk) }
+        }
+    }
+}
+
+/// `--shard K/N`: a deterministic part of the inputs by a stable hash of the path as given,
+/// so N machines running shards 0…N-1 over the same inputs cover each exactly once.
+struct Shard {
+    var index: Int
+    var count: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let k = parts[0], let n = parts[1], n >= 1, (0..<n).contains(k) else { return nil }
+        index = k
+        count = n
+    }
+
+    func contains(_ path: String) -> Bool {
+        // FNV-1a, 64-bit: stable across machines and runs, unlike Swift's seeded Hasher.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash % UInt64(count) == UInt64(index)
+    }
+}

@@ -1,0 +1,227 @@
+import Dispatch
+import Foundation
+import Veil
+import VeilReview
+
+/// The batch scoring pipeline: decoding overlaps inference.
+///
+/// Inputs are taken in chunks. While the model scores one chunk on the main thread (with
+/// the BLAS threads), the next chunk is read, hashed and decoded (DCT-scaled) by `jobs`
+/// worker threads. The two groups of threads are sized together, `jobs + BLAS threads =
+/// cores`, so the machine is never oversubscribed. Memory holds at most two chunks of small
+/// decoded images, whatever the size of the backlog.
+struct ScorePipeline {
+    struct Settings {
+        var batchSize: Int
+        var jobs: Int
+        var shard: Shard?
+        var failOnError: Bool
+    }
+
+    let classifier: Classifier
+    let vocabulary: Vocabulary
+    let policy: Policy
+    let thresholdOverrides: [String: Double]
+    let ledger: Ledger?
+    let sink: RecordSink
+    let settings: Settings
+
+    /// A decoded input waiting for the model, or its finished error record.
+    struct Decoded {
+        var record: ScoreRecord
+        var image: RGBImage?
+    }
+
+    func run(inputs: InputWalker, total: Int?) throws -> ScoreSummary {
+        var summary = ScoreSummary(total: total)
+        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, total: total)
+        let chunkSize = settings.batchSize * max(2, settings.jobs)
+        var source = inputs.lazy.filter { input in
+            (settings.shard?.contains(input.path) ?? true) && !sink.done.contains(input.path)
+        }.makeIterator()
+        let decodeQueue = DispatchQueue(label: "veil.decode", qos: .userInitiated)
+
+        func nextChunk() -> [InputWalker.Input] {
+            var chunk: [InputWalker.Input] = []
+            while chunk.count < chunkSize, let input = source.next() { chunk.append(input) }
+            return chunk
+        }
+        // Decode a chunk in the background; `wait()` returns its results in input order.
+        let decoder = classifier.decoder, jobs = settings.jobs
+        func startDecoding(_ chunk: [InputWalker.Input]) -> () -> [Decoded?] {
+            let group = DispatchGroup()
+            let results = ResultsBox(count: chunk.count)
+            group.enter()
+            decodeQueue.async {
+                DispatchQueue.concurrentPerform(iterations: jobs) { worker in
+                    var i = worker
+                    while i < chunk.count {
+                        results.set(i, Self.decode(chunk[i], with: decoder))
+                        i += jobs
+                    }
+                }
+                group.leave()
+            }
+            return { group.wait(); return results.values }
+        }
+
+        var pendingChunk = nextChunk()
+        var waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
+        while let wait = waiting {
+            let decoded = wait()
+            pendingChunk = nextChunk()
+            waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
+            // Score this chunk while the next one decodes.
+            let items = decoded.compactMap { $0 }
+            var start = 0
+            while start < items.count {
+                // Batches of `batchSize` images; error records ride along in order.
+                var end = start, images = 0
+                while end < items.count && (images < settings.batchSize || items[end].image == nil) {
+                    if items[end].image != nil { images += 1 }
+                    end += 1
+                }
+                try scoreAndWrite(Array(items[start..<end]), summary: &summary)
+                start = end
+                progress.update(done: summary.processed, rate: summary.rate)
+            }
+        }
+        progress.finish()
+        return summary
+    }
+
+    /// Reads, hashes and decodes one input. Files found in folders that are not images Veil
+    /// reads are dropped (`nil`); anything named always gets a record.
+    static func decode(_ input: InputWalker.Input, with decoder: ImageDecoder) -> Decoded? {
+        var record = ScoreRecord(path: input.path, status: "ok")
+        do {
+            let data = try ImageDecoder.readFile(atPath: input.path)
+            if !input.named {
+                guard let format = ImageFormat.sniff(data), format.isDecodable else { return nil }
+            }
+            record.sha256 = SHA256.hex(data)
+            let decoded = try decoder.decodeWithDetails(data)
+            record.format = decoded.format.rawValue
+            record.width = decoded.fullSize.width
+            record.height = decoded.fullSize.height
+            return Decoded(record: record, image: decoded.image)
+        } catch let error as ImageDecodingError {
+            record.status = "error"
+            record.error = .init(kind: error.kind.name, message: error.reason)
+            return Decoded(record: record, image: nil)
+        } catch {
+            record.status = "error"
+            record.error = .init(kind: "unreadable-file", message: "\(error)")
+            return Decoded(record: record, image: nil)
+        }
+    }
+
+    private func scoreAndWrite(_ items: [Decoded], summary: inout ScoreSummary) throws {
+        let images = items.compactMap(\.image)
+        let scores = images.isEmpty ? [] : try classifier.scores(for: images)
+        var next = scores.makeIterator()
+        let manifest = classifier.model.manifest
+        for item in items {
+            var record = item.record
+            if item.image != nil, var s = next.next() {
+                // Metadata evidence: an intimate region named in the path raises `body-region`.
+                let evidence = BodyRegionEvidence.fromPath(record.path, vocabulary: vocabulary)
+                s["body-region"] = Float(evidence.map(\.confidence).max() ?? 0)
+                record.scores = s
+                record.evidence = evidence.isEmpty ? nil : evidence
+                // Six decimals: enough for any threshold, and no float noise in records.
+                let suggestions = policy.suggestions(for: s.mapValues { (Double($0) * 1e6).rounded() / 1e6 },
+                                                     overrides: thresholdOverrides)
+                record.suggestions = suggestions
+                record.review = ReviewSummary(suggestions)
+                record.model = .init(name: manifest.name, version: manifest.version, weightsSHA256: manifest.weights.sha256)
+                record.policy = .init(name: policy.name, version: policy.version)
+                if let ledger, let sha = record.sha256, let w = record.width, let h = record.height {
+                    do {
+                        try ledger.record(image: LedgerImage(sha256: sha, path: record.path, width: w, height: h),
+                                          suggestions: suggestions, policy: policy,
+                                          model: manifest.name, modelVersion: manifest.version)
+                    } catch {
+                        FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+                        throw ExitCodes.outputFailed
+                    }
+                }
+            }
+            do { try sink.write(record) } catch {
+                FileHandle.standardError.write(Data("veil: cannot write the output: \(error.localizedDescription)\n".utf8))
+                throw ExitCodes.outputFailed
+            }
+            summary.add(record)
+        }
+    }
+}
+
+/// Results written by worker threads at distinct indices.
+final class ResultsBox: @unchecked Sendable {
+    private var storage: [ScorePipeline.Decoded?]
+    private let lock = NSLock()
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: ScorePipeline.Decoded?) { lock.lock(); storage[i] = value; lock.unlock() }
+    var values: [ScorePipeline.Decoded?] { lock.lock(); defer { lock.unlock() }; return storage }
+}
+
+/// Counts for the final summary.
+struct ScoreSummary {
+    var total: Int?
+    var processed = 0
+    var scored = 0
+    var pending = 0
+    var restricted = 0
+    var errors: [String: Int] = [:]
+    let started = DispatchTime.now()
+
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
+    var rate: Double { elapsed > 0 ? Double(processed) / elapsed : 0 }
+
+    mutating func add(_ record: ScoreRecord) {
+        processed += 1
+        if let kind = record.error?.kind { errors[kind, default: 0] += 1; return }
+        scored += 1
+        switch record.review {
+        case .pending?: pending += 1
+        case .restricted?: restricted += 1
+        default: break
+        }
+    }
+
+    var text: String {
+        let errorText = errors.isEmpty ? "no errors"
+            : errors.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        return String(format: "veil: scored %d, pending review %d, restricted %d; errors: %@; %.1f s, %.2f images/s",
+                      scored, pending, restricted, errorText, elapsed, rate)
+    }
+}
+
+/// `done/total, images/s, ETA` on one self-overwriting line, only when stderr is a terminal.
+final class ProgressLine {
+    let enabled: Bool
+    let total: Int?
+    private var last = DispatchTime.now()
+
+    init(enabled: Bool, total: Int?) {
+        self.enabled = enabled
+        self.total = total
+    }
+
+    func update(done: Int, rate: Double) {
+        guard enabled, DispatchTime.now().uptimeNanoseconds - last.uptimeNanoseconds > 500_000_000 else { return }
+        last = DispatchTime.now()
+        var line = "\r\(done)"
+        if let total { line += "/\(total)" }
+        line += String(format: " images, %.1f images/s", rate)
+        if let total, rate > 0 {
+            let eta = Int(Double(total - done) / rate)
+            line += String(format: ", ETA %d:%02d:%02d", eta / 3600, eta / 60 % 60, eta % 60)
+        }
+        FileHandle.standardError.write(Data((line + "   ").utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
