@@ -69,6 +69,7 @@ struct ScorePipeline {
         var waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
         while let wait = waiting {
             let decoded = wait()
+            summary.skipped += decoded.filter { $0 == nil }.count
             pendingChunk = nextChunk()
             waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
             // Score this chunk while the next one decodes.
@@ -172,6 +173,8 @@ struct ScoreSummary {
     var scored = 0
     var pending = 0
     var restricted = 0
+    /// Files found in folders whose bytes are not an image Veil reads.
+    var skipped = 0
     var errors: [String: Int] = [:]
     let started = DispatchTime.now()
 
@@ -192,8 +195,8 @@ struct ScoreSummary {
     var text: String {
         let errorText = errors.isEmpty ? "no errors"
             : errors.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        return String(format: "veil: scored %d, pending review %d, restricted %d; errors: %@; %.1f s, %.2f images/s",
-                      scored, pending, restricted, errorText, elapsed, rate)
+        return String(format: "veil: scored %d, pending review %d, restricted %d; errors: %@; skipped %d non-image files; %.1f s, %.2f images/s",
+                      scored, pending, restricted, errorText, skipped, elapsed, rate)
     }
 }
 

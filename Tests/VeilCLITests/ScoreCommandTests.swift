@@ -79,6 +79,7 @@ struct ScoreCommandTests {
         let run = try Self.veil(["score", dir.path])
         #expect(run.status == 0)
         #expect(run.records.map { ($0["path"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent } } == ["b.dat", "a.jpg"])
+        #expect(run.stderr.contains("skipped 1 non-image files"), "\(run.stderr)")
         #expect(run.records.map { $0["format"] as? String } == ["png", "jpeg"])
     }
 
