@@ -117,6 +117,49 @@ func gemmShapes(threads: Int) {
     }
 }
 
+/// The end-to-end ceiling on a folder of photos: DCT-scaled decoding alone and the forward
+/// pass alone, each on all cores; `1 / (1/decode + 1/forward)` is what a perfect pipeline
+/// that shares the cores between the two could reach.
+func ceiling(folder: String, threads: Int) throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
+        .map { (folder as NSString).appendingPathComponent($0) }
+    let classifier = try Classifier.loadDefault()
+    let decoder = classifier.decoder
+    let box = LockedImages()
+    let startDecode = DispatchTime.now().uptimeNanoseconds
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        var i = worker
+        while i < files.count {
+            if let image = try? decoder.decode(contentsOf: files[i]) { box.append(image) }
+            i += threads
+        }
+    }
+    let decodeRate = Double(files.count) / (Double(DispatchTime.now().uptimeNanoseconds - startDecode) / 1e9)
+    ComputeThreads.configure(threads)
+    let images = box.images
+    _ = try classifier.scores(for: Array(images.prefix(8)))
+    let startForward = DispatchTime.now().uptimeNanoseconds
+    var done = 0
+    while done < images.count {
+        let batch = Array(images[done..<min(done + 8, images.count)])
+        _ = try classifier.scores(for: batch)
+        done += batch.count
+    }
+    let forwardRate = Double(images.count) / (Double(DispatchTime.now().uptimeNanoseconds - startForward) / 1e9)
+    let json = try JSONSerialization.data(withJSONObject: [
+        "decodeImagesPerSecond": decodeRate, "forwardImagesPerSecond": forwardRate,
+        "ceilingImagesPerSecond": 1 / (1 / decodeRate + 1 / forwardRate), "threads": threads, "images": files.count,
+    ])
+    print(String(decoding: json, as: UTF8.self))
+}
+
+final class LockedImages: @unchecked Sendable {
+    private var storage: [RGBImage] = []
+    private let lock = NSLock()
+    func append(_ image: RGBImage) { lock.lock(); storage.append(image); lock.unlock() }
+    var images: [RGBImage] { lock.lock(); defer { lock.unlock() }; return storage }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let what = arguments.first ?? "all"
 let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
@@ -124,6 +167,14 @@ if what == "decode" || what == "all" { try compareDecoding() }
 if what == "forward" || what == "all" { try compareForward(threads: threads) }
 if what == "vocab" || what == "all" { try measureVocabulary() }
 if what == "gemm-shapes" { gemmShapes(threads: threads) }
+if what == "sha256" {
+    let data = [UInt8](repeating: 0x5A, count: 32 << 20)
+    let t = medianSeconds(runs: 5) { _ = SHA256.hex(data) }
+    print(String(format: "SHA-256: %.0f MB/s on one thread", Double(data.count) / t / 1e6))
+}
+if what == "ceiling", let folder = arguments.dropFirst(2).first {
+    try ceiling(folder: folder, threads: threads)
+}
 if what == "layers" { try profileForward(batch: 16, threads: threads) }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.

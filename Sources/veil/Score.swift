@@ -45,7 +45,7 @@ struct Score: ParsableCommand {
     @Option(help: "Cores to use in all (decoding workers plus inference threads). Default: all.")
     var threads: Int?
 
-    @Option(help: "Decoding workers, out of --threads. Default: half the cores.")
+    @Option(help: "Overlap decoding with inference, using this many of --threads for decoding workers and the rest for inference. Default: no overlap; decoding and inference take turns, each with all --threads.")
     var jobs: Int?
 
     @Option(help: "A model manifest to use instead of the embedded default model.")
@@ -87,10 +87,12 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        // Decoding workers and BLAS threads run at the same time, so they share the cores.
+        // Overlapping, decoding workers and BLAS threads run at once and share the cores;
+        // alternating, each phase has all of them in turn.
         let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let workers = min(jobs ?? max(1, cores / 2), cores)
-        ComputeThreads.configure(max(1, cores - workers))
+        let overlap = jobs != nil
+        let workers = overlap ? min(jobs!, max(1, cores - 1)) : cores
+        ComputeThreads.configure(overlap ? max(1, cores - workers) : cores)
         if BLASDiagnostics.isUsingGenericKernelsOnModernCPU {
             FileHandle.standardError.write(Data("""
                 veil: note: OpenBLAS uses its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor, \
@@ -139,7 +141,7 @@ struct Score: ParsableCommand {
         }
         let pipeline = ScorePipeline(classifier: classifier, vocabulary: vocabulary, policy: activePolicy,
                                      thresholdOverrides: try thresholdOverrides(), ledger: reviewLedger, sink: sink,
-                                     settings: .init(batchSize: batchSize, jobs: workers, shard: shardFilter, failOnError: failOnError))
+                                     settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter, failOnError: failOnError))
         let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
         FileHandle.standardError.write(Data((summary.text + "\n").utf8))
         if failOnError && !summary.errors.isEmpty { throw ExitCodes.fileErrors }

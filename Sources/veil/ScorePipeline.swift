@@ -3,17 +3,22 @@ import Foundation
 import Veil
 import VeilReview
 
-/// The batch scoring pipeline: decoding overlaps inference.
+/// The batch scoring pipeline.
 ///
-/// Inputs are taken in chunks. While the model scores one chunk on the main thread (with
-/// the BLAS threads), the next chunk is read, hashed and decoded (DCT-scaled) by `jobs`
-/// worker threads. The two groups of threads are sized together, `jobs + BLAS threads =
-/// cores`, so the machine is never oversubscribed. Memory holds at most two chunks of small
-/// decoded images, whatever the size of the backlog.
+/// Inputs are taken in chunks; each chunk is read, hashed and decoded (DCT-scaled) by `jobs`
+/// worker threads, then scored in batches on the main thread with the BLAS threads. Two
+/// schedules, neither of which oversubscribes the cores:
+/// - alternating (the default): decoding and inference take turns, each with every core;
+///   this reaches `1 / (1/decode + 1/forward)`, the ceiling, whatever the ratio of the two;
+/// - overlapping (`overlap`): the next chunk decodes while this one is scored, with the cores
+///   split between the two (`jobs + BLAS threads = cores`); better when the split can match
+///   the work, as on larger machines.
+/// Memory holds at most two chunks of small decoded images, whatever the size of the backlog.
 struct ScorePipeline {
     struct Settings {
         var batchSize: Int
         var jobs: Int
+        var overlap: Bool
         var shard: Shard?
         var failOnError: Bool
     }
@@ -71,7 +76,13 @@ struct ScorePipeline {
             let decoded = wait()
             summary.skipped += decoded.filter { $0 == nil }.count
             pendingChunk = nextChunk()
-            waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
+            if settings.overlap {
+                waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
+            } else {
+                // Alternating: the next chunk starts decoding only after this one is scored.
+                let chunk = pendingChunk
+                waiting = chunk.isEmpty ? nil : { startDecoding(chunk)() }
+            }
             // Score this chunk while the next one decodes.
             let items = decoded.compactMap { $0 }
             var start = 0
