@@ -35,4 +35,20 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    // A large PNG: 4000×3000 RGB, libpng's simplified API (no scaled decoding for PNG).
+    let png = SyntheticPhoto.png(width: 4000, height: 3000)
+    Benchmark("decode 12MP PNG") { benchmark in
+        let decoder = ImageDecoder()
+        for _ in benchmark.scaledIterations { blackHole(try decoder.decode(png)) }
+    }
+
+    // Resizing as the default model's preprocessing does it, from a 1/8-scale 12 MP decode.
+    let small = try! ImageDecoder(options: DecodingOptions(minimumSize: PixelSize(width: 359, height: 359)))
+        .decode(SyntheticPhoto.jpeg(.smooth, width: 4032, height: 3024))
+    for filter in [ResizeFilter.bilinear, .box] {
+        Benchmark("resize \(small.width)x\(small.height) to 256x256, \(filter)") { benchmark in
+            for _ in benchmark.scaledIterations { blackHole(small.resized(to: PixelSize(width: 256, height: 256), filter: filter)) }
+        }
+    }
 }
