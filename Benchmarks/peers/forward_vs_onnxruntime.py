@@ -64,27 +64,43 @@ def onnxruntime_rates(threads):
     return rates, ort.__version__
 
 
+def timed(cmd, cwd=None):
+    """Runs cmd under GNU time; returns its stdout and its own peak RSS in MB."""
+    out = subprocess.run(["/usr/bin/time", "-f", "VEIL-PEAK-RSS-KB %M"] + cmd, cwd=cwd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    kb = [int(l.split()[1]) for l in out.stderr.splitlines() if l.startswith("VEIL-PEAK-RSS-KB")]
+    return out.stdout, (kb[-1] / 1024 if kb else float("nan"))
+
+
 def veil_rates(threads):
     bench = os.path.join(ROOT, "Benchmarks")
     subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=bench, check=True,
                    stdout=subprocess.DEVNULL)
-    out = subprocess.run([os.path.join(bench, ".build", "release", "veil-compare"), "forward-json", str(threads)],
-                         cwd=bench, check=True, capture_output=True, text=True).stdout
+    out, rss = timed([os.path.join(bench, ".build", "release", "veil-compare"), "forward-json", str(threads)], cwd=bench)
     data = json.loads(out.strip().splitlines()[-1])
-    return {int(k): v for k, v in data["imagesPerSecond"].items()}, data["blasCore"]
+    return {int(k): v for k, v in data["imagesPerSecond"].items()}, data["blasCore"], rss
 
 
 def main():
     ensure_packages()
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    veil, core = veil_rates(args.threads)
-    ort_rates, ort_version = onnxruntime_rates(args.threads)
+    if args.child:  # ONNX Runtime's side, in its own process so that its peak RSS is its own
+        rates, version = onnxruntime_rates(args.threads)
+        print(json.dumps({"rates": rates, "version": version}))
+        return
+    veil, core, veil_rss = veil_rates(args.threads)
+    out, ort_rss = timed([sys.executable, os.path.abspath(__file__), "--child", "--threads", str(args.threads)])
+    child = json.loads(out.strip().splitlines()[-1])
+    ort_rates, ort_version = {int(k): v for k, v in child["rates"].items()}, child["version"]
     print(f"open_nsfw forward pass, {args.threads} threads (OpenBLAS kernels: {core}; ONNX Runtime {ort_version})")
     print(f"{'batch':<6} {'Veil img/s':>11} {'ORT img/s':>10} {'Veil / ORT':>11}")
     for batch in (1, 16):
         print(f"{batch:<6} {veil[batch]:>11.1f} {ort_rates[batch]:>10.1f} {veil[batch] / ort_rates[batch]:>10.2f}x")
+    print(f"peak RSS: Veil {veil_rss:.0f} MB, ONNX Runtime {ort_rss:.0f} MB")
 
 
 if __name__ == "__main__":

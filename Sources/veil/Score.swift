@@ -131,7 +131,8 @@ struct Score: ParsableCommand {
             throw ExitCodes.outputFailed
         }
         let shardFilter = shard.flatMap(Shard.init)
-        // The total is only worth a counting pass when someone watches the progress line.
+        // The total is only worth a counting pass when someone watches the progress line
+        // (a manifest on standard input cannot be read twice, so it is not counted).
         var total: Int?
         if isatty(STDERR_FILENO) == 1 {
             var count = 0
@@ -141,7 +142,7 @@ struct Score: ParsableCommand {
         }
         let pipeline = ScorePipeline(classifier: classifier, vocabulary: vocabulary, policy: activePolicy,
                                      thresholdOverrides: try thresholdOverrides(), ledger: reviewLedger, sink: sink,
-                                     settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter, failOnError: failOnError))
+                                     settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter))
         let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
         FileHandle.standardError.write(Data((summary.text + "\n").utf8))
         if failOnError && !summary.errors.isEmpty { throw ExitCodes.fileErrors }

@@ -20,7 +20,6 @@ struct ScorePipeline {
         var jobs: Int
         var overlap: Bool
         var shard: Shard?
-        var failOnError: Bool
     }
 
     let classifier: Classifier
