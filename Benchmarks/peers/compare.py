@@ -11,8 +11,8 @@ here, never linked into or shipped with Veil).
 import argparse, os, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VENV = os.path.join(HERE, ".venv")
-PY = os.path.join(VENV, "bin", "python")
+sys.path.insert(0, HERE)
+from peer_env import PY, create  # noqa: E402
 
 
 def main():
@@ -20,9 +20,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--images", type=int, default=48)
     args = ap.parse_args()
-    if not os.path.exists(PY):
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-        subprocess.run([PY, "-m", "pip", "install", "-q", "onnx", "onnxruntime", "numpy", "pillow", "nudenet==3.4.2"], check=True)
+    create()
     print(subprocess.run(["lscpu"], capture_output=True, text=True).stdout.split("Model name:")[1].splitlines()[0].strip(),
           f"- {os.cpu_count()} CPUs")
     subprocess.run([PY, os.path.join(HERE, "forward_vs_onnxruntime.py"), "--threads", str(args.threads)], check=True)

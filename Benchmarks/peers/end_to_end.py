@@ -18,21 +18,9 @@ in Benchmarks/peers/.venv.
 import argparse, json, os, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from peer_env import ensure_packages  # noqa: E402
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-
-
-def ensure_packages():
-    try:
-        import onnx, onnxruntime, numpy, PIL, nudenet  # noqa: F401
-    except ImportError:
-        venv = os.path.join(HERE, ".venv")
-        py = os.path.join(venv, "bin", "python")
-        if os.path.abspath(sys.executable) == os.path.abspath(py):
-            raise
-        if not os.path.exists(py):
-            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        subprocess.run([py, "-m", "pip", "install", "-q", "onnx", "onnxruntime", "numpy", "pillow", "nudenet==3.4.2"], check=True)
-        os.execv(py, [py] + sys.argv)
 
 
 def corpus(n):

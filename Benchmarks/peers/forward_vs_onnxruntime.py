@@ -12,21 +12,9 @@ If onnxruntime is missing, the script makes a venv in Benchmarks/peers/.venv and
 import argparse, json, os, subprocess, sys, tarfile, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from peer_env import ensure_packages  # noqa: E402
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-
-
-def ensure_packages():
-    try:
-        import onnx, onnxruntime, numpy, PIL  # noqa: F401
-    except ImportError:
-        venv = os.path.join(HERE, ".venv")
-        py = os.path.join(venv, "bin", "python")
-        if os.path.abspath(sys.executable) == os.path.abspath(py):
-            raise
-        if not os.path.exists(py):
-            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-            subprocess.run([py, "-m", "pip", "install", "-q", "onnx", "onnxruntime", "numpy", "pillow"], check=True)
-        os.execv(py, [py] + sys.argv)
 
 
 def caffe_dir():
