@@ -49,7 +49,9 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor"]),
+        // Helpers shared by the test targets.
+        .target(name: "VeilTestSupport", path: "Tests/Support"),
+        .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor", "VeilTestSupport"]),
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilCLITests", dependencies: ["veil"]),
@@ -57,7 +59,7 @@ let package = Package(
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG"],
+        .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG", "VeilTestSupport"],
                     resources: [.copy("Fixtures")]),
     ]
 )

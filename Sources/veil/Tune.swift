@@ -47,7 +47,12 @@ struct Tune: ParsableCommand {
         var table: [ThresholdTuning.Point]
         var calibration: String?
         var summary: String
+        /// Every distinct threshold, for the report's curves; too long for the JSON.
         var curve: [ThresholdTuning.Point]
+
+        enum CodingKeys: String, CodingKey {
+            case flag, images, positives, rocAUC, prAUC, targetRecall, operatingPoint, thresholdInterval95, table, calibration, summary
+        }
     }
 
     func run() throws {
@@ -95,18 +100,8 @@ struct Tune: ParsableCommand {
             try TuneReport.write(results, scoresFile: scores, to: report)
         }
         if json {
-            struct Output: Encodable { var schema = 1; var flags: [FlagResultJSON] }
-            struct FlagResultJSON: Encodable {
-                var flag: String; var images: Int; var positives: Int; var rocAUC: Double; var prAUC: Double
-                var targetRecall: Double; var operatingPoint: ThresholdTuning.Point?; var thresholdInterval95: [Double]?
-                var table: [ThresholdTuning.Point]; var calibration: String?; var summary: String
-            }
-            let out = Output(flags: results.map {
-                FlagResultJSON(flag: $0.flag, images: $0.images, positives: $0.positives, rocAUC: $0.rocAUC, prAUC: $0.prAUC,
-                               targetRecall: $0.targetRecall, operatingPoint: $0.operatingPoint,
-                               thresholdInterval95: $0.thresholdInterval95, table: $0.table, calibration: $0.calibration,
-                               summary: $0.summary)
-            })
+            struct Output: Encodable { var schema = 1; var flags: [FlagResult] }
+            let out = Output(flags: results)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(out), as: UTF8.self))

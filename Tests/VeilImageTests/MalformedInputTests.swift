@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VeilTestSupport
 @testable import VeilImage
 
 /// Every class of bad input gives a typed error naming the file and the cause, never a trap.
@@ -79,7 +80,7 @@ struct MalformedInputTests {
     @Test(arguments: ["baseline-420.jpg", "rgb8.png", "palette4-trns.png"])
     func flippedBytesNeverCrash(name: String) throws {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
-        var generator = SplitMix64(seed: 42)
+        var generator = TestRandom(seed: 42)
         for _ in 0..<300 {
             var damaged = bytes
             for _ in 0..<4 {
@@ -110,18 +111,5 @@ struct MalformedInputTests {
         #expect(ImageFormat.sniff(Array(repeating: 0, count: 128) + Array("DICM".utf8)) == .dicom)
         #expect(ImageFormat.sniff([0, 0, 0, 0x18] + Array("ftypheic".utf8)) == .heif)
         #expect(ImageFormat.sniff(Array("hello".utf8)) == nil)
-    }
-}
-
-/// A tiny deterministic generator, so that fuzz-style tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import VeilTestSupport
 @testable import VeilTensor
 
 /// The optimised convolution against its naive twin, across kernel sizes, strides, padding,
@@ -74,18 +75,4 @@ struct ConvolutionTests {
         #expect(t.image(0) == images[0])
         #expect(t.image(1) == images[1])
     }
-}
-
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
