@@ -24,10 +24,13 @@ let package = Package(
                        providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "VeilImage", dependencies: ["CTurboJPEG", "CPNG"]),
+        .target(name: "VeilDICOM", dependencies: ["VeilImage", "CZlib"]),
         .target(name: "VeilTensor", dependencies: ["COpenBLAS"]),
         .target(name: "VeilEngine", dependencies: ["VeilTensor"]),
         .target(name: "VeilImport", dependencies: ["VeilEngine"]),
@@ -38,7 +41,7 @@ let package = Package(
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
                 sources: ["BundledModels.swift"], resources: [.copy("open_nsfw")]),
-        .target(name: "Veil", dependencies: ["VeilImage", "VeilEngine", "VeilTensor", "VeilModels", "VeilVocabulary", "VeilPolicy"]),
+        .target(name: "Veil", dependencies: ["VeilImage", "VeilDICOM", "VeilEngine", "VeilTensor", "VeilModels", "VeilVocabulary", "VeilPolicy"]),
         .executableTarget(
             name: "veil",
             dependencies: [
@@ -59,6 +62,8 @@ let package = Package(
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VeilDICOMTests", dependencies: ["VeilDICOM", "VeilImage", "VeilTestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImageTests", dependencies: ["VeilImage", "CTurboJPEG", "VeilTestSupport"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -49,7 +49,8 @@ public struct ImageDecodingError: Error, Sendable, Hashable, CustomStringConvert
         return "\(kind): \(reason)"
     }
 
-    func attributed(to file: String?) -> ImageDecodingError {
+    /// This error with `file` filled in, unless it already names one.
+    public func attributed(to file: String?) -> ImageDecodingError {
         var copy = self
         if copy.file == nil { copy.file = file }
         return copy
