@@ -80,8 +80,14 @@ public final class Classifier: Sendable {
         }
     }
 
-    /// Decodes the file at `path` (any supported format, sniffed from its bytes) and scores it.
+    /// Reads files for this model: JPEG, PNG and DICOM, decoded at the scale ``decoder`` uses.
+    public var reader: ImageReader { ImageReader(options: decoder.options) }
+
+    /// Decodes the file at `path` (JPEG, PNG or DICOM, sniffed from its bytes) and scores
+    /// it. For a multi-frame DICOM object each score is the highest over its frames, so
+    /// that one sensitive frame is enough.
     public func scores(forFileAt path: String) throws -> [String: Float] {
-        try scores(for: decoder.decode(contentsOf: path))
+        let frames = try scores(for: reader.read(contentsOf: path).map(\.image))
+        return frames.dropFirst().reduce(frames[0]) { best, next in best.merging(next, uniquingKeysWith: max) }
     }
 }

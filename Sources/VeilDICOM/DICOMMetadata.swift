@@ -61,9 +61,6 @@ public struct DICOMMetadata: Sendable, Hashable {
 
     /// Sensitive Content Code Sequence (0008,001D): labels the archive already holds.
     public var sensitiveContent: [CodedEntry] = []
-    /// Whether the Sensitive Content Code Sequence is present at all (possibly with items
-    /// Veil cannot read as codes, which still count as sensitive).
-    public var hasSensitiveContentSequence = false
     /// Recognizable Visual Features (0028,0302): `YES` or `NO`.
     public var recognizableVisualFeatures: String?
 
@@ -89,7 +86,6 @@ public struct DICOMMetadata: Sendable, Hashable {
                                ("ImageComments", .imageComments), ("StudyComments", .studyComments)] {
             if let text = set.string(tag) { descriptions.append(AttributeText(attribute: DICOMTag.named(keyword, tag), text: text)) }
         }
-        hasSensitiveContentSequence = set[.sensitiveContentCodeSequence] != nil
         sensitiveContent = set.items(.sensitiveContentCodeSequence).map {
             // An item without a readable code is still a label that says "sensitive".
             CodedEntry($0) ?? CodedEntry(value: "", scheme: "", meaning: "unreadable code item")

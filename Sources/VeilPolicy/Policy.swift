@@ -20,17 +20,34 @@ public struct Policy: Sendable, Equatable {
     public var flags: [String: FlagPolicy]
     /// Site changes to the vocabulary's sensitivity classes, by SNOMED CT code.
     public var sensitivityOverrides: [String: SensitivityClass]
+    /// What changes for images of patients under 18 (known from DICOM metadata).
+    public var minors: MinorsRule
 
     /// Creates a policy.
     public init(name: String, version: String, approvedBy: String? = nil, approvedOn: String? = nil,
-                flags: [String: FlagPolicy], sensitivityOverrides: [String: SensitivityClass] = [:]) {
+                flags: [String: FlagPolicy], sensitivityOverrides: [String: SensitivityClass] = [:],
+                minors: MinorsRule = .restrict) {
         self.name = name
         self.version = version
         self.approvedBy = approvedBy
         self.approvedOn = approvedOn
         self.flags = flags
         self.sensitivityOverrides = sensitivityOverrides
+        self.minors = minors
     }
+}
+
+/// How a policy treats images of minors, whom governance protects most.
+public enum MinorsRule: String, Sendable, Equatable, CaseIterable {
+    /// Every suggestion at or above its review threshold also restricts the image while it
+    /// waits for review. The default.
+    case restrict
+    /// Like ``restrict``, and every enabled flag with any score above zero goes to review,
+    /// whatever its threshold: a person looks at every image of a minor that any flag
+    /// touched.
+    case reviewAll = "review-all"
+    /// No different from adults.
+    case same
 }
 
 /// The rules for one flag.
@@ -106,5 +123,8 @@ extension Policy {
             "body-region": FlagPolicy(reviewThreshold: 0.6, restrictThreshold: 0.85, confidentiality: "R"),
             // An identifiable face is a HIPAA identifier but rarely shocking: review, no restriction.
             "face": FlagPolicy(reviewThreshold: 0.7, confidentiality: "R"),
+            // The archive's own Sensitive Content Code Sequence: any item (score 1) is
+            // reviewed and restricted, whatever its code.
+            "sensitive-content": FlagPolicy(reviewThreshold: 0.5, restrictThreshold: 0.5, confidentiality: "R"),
         ])
 }

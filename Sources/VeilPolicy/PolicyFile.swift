@@ -41,6 +41,7 @@ extension Policy {
     ///       platt: {a: -6.1, b: 2.3}
     /// sensitivity_overrides:          # optional: SNOMED CT code → intimate | face | none
     ///   "72696002": intimate
+    /// minors: restrict                # optional: restrict (default) | review-all | same
     /// ```
     public static func load(path: String) throws -> Policy {
         let text: String
@@ -64,7 +65,7 @@ extension Policy {
             throw PolicyError(file: file, line: Self.line(of: error), key: nil, reason: "not valid YAML: \(Self.problem(of: error))")
         }
         let reader = Reader(file: file)
-        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "sensitivity_overrides"])
+        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "sensitivity_overrides", "minors"])
         guard let meta = top["policy"] else { throw reader.fail(root, "(top level)", "needs a 'policy' section with name and version") }
         let info = try reader.mapping(meta, key: "policy", allowed: ["name", "version", "approved_by", "approved_on"])
         guard let nameNode = info["name"], let versionNode = info["version"] else {
@@ -99,6 +100,14 @@ extension Policy {
             }
         }
         self.sensitivityOverrides = overrides
+
+        minors = .restrict
+        if let node = top["minors"] {
+            guard let raw = node.string, let rule = MinorsRule(rawValue: raw) else {
+                throw reader.fail(node, "minors", "must be one of \(MinorsRule.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            minors = rule
+        }
     }
 
     private static func line(of error: YamlError) -> Int? {

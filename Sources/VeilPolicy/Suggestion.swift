@@ -28,7 +28,9 @@ public struct Suggestion: Sendable, Equatable, Codable {
 extension Policy {
     /// The suggestions for one image's scores: one per enabled flag that has a score, in
     /// flag-name order. `overrides` replaces review thresholds for one run (`--threshold`).
-    public func suggestions(for scores: [String: Double], overrides: [String: Double] = [:]) -> [Suggestion] {
+    /// `minor` says the image is of a patient under 18; ``minors`` decides what that changes.
+    public func suggestions(for scores: [String: Double], overrides: [String: Double] = [:],
+                            minor: Bool = false) -> [Suggestion] {
         flags.keys.sorted().compactMap { flag in
             guard let rule = flags[flag], rule.enabled, let raw = scores[flag] else { return nil }
             let score = rule.calibration?.apply(raw) ?? raw
@@ -37,6 +39,8 @@ extension Policy {
             if let restrict = rule.restrictThreshold, score >= max(restrict, threshold) {
                 state = .provisionallyRestricted
             } else if score >= threshold {
+                state = minor && minors != .same ? .provisionallyRestricted : .pendingReview
+            } else if minor && minors == .reviewAll && score > 0 {
                 state = .pendingReview
             } else {
                 state = .belowThreshold

@@ -37,6 +37,11 @@ public struct LedgerEntry: Sendable, Codable, Equatable {
     /// The HL7 v3 Confidentiality code a confirmed label carries.
     public var confidentiality: String
     public var suggestedAt: String
+    /// For DICOM: the frame (1-based) of a multi-frame object, and the object's UIDs.
+    public var frame: Int?
+    public var studyInstanceUID: String?
+    public var seriesInstanceUID: String?
+    public var sopInstanceUID: String?
     public var reviewer: String?
     public var reason: String?
     public var decidedAt: String?
@@ -48,21 +53,30 @@ public struct LedgerImage: Sendable {
     public var path: String
     public var width: Int
     public var height: Int
+    /// For DICOM objects: the UIDs that identify it in the archive.
+    public var studyInstanceUID: String?
+    public var seriesInstanceUID: String?
+    public var sopInstanceUID: String?
 
     /// Creates an image identity.
-    public init(sha256: String, path: String, width: Int, height: Int) {
+    public init(sha256: String, path: String, width: Int, height: Int,
+                studyInstanceUID: String? = nil, seriesInstanceUID: String? = nil, sopInstanceUID: String? = nil) {
         self.sha256 = sha256
         self.path = path
         self.width = width
         self.height = height
+        self.studyInstanceUID = studyInstanceUID
+        self.seriesInstanceUID = seriesInstanceUID
+        self.sopInstanceUID = sopInstanceUID
     }
 }
 
 extension Ledger {
     /// Records the suggestions Veil made for one image. Only suggestions that call for review
-    /// (pending or restricted) are stored. Returns their ids.
+    /// (pending or restricted) are stored. `frame` is the 1-based frame of a multi-frame
+    /// DICOM object. Returns their ids.
     @discardableResult
-    public func record(image: LedgerImage, suggestions: [Suggestion], policy: Policy,
+    public func record(image: LedgerImage, frame: Int? = nil, suggestions: [Suggestion], policy: Policy,
                        model: String, modelVersion: String, at date: Date = Date()) throws -> [Int64] {
         let reviewable = suggestions.filter { $0.state != .belowThreshold }
         guard !reviewable.isEmpty else { return [] }
@@ -70,20 +84,22 @@ extension Ledger {
         do {
             return try pool.write { db in
                 try db.execute(sql: """
-                    INSERT INTO image (sha256, path, width, height, first_seen) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO image (sha256, path, width, height, first_seen, study_instance_uid, series_instance_uid,
+                                       sop_instance_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(sha256) DO NOTHING
-                    """, arguments: [image.sha256, image.path, image.width, image.height, now])
+                    """, arguments: [image.sha256, image.path, image.width, image.height, now,
+                                     image.studyInstanceUID, image.seriesInstanceUID, image.sopInstanceUID])
                 let imageID = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
                 var ids: [Int64] = []
                 for s in reviewable {
                     try db.execute(sql: """
                         INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version,
-                                                policy, policy_version, confidentiality, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                policy, policy_version, confidentiality, created_at, frame)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [imageID, s.flag, min(1, max(0, s.score)), s.threshold,
                                          s.state == .provisionallyRestricted ? "restricted" : "pending",
                                          model, modelVersion, policy.name, policy.version,
-                                         policy.flags[s.flag]?.confidentiality ?? "R", now])
+                                         policy.flags[s.flag]?.confidentiality ?? "R", now, frame])
                     ids.append(db.lastInsertedRowID)
                 }
                 return ids
@@ -123,7 +139,8 @@ extension Ledger {
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT s.id, i.sha256, i.path, i.width, i.height, s.flag, s.score, s.threshold, s.state,
                            s.model, s.model_version, s.policy, s.policy_version, s.confidentiality, s.created_at,
-                           d.reviewer, d.decision, d.reason, d.decided_at
+                           d.reviewer, d.decision, d.reason, d.decided_at,
+                           s.frame, i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid
                     FROM suggestion s
                     JOIN image i ON i.id = s.image_id
                     LEFT JOIN decision d ON d.id = (SELECT max(id) FROM decision WHERE suggestion_id = s.id)
@@ -136,7 +153,8 @@ extension Ledger {
                         suggestionID: r[0], sha256: r[1], path: r[2], width: r[3], height: r[4], flag: r[5],
                         score: r[6], threshold: r[7], state: ReviewState(rawValue: decided ?? suggested) ?? .pending,
                         model: r[9], modelVersion: r[10], policy: r[11], policyVersion: r[12], confidentiality: r[13],
-                        suggestedAt: r[14], reviewer: r[15], reason: r[17], decidedAt: r[18])
+                        suggestedAt: r[14], frame: r[19], studyInstanceUID: r[20], seriesInstanceUID: r[21],
+                        sopInstanceUID: r[22], reviewer: r[15], reason: r[17], decidedAt: r[18])
                 }.filter { e in (flag == nil || e.flag == flag) && (state == nil || e.state == state) }
             }
         } catch {

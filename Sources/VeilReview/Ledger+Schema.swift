@@ -60,6 +60,17 @@ extension Ledger {
                 BEGIN SELECT RAISE(ABORT, 'images in the ledger are kept'); END;
                 """)
         }
+        // DICOM: the UIDs that link a label back to the archive, and which frame of a
+        // multi-frame object a suggestion is for (NULL for single images).
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE image ADD COLUMN study_instance_uid TEXT;
+                ALTER TABLE image ADD COLUMN series_instance_uid TEXT;
+                ALTER TABLE image ADD COLUMN sop_instance_uid TEXT;
+                ALTER TABLE suggestion ADD COLUMN frame INTEGER CHECK (frame IS NULL OR frame >= 1);
+                UPDATE veil_ledger SET value = '2' WHERE key = 'schema';
+                """)
+        }
         return migrator
     }
 }

@@ -60,15 +60,19 @@ final class RecordSink {
     /// Paths already recorded by an earlier run (with `--resume`).
     let done: Set<String>
 
-    func write(_ record: ScoreRecord) throws {
-        switch format {
-        case .jsonl:
-            var line = try encoder.encode(record)
-            line.append(0x0A)
-            try handle.write(contentsOf: line)
-        case .csv:
-            try write(line: csvRow(record))
+    /// Writes `records` (all of one input's) with a single `write` call.
+    func write(_ records: [ScoreRecord]) throws {
+        var chunk = Data()
+        for record in records {
+            switch format {
+            case .jsonl:
+                chunk.append(try encoder.encode(record))
+                chunk.append(0x0A)
+            case .csv:
+                chunk.append(Data((csvRow(record) + "\n").utf8))
+            }
         }
+        try handle.write(contentsOf: chunk)
     }
 
     private func write(line: String) throws {
@@ -76,19 +80,24 @@ final class RecordSink {
     }
 
     static func csvHeader(_ flags: [String]) -> String {
-        (["path", "sha256", "status", "error_kind", "error_message", "format", "width", "height"]
+        (["path", "sha256", "status", "error_kind", "error_message", "format", "width", "height", "frame", "frames",
+          "study_instance_uid", "series_instance_uid", "sop_instance_uid", "minor"]
          + flags.map { "score_\($0)" } + ["suggestions", "review", "evidence", "model", "model_version", "weights_sha256",
                                           "policy", "policy_version"]).joined(separator: ",")
     }
 
     func csvRow(_ r: ScoreRecord) -> String {
         let suggestions = (r.suggestions ?? []).map { "\($0.flag):\($0.state.rawValue)" }.joined(separator: ";")
-        let evidence = (r.evidence ?? []).map { "\($0.field):\($0.snomed)" }.joined(separator: ";")
-        var fields = [r.path, r.sha256 ?? "", r.status, r.error?.kind ?? "", r.error?.message ?? "", r.format ?? "",
-                      r.width.map(String.init) ?? "", r.height.map(String.init) ?? ""]
+        let evidence = (r.evidence ?? []).map { "\($0.flag)=\($0.field):\($0.snomed ?? $0.text)" }.joined(separator: ";")
+        var fields: [String] = [r.path, r.sha256 ?? "", r.status, r.error?.kind ?? "", r.error?.message ?? "", r.format ?? ""]
+        fields += [r.width, r.height, r.frame, r.frames].map { $0.map(String.init) ?? "" }
+        let dicom: [String?] = [r.dicom?.studyInstanceUID, r.dicom?.seriesInstanceUID, r.dicom?.sopInstanceUID,
+                                r.dicom?.minor.map { $0 ? "true" : "false" }]
+        fields += dicom.map { $0 ?? "" }
         fields += flags.map { flag in r.scores?[flag].map { String($0) } ?? "" }
-        fields += [suggestions, r.review?.rawValue ?? "", evidence, r.model?.name ?? "", r.model?.version ?? "",
-                   r.model?.weightsSHA256 ?? "", r.policy?.name ?? "", r.policy?.version ?? ""]
+        let tail: [String?] = [suggestions, r.review?.rawValue, evidence, r.model?.name, r.model?.version,
+                               r.model?.weightsSHA256, r.policy?.name, r.policy?.version]
+        fields += tail.map { $0 ?? "" }
         return fields.map(Self.csvField).joined(separator: ",")
     }
 

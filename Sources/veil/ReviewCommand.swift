@@ -109,10 +109,11 @@ struct ReviewCommand: ParsableCommand {
         func run() throws {
             let labels = try options.open().entries(state: .confirmed).map(ConfirmedLabel.init)
             if format == "csv" {
-                print("sha256,path,flag,score,reviewer,decided_at,security_system,security_code,security_display")
+                print("sha256,path,frame,study_instance_uid,series_instance_uid,sop_instance_uid,flag,score,reviewer,decided_at,security_system,security_code,security_display")
                 for l in labels {
-                    let fields = [l.sha256, l.path, l.flag, String(l.score), l.reviewer, l.decidedAt,
-                                  l.security.system, l.security.code, l.security.display]
+                    let fields = [l.sha256, l.path, l.frame.map(String.init) ?? "", l.studyInstanceUID ?? "",
+                                  l.seriesInstanceUID ?? "", l.sopInstanceUID ?? "", l.flag, String(l.score), l.reviewer,
+                                  l.decidedAt, l.security.system, l.security.code, l.security.display]
                     print(fields.map(csvField).joined(separator: ","))
                 }
                 return
@@ -153,6 +154,11 @@ struct SecurityLabel: Encodable {
 struct ConfirmedLabel: Encodable {
     var sha256: String
     var path: String
+    /// For DICOM: the frame and the UIDs that find the object in the archive.
+    var frame: Int?
+    var studyInstanceUID: String?
+    var seriesInstanceUID: String?
+    var sopInstanceUID: String?
     var flag: String
     var score: Double
     var reviewer: String
@@ -163,6 +169,10 @@ struct ConfirmedLabel: Encodable {
     init(_ e: LedgerEntry) {
         sha256 = e.sha256
         path = e.path
+        frame = e.frame
+        studyInstanceUID = e.studyInstanceUID
+        seriesInstanceUID = e.seriesInstanceUID
+        sopInstanceUID = e.sopInstanceUID
         flag = e.flag
         score = e.score
         reviewer = e.reviewer ?? ""

@@ -7,10 +7,17 @@ struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score image files and folders, one JSON record per image.",
         discussion: """
-        Folders are walked recursively, in sorted order. Formats are recognised from the \
-        bytes, not the file name; in a folder, files that are not a supported image are \
-        counted and skipped, while a file named on the command line always gets a record. \
-        A file that fails to decode gets an error record and the run goes on.
+        Folders are walked recursively, in sorted order. JPEG, PNG and DICOM are read, \
+        recognised from the bytes, not the file name; in a folder, files that are not a \
+        supported image are counted and skipped, while a file named on the command line \
+        always gets a record. A file that fails to decode gets an error record and the run \
+        goes on.
+
+        A DICOM object gets one record per frame, with its Study, Series and SOP Instance \
+        UIDs; its Body Part Examined, Anatomic Region Sequence, descriptions, Recognizable \
+        Visual Features and Sensitive Content Code Sequence are evidence for flags, and \
+        "evidence" names the attribute behind each. Patient name, ID and dates never \
+        appear in records or logs.
 
         Records go to standard output as JSON lines (see "The score record" in README.md). \
         Scores are suggestions for human review, never labels.
@@ -21,7 +28,7 @@ struct Score: ParsableCommand {
         """
     )
 
-    @Argument(help: "Image files or folders to score.")
+    @Argument(help: "Image files (JPEG, PNG, DICOM) or folders to score.")
     var paths: [String] = []
 
     @Option(help: "Also score the paths listed in this file, one per line ('-' for standard input).")
@@ -122,7 +129,8 @@ struct Score: ParsableCommand {
             FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
             throw ExitCodes.outputFailed
         }
-        let flags = Array(Set(classifier.scoreNames + ["body-region"])).sorted()
+        // CSV columns: the model's flags and those metadata can raise.
+        let flags = Array(Set(classifier.scoreNames + ["body-region", "face", "sensitive-content"])).sorted()
         let sink: RecordSink
         do {
             sink = try RecordSink(path: out, format: RecordSink.Format(rawValue: format)!, flags: flags, resume: resume)

@@ -34,6 +34,7 @@ struct ScorePipeline {
     struct Decoded {
         var record: ScoreRecord
         var image: RGBImage?
+        var dicom: DICOMMetadata? = nil
     }
 
     func run(inputs: InputWalker, total: Int?) throws -> ScoreSummary {
@@ -51,8 +52,8 @@ struct ScorePipeline {
             return chunk
         }
         // Decode a chunk in the background; `wait()` returns its results in input order.
-        let decoder = classifier.decoder, jobs = settings.jobs
-        func startDecoding(_ chunk: [InputWalker.Input]) -> () -> [Decoded?] {
+        let reader = classifier.reader, jobs = settings.jobs
+        func startDecoding(_ chunk: [InputWalker.Input]) -> () -> [[Decoded]?] {
             let group = DispatchGroup()
             let results = ResultsBox(count: chunk.count)
             group.enter()
@@ -60,7 +61,7 @@ struct ScorePipeline {
                 DispatchQueue.concurrentPerform(iterations: jobs) { worker in
                     var i = worker
                     while i < chunk.count {
-                        results.set(i, Self.decode(chunk[i], with: decoder))
+                        results.set(i, Self.decode(chunk[i], with: reader))
                         i += jobs
                     }
                 }
@@ -69,6 +70,7 @@ struct ScorePipeline {
             return { group.wait(); return results.values }
         }
 
+        var unwritten: [ScoreRecord] = []
         var pendingChunk = nextChunk()
         var waiting = pendingChunk.isEmpty ? nil : startDecoding(pendingChunk)
         while let wait = waiting {
@@ -82,17 +84,20 @@ struct ScorePipeline {
                 let chunk = pendingChunk
                 waiting = chunk.isEmpty ? nil : { startDecoding(chunk)() }
             }
-            // Score this chunk while the next one decodes.
-            let items = decoded.compactMap { $0 }
+            // Score this chunk while the next one decodes. The last picture of each input
+            // is marked, so that an input's records are written together.
+            let items = decoded.compactMap { $0 }.flatMap { pictures in
+                pictures.enumerated().map { i, item in (item, last: i == pictures.count - 1) }
+            }
             var start = 0
             while start < items.count {
                 // Batches of `batchSize` images; error records ride along in order.
                 var end = start, images = 0
-                while end < items.count && (images < settings.batchSize || items[end].image == nil) {
-                    if items[end].image != nil { images += 1 }
+                while end < items.count && (images < settings.batchSize || items[end].0.image == nil) {
+                    if items[end].0.image != nil { images += 1 }
                     end += 1
                 }
-                try scoreAndWrite(Array(items[start..<end]), summary: &summary)
+                try scoreAndWrite(items[start..<end], unwritten: &unwritten, summary: &summary)
                 start = end
                 progress.update(done: summary.processed, rate: summary.rate)
             }
@@ -101,56 +106,70 @@ struct ScorePipeline {
         return summary
     }
 
-    /// Reads, hashes and decodes one input. Files found in folders that are not images Veil
+    /// Reads, hashes and decodes one input: one item per picture (a DICOM object has one
+    /// per frame), or one error record. Files found in folders that are not images Veil
     /// reads are dropped (`nil`); anything named always gets a record.
-    static func decode(_ input: InputWalker.Input, with decoder: ImageDecoder) -> Decoded? {
+    static func decode(_ input: InputWalker.Input, with reader: ImageReader) -> [Decoded]? {
         var record = ScoreRecord(path: input.path, status: "ok")
         do {
             let data = try ImageDecoder.readFile(atPath: input.path)
-            if !input.named {
-                guard let format = ImageFormat.sniff(data), format.isDecodable else { return nil }
-            }
+            if !input.named && !ImageReader.canRead(data) { return nil }
             record.sha256 = SHA256.hex(data)
-            let decoded = try decoder.decodeWithDetails(data)
-            record.format = decoded.format.rawValue
-            record.width = decoded.fullSize.width
-            record.height = decoded.fullSize.height
-            return Decoded(record: record, image: decoded.image)
+            return try reader.read(data).map { loaded in
+                var frameRecord = record
+                frameRecord.format = loaded.format.rawValue
+                frameRecord.width = loaded.fullSize.width
+                frameRecord.height = loaded.fullSize.height
+                frameRecord.frame = loaded.frame?.number
+                frameRecord.frames = loaded.frame?.of
+                frameRecord.dicom = loaded.dicom.map { ScoreRecord.DICOMInfo($0, syntax: loaded.transferSyntax) }
+                return Decoded(record: frameRecord, image: loaded.image, dicom: loaded.dicom)
+            }
         } catch let error as ImageDecodingError {
             record.status = "error"
             record.error = .init(kind: error.kind.name, message: error.reason)
-            return Decoded(record: record, image: nil)
+            return [Decoded(record: record, image: nil)]
         } catch {
             record.status = "error"
             record.error = .init(kind: "unreadable-file", message: "\(error)")
-            return Decoded(record: record, image: nil)
+            return [Decoded(record: record, image: nil)]
         }
     }
 
-    private func scoreAndWrite(_ items: [Decoded], summary: inout ScoreSummary) throws {
-        let images = items.compactMap(\.image)
+    /// Scores a batch and writes the records of every input whose last picture it holds.
+    /// All records of one input go out in one write, so a killed run never leaves an input
+    /// half recorded: `--resume` skips whole inputs.
+    private func scoreAndWrite(_ items: ArraySlice<(Decoded, last: Bool)>, unwritten: inout [ScoreRecord],
+                               summary: inout ScoreSummary) throws {
+        let images = items.compactMap(\.0.image)
         let scores = images.isEmpty ? [] : try classifier.scores(for: images)
         var next = scores.makeIterator()
         let manifest = classifier.model.manifest
-        for item in items {
+        for (item, last) in items {
             var record = item.record
-            if item.image != nil, var s = next.next() {
-                // Metadata evidence: an intimate region named in the path raises `body-region`.
-                let evidence = BodyRegionEvidence.fromPath(record.path, vocabulary: vocabulary)
-                s["body-region"] = Float(evidence.map(\.confidence).max() ?? 0)
+            if item.image != nil, let modelScores = next.next() {
+                // Metadata evidence: regions named in the path, and for DICOM the attributes.
+                var evidence = Evidence.fromPath(record.path, vocabulary: vocabulary)
+                if let dicom = item.dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
+                var s = modelScores.mapValues(Double.init)
+                s["body-region"] = 0
+                s.merge(Evidence.scores(evidence), uniquingKeysWith: max)
+                // Six decimals: enough for any threshold, and no float noise in records.
+                s = s.mapValues { ($0 * 1e6).rounded() / 1e6 }
                 record.scores = s
                 record.evidence = evidence.isEmpty ? nil : evidence
-                // Six decimals: enough for any threshold, and no float noise in records.
-                let suggestions = policy.suggestions(for: s.mapValues { (Double($0) * 1e6).rounded() / 1e6 },
-                                                     overrides: thresholdOverrides)
+                let suggestions = policy.suggestions(for: s, overrides: thresholdOverrides, minor: item.dicom?.isMinor == true)
                 record.suggestions = suggestions
                 record.review = ReviewSummary(suggestions)
                 record.model = .init(name: manifest.name, version: manifest.version, weightsSHA256: manifest.weights.sha256)
                 record.policy = .init(name: policy.name, version: policy.version)
                 if let ledger, let sha = record.sha256, let w = record.width, let h = record.height {
                     do {
-                        try ledger.record(image: LedgerImage(sha256: sha, path: record.path, width: w, height: h),
-                                          suggestions: suggestions, policy: policy,
+                        let image = LedgerImage(sha256: sha, path: record.path, width: w, height: h,
+                                                studyInstanceUID: item.dicom?.studyInstanceUID,
+                                                seriesInstanceUID: item.dicom?.seriesInstanceUID,
+                                                sopInstanceUID: item.dicom?.sopInstanceUID)
+                        try ledger.record(image: image, frame: record.frame, suggestions: suggestions, policy: policy,
                                           model: manifest.name, modelVersion: manifest.version)
                     } catch {
                         FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
@@ -158,22 +177,25 @@ struct ScorePipeline {
                     }
                 }
             }
-            do { try sink.write(record) } catch {
+            unwritten.append(record)
+            summary.add(record)
+            guard last else { continue }
+            do { try sink.write(unwritten) } catch {
                 FileHandle.standardError.write(Data("veil: cannot write the output: \(error.localizedDescription)\n".utf8))
                 throw ExitCodes.outputFailed
             }
-            summary.add(record)
+            unwritten.removeAll(keepingCapacity: true)
         }
     }
 }
 
 /// Results written by worker threads at distinct indices.
 final class ResultsBox: @unchecked Sendable {
-    private var storage: [ScorePipeline.Decoded?]
+    private var storage: [[ScorePipeline.Decoded]?]
     private let lock = NSLock()
     init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: ScorePipeline.Decoded?) { lock.lock(); storage[i] = value; lock.unlock() }
-    var values: [ScorePipeline.Decoded?] { lock.lock(); defer { lock.unlock() }; return storage }
+    func set(_ i: Int, _ value: [ScorePipeline.Decoded]?) { lock.lock(); storage[i] = value; lock.unlock() }
+    var values: [[ScorePipeline.Decoded]?] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
 /// Counts for the final summary.

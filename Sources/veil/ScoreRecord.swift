@@ -3,7 +3,7 @@ import Veil
 /// One line of `veil score` output. Field names and meanings are documented in README.md
 /// ("The score record"); `schema` changes whenever a field changes meaning.
 struct ScoreRecord: Encodable {
-    static let schemaVersion = 1
+    static let schemaVersion = 2
 
     struct ErrorInfo: Encodable {
         var kind: String
@@ -24,15 +24,43 @@ struct ScoreRecord: Encodable {
     var format: String?
     var width: Int?
     var height: Int?
-    var scores: [String: Float]?
-    /// Sensitive regions named in the path; the evidence for the `body-region` score.
-    var evidence: [BodyRegionEvidence]?
+    /// For DICOM: this record's frame (1-based) and the object's number of frames.
+    var frame: Int?
+    var frames: Int?
+    /// For DICOM: the UIDs that link the label back to the archive, and whether the
+    /// patient was a minor. Never the patient's name, ID or dates.
+    var dicom: DICOMInfo?
+    var scores: [String: Double]?
+    /// The metadata that raised flags: which field or attribute raised which flag.
+    var evidence: [Evidence]?
     /// The policy's verdict per flag.
     var suggestions: [Suggestion]?
     /// `none`, `pending` or `restricted`: the most protective state of the suggestions.
     var review: ReviewSummary?
     var model: ModelInfo?
     var policy: PolicyInfo?
+
+    struct DICOMInfo: Encodable {
+        var studyInstanceUID: String?
+        var seriesInstanceUID: String?
+        var sopInstanceUID: String?
+        var sopClassUID: String?
+        var transferSyntax: String?
+        /// `true` or `false` when the object says, absent otherwise.
+        var minor: Bool?
+        /// The attribute that decided `minor`, never its value.
+        var minorBasis: String?
+
+        init(_ m: DICOMMetadata, syntax: TransferSyntax?) {
+            studyInstanceUID = m.studyInstanceUID
+            seriesInstanceUID = m.seriesInstanceUID
+            sopInstanceUID = m.sopInstanceUID
+            sopClassUID = m.sopClassUID
+            transferSyntax = syntax?.uid
+            minor = m.isMinor
+            minorBasis = m.minorBasis
+        }
+    }
 
     struct PolicyInfo: Encodable {
         var name: String

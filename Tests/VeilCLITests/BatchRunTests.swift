@@ -93,7 +93,7 @@ struct BatchRunTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         let lines = text.split(separator: "\n")
-        #expect(lines.first?.hasPrefix("path,sha256,status,error_kind,error_message,format,width,height,score_body-region,score_nudity") == true)
+        #expect(lines.first?.hasPrefix("path,sha256,status,error_kind,error_message,format,width,height,frame,frames,study_instance_uid,series_instance_uid,sop_instance_uid,minor,score_body-region,score_face,score_nudity,score_sensitive-content") == true)
         #expect(lines.count == 6)
         #expect(lines.last?.contains(",error,unreadable-file,") == true)
     }

@@ -69,7 +69,8 @@ struct PolicyTests {
     }
 
     @Test func theStandardPolicyIsValid() {
-        #expect(Policy.standard.flags.keys.sorted() == ["body-region", "face", "nudity"])
+        #expect(Policy.standard.flags.keys.sorted() == ["body-region", "face", "nudity", "sensitive-content"])
+        #expect(Policy.standard.minors == .restrict)
         for (_, rule) in Policy.standard.flags {
             #expect((0...1).contains(rule.reviewThreshold))
             #expect(rule.restrictThreshold.map { $0 >= rule.reviewThreshold } ?? true)
@@ -87,6 +88,7 @@ struct PolicyTests {
         ("policy:\n  name: x\n  version: 1\nflag:\n  nudity:\n    review_threshold: 0.2\n", 4, "flag", "unknown key"),
         ("policy:\n  name: x\n  version: 1\nflags:\n  nudity:\n    review_threshold: 0.2\n    confidentiality: N\n", 7, "flags.nudity.confidentiality", "R (restricted) or V"),
         ("policy:\n  name: x\n  version: 1\nsensitivity_overrides:\n  \"72696002\": secret\n", 5, "sensitivity_overrides.72696002", "intimate, face or none"),
+        ("policy:\n  name: x\n  version: 1\nminors: lenient\n", 4, "minors", "restrict, review-all, same"),
     ] as [(String, Int, String?, String)])
     func mistakesNameLineAndKey(yaml: String, line: Int, key: String?, reason: String) {
         do {
@@ -100,6 +102,27 @@ struct PolicyTests {
         } catch {
             Issue.record("untyped error \(error)")
         }
+    }
+
+    /// Images of minors: `restrict` restricts whatever reaches review, `review-all` also
+    /// reviews any nonzero score, `same` changes nothing.
+    @Test func minorsRuleDecidesWhatChanges() throws {
+        let scores = ["face": 0.75, "nudity": 0.05, "body-region": 0.0]
+        func states(_ rule: String, minor: Bool) throws -> [String: SuggestionState] {
+            let policy = try Policy(yaml: """
+                policy: {name: x, version: "1"}
+                minors: \(rule)
+                flags:
+                  face: {review_threshold: 0.7}
+                  nudity: {review_threshold: 0.2, restrict_threshold: 0.8}
+                  body-region: {review_threshold: 0.6}
+                """)
+            return Dictionary(uniqueKeysWithValues: policy.suggestions(for: scores, minor: minor).map { ($0.flag, $0.state) })
+        }
+        #expect(try states("restrict", minor: false) == ["face": .pendingReview, "nudity": .belowThreshold, "body-region": .belowThreshold])
+        #expect(try states("restrict", minor: true) == ["face": .provisionallyRestricted, "nudity": .belowThreshold, "body-region": .belowThreshold])
+        #expect(try states("review-all", minor: true) == ["face": .provisionallyRestricted, "nudity": .pendingReview, "body-region": .belowThreshold])
+        #expect(try states("same", minor: true) == ["face": .pendingReview, "nudity": .belowThreshold, "body-region": .belowThreshold])
     }
 
     /// A policy can only queue suggestions: no state it computes is a final label. Final

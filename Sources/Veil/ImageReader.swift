@@ -1,0 +1,62 @@
+import Foundation
+@_exported import VeilDICOM
+
+/// One picture to score: a JPEG or PNG file, or one frame of a DICOM object.
+public struct LoadedImage: Sendable {
+    /// The upright pixels, possibly decoded at reduced scale.
+    public var image: RGBImage
+    /// The container format, sniffed from the bytes.
+    public var format: ImageFormat
+    /// The full size as displayed, whatever scale the pixels were decoded at.
+    public var fullSize: PixelSize
+    /// For DICOM: the frame number (1-based, as DICOM counts frames) and how many there are.
+    public var frame: (number: Int, of: Int)?
+    /// For DICOM: the object's identification and evidence attributes.
+    public var dicom: DICOMMetadata?
+    /// For DICOM: the transfer syntax the object was stored in.
+    public var transferSyntax: TransferSyntax?
+}
+
+/// Reads JPEG, PNG and DICOM from bytes, telling them apart by content, never by name.
+///
+/// A DICOM object yields one ``LoadedImage`` per frame. Errors are `ImageDecodingError`s.
+public struct ImageReader: Sendable {
+    /// The limits and target size every call uses.
+    public var options: DecodingOptions
+
+    /// Creates a reader.
+    public init(options: DecodingOptions = DecodingOptions()) {
+        self.options = options
+    }
+
+    /// Whether `data` is in a format Veil reads: JPEG, PNG or DICOM.
+    public static func canRead(_ data: Data) -> Bool {
+        if let format = ImageFormat.sniff(data) { return format.isDecodable || format == .dicom }
+        return DICOMObject.sniff(data)
+    }
+
+    /// Decodes every picture in `data`: one for JPEG and PNG, one per frame for DICOM.
+    public func read(_ data: Data) throws -> [LoadedImage] {
+        let format = ImageFormat.sniff(data)
+        if format == .dicom || (format == nil && DICOMObject.sniff(data)) {
+            let object = try DICOMObject(data: data, pixelLimit: options.pixelLimit)
+            return try (0..<object.numberOfFrames).map { index in
+                LoadedImage(image: try object.frame(index, options: options), format: .dicom, fullSize: object.size,
+                            frame: (index + 1, object.numberOfFrames), dicom: object.metadata,
+                            transferSyntax: object.transferSyntax)
+            }
+        }
+        let decoded = try ImageDecoder(options: options).decodeWithDetails(data)
+        return [LoadedImage(image: decoded.image, format: decoded.format, fullSize: decoded.fullSize)]
+    }
+
+    /// Reads the file at `path`; errors name the file.
+    public func read(contentsOf path: String) throws -> [LoadedImage] {
+        let data = try ImageDecoder.readFile(atPath: path)
+        do {
+            return try read(data)
+        } catch let error as ImageDecodingError {
+            throw error.attributed(to: path)
+        }
+    }
+}
