@@ -31,6 +31,12 @@ public struct AttributeText: Sendable, Hashable {
     public var attribute: String
     /// The value, padding removed.
     public var text: String
+
+    /// Creates an attribute's text.
+    public init(attribute: String, text: String) {
+        self.attribute = attribute
+        self.text = text
+    }
 }
 
 /// What Veil reads from a DICOM object besides pixels: identification, for linking labels

@@ -96,6 +96,8 @@ struct DICOMScoreTests {
     }
 
     /// `minors: same` in a policy takes the minor rule away; the attribute still shows.
+    /// And the acceptance case in its plainest form: an intimate Body Part Examined is a
+    /// pending-review `body-region` suggestion.
     @Test func policyDecidesWhatMinorsChange() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-minor-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -106,11 +108,18 @@ struct DICOMScoreTests {
             minors: same
             flags:
               face: {review_threshold: 0.7}
+              body-region: {review_threshold: 0.6}
             """.write(to: policy, atomically: true, encoding: .utf8)
         let run = try ScoreCommandTests.veil(["score", Self.fixtures.appendingPathComponent("evidence.dcm").path, "--policy", policy.path])
         let record = try #require(run.records.first, "\(run.stderr)")
         let face = (record["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "face" }
         #expect(face?["state"] as? String == "pending")
         #expect((record["dicom"] as? [String: Any])?["minorBasis"] as? String == "PatientBirthDate (0010,0030)")
+
+        // Without a restrict threshold, an intimate Body Part Examined is pending review.
+        let intimate = try ScoreCommandTests.veil(["score", Self.fixtures.appendingPathComponent("jpeg-baseline.dcm").path, "--policy", policy.path])
+        let bodyRegion = (intimate.records.first?["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "body-region" }
+        #expect(bodyRegion?["state"] as? String == "pending")
+        #expect(intimate.records.first?["review"] as? String == "pending")
     }
 }

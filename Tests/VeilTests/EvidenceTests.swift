@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import Veil
+
+/// Which metadata raises which flag, and that the DICOM rules fail closed.
+struct EvidenceTests {
+    static let vocabulary = try! Vocabulary.standard()
+
+    @Test func dicomAttributesRaiseFlagsAndNameThemselves() {
+        var m = DICOMMetadata()
+        m.bodyPartExamined = "BREAST"
+        m.imageLaterality = "L"
+        m.descriptions = [AttributeText(attribute: "SeriesDescription (0008,103E)", text: "face and neck burns")]
+        m.anatomicRegions = [CodedEntry(value: "76752008", scheme: "SCT", meaning: "Breast")]
+        m.recognizableVisualFeatures = "NO"
+        let evidence = Evidence.fromDICOM(m, vocabulary: Self.vocabulary)
+        let byField = Dictionary(grouping: evidence, by: \.field)
+        let bodyPart = byField["BodyPartExamined (0018,0015)"]?.first
+        #expect(bodyPart?.flag == "body-region" && bodyPart?.snomed == "76752008" && bodyPart?.confidence == 1)
+        #expect(bodyPart?.laterality == "L", "Image Laterality fills in the side")
+        #expect(byField["AnatomicRegionSequence (0008,2218)"]?.first?.flag == "body-region")
+        #expect(byField["SeriesDescription (0008,103E)"]?.contains { $0.flag == "face" } == true)
+        #expect(!evidence.contains { $0.field.hasPrefix("RecognizableVisualFeatures") }, "NO raises nothing")
+        #expect(Evidence.scores(evidence)["body-region"] == 1)
+    }
+
+    /// Any Sensitive Content Code Sequence item counts, whatever its code: fail closed.
+    @Test func unknownSensitiveContentCodesStillCount() {
+        var m = DICOMMetadata()
+        m.sensitiveContent = [CodedEntry(value: "ZZZ-UNKNOWN", scheme: "99NOBODY", meaning: "")]
+        m.recognizableVisualFeatures = "YES"
+        let scores = Evidence.scores(Evidence.fromDICOM(m, vocabulary: Self.vocabulary))
+        #expect(scores == ["sensitive-content": 1, "face": 1])
+        #expect(Evidence.fromDICOM(DICOMMetadata(), vocabulary: Self.vocabulary).isEmpty)
+    }
+
+    /// The path raises only intimate regions: "face" in a file name says little.
+    @Test func pathEvidenceIsIntimateOnly() {
+        #expect(Evidence.fromPath("/archive/face/L breast 2024.jpg", vocabulary: Self.vocabulary).map(\.flag) == ["body-region"])
+    }
+
+    /// The façade reads DICOM like any image: one picture per frame, and
+    /// `scores(forFileAt:)` keeps each flag's highest score over the frames.
+    @Test func readerAndClassifierHandleMultiFrameDICOM() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../VeilDICOMTests/Fixtures")
+        let path = fixtures.appendingPathComponent("multiframe-rgb.dcm").standardized.path
+        let classifier = try Classifier.loadDefault()
+        let pictures = try classifier.reader.read(contentsOf: path)
+        #expect(pictures.map { $0.frame?.number } == [1, 2, 3])
+        #expect(pictures.allSatisfy { $0.format == .dicom && $0.dicom?.sopInstanceUID != nil })
+        let perFrame = try classifier.scores(for: pictures.map(\.image)).map { $0["nudity"]! }
+        #expect(try classifier.scores(forFileAt: path)["nudity"] == perFrame.max())
+    }
+}
