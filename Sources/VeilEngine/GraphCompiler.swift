@@ -50,7 +50,7 @@ struct GraphCompiler {
     func compile() throws -> Result {
         var consumers: [String: Int] = [:]
         for node in manifest.graph { for input in node.inputs { consumers[input, default: 0] += 1 } }
-        let outputTensors = Set(manifest.outputs.map(\.tensor))
+        let outputTensors = Set(manifest.outputTensors)
         var usedWeights = Set<String>()
         var pending: [Pending] = []
         var producer: [String: Int] = [:]  // tensor → index in `pending`
@@ -281,7 +281,12 @@ struct GraphCompiler {
             steps.append(Step(name: p.name, operation: operation, inputs: p.inputs.map { slots[$0]! }, output: slot))
         }
         var outputSlots: [String: Int] = [:]
-        for output in manifest.outputs { outputSlots[output.tensor] = slots[output.tensor]! }
+        for tensor in manifest.outputTensors {
+            guard let slot = slots[tensor] else {
+                throw ModelLoadingError(file: manifestPath, "the detector reads tensor '\(tensor)', which no node writes")
+            }
+            outputSlots[tensor] = slot
+        }
         return Result(steps: steps, inputSlot: 0, outputSlots: outputSlots, slotCount: slots.count)
     }
 

@@ -25,11 +25,14 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     public var outputs: [OutputSpec]
     /// The network, as nodes in execution order.
     public var graph: [Node]
+    /// For single-shot detectors: how boxes and scores are read, decoded and suppressed.
+    public var detector: DetectorSpec?
 
     /// Creates a manifest.
     public init(format: String = "veil-model", formatVersion: Int = 1, name: String, version: String,
                 license: String, summary: String? = nil, provenance: Provenance, weights: WeightsFile,
-                input: InputSpec, preprocessing: [PreprocessingStep], outputs: [OutputSpec], graph: [Node]) {
+                input: InputSpec, preprocessing: [PreprocessingStep], outputs: [OutputSpec], graph: [Node],
+                detector: DetectorSpec? = nil) {
         self.format = format
         self.formatVersion = formatVersion
         self.name = name
@@ -42,6 +45,16 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         self.preprocessing = preprocessing
         self.outputs = outputs
         self.graph = graph
+        self.detector = detector
+    }
+
+    /// Every tensor a run must return: the scores' and the detector heads'.
+    public var outputTensors: [String] {
+        var tensors = outputs.map(\.tensor)
+        for head in (detector?.boxHeads ?? []) + (detector?.scoreHeads ?? []) where !tensors.contains(head.tensor) {
+            tensors.append(head.tensor)
+        }
+        return tensors
     }
 
     /// Where a model came from.
@@ -216,6 +229,103 @@ public struct ModelManifest: Codable, Sendable, Equatable {
             self.units = units
             self.extraChannels = extraChannels
             self.shape = shape
+        }
+    }
+
+    /// A single-shot (SSD) detector's read-out, with the parameters of the anchor
+    /// generator, box decoder and non-maximum suppression it was trained with. Names follow
+    /// MediaPipe's SsdAnchors, TensorsToDetections and NonMaxSuppression calculators.
+    public struct DetectorSpec: Codable, Sendable, Equatable {
+        /// A head: a convolution output whose channels hold `anchorsPerCell` groups of values
+        /// for each cell; anchors are numbered cell by cell (row-major), then within a cell.
+        public struct Head: Codable, Sendable, Equatable {
+            public var tensor: String
+            public var anchorsPerCell: Int
+            public init(tensor: String, anchorsPerCell: Int) {
+                self.tensor = tensor
+                self.anchorsPerCell = anchorsPerCell
+            }
+        }
+
+        /// Anchor generation (SSD anchors).
+        public struct Anchors: Codable, Sendable, Equatable {
+            public var numLayers: Int
+            public var minScale: Double
+            public var maxScale: Double
+            public var inputWidth: Int
+            public var inputHeight: Int
+            public var offsetX: Double
+            public var offsetY: Double
+            public var strides: [Int]
+            public var aspectRatios: [Double]
+            public var fixedAnchorSize: Bool
+            public var interpolatedScaleAspectRatio: Double
+            public init(numLayers: Int, minScale: Double, maxScale: Double, inputWidth: Int, inputHeight: Int,
+                        offsetX: Double, offsetY: Double, strides: [Int], aspectRatios: [Double], fixedAnchorSize: Bool,
+                        interpolatedScaleAspectRatio: Double) {
+                self.numLayers = numLayers; self.minScale = minScale; self.maxScale = maxScale
+                self.inputWidth = inputWidth; self.inputHeight = inputHeight; self.offsetX = offsetX; self.offsetY = offsetY
+                self.strides = strides; self.aspectRatios = aspectRatios; self.fixedAnchorSize = fixedAnchorSize
+                self.interpolatedScaleAspectRatio = interpolatedScaleAspectRatio
+            }
+        }
+
+        /// Box, keypoint and score decoding.
+        public struct Decoding: Codable, Sendable, Equatable {
+            public var boxCoordOffset: Int
+            public var keypointCoordOffset: Int
+            public var keypoints: Int
+            public var valuesPerKeypoint: Int
+            public var xScale: Double
+            public var yScale: Double
+            public var wScale: Double
+            public var hScale: Double
+            /// Boxes stored as x, y, w, h (true) rather than y, x, h, w.
+            public var reverseOutputOrder: Bool
+            public var sigmoidScore: Bool
+            public var scoreClippingThreshold: Double
+            public var minScore: Double
+            public init(boxCoordOffset: Int, keypointCoordOffset: Int, keypoints: Int, valuesPerKeypoint: Int,
+                        xScale: Double, yScale: Double, wScale: Double, hScale: Double, reverseOutputOrder: Bool,
+                        sigmoidScore: Bool, scoreClippingThreshold: Double, minScore: Double) {
+                self.boxCoordOffset = boxCoordOffset; self.keypointCoordOffset = keypointCoordOffset
+                self.keypoints = keypoints; self.valuesPerKeypoint = valuesPerKeypoint
+                self.xScale = xScale; self.yScale = yScale; self.wScale = wScale; self.hScale = hScale
+                self.reverseOutputOrder = reverseOutputOrder; self.sigmoidScore = sigmoidScore
+                self.scoreClippingThreshold = scoreClippingThreshold; self.minScore = minScore
+            }
+        }
+
+        /// Non-maximum suppression.
+        public struct Suppression: Codable, Sendable, Equatable {
+            /// Boxes overlapping the best one by more than this IoU are merged or dropped.
+            public var minSuppressionThreshold: Double
+            /// `"weighted"` (score-weighted average of the overlapping boxes) or `"default"`.
+            public var algorithm: String
+            public init(minSuppressionThreshold: Double, algorithm: String) {
+                self.minSuppressionThreshold = minSuppressionThreshold
+                self.algorithm = algorithm
+            }
+        }
+
+        /// Box and keypoint values per anchor, e.g. 16 for BlazeFace (4 box + 6×2 keypoints).
+        public var valuesPerAnchor: Int
+        /// The box heads, in anchor order.
+        public var boxHeads: [Head]
+        /// The score heads (one class), in anchor order.
+        public var scoreHeads: [Head]
+        public var anchors: Anchors
+        public var decoding: Decoding
+        public var suppression: Suppression
+
+        public init(valuesPerAnchor: Int, boxHeads: [Head], scoreHeads: [Head], anchors: Anchors,
+                    decoding: Decoding, suppression: Suppression) {
+            self.valuesPerAnchor = valuesPerAnchor
+            self.boxHeads = boxHeads
+            self.scoreHeads = scoreHeads
+            self.anchors = anchors
+            self.decoding = decoding
+            self.suppression = suppression
         }
     }
 }

@@ -7,7 +7,7 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Import and inspect models in Veil's format.",
-        subcommands: [ImportCaffe.self, Info.self]
+        subcommands: [ImportCaffe.self, ImportTFLite.self, Info.self]
     )
 
     struct ImportCaffe: ParsableCommand {
@@ -42,6 +42,42 @@ struct ModelCommand: ParsableCommand {
         func run() throws {
             let output = try CaffeImporter.importModel(prototxt: prototxt, caffemodel: caffemodel,
                                                        description: preset.description)
+            try output.write(to: out)
+            print("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
+                  + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")
+        }
+    }
+
+    struct ImportTFLite: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import-tflite",
+            abstract: "Convert a TFLite detector (.tflite flatbuffer) into a Veil model folder.",
+            discussion: """
+            Writes manifest.json and weights.safetensors into --out, deterministically.
+
+            The bundled face detector was made with:
+              pip download --no-deps --only-binary=:all: --python-version 311 \\
+                --platform manylinux_2_17_x86_64 mediapipe==0.10.14
+              unzip mediapipe-0.10.14-*.whl 'mediapipe/modules/face_detection/*'
+              veil model import-tflite --preset blazeface-short-range \\
+                --tflite mediapipe/modules/face_detection/face_detection_short_range.tflite \\
+                --out Models/blazeface_short_range
+            """
+        )
+
+        @Option(help: "The model file (.tflite).")
+        var tflite: String
+        @Option(help: "The folder to write the model into.")
+        var out: String
+        @Option(help: "Fill name, licence, preprocessing and detector parameters for a known model: blazeface-short-range.")
+        var preset: Preset
+
+        enum Preset: String, ExpressibleByArgument, CaseIterable {
+            case blazeFaceShortRange = "blazeface-short-range"
+        }
+
+        func run() throws {
+            let output = try TFLiteImporter.importModel(tflite: tflite, description: BlazeFacePreset.description)
             try output.write(to: out)
             print("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
                   + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")

@@ -1,0 +1,290 @@
+import Foundation
+import VeilEngine
+
+/// Converts a TFLite flatbuffer model into Veil's format (JSON manifest + safetensors).
+///
+/// Covers the operators of small convolutional detectors such as MediaPipe's BlazeFace:
+/// CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, PAD (of channels), MAX_POOL_2D, DEQUANTIZE of
+/// float16 weights, and the RESHAPE and CONCATENATION that flatten detection heads into
+/// `[anchors, values]` at the end of the graph: those become the manifest's detector heads,
+/// read by Veil's SSD decoder, since Veil keeps every activation channel-major.
+///
+/// TFLite stores activations NHWC and weights OHWI (depthwise: 1HWC); Veil wants OIHW,
+/// so weights are transposed here, once. SAME padding becomes explicit, possibly
+/// asymmetric, padding computed from the tensor shapes the model declares.
+public enum TFLiteImporter {
+    /// What the caller adds that the TFLite file does not say.
+    public struct Description: Sendable {
+        public var name: String
+        public var version: String
+        public var license: String
+        public var summary: String?
+        public var notes: String?
+        public var origin: String
+        public var preprocessing: [ModelManifest.PreprocessingStep]
+        public var converter: String
+        /// The detector's parameters; heads are filled in from the graph.
+        public var detector: ModelManifest.DetectorSpec
+
+        /// Creates a description.
+        public init(name: String, version: String, license: String, summary: String?, notes: String?, origin: String,
+                    preprocessing: [ModelManifest.PreprocessingStep], converter: String,
+                    detector: ModelManifest.DetectorSpec) {
+            self.name = name
+            self.version = version
+            self.license = license
+            self.summary = summary
+            self.notes = notes
+            self.origin = origin
+            self.preprocessing = preprocessing
+            self.converter = converter
+            self.detector = detector
+        }
+    }
+
+    /// Imports the model file at `path`.
+    public static func importModel(tflite path: String, description: Description) throws -> CaffeImporter.Output {
+        let bytes: [UInt8]
+        do { bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw ImportError(file: path, "cannot read: \((error as NSError).localizedDescription)")
+        }
+        var converter = Converter(file: path)
+        do {
+            try converter.convert(FlatBuffer(bytes: bytes))
+        } catch let error as FlatBufferError {
+            throw ImportError(file: path, "not a readable TFLite flatbuffer: \(error)")
+        }
+        var detector = description.detector
+        detector.boxHeads = try converter.heads(named: "regressors", valuesPerAnchor: detector.valuesPerAnchor)
+        detector.scoreHeads = try converter.heads(named: "classificators", valuesPerAnchor: 1)
+        let weights = try SafeTensorsWriter.encode(converter.tensors.mapValues { ($0.shape, $0.values) }, metadata: ["format": "veil-model", "model": description.name])
+        guard let input = converter.input else { throw ImportError(file: path, "the graph has no image input") }
+        let manifest = ModelManifest(
+            name: description.name, version: description.version, license: description.license, summary: description.summary,
+            provenance: .init(sources: [.init(origin: "\(description.origin): \(URL(fileURLWithPath: path).lastPathComponent)",
+                                              sha256: SHA256.hex(bytes))],
+                              converter: description.converter, notes: description.notes),
+            weights: .init(file: "weights.safetensors", sha256: SHA256.hex(weights)),
+            input: input, preprocessing: description.preprocessing, outputs: [], graph: converter.graph,
+            detector: detector)
+        return CaffeImporter.Output(manifest: manifest, weights: weights)
+    }
+
+    // TFLite schema numbers (tensorflow/lite/schema/schema.fbs).
+    private enum Op: Int32 {
+        case add = 0, concatenation = 2, conv2d = 3, depthwiseConv2d = 4, dequantize = 6, maxPool2d = 17,
+             relu = 19, reshape = 22, pad = 34
+    }
+
+    private struct TensorInfo {
+        var name: String
+        var shape: [Int]
+        var type: UInt8
+        var buffer: Int
+    }
+
+    private struct Converter {
+        let file: String
+        var tensors: [String: (shape: [Int], values: [Float])] = [:]
+        var graph: [ModelManifest.Node] = []
+        var input: ModelManifest.InputSpec?
+        /// TFLite tensor index → constant values (weights, after DEQUANTIZE).
+        var constants: [Int: [Float]] = [:]
+        /// TFLite tensor index → Veil tensor name, for activations.
+        var activations: [Int: String] = [:]
+        /// Graph output name → the head tensors it concatenates, with values per cell.
+        var outputHeads: [String: [(tensor: String, channels: Int)]] = [:]
+        var infos: [TensorInfo] = []
+
+        init(file: String) { self.file = file }
+
+        func fail(_ op: Int, _ reason: String) -> ImportError { ImportError(file: file, "operator \(op): \(reason)") }
+
+        mutating func convert(_ buffer: FlatBuffer) throws {
+            let model = try buffer.root
+            let codes = try model.tableVector(1).map { code -> Int32 in
+                // builtin_code (field 3) superseded the byte-sized deprecated one (field 0).
+                max(Int32(try code.uint8(0)), try code.int32(3))
+            }
+            guard let subgraph = try model.tableVector(2).first else { throw ImportError(file: file, "the model has no subgraph") }
+            let buffers = try model.tableVector(4)
+            infos = try subgraph.tableVector(0).map { t in
+                TensorInfo(name: try t.string(3) ?? "", shape: try t.int32Vector(0).map(Int.init), type: try t.uint8(1),
+                           buffer: Int(try t.uint32(2)))
+            }
+            func data(_ index: Int) throws -> ArraySlice<UInt8>? {
+                let b = infos[index].buffer
+                guard b > 0, b < buffers.count, let range = try buffers[b].vectorRange(0, elementSize: 1), !range.isEmpty else { return nil }
+                return buffer.bytes[range]
+            }
+            // Constant float32 and float16 tensors.
+            for (index, info) in infos.enumerated() {
+                guard let raw = try data(index) else { continue }
+                switch info.type {
+                case 0: constants[index] = stride(from: raw.startIndex, to: raw.endIndex - 3, by: 4).map { at in
+                    Float(bitPattern: UInt32(raw[at]) | UInt32(raw[at + 1]) << 8 | UInt32(raw[at + 2]) << 16 | UInt32(raw[at + 3]) << 24)
+                }
+                case 1: constants[index] = stride(from: raw.startIndex, to: raw.endIndex - 1, by: 2).map { at in
+                    Float(Float16(bitPattern: UInt16(raw[at]) | UInt16(raw[at + 1]) << 8))
+                }
+                case 2: constants[index] = stride(from: raw.startIndex, to: raw.endIndex - 3, by: 4).map { at in
+                    Float(Int32(bitPattern: UInt32(raw[at]) | UInt32(raw[at + 1]) << 8 | UInt32(raw[at + 2]) << 16 | UInt32(raw[at + 3]) << 24))
+                }
+                default: continue
+                }
+            }
+            let inputs = try subgraph.int32Vector(1).map(Int.init)
+            guard inputs.count == 1, let i = inputs.first, i >= 0, i < infos.count, infos[i].shape.count == 4 else {
+                throw ImportError(file: file, "the graph must have one NHWC image input")
+            }
+            let shape = infos[i].shape
+            input = .init(tensor: infos[i].name, channels: shape[3], height: shape[1], width: shape[2])
+            activations[i] = infos[i].name
+
+            for (n, op) in try subgraph.tableVector(3).enumerated() {
+                let opcode = Int(try op.uint32(0))
+                guard opcode < codes.count, let kind = Op(rawValue: codes[opcode]) else {
+                    throw fail(n, "builtin operator \(opcode < codes.count ? codes[opcode] : -1) is not supported")
+                }
+                let ins = try op.int32Vector(1).map(Int.init), outs = try op.int32Vector(2).map(Int.init)
+                guard outs.count == 1, let out = outs.first, out >= 0, out < infos.count,
+                      ins.allSatisfy({ $0 < infos.count }) else { throw fail(n, "has bad tensor indices") }
+                try convert(n, kind, ins, out, options: try op.table(4))
+            }
+        }
+
+        func activation(_ n: Int, _ index: Int) throws -> String {
+            guard let name = activations[index] else { throw fail(n, "reads tensor '\(infos[index].name)', which is not an activation") }
+            return name
+        }
+
+        func constant(_ n: Int, _ index: Int) throws -> [Float] {
+            guard let values = constants[index] else { throw fail(n, "needs constant tensor '\(infos[index].name)'") }
+            return values
+        }
+
+        /// Explicit `[top, left, bottom, right]` padding for TFLite's SAME (0) or VALID (1).
+        func padding(_ mode: UInt8, input: [Int], output: [Int], kernel: [Int], stride: [Int]) -> [Int] {
+            guard mode == 0 else { return [0, 0, 0, 0] }
+            let totalH = max((output[1] - 1) * stride[0] + kernel[0] - input[1], 0)
+            let totalW = max((output[2] - 1) * stride[1] + kernel[1] - input[2], 0)
+            return [totalH / 2, totalW / 2, totalH - totalH / 2, totalW - totalW / 2]
+        }
+
+        mutating func emit(_ name: String, _ op: String, _ inputs: [String], _ out: Int,
+                           attributes: ModelManifest.Attributes? = nil,
+                           weights: [String: (shape: [Int], values: [Float])] = [:], relu: Bool = false) {
+            var roles: [String: String] = [:]
+            for (role, tensor) in weights {
+                tensors["\(name).\(role)"] = tensor
+                roles[role] = "\(name).\(role)"
+            }
+            graph.append(.init(name: name, op: op, inputs: inputs, output: name, attributes: attributes,
+                               weights: roles.isEmpty ? nil : roles))
+            activations[out] = name
+            if relu {
+                graph.append(.init(name: "\(name)/relu", op: "relu", inputs: [name], output: "\(name)/relu"))
+                activations[out] = "\(name)/relu"
+            }
+        }
+
+        func fusedReLU(_ n: Int, _ code: UInt8) throws -> Bool {
+            switch code {
+            case 0: return false
+            case 1: return true
+            default: throw fail(n, "fused activation \(code) is not supported (none and RELU are)")
+            }
+        }
+
+        mutating func convert(_ n: Int, _ kind: Op, _ ins: [Int], _ out: Int, options: FlatBuffer.Table?) throws {
+            let name = infos[out].name, outShape = infos[out].shape
+            switch kind {
+            case .dequantize:
+                constants[out] = try constant(n, ins[0])
+
+            case .conv2d, .depthwiseConv2d:
+                guard ins.count >= 2, let o = options else { throw fail(n, "convolution without weights or options") }
+                let depthwise = kind == .depthwiseConv2d
+                // Options: padding, stride_w, stride_h, then (depthwise) depth_multiplier, activation.
+                let stride = [Int(try o.int32(2, default: 1)), Int(try o.int32(1, default: 1))]
+                let actField = depthwise ? 4 : 3
+                let dilation = depthwise ? [try o.int32(6, default: 1), try o.int32(5, default: 1)]
+                                         : [try o.int32(5, default: 1), try o.int32(4, default: 1)]
+                guard dilation == [1, 1] else { throw fail(n, "dilated convolution is not supported") }
+                if depthwise, try o.int32(3, default: 1) != 1 { throw fail(n, "depth multiplier other than 1 is not supported") }
+                let w = infos[ins[1]].shape, values = try constant(n, ins[1])
+                guard w.count == 4, values.count == w.reduce(1, *) else { throw fail(n, "weight shape \(w) does not match its data") }
+                let inShape = infos[ins[0]].shape
+                let kernel = [w[1], w[2]]
+                let (outC, inC) = depthwise ? (w[3], 1) : (w[0], w[3])
+                // OHWI (depthwise 1HWC) → OIHW.
+                var oihw = [Float](repeating: 0, count: values.count)
+                for oc in 0..<outC { for ic in 0..<inC { for y in 0..<kernel[0] { for x in 0..<kernel[1] {
+                    let src = depthwise ? (y * kernel[1] + x) * outC + oc : ((oc * kernel[0] + y) * kernel[1] + x) * inC + ic
+                    oihw[((oc * inC + ic) * kernel[0] + y) * kernel[1] + x] = values[src]
+                } } } }
+                var weights: [String: (shape: [Int], values: [Float])] = ["weight": ([outC, inC, kernel[0], kernel[1]], oihw)]
+                if ins.count > 2, ins[2] >= 0 { weights["bias"] = ([outC], try constant(n, ins[2])) }
+                let pad = padding(try o.uint8(0), input: inShape, output: outShape, kernel: kernel, stride: stride)
+                emit(name, "conv2d", [try activation(n, ins[0])], out,
+                     attributes: .init(outputChannels: outC, groups: depthwise ? outC : 1, kernel: kernel, stride: stride, pad: pad),
+                     weights: weights, relu: try fusedReLU(n, try o.uint8(actField)))
+
+            case .add:
+                guard ins.count == 2 else { throw fail(n, "ADD needs two inputs") }
+                emit(name, "add", [try activation(n, ins[0]), try activation(n, ins[1])], out,
+                     relu: try fusedReLU(n, try options?.uint8(0) ?? 0))
+
+            case .relu:
+                emit(name, "relu", [try activation(n, ins[0])], out)
+
+            case .pad:
+                let pads = try constant(n, ins[1]).map { Int($0) }
+                // [[N before, after], [H...], [W...], [C before, after]]: only channels appended.
+                guard pads.count == 8, pads[0..<7].allSatisfy({ $0 == 0 }), pads[7] > 0 else {
+                    throw fail(n, "PAD \(pads) is not supported; only zero channels appended are")
+                }
+                emit(name, "padChannels", [try activation(n, ins[0])], out, attributes: .init(extraChannels: pads[7]))
+
+            case .maxPool2d:
+                guard let o = options else { throw fail(n, "MAX_POOL_2D without options") }
+                let stride = [Int(try o.int32(2, default: 1)), Int(try o.int32(1, default: 1))]
+                let kernel = [Int(try o.int32(4, default: 1)), Int(try o.int32(3, default: 1))]
+                let pad = padding(try o.uint8(0), input: infos[ins[0]].shape, output: outShape, kernel: kernel, stride: stride)
+                guard try o.uint8(5) == 0 else { throw fail(n, "fused activation on pooling is not supported") }
+                emit(name, "maxPool", [try activation(n, ins[0])], out, attributes: .init(kernel: kernel, stride: stride, pad: pad))
+
+            case .reshape:
+                // Only the flattening of a head [1, H, W, C] into [1, H·W·C/K, K].
+                let source = infos[ins[0]].shape
+                guard source.count == 4, outShape.count == 3, let name = activations[ins[0]],
+                      outShape[1] * outShape[2] == source[1] * source[2] * source[3] else {
+                    throw fail(n, "RESHAPE \(source) → \(outShape) is not supported; only detection heads flattened to [anchors, values] are")
+                }
+                outputHeads["#\(out)"] = [(name, source[3])]
+
+            case .concatenation:
+                guard let axis = try options?.int32(0), axis == 1 else { throw fail(n, "CONCATENATION is supported along the anchor axis only") }
+                var heads: [(tensor: String, channels: Int)] = []
+                for i in ins {
+                    guard let part = outputHeads["#\(i)"] else { throw fail(n, "CONCATENATION of tensors that are not flattened heads") }
+                    heads += part
+                }
+                outputHeads[name] = heads
+            }
+        }
+
+        /// The heads that the graph output `name` concatenates, with anchors per cell.
+        func heads(named name: String, valuesPerAnchor: Int) throws -> [ModelManifest.DetectorSpec.Head] {
+            guard let parts = outputHeads[name] else {
+                throw ImportError(file: file, "the graph has no output '\(name)' made of flattened heads")
+            }
+            return try parts.map { part in
+                guard part.channels % valuesPerAnchor == 0 else {
+                    throw ImportError(file: file, "head '\(part.tensor)' has \(part.channels) channels, not a multiple of \(valuesPerAnchor)")
+                }
+                return .init(tensor: part.tensor, anchorsPerCell: part.channels / valuesPerAnchor)
+            }
+        }
+    }
+}
