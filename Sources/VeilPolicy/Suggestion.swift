@@ -23,6 +23,15 @@ public struct Suggestion: Sendable, Equatable, Codable {
     public var threshold: Double
     /// The state.
     public var state: SuggestionState
+
+    /// Creates a suggestion.
+    public init(flag: String, score: Double, rawScore: Double? = nil, threshold: Double, state: SuggestionState) {
+        self.flag = flag
+        self.score = score
+        self.rawScore = rawScore
+        self.threshold = threshold
+        self.state = state
+    }
 }
 
 extension Policy {

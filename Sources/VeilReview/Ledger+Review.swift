@@ -180,7 +180,14 @@ extension Ledger {
                     AuditEvent(at: r[0], event: "decided", suggestionID: r[1], sha256: r[2], flag: r[3], state: r[4],
                                reviewer: r[5], reason: r[6])
                 }
-                return events.sorted { ($0.at, $0.event == "decided" ? 1 : 0) < ($1.at, $1.event == "decided" ? 1 : 0) }
+                events += try Row.fetchAll(db, sql: """
+                    SELECT r.revealed_at, i.sha256, r.reviewer, r.level, r.reason
+                    FROM reveal r JOIN image i ON i.id = r.image_id ORDER BY r.id
+                    """).map { r in
+                    AuditEvent(at: r[0], event: "revealed", sha256: r[1], reviewer: r[2], reason: r[4], level: r[3])
+                }
+                let order = ["suggested": 0, "decided": 1, "revealed": 2]
+                return events.sorted { ($0.at, order[$0.event]!) < ($1.at, order[$1.event]!) }
             }
         } catch {
             throw LedgerError(file: path, reason: "cannot read the ledger: \(Self.describe(error))")
@@ -197,15 +204,55 @@ extension Ledger {
 /// One line of the audit trail.
 public struct AuditEvent: Sendable, Codable, Equatable {
     public var at: String
-    /// `suggested` or `decided`.
+    /// `suggested`, `decided` or `revealed`.
     public var event: String
-    public var suggestionID: Int64
+    /// The suggestion (absent for reveals, which concern the image).
+    public var suggestionID: Int64?
     public var sha256: String
-    public var flag: String
+    public var flag: String?
     public var score: Double?
-    public var state: String
+    public var state: String?
+    /// For reveals: the preview level shown (0 most obscured).
+    public var level: Int?
     public var policy: String?
     public var model: String?
     public var reviewer: String?
     public var reason: String?
+
+    init(at: String, event: String, suggestionID: Int64? = nil, sha256: String, flag: String? = nil, score: Double? = nil,
+         state: String? = nil, policy: String? = nil, model: String? = nil, reviewer: String? = nil, reason: String? = nil,
+         level: Int? = nil) {
+        self.at = at; self.event = event; self.suggestionID = suggestionID; self.sha256 = sha256; self.flag = flag
+        self.score = score; self.state = state; self.policy = policy; self.model = model; self.reviewer = reviewer
+        self.reason = reason; self.level = level
+    }
+}
+
+extension Ledger {
+    /// Records that `reviewer` was shown the preview of `image` at `level` (0 is the most
+    /// obscured). Reveals are append-only, like decisions; the image is added to the ledger
+    /// if it is not there yet.
+    @discardableResult
+    public func recordReveal(image: LedgerImage, reviewer: String, level: Int, reason: String? = nil,
+                             at date: Date = Date()) throws -> Int64 {
+        let who = reviewer.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !who.isEmpty else { throw LedgerError(file: path, reason: "a reveal needs a reviewer") }
+        let now = Self.timestamp(date)
+        do {
+            return try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO image (sha256, path, width, height, first_seen, study_instance_uid, series_instance_uid,
+                                       sop_instance_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(sha256) DO NOTHING
+                    """, arguments: [image.sha256, image.path, image.width, image.height, now,
+                                     image.studyInstanceUID, image.seriesInstanceUID, image.sopInstanceUID])
+                let imageID = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
+                try db.execute(sql: "INSERT INTO reveal (image_id, reviewer, level, reason, revealed_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [imageID, who, level, reason, now])
+                return db.lastInsertedRowID
+            }
+        } catch {
+            throw LedgerError(file: path, reason: "cannot record the reveal: \(Self.describe(error))")
+        }
+    }
 }

@@ -71,6 +71,25 @@ extension Ledger {
                 UPDATE veil_ledger SET value = '2' WHERE key = 'schema';
                 """)
         }
+        // Reviewer-safe previews: every less-obscured view a reviewer asked for.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE reveal (
+                    id INTEGER PRIMARY KEY,
+                    image_id INTEGER NOT NULL REFERENCES image(id),
+                    reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
+                    level INTEGER NOT NULL CHECK (level >= 0),
+                    reason TEXT,
+                    revealed_at TEXT NOT NULL
+                );
+                CREATE INDEX reveal_by_image ON reveal(image_id);
+                CREATE TRIGGER reveal_append_only_update BEFORE UPDATE ON reveal
+                BEGIN SELECT RAISE(ABORT, 'reveals are append-only'); END;
+                CREATE TRIGGER reveal_append_only_delete BEFORE DELETE ON reveal
+                BEGIN SELECT RAISE(ABORT, 'reveals are append-only'); END;
+                UPDATE veil_ledger SET value = '3' WHERE key = 'schema';
+                """)
+        }
         return migrator
     }
 }

@@ -67,6 +67,9 @@ struct Score: ParsableCommand {
     @Option(help: "Also record the suggestions that call for review in this review ledger (SQLite).")
     var ledger: String?
 
+    @Flag(help: "Skip face detection (the `face` flag then comes from metadata only).")
+    var noFaces = false
+
     @Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
     var failOnError = false
 
@@ -148,7 +151,16 @@ struct Score: ParsableCommand {
             where (shardFilter?.contains(input.path) ?? true) && !sink.done.contains(input.path) { count += 1 }
             total = count
         }
-        let pipeline = ScorePipeline(classifier: classifier, vocabulary: vocabulary, policy: activePolicy,
+        // Face detection runs when the policy asks for the `face` flag.
+        let faceDetector: FaceDetector?
+        do {
+            faceDetector = activePolicy.flags["face"]?.enabled == true && !noFaces ? try FaceDetector.loadDefault() : nil
+        } catch {
+            FileHandle.standardError.write(Data("veil: cannot load the face detector: \(error)\n".utf8))
+            throw ExitCodes.modelUnavailable
+        }
+        let scorer = Scorer(classifier: classifier, faceDetector: faceDetector, vocabulary: vocabulary)
+        let pipeline = ScorePipeline(scorer: scorer, policy: activePolicy,
                                      thresholdOverrides: try thresholdOverrides(), ledger: reviewLedger, sink: sink,
                                      settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter))
         let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)

@@ -22,8 +22,8 @@ struct ScorePipeline {
         var shard: Shard?
     }
 
-    let classifier: Classifier
-    let vocabulary: Vocabulary
+    let scorer: Scorer
+    var classifier: Classifier { scorer.classifier }
     let policy: Policy
     let thresholdOverrides: [String: Double]
     let ledger: Ledger?
@@ -33,8 +33,8 @@ struct ScorePipeline {
     /// A decoded input waiting for the model, or its finished error record.
     struct Decoded {
         var record: ScoreRecord
-        var image: RGBImage?
-        var dicom: DICOMMetadata? = nil
+        var picture: LoadedImage?
+        var image: RGBImage? { picture?.image }
     }
 
     func run(inputs: InputWalker, total: Int?) throws -> ScoreSummary {
@@ -123,16 +123,16 @@ struct ScorePipeline {
                 frameRecord.frame = loaded.frame?.number
                 frameRecord.frames = loaded.frame?.of
                 frameRecord.dicom = loaded.dicom.map { ScoreRecord.DICOMInfo($0, syntax: loaded.transferSyntax) }
-                return Decoded(record: frameRecord, image: loaded.image, dicom: loaded.dicom)
+                return Decoded(record: frameRecord, picture: loaded)
             }
         } catch let error as ImageDecodingError {
             record.status = "error"
             record.error = .init(kind: error.kind.name, message: error.reason)
-            return [Decoded(record: record, image: nil)]
+            return [Decoded(record: record, picture: nil)]
         } catch {
             record.status = "error"
             record.error = .init(kind: "unreadable-file", message: "\(error)")
-            return [Decoded(record: record, image: nil)]
+            return [Decoded(record: record, picture: nil)]
         }
     }
 
@@ -141,24 +141,20 @@ struct ScorePipeline {
     /// half recorded: `--resume` skips whole inputs.
     private func scoreAndWrite(_ items: ArraySlice<(Decoded, last: Bool)>, unwritten: inout [ScoreRecord],
                                summary: inout ScoreSummary) throws {
-        let images = items.compactMap(\.0.image)
-        let scores = images.isEmpty ? [] : try classifier.scores(for: images)
-        var next = scores.makeIterator()
+        let pictures = items.compactMap(\.0.picture)
+        let paths = items.filter { $0.0.image != nil }.map(\.0.record.path)
+        let assessments = pictures.isEmpty ? [] : try scorer.assess(pictures, paths: paths)
+        var next = assessments.makeIterator()
         let manifest = classifier.model.manifest
         for (item, last) in items {
             var record = item.record
-            if item.image != nil, let modelScores = next.next() {
-                // Metadata evidence: regions named in the path, and for DICOM the attributes.
-                var evidence = Evidence.fromPath(record.path, vocabulary: vocabulary)
-                if let dicom = item.dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
-                var s = modelScores.mapValues(Double.init)
-                s["body-region"] = 0
-                s.merge(Evidence.scores(evidence), uniquingKeysWith: max)
+            if item.image != nil, let assessment = next.next() {
                 // Six decimals: enough for any threshold, and no float noise in records.
-                s = s.mapValues { ($0 * 1e6).rounded() / 1e6 }
+                let s = assessment.scores.mapValues { ($0 * 1e6).rounded() / 1e6 }
                 record.scores = s
-                record.evidence = evidence.isEmpty ? nil : evidence
-                let suggestions = policy.suggestions(for: s, overrides: thresholdOverrides, minor: item.dicom?.isMinor == true)
+                record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
+                record.faces = scorer.faceDetector == nil ? nil : assessment.faces.map(ScoreRecord.Face.init)
+                let suggestions = policy.suggestions(for: s, overrides: thresholdOverrides, minor: item.picture?.dicom?.isMinor == true)
                 record.suggestions = suggestions
                 record.review = ReviewSummary(suggestions)
                 record.model = .init(name: manifest.name, version: manifest.version, weightsSHA256: manifest.weights.sha256)
@@ -166,9 +162,9 @@ struct ScorePipeline {
                 if let ledger, let sha = record.sha256, let w = record.width, let h = record.height {
                     do {
                         let image = LedgerImage(sha256: sha, path: record.path, width: w, height: h,
-                                                studyInstanceUID: item.dicom?.studyInstanceUID,
-                                                seriesInstanceUID: item.dicom?.seriesInstanceUID,
-                                                sopInstanceUID: item.dicom?.sopInstanceUID)
+                                                studyInstanceUID: item.picture?.dicom?.studyInstanceUID,
+                                                seriesInstanceUID: item.picture?.dicom?.seriesInstanceUID,
+                                                sopInstanceUID: item.picture?.dicom?.sopInstanceUID)
                         try ledger.record(image: image, frame: record.frame, suggestions: suggestions, policy: policy,
                                           model: manifest.name, modelVersion: manifest.version)
                     } catch {

@@ -31,6 +31,8 @@ struct ScoreRecord: Encodable {
     /// patient was a minor. Never the patient's name, ID or dates.
     var dicom: DICOMInfo?
     var scores: [String: Double]?
+    /// Faces found, boxes in original-image pixels.
+    var faces: [Face]?
     /// The metadata that raised flags: which field or attribute raised which flag.
     var evidence: [Evidence]?
     /// The policy's verdict per flag.
@@ -59,6 +61,20 @@ struct ScoreRecord: Encodable {
             transferSyntax = syntax?.uid
             minor = m.isMinor
             minorBasis = m.minorBasis
+        }
+    }
+
+    struct Face: Encodable {
+        var x: Int
+        var y: Int
+        var width: Int
+        var height: Int
+        var score: Double
+
+        init(_ f: FaceDetection) {
+            x = Int(f.x.rounded()); y = Int(f.y.rounded())
+            width = Int(f.width.rounded()); height = Int(f.height.rounded())
+            score = (f.score * 1e6).rounded() / 1e6
         }
     }
 

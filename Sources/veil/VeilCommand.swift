@@ -14,6 +14,6 @@ struct VeilCommand: ParsableCommand {
         \(ExitCodes.outputFailed.rawValue) the output cannot be written; \(ExitCodes.fileErrors.rawValue) some files failed \
         and --fail-on-error was given.
         """,
-        subcommands: [Score.self, ReviewCommand.self, Tune.self, VocabCommand.self, ModelCommand.self]
+        subcommands: [Score.self, ReviewCommand.self, PreviewCommand.self, Tune.self, VocabCommand.self, ModelCommand.self]
     )
 }

@@ -123,3 +123,45 @@ struct DICOMScoreTests {
         #expect(intimate.records.first?["review"] as? String == "pending")
     }
 }
+
+/// `veil score` runs the face detector; `veil preview` writes obscured thumbnails and
+/// records reveals.
+@Suite(.serialized)
+struct FaceAndPreviewCommandTests {
+    @Test func scoreReportsFacesInImagePixels() throws {
+        let run = try ScoreCommandTests.veil(["score", "Samples/images/astronaut.jpg", "Samples/images/rocket.jpg"])
+        let records = run.records
+        try #require(records.count == 2, "\(run.stderr)")
+        let faces = try #require(records[0]["faces"] as? [[String: Any]])
+        try #require(faces.count == 1)
+        // MediaPipe puts this face at about (177, 83) size 95 (Tools/reference/blazeface_reference.py).
+        #expect(abs((faces[0]["x"] as! Int) - 177) <= 10 && abs((faces[0]["y"] as! Int) - 83) <= 10)
+        #expect(abs((faces[0]["width"] as! Int) - 95) <= 10)
+        let face = (records[0]["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "face" }
+        #expect(face?["state"] as? String == "pending")
+        #expect((records[1]["faces"] as? [Any])?.isEmpty == true)
+        let noFaces = try ScoreCommandTests.veil(["score", "Samples/images/astronaut.jpg", "--no-faces"]).records
+        #expect(noFaces.first?["faces"] == nil && (noFaces.first?["scores"] as? [String: Any])?["face"] == nil)
+    }
+
+    @Test func previewRevealsNeedALedgerAndAreRecorded() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-preview-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("p.png").path, ledger = folder.appendingPathComponent("l.sqlite").path
+        let first = try ScoreCommandTests.veil(["preview", "Samples/images/astronaut.jpg", "--out", out])
+        #expect(first.status == 0 && first.stderr.contains("1 face(s) obscured"), "\(first.stderr)")
+        // A PNG's IHDR width, big endian at bytes 16-19.
+        let png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png[16..<20].reduce(0) { $0 << 8 | Int($1) } == 256)
+        let refused = try ScoreCommandTests.veil(["preview", "Samples/images/astronaut.jpg", "--out", out, "--level", "2"])
+        #expect(refused.status == 64)
+        let revealed = try ScoreCommandTests.veil(["preview", "Samples/images/astronaut.jpg", "--out", out, "--level", "2",
+                                                   "--ledger", ledger, "--reviewer", "dr.lee", "--reason", "unclear"])
+        #expect(revealed.status == 0, "\(revealed.stderr)")
+        let audit = try ScoreCommandTests.veil(["review", "audit", "--ledger", ledger]).records
+        #expect(audit.count == 1)
+        #expect(audit.first?["event"] as? String == "revealed" && audit.first?["level"] as? Int == 2)
+        #expect(audit.first?["reviewer"] as? String == "dr.lee")
+    }
+}

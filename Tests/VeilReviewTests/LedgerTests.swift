@@ -49,6 +49,28 @@ struct LedgerTests {
         #expect(throws: LedgerError.self) { try ledger.decide(suggestion: 999, reviewer: "dr.a", decision: .confirmed) }
     }
 
+    /// Reveals of less obscured previews: who, which level, when; append-only; in the audit
+    /// trail; and they keep frame and UIDs of DICOM objects.
+    @Test func revealsAreRecordedAndAppendOnly() throws {
+        let path = Self.freshPath()
+        let ledger = try Ledger(path: path)
+        let dicom = LedgerImage(sha256: String(repeating: "cd", count: 32), path: "/vna/obj.dcm", width: 640, height: 480,
+                                studyInstanceUID: "1.2.3", seriesInstanceUID: "1.2.3.4", sopInstanceUID: "1.2.3.4.5")
+        try ledger.recordReveal(image: dicom, reviewer: "dr.a", level: 1, reason: "cannot tell", at: Date(timeIntervalSince1970: 1_800_000_000))
+        try ledger.recordReveal(image: dicom, reviewer: "dr.a", level: 2, at: Date(timeIntervalSince1970: 1_800_000_060))
+        #expect(throws: LedgerError.self) { try ledger.recordReveal(image: dicom, reviewer: " ", level: 1) }
+        let reveals = try ledger.auditTrail().filter { $0.event == "revealed" }
+        #expect(reveals.map(\.level) == [1, 2])
+        #expect(reveals.map(\.reviewer) == ["dr.a", "dr.a"])
+        #expect(reveals[0].reason == "cannot tell" && reveals[0].at == "2027-01-15T08:00:00.000Z")
+        let raw = try DatabaseQueue(path: path)
+        for sql in ["UPDATE reveal SET level = 0", "DELETE FROM reveal"] {
+            #expect(throws: DatabaseError.self, "\(sql) must be refused") { try raw.write { try $0.execute(sql: sql) } }
+        }
+        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT sop_instance_uid FROM image") } == "1.2.3.4.5")
+        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "3")
+    }
+
     /// The database itself refuses to rewrite history, whoever connects to it.
     @Test func schemaRefusesUpdatesAndDeletes() throws {
         let path = Self.freshPath()
@@ -76,6 +98,7 @@ struct LedgerTests {
         }
         let triggers = try raw.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name") }
         #expect(triggers == ["decision_append_only_delete", "decision_append_only_update", "image_keep",
+                             "reveal_append_only_delete", "reveal_append_only_update",
                              "suggestion_append_only_delete", "suggestion_append_only_update"])
         let journal = try raw.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")

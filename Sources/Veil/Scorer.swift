@@ -1,0 +1,65 @@
+import Foundation
+
+/// Everything Veil concludes about one picture before any policy applies.
+public struct Assessment: Sendable {
+    /// Flag → score: the classifier's (`nudity`), `face` (the best face's confidence, or the
+    /// metadata's), and the metadata flags (`body-region`, always present; `sensitive-content`).
+    public var scores: [String: Double]
+    /// The metadata behind metadata-raised flags.
+    public var evidence: [Evidence]
+    /// Faces found, in the original image's pixels (full size, display orientation).
+    public var faces: [FaceDetection]
+}
+
+/// The classifier, the face detector and the vocabulary together: what `veil score` runs on
+/// each picture, for embedders who want the same verdicts.
+///
+/// Immutable and `Sendable`; load once and share.
+public final class Scorer: Sendable {
+    /// The image classifier (`nudity` with the default model).
+    public let classifier: Classifier
+    /// The face detector, or nil to skip face detection.
+    public let faceDetector: FaceDetector?
+    /// The body-part vocabulary that reads paths and DICOM attributes.
+    public let vocabulary: Vocabulary
+
+    /// Combines loaded parts.
+    public init(classifier: Classifier, faceDetector: FaceDetector?, vocabulary: Vocabulary) {
+        self.classifier = classifier
+        self.faceDetector = faceDetector
+        self.vocabulary = vocabulary
+    }
+
+    /// The bundled models and vocabulary; `faces: false` leaves the face detector out.
+    public static func loadDefault(faces: Bool = true) throws -> Scorer {
+        Scorer(classifier: try Classifier.loadDefault(), faceDetector: faces ? try FaceDetector.loadDefault() : nil,
+               vocabulary: try Vocabulary.standard())
+    }
+
+    /// Assesses pictures in one batch; `paths[i]` is where `pictures[i]` came from (its file
+    /// and folder names are evidence too).
+    public func assess(_ pictures: [LoadedImage], paths: [String]) throws -> [Assessment] {
+        precondition(pictures.count == paths.count, "one path per picture")
+        let modelScores = try classifier.scores(for: pictures.map(\.image))
+        return try zip(pictures, zip(paths, modelScores)).map { picture, pathAndScores in
+            let (path, raw) = pathAndScores
+            var evidence = Evidence.fromPath(path, vocabulary: vocabulary)
+            if let dicom = picture.dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
+            var scores = raw.mapValues(Double.init)
+            scores["body-region"] = 0
+            var faces: [FaceDetection] = []
+            if let faceDetector {
+                // Boxes come back in the decoded (possibly reduced) image; report full-size pixels.
+                let sx = Double(picture.fullSize.width) / Double(picture.image.width)
+                let sy = Double(picture.fullSize.height) / Double(picture.image.height)
+                faces = try faceDetector.faces(in: picture.image).map { f in
+                    FaceDetection(x: f.x * sx, y: f.y * sy, width: f.width * sx, height: f.height * sy, score: f.score,
+                                  keypoints: f.keypoints.map { [$0[0] * sx, $0[1] * sy] })
+                }
+                scores["face"] = faces.map(\.score).max() ?? 0
+            }
+            scores.merge(Evidence.scores(evidence), uniquingKeysWith: max)
+            return Assessment(scores: scores, evidence: evidence, faces: faces)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Veil
+import VeilReview
+
+struct PreviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preview",
+        abstract: "Write a reviewer-safe thumbnail: pixelated so that nothing sensitive can be made out.",
+        discussion: """
+        The input is scored as `veil score` would (model, face detector, metadata, policy). \
+        If nudity, body-region or sensitive-content is pending, the whole thumbnail is \
+        pixelated; if only face is, only the faces are; otherwise it is a plain thumbnail.
+
+        Levels: 0 (default) is the most obscured, 1 and 2 progressively less, 3 clear. \
+        Any level above 0 is a reveal: it needs --ledger and --reviewer, and the ledger \
+        records who saw which level of which image, and when, before the file is written.
+
+        The output is PNG when --out ends in .png, JPEG otherwise.
+
+        Examples:
+          veil preview photo.jpg --out queue/photo-preview.jpg
+          veil preview photo.jpg --out /tmp/p.jpg --level 1 --ledger review.sqlite --reviewer dr.lee
+        """
+    )
+
+    @Argument(help: "The image (JPEG, PNG or DICOM).")
+    var input: String
+
+    @Option(help: "Where to write the thumbnail (.png for PNG, anything else JPEG).")
+    var out: String
+
+    @Option(help: "0 (most obscured, the default) to \(Preview.clearLevel) (clear).")
+    var level = 0
+
+    @Option(help: "For multi-frame DICOM: which frame (1-based).")
+    var frame = 1
+
+    @Option(help: "The longest side of the thumbnail, in pixels.")
+    var maxSide = 256
+
+    @Option(help: "A policy file; default: Veil's built-in policy.")
+    var policy: String?
+
+    @Option(help: "The review ledger that records reveals (needed for --level above 0).")
+    var ledger: String?
+
+    @Option(help: "Who asks for the reveal (needed for --level above 0).")
+    var reviewer: String?
+
+    @Option(help: "Why the reveal is needed.")
+    var reason: String?
+
+    mutating func validate() throws {
+        guard (0...Preview.clearLevel).contains(level) else { throw ValidationError("--level must be 0 to \(Preview.clearLevel).") }
+        if level > 0 && (ledger == nil || reviewer?.trimmingCharacters(in: .whitespaces).isEmpty != false) {
+            throw ValidationError("--level \(level) reveals more of the image: give --ledger and --reviewer so the reveal is recorded.")
+        }
+        if frame < 1 { throw ValidationError("--frame counts from 1.") }
+        if maxSide < 16 || maxSide > 2048 { throw ValidationError("--max-side must be between 16 and 2048.") }
+    }
+
+    func run() throws {
+        let scorer: Scorer
+        do { scorer = try Scorer.loadDefault() } catch {
+            FileHandle.standardError.write(Data("veil: cannot load the models: \(error)\n".utf8))
+            throw ExitCodes.modelUnavailable
+        }
+        let activePolicy: Policy
+        do { activePolicy = try policy.map { try Policy.load(path: $0) } ?? .standard } catch {
+            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            throw ExitCodes.usage
+        }
+        let data: Data
+        let pictures: [LoadedImage]
+        do {
+            data = try ImageDecoder.readFile(atPath: input)
+            // Previews need more pixels than the model does.
+            var options = scorer.classifier.decoder.options
+            options.minimumSize = PixelSize(width: maxSide, height: maxSide)
+            pictures = try ImageReader(options: options).read(data)
+        } catch let error as ImageDecodingError {
+            FileHandle.standardError.write(Data("veil: \(error.attributed(to: input))\n".utf8))
+            throw ExitCodes.fileErrors
+        }
+        guard frame <= pictures.count else {
+            FileHandle.standardError.write(Data("veil: \(input) has \(pictures.count) frame(s), not \(frame)\n".utf8))
+            throw ExitCodes.usage
+        }
+        let picture = pictures[frame - 1]
+        let assessment = try scorer.assess([picture], paths: [input])[0]
+        let suggestions = activePolicy.suggestions(for: assessment.scores, minor: picture.dicom?.isMinor == true)
+        let mode = Preview.mode(for: suggestions, faces: assessment.faces)
+
+        if level > 0, let ledger, let reviewer {
+            do {
+                let image = LedgerImage(sha256: SHA256.hex(data), path: input, width: picture.fullSize.width,
+                                        height: picture.fullSize.height, studyInstanceUID: picture.dicom?.studyInstanceUID,
+                                        seriesInstanceUID: picture.dicom?.seriesInstanceUID,
+                                        sopInstanceUID: picture.dicom?.sopInstanceUID)
+                try Ledger(path: ledger).recordReveal(image: image, reviewer: reviewer, level: level, reason: reason)
+            } catch {
+                FileHandle.standardError.write(Data("veil: the reveal could not be recorded, so no preview was written: \(error)\n".utf8))
+                throw ExitCodes.outputFailed
+            }
+        }
+        let preview = Preview.render(picture.image, fullSize: picture.fullSize, mode: mode, level: level, maxSide: maxSide)
+        do {
+            let bytes = out.lowercased().hasSuffix(".png") ? try preview.pngData() : try preview.jpegData(quality: 85)
+            try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            FileHandle.standardError.write(Data("veil: cannot write \(out): \(error)\n".utf8))
+            throw ExitCodes.outputFailed
+        }
+        let what: String
+        switch mode {
+        case .whole: what = "whole image obscured"
+        case .faces(let faces): what = "\(faces.count) face(s) obscured"
+        case .clear: what = "nothing pending, not obscured"
+        }
+        FileHandle.standardError.write(Data("veil: wrote \(out) (\(preview.width)x\(preview.height), level \(level), \(what))\n".utf8))
+    }
+}
