@@ -107,6 +107,39 @@ func measureVocabulary() throws {
     print(String(format: "## Vocabulary: %.2f million normalizations/s on one thread (%d short terms, %d regions)", rate / 1e6, terms.count, found))
 }
 
+/// Face detection on a 12-MP photo (as decoded for scoring), beside the nudity model's
+/// forward pass on the same image; and BlazeFace's recall on scikit-image's lfw_subset.
+func compareFaces(threads: Int) throws {
+    ComputeThreads.configure(threads)
+    let classifier = try Classifier.loadDefault()
+    let detector = try FaceDetector.loadDefault()
+    let image = try classifier.decoder.decode(SyntheticPhoto.jpeg(.noisy, width: 4032, height: 3024))
+    let nudity = try medianSeconds(runs: 9) { _ = try classifier.scores(for: image) }
+    let whole = try medianSeconds(runs: 9) { _ = try detector.detect(in: image) }
+    let two = try medianSeconds(runs: 9) { _ = try detector.faces(in: image, levels: 2) }
+    let three = try medianSeconds(runs: 5) { _ = try detector.faces(in: image, levels: 3) }
+    print("12-MP photo decoded at \(image.width)x\(image.height), \(threads) threads, median:")
+    print(String(format: "  nudity model forward       %7.1f ms", nudity * 1000))
+    print(String(format: "  faces, whole image          %7.1f ms (%.2fx the nudity forward)", whole * 1000, whole / nudity))
+    print(String(format: "  faces, + 1/2 tiles (default) %6.1f ms (%.2fx)", two * 1000, two / nudity))
+    print(String(format: "  faces, + 1/2 and 1/4 tiles  %7.1f ms (%.2fx)", three * 1000, three / nudity))
+    let lfw = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Tests/VeilTests/Fixtures/faces/lfw_subset.u8").standardized
+    if let bytes = try? [UInt8](Data(contentsOf: lfw)), bytes.count == 200 * 625 {
+        // Each 25x25 crop 5x by repetition on a black 128x128 frame, as the goldens made them.
+        let frames = (0..<200).map { i in
+            RGBImage(width: 128, height: 128) { x, y -> (UInt8, UInt8, UInt8) in
+                guard (1..<126).contains(x), (1..<126).contains(y) else { return (0, 0, 0) }
+                let v = bytes[i * 625 + ((y - 1) / 5) * 25 + (x - 1) / 5]
+                return (v, v, v)
+            }
+        }
+        let found = try stride(from: 0, to: 200, by: 20).flatMap { try detector.detect(inEach: Array(frames[$0..<($0 + 20)])).map(\.count) }
+        print("lfw_subset (scikit-image): faces found in \(found[..<100].filter { $0 > 0 }.count)/100 face crops, "
+              + "\(found[100...].filter { $0 > 0 }.count)/100 non-face crops")
+    }
+}
+
 func gemmShapes(threads: Int) {
     ComputeThreads.configure(threads)
     for (m, k, n) in [(64, 147, 1783), (64, 147, 200_704), (32, 288, 910), (32, 288, 50_176), (128, 1152, 227), (256, 256, 12544)] {
@@ -176,6 +209,7 @@ if what == "ceiling", let folder = arguments.dropFirst(2).first {
     try ceiling(folder: folder, threads: threads)
 }
 if what == "layers" { try profileForward(batch: 16, threads: threads) }
+if what == "faces" { try compareFaces(threads: threads) }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
     ComputeThreads.configure(threads)
