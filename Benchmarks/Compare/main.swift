@@ -226,3 +226,23 @@ if what == "forward-json" {
     let json = try JSONSerialization.data(withJSONObject: ["threads": threads, "imagesPerSecond": rates, "blasCore": BLASDiagnostics.coreName])
     print(String(decoding: json, as: UTF8.self))
 }
+if what == "faces-profile" {
+    ComputeThreads.configure(threads)
+    let detector = try FaceDetector.loadDefault()
+    let image = RGBImage(width: 189, height: 189) { x, y in (UInt8(x % 256), UInt8(y % 256), 90) }
+    let box = medianSeconds(runs: 9) { _ = image.letterboxed(to: PixelSize(width: 128, height: 128)) }
+    let framed = image.letterboxed(to: PixelSize(width: 128, height: 128)).image
+    let input = Tensor(batchNCHW: Array(repeating: detector.preprocessor.tensorValues(prepared: framed), count: 16), channels: 3, height: 128, width: 128)
+    let run = try medianSeconds(runs: 9) { _ = try detector.model.run(input) }
+    let (_, layers) = try detector.model.runProfiled(input)
+    print(String(format: "letterbox %.2f ms, forward batch 16 %.1f ms", box * 1000, run * 1000))
+    for l in layers.sorted(by: { $0.seconds > $1.seconds }).prefix(12) { print(l) }
+}
+if what == "faces-profile" {
+    let detector = try FaceDetector.loadDefault()
+    let tiles = (0..<16).map { i in RGBImage(width: 189, height: 189) { x, y in (UInt8((x + i) % 256), UInt8(y % 256), 90) } }
+    let all = try medianSeconds(runs: 7) { _ = try detector.detect(inEach: tiles) }
+    let frames = tiles.map { $0.letterboxed(to: PixelSize(width: 128, height: 128)).image }
+    let prep = medianSeconds(runs: 7) { _ = frames.map { detector.preprocessor.tensorValues(prepared: $0) } }
+    print(String(format: "detect(inEach: 16 tiles) %.1f ms; tensorValues x16 %.1f ms", all * 1000, prep * 1000))
+}

@@ -39,7 +39,8 @@ public final class FaceDetector: Sendable {
     /// The network.
     public let model: Model
     let spec: ModelManifest.DetectorSpec
-    let preprocessor: Preprocessor
+    /// The preprocessing chain from the model's manifest.
+    public let preprocessor: Preprocessor
     let anchors: [Anchor]
 
     struct Anchor: Sendable {
@@ -91,26 +92,40 @@ public final class FaceDetector: Sendable {
     /// `levels` 3, 1/4) of its shorter side overlapping by half, each fitted to the model's
     /// input; detections from all are merged by weighted non-maximum suppression.
     public func faces(in image: RGBImage, levels: Int = 2) throws -> [FaceDetection] {
-        var crops: [(image: RGBImage, x: Int, y: Int)] = [(image, 0, 0)]
-        let short = min(image.width, image.height)
-        for level in 1..<max(1, levels) {
-            let side = short >> level
-            guard side >= preprocessor.inputSize.width / 2 else { break }
-            for y in Self.starts(length: image.height, side: side) {
-                for x in Self.starts(length: image.width, side: side) {
-                    crops.append((image.cropped(x: x, y: y, size: PixelSize(width: side, height: side)), x, y))
+        try faces(inEach: [image], levels: levels)[0]
+    }
+
+    /// ``faces(in:levels:)`` for several images, their passes batched together.
+    public func faces(inEach images: [RGBImage], levels: Int = 2) throws -> [[FaceDetection]] {
+        var crops: [(image: RGBImage, owner: Int, x: Int, y: Int)] = []
+        for (owner, image) in images.enumerated() {
+            crops.append((image, owner, 0, 0))
+            let short = min(image.width, image.height)
+            for level in 1..<max(1, levels) {
+                let side = short >> level
+                guard side >= preprocessor.inputSize.width / 2 else { break }
+                for y in Self.starts(length: image.height, side: side) {
+                    for x in Self.starts(length: image.width, side: side) {
+                        crops.append((image.cropped(x: x, y: y, size: PixelSize(width: side, height: side)), owner, x, y))
+                    }
                 }
             }
         }
-        var all: [FaceDetection] = []
-        for chunk in stride(from: 0, to: crops.count, by: 16).map({ Array(crops[$0..<min($0 + 16, crops.count)]) }) {
+        var all = Array(repeating: [FaceDetection](), count: images.count)
+        for start in stride(from: 0, to: crops.count, by: 16) {
+            let chunk = crops[start..<min(start + 16, crops.count)]
             let found = try detect(inEach: chunk.map(\.image))
             for (faces, crop) in zip(found, chunk) {
-                all += faces.map { var f = $0; f.x += Double(crop.x); f.y += Double(crop.y)
-                    f.keypoints = f.keypoints.map { [$0[0] + Double(crop.x), $0[1] + Double(crop.y)] }; return f }
+                all[crop.owner] += faces.map { face in
+                    var f = face
+                    f.x += Double(crop.x)
+                    f.y += Double(crop.y)
+                    f.keypoints = f.keypoints.map { [$0[0] + Double(crop.x), $0[1] + Double(crop.y)] }
+                    return f
+                }
             }
         }
-        return Self.weightedSuppression(all, threshold: spec.suppression.minSuppressionThreshold)
+        return all.map { Self.weightedSuppression($0, threshold: spec.suppression.minSuppressionThreshold) }
     }
 
     /// Tile origins covering `length` with tiles of `side`, overlapping by half, the last flush with the end.

@@ -22,12 +22,16 @@ public final class Scorer: Sendable {
     public let faceDetector: FaceDetector?
     /// The body-part vocabulary that reads paths and DICOM attributes.
     public let vocabulary: Vocabulary
+    /// Face detection passes: 1 is the whole image only (MediaPipe's own pipeline), 2 adds
+    /// tiles of half the shorter side, 3 also quarter tiles (see ``FaceDetector/faces(in:levels:)``).
+    public let faceLevels: Int
 
     /// Combines loaded parts.
-    public init(classifier: Classifier, faceDetector: FaceDetector?, vocabulary: Vocabulary) {
+    public init(classifier: Classifier, faceDetector: FaceDetector?, vocabulary: Vocabulary, faceLevels: Int = 2) {
         self.classifier = classifier
         self.faceDetector = faceDetector
         self.vocabulary = vocabulary
+        self.faceLevels = faceLevels
     }
 
     /// The bundled models and vocabulary; `faces: false` leaves the face detector out.
@@ -41,18 +45,19 @@ public final class Scorer: Sendable {
     public func assess(_ pictures: [LoadedImage], paths: [String]) throws -> [Assessment] {
         precondition(pictures.count == paths.count, "one path per picture")
         let modelScores = try classifier.scores(for: pictures.map(\.image))
-        return try zip(pictures, zip(paths, modelScores)).map { picture, pathAndScores in
-            let (path, raw) = pathAndScores
+        let allFaces = try faceDetector?.faces(inEach: pictures.map(\.image), levels: faceLevels)
+        return zip(pictures.indices, zip(paths, modelScores)).map { index, pathAndScores in
+            let picture = pictures[index], (path, raw) = pathAndScores
             var evidence = Evidence.fromPath(path, vocabulary: vocabulary)
             if let dicom = picture.dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
             var scores = raw.mapValues(Double.init)
             scores["body-region"] = 0
             var faces: [FaceDetection] = []
-            if let faceDetector {
+            if let allFaces {
                 // Boxes come back in the decoded (possibly reduced) image; report full-size pixels.
                 let sx = Double(picture.fullSize.width) / Double(picture.image.width)
                 let sy = Double(picture.fullSize.height) / Double(picture.image.height)
-                faces = try faceDetector.faces(in: picture.image).map { f in
+                faces = allFaces[index].map { f in
                     FaceDetection(x: f.x * sx, y: f.y * sy, width: f.width * sx, height: f.height * sy, score: f.score,
                                   keypoints: f.keypoints.map { [$0[0] * sx, $0[1] * sy] })
                 }

@@ -99,7 +99,7 @@ struct ScorePipeline {
                 }
                 try scoreAndWrite(items[start..<end], unwritten: &unwritten, summary: &summary)
                 start = end
-                progress.update(done: summary.processed, rate: summary.rate)
+                progress.update(done: summary.inputs, rate: summary.elapsed > 0 ? Double(summary.inputs) / summary.elapsed : 0)
             }
         }
         progress.finish()
@@ -176,6 +176,7 @@ struct ScorePipeline {
             unwritten.append(record)
             summary.add(record)
             guard last else { continue }
+            summary.inputs += 1
             do { try sink.write(unwritten) } catch {
                 FileHandle.standardError.write(Data("veil: cannot write the output: \(error.localizedDescription)\n".utf8))
                 throw ExitCodes.outputFailed
@@ -197,6 +198,9 @@ final class ResultsBox: @unchecked Sendable {
 /// Counts for the final summary.
 struct ScoreSummary {
     var total: Int?
+    /// Inputs finished (a multi-frame DICOM object is one input, several records).
+    var inputs = 0
+    /// Records written.
     var processed = 0
     var scored = 0
     var pending = 0
@@ -244,7 +248,7 @@ final class ProgressLine {
         last = DispatchTime.now()
         var line = "\r\(done)"
         if let total { line += "/\(total)" }
-        line += String(format: " images, %.1f images/s", rate)
+        line += String(format: " files, %.1f files/s", rate)
         if let total, rate > 0 {
             let eta = Int(Double(total - done) / rate)
             line += String(format: ", ETA %d:%02d:%02d", eta / 3600, eta / 60 % 60, eta % 60)
