@@ -37,19 +37,21 @@ public struct ImageReader: Sendable {
 
     /// Decodes every picture in `data`: one for JPEG and PNG, one per frame for DICOM.
     public func read(_ data: Data) throws -> [LoadedImage] {
-        let format = ImageFormat.sniff(data)
-        if format == .dicom || (format == nil && DICOMObject.sniff(data)) {
-            let object = try DICOMObject(data: data, pixelLimit: options.pixelLimit)
-            return try (0..<object.numberOfFrames).map { index in
-                LoadedImage(image: try object.frame(index, options: options), format: .dicom, fullSize: object.size,
-                            frame: (index + 1, object.numberOfFrames), dicom: object.metadata,
-                            transferSyntax: object.transferSyntax)
-            }
-        }
-        let decoded = try ImageDecoder(options: options).decodeWithDetails(data)
-        return [LoadedImage(image: decoded.image, format: decoded.format, fullSize: decoded.fullSize)]
+        let source = try pictures(in: data)
+        return try (0..<source.count).map(source.picture(at:))
     }
 
+    /// The pictures in `data`, decoded only when asked for: a DICOM object with hundreds of
+    /// frames then costs memory for the frames in use, not for all of them. The object is
+    /// parsed, and a JPEG or PNG decoded, here.
+    public func pictures(in data: Data) throws -> PictureSource {
+        let format = ImageFormat.sniff(data)
+        if format == .dicom || (format == nil && DICOMObject.sniff(data)) {
+            return PictureSource(object: try DICOMObject(data: data, pixelLimit: options.pixelLimit), options: options)
+        }
+        let decoded = try ImageDecoder(options: options).decodeWithDetails(data)
+        return PictureSource(single: LoadedImage(image: decoded.image, format: decoded.format, fullSize: decoded.fullSize))
+    }
     /// Reads the file at `path`; errors name the file.
     public func read(contentsOf path: String) throws -> [LoadedImage] {
         let data = try ImageDecoder.readFile(atPath: path)
@@ -60,3 +62,35 @@ public struct ImageReader: Sendable {
         }
     }
 }
+
+/// The pictures of one file, decoded on demand (see ``ImageReader/pictures(in:)``).
+public struct PictureSource: Sendable {
+    private let single: LoadedImage?
+    private let object: DICOMObject?
+    private let options: DecodingOptions
+
+    init(single: LoadedImage) {
+        self.single = single
+        self.object = nil
+        self.options = DecodingOptions()
+    }
+
+    init(object: DICOMObject, options: DecodingOptions) {
+        self.single = nil
+        self.object = object
+        self.options = options
+    }
+
+    /// How many pictures: 1, or a DICOM object's number of frames.
+    public var count: Int { object?.numberOfFrames ?? 1 }
+
+    /// Picture `index` (0-based); for DICOM, frame `index + 1` decoded now.
+    public func picture(at index: Int) throws -> LoadedImage {
+        if let single { return single }
+        let object = object!
+        return LoadedImage(image: try object.frame(index, options: options), format: .dicom, fullSize: object.size,
+                           frame: (index + 1, object.numberOfFrames), dicom: object.metadata,
+                           transferSyntax: object.transferSyntax)
+    }
+}
+

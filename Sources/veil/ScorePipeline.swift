@@ -34,8 +34,15 @@ struct ScorePipeline {
     struct Decoded {
         var record: ScoreRecord
         var picture: LoadedImage?
+        /// A frame of a long multi-frame object, decoded only when its batch is scored.
+        var deferred: (source: PictureSource, index: Int)? = nil
         var image: RGBImage? { picture?.image }
+        var isPicture: Bool { picture != nil || deferred != nil }
     }
+
+    /// Objects with more frames than this decode each frame only when its batch is scored,
+    /// so memory holds a batch of frames, not the whole object.
+    static let eagerFrameLimit = 8
 
     func run(inputs: InputWalker, total: Int?) throws -> ScoreSummary {
         var summary = ScoreSummary(total: total)
@@ -93,8 +100,8 @@ struct ScorePipeline {
             while start < items.count {
                 // Batches of `batchSize` images; error records ride along in order.
                 var end = start, images = 0
-                while end < items.count && (images < settings.batchSize || items[end].0.image == nil) {
-                    if items[end].0.image != nil { images += 1 }
+                while end < items.count && (images < settings.batchSize || !items[end].0.isPicture) {
+                    if items[end].0.isPicture { images += 1 }
                     end += 1
                 }
                 try scoreAndWrite(items[start..<end], unwritten: &unwritten, summary: &summary)
@@ -115,15 +122,19 @@ struct ScorePipeline {
             let data = try ImageDecoder.readFile(atPath: input.path)
             if !input.named && !ImageReader.canRead(data) { return nil }
             record.sha256 = SHA256.hex(data)
-            return try reader.read(data).map { loaded in
-                var frameRecord = record
-                frameRecord.format = loaded.format.rawValue
-                frameRecord.width = loaded.fullSize.width
-                frameRecord.height = loaded.fullSize.height
-                frameRecord.frame = loaded.frame?.number
-                frameRecord.frames = loaded.frame?.of
-                frameRecord.dicom = loaded.dicom.map { ScoreRecord.DICOMInfo($0, syntax: loaded.transferSyntax) }
-                return Decoded(record: frameRecord, picture: loaded)
+            let source = try reader.pictures(in: data)
+            if source.count > eagerFrameLimit {
+                return (0..<source.count).map { index in
+                    Decoded(record: record, picture: nil, deferred: (source, index))
+                }
+            }
+            return (0..<source.count).map { index in
+                do {
+                    let loaded = try source.picture(at: index)
+                    return Decoded(record: Self.describe(record, loaded), picture: loaded)
+                } catch {
+                    return Decoded(record: Self.frameError(record, error, index: index, of: source.count), picture: nil)
+                }
             }
         } catch let error as ImageDecodingError {
             record.status = "error"
@@ -136,11 +147,49 @@ struct ScorePipeline {
         }
     }
 
+    /// `record` filled in with what the picture says about itself.
+    static func describe(_ record: ScoreRecord, _ loaded: LoadedImage) -> ScoreRecord {
+        var described = record
+        described.format = loaded.format.rawValue
+        described.width = loaded.fullSize.width
+        described.height = loaded.fullSize.height
+        described.frame = loaded.frame?.number
+        described.frames = loaded.frame?.of
+        described.dicom = loaded.dicom.map { ScoreRecord.DICOMInfo($0, syntax: loaded.transferSyntax) }
+        return described
+    }
+
+    /// The error record of one frame that could not be decoded; the object's other frames go on.
+    static func frameError(_ record: ScoreRecord, _ error: Error, index: Int, of count: Int) -> ScoreRecord {
+        var failed = record
+        failed.status = "error"
+        failed.format = "dicom"
+        failed.frame = index + 1
+        failed.frames = count
+        let decoding = error as? ImageDecodingError
+        failed.error = .init(kind: decoding?.kind.name ?? "corrupt", message: decoding?.reason ?? "\(error)")
+        return failed
+    }
+
     /// Scores a batch and writes the records of every input whose last picture it holds.
     /// All records of one input go out in one write, so a killed run never leaves an input
     /// half recorded: `--resume` skips whole inputs.
     private func scoreAndWrite(_ items: ArraySlice<(Decoded, last: Bool)>, unwritten: inout [ScoreRecord],
                                summary: inout ScoreSummary) throws {
+        // Frames of long multi-frame objects are decoded now; one that fails gets an error
+        // record of its own, and the object's other frames go on.
+        var items = Array(items)
+        for i in items.indices {
+            guard let (source, index) = items[i].0.deferred else { continue }
+            items[i].0.deferred = nil
+            do {
+                let loaded = try source.picture(at: index)
+                items[i].0.record = Self.describe(items[i].0.record, loaded)
+                items[i].0.picture = loaded
+            } catch {
+                items[i].0.record = Self.frameError(items[i].0.record, error, index: index, of: source.count)
+            }
+        }
         let pictures = items.compactMap(\.0.picture)
         let paths = items.filter { $0.0.image != nil }.map(\.0.record.path)
         let assessments = pictures.isEmpty ? [] : try scorer.assess(pictures, paths: paths)

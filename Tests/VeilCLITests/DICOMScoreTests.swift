@@ -95,6 +95,23 @@ struct DICOMScoreTests {
         #expect(export.first?["sopInstanceUID"] as? String == expected["jpeg-baseline"]?["sopInstanceUID"] as? String)
     }
 
+    /// Long objects are decoded frame by frame as their batches come up; a damaged frame gets
+    /// an error record of its own and the object's other frames are scored.
+    @Test func everyFrameGetsARecordEvenWhenOneFails() throws {
+        let run = try ScoreCommandTests.veil(["score", Self.fixtures.appendingPathComponent("multiframe-long.dcm").path,
+                                              Self.fixtures.appendingPathComponent("multiframe-bad-frame.dcm").path,
+                                              "--batch-size", "4", "--no-faces"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let records = run.records
+        let long = records.filter { ($0["path"] as? String)?.hasSuffix("multiframe-long.dcm") == true }
+        #expect(long.map { $0["frame"] as? Int } == (1...20).map { $0 })
+        #expect(long.allSatisfy { $0["status"] as? String == "ok" && $0["frames"] as? Int == 20 && $0["dicom"] != nil })
+        let bad = records.filter { ($0["path"] as? String)?.hasSuffix("multiframe-bad-frame.dcm") == true }
+        #expect(bad.map { $0["frame"] as? Int } == [1, 2, 3])
+        #expect(bad.map { $0["status"] as? String } == ["ok", "error", "ok"])
+        #expect(run.stderr.contains("scored 22"))
+    }
+
     /// `minors: same` in a policy takes the minor rule away; the attribute still shows.
     /// And the acceptance case in its plainest form: an intimate Body Part Examined is a
     /// pending-review `body-region` suggestion.
