@@ -7,7 +7,8 @@ Generates (once, cached in $TMPDIR/veil-bench-corpus) a folder of 12-MP JPEGs, q
 with sensor-like noise, then measures on the same files, each in its own process:
   - Veil's ceiling: DCT-scaled decoding alone and the forward pass alone, each on all cores
     (`veil-compare ceiling`), combined as 1 / (1/decode + 1/forward);
-  - `veil score` (the real command, release build);
+  - `veil score --no-faces` (the real command, release build; nudity and metadata only, the
+    same job as the peers), and `veil score` with its default face detection, for its cost;
   - a tuned Python pipeline: Pillow `draft` scaled decoding in a thread pool, the same
     preprocessing, ONNX Runtime batched (16) on the same open_nsfw network;
   - NudeNet 3.4.2's `NudeDetector().detect` (AGPL-3.0: installed here as a peer only).
@@ -111,9 +112,11 @@ def main():
     results = {}
     out, _ = run_measured([os.path.join(bench, ".build", "release", "veil-compare"), "ceiling", str(args.threads), folder])
     ceiling = json.loads(out.stdout.strip().splitlines()[-1])
-    start = time.perf_counter()
-    out, rss = run_measured([os.path.join(ROOT, ".build", "release", "veil"), "score", "--threads", str(args.threads), folder])
-    results["veil score"] = (len(files) / (time.perf_counter() - start), rss)
+    for name, extra in (("veil score", ["--no-faces"]), ("veil score, with faces", [])):
+        start = time.perf_counter()
+        out, rss = run_measured([os.path.join(ROOT, ".build", "release", "veil"), "score", "--threads", str(args.threads),
+                                 *extra, folder])
+        results[name] = (len(files) / (time.perf_counter() - start), rss)
     for kind, label in (("python", "Pillow draft + ONNX Runtime"), ("nudenet", "NudeNet 3.4.2")):
         out, rss = run_measured([sys.executable, __file__, "--child", kind, "--folder", folder,
                                  "--images", str(args.images), "--threads", str(args.threads)])
