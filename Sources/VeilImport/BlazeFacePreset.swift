@@ -6,7 +6,7 @@ import VeilEngine
 /// FaceDetectionShortRange subgraph); `Tools/reference/mediapipe_face_options.py` prints
 /// them from the wheel.
 public enum BlazeFacePreset {
-    public static let description = TFLiteImporter.Description(
+    public static let description = ModelDescription(
         name: "blazeface_short_range", version: "mediapipe-0.10.14", license: "Apache-2.0",
         summary: "MediaPipe's BlazeFace short-range face detector: faces within about 2 m of the camera, 128x128 input, 896 anchors.",
         notes: "Upstream: github.com/google-ai-edge/mediapipe (Apache-2.0), as shipped in the PyPI wheel mediapipe==0.10.14 "
@@ -20,7 +20,6 @@ public enum BlazeFacePreset {
             .init(op: "channelOrder", order: "RGB"),
             .init(op: "normalize", mean: [127.5, 127.5, 127.5], scale: [1 / 127.5, 1 / 127.5, 1 / 127.5]),
         ],
-        converter: "veil model import-tflite --preset blazeface-short-range",
         detector: .init(
             valuesPerAnchor: 16, boxHeads: [], scoreHeads: [],
             anchors: .init(numLayers: 4, minScale: 0.1484375, maxScale: 0.75, inputWidth: 128, inputHeight: 128,
@@ -29,5 +28,6 @@ public enum BlazeFacePreset {
             decoding: .init(boxCoordOffset: 0, keypointCoordOffset: 4, keypoints: 6, valuesPerKeypoint: 2,
                             xScale: 128, yScale: 128, wScale: 128, hScale: 128, reverseOutputOrder: true,
                             sigmoidScore: true, scoreClippingThreshold: 100, minScore: 0.5),
-            suppression: .init(minSuppressionThreshold: 0.3, algorithm: "weighted")))
+            suppression: .init(minSuppressionThreshold: 0.3, algorithm: "weighted")),
+        converter: "veil model import-tflite --preset blazeface-short-range")
 }

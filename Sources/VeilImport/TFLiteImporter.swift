@@ -13,37 +13,12 @@ import VeilEngine
 /// so weights are transposed here, once. SAME padding becomes explicit, possibly
 /// asymmetric, padding computed from the tensor shapes the model declares.
 public enum TFLiteImporter {
-    /// What the caller adds that the TFLite file does not say.
-    public struct Description: Sendable {
-        public var name: String
-        public var version: String
-        public var license: String
-        public var summary: String?
-        public var notes: String?
-        public var origin: String
-        public var preprocessing: [ModelManifest.PreprocessingStep]
-        public var converter: String
-        /// The detector's parameters; heads are filled in from the graph.
-        public var detector: ModelManifest.DetectorSpec
-
-        /// Creates a description.
-        public init(name: String, version: String, license: String, summary: String?, notes: String?, origin: String,
-                    preprocessing: [ModelManifest.PreprocessingStep], converter: String,
-                    detector: ModelManifest.DetectorSpec) {
-            self.name = name
-            self.version = version
-            self.license = license
-            self.summary = summary
-            self.notes = notes
-            self.origin = origin
-            self.preprocessing = preprocessing
-            self.converter = converter
-            self.detector = detector
-        }
-    }
-
     /// Imports the model file at `path`.
-    public static func importModel(tflite path: String, description: Description) throws -> CaffeImporter.Output {
+    /// `description.detector` gives the detector's parameters; the heads come from the graph.
+    public static func importModel(tflite path: String, description: ModelDescription) throws -> ImportedModel {
+        guard var detector = description.detector else {
+            throw ImportError(file: path, "the description has no detector parameters; TFLite import is for detectors")
+        }
         let bytes: [UInt8]
         do { bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) } catch {
             throw ImportError(file: path, "cannot read: \((error as NSError).localizedDescription)")
@@ -54,7 +29,6 @@ public enum TFLiteImporter {
         } catch let error as FlatBufferError {
             throw ImportError(file: path, "not a readable TFLite flatbuffer: \(error)")
         }
-        var detector = description.detector
         detector.boxHeads = try converter.heads(named: "regressors", valuesPerAnchor: detector.valuesPerAnchor)
         detector.scoreHeads = try converter.heads(named: "classificators", valuesPerAnchor: 1)
         let weights = try SafeTensorsWriter.encode(converter.tensors.mapValues { ($0.shape, $0.values) }, metadata: ["format": "veil-model", "model": description.name])
@@ -67,7 +41,7 @@ public enum TFLiteImporter {
             weights: .init(file: "weights.safetensors", sha256: SHA256.hex(weights)),
             input: input, preprocessing: description.preprocessing, outputs: [], graph: converter.graph,
             detector: detector)
-        return CaffeImporter.Output(manifest: manifest, weights: weights)
+        return ImportedModel(manifest: manifest, weights: weights)
     }
 
     // TFLite schema numbers (tensorflow/lite/schema/schema.fbs).

@@ -104,7 +104,7 @@ struct ModelCommand: ParsableCommand {
 }
 
 extension ModelCommand.ImportCaffe.Preset {
-    var description: CaffeImporter.Description {
+    var description: ModelDescription {
         switch self {
         case .openNSFW: return OpenNSFWPreset.description
         }

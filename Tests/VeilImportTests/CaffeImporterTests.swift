@@ -124,7 +124,7 @@ struct CaffeImporterTests {
         return (p.path, m.path)
     }
 
-    static let description = CaffeImporter.Description(
+    static let description = ModelDescription(
         name: "tiny", version: "1", license: "CC0-1.0", origin: "test",
         preprocessing: [], outputs: [.init(name: "positive", tensor: "prob", channel: 1)], converter: "test")
 
