@@ -246,3 +246,12 @@ if what == "faces-profile" {
     let prep = medianSeconds(runs: 7) { _ = frames.map { detector.preprocessor.tensorValues(prepared: $0) } }
     print(String(format: "detect(inEach: 16 tiles) %.1f ms; tensorValues x16 %.1f ms", all * 1000, prep * 1000))
 }
+if what == "faces-ops" {
+    ComputeThreads.configure(threads)
+    let detector = try FaceDetector.loadDefault()
+    let framed = RGBImage(width: 128, height: 128) { x, y in (UInt8(x), UInt8(y), 90) }
+    let input = Tensor(batchNCHW: Array(repeating: detector.preprocessor.tensorValues(prepared: framed), count: 16), channels: 3, height: 128, width: 128)
+    var byOp: [String: Double] = [:]
+    for _ in 0..<5 { for l in try detector.model.runProfiled(input).layers { byOp[l.operation.split(separator: " ").prefix(2).joined(separator: " "), default: 0] += l.seconds / 5 } }
+    for (op, t) in byOp.sorted(by: { $0.value > $1.value }) { print(String(format: "%-28@ %6.1f ms", op as NSString, t * 1000)) }
+}

@@ -183,40 +183,55 @@ public struct Convolution2D: Sendable {
     private func depthwise(_ input: Tensor, into output: inout Tensor) {
         let inShape = input.shape, outShape = output.shape
         let kh = window.kernelHeight, kw = window.kernelWidth
+        let sx = window.strideX, sy = window.strideY
+        // Each plane is first copied into a zero-bordered buffer, so that every tap reads in
+        // bounds: the inner loop then has no tests and, for 3×3 at stride 1, vectorizes.
+        // Taps are summed in the naive twin's (ky, kx) order; a padding tap adds zero.
+        let paddedWidth = inShape.width + window.padLeft + window.padRight
+        let paddedHeight = inShape.height + window.padTop + window.padBottom
         input.storage.withUnsafeBufferPointer { src in
             weights.withUnsafeBufferPointer { w in
                 output.storage.withUnsafeMutableBufferPointer { dst in
                     let dstBase = dst.baseAddress!
-                    ComputeThreads.parallelFor(outShape.channels * outShape.batch) { plane in
-                        let c = plane / outShape.batch
-                        let inPlane = src.baseAddress! + plane * inShape.plane
-                        let outPlane = dstBase + plane * outShape.plane
-                        let kernel = w.baseAddress! + c * kh * kw
-                        // Row by row, one kernel tap at a time over the range of outputs whose
-                        // input lies inside the image: no bounds test in the inner loop, which the
-                        // compiler vectorizes for stride 1. Taps are summed in the same (ky, kx)
-                        // order as the naive twin, so results are identical.
-                        let sx = window.strideX, padLeft = window.padLeft
-                        for oy in 0..<outShape.height {
-                            let out = outPlane + oy * outShape.width
-                            out.initialize(repeating: 0, count: outShape.width)
-                            let iy0 = oy * window.strideY - window.padTop
-                            for ky in 0..<kh {
-                                let iy = iy0 + ky
-                                if iy < 0 || iy >= inShape.height { continue }
-                                let row = inPlane + iy * inShape.width
-                                for kx in 0..<kw {
-                                    let weight = kernel[ky * kw + kx]
-                                    let shift = kx - padLeft
-                                    let lo = shift >= 0 ? 0 : (-shift + sx - 1) / sx
-                                    let last = inShape.width - 1 - shift
-                                    let hi = last < 0 ? 0 : min(outShape.width, last / sx + 1)
-                                    guard lo < hi else { continue }
-                                    if sx == 1 {
-                                        let input = row + shift
-                                        for ox in lo..<hi { out[ox] += weight * input[ox] }
-                                    } else {
-                                        for ox in lo..<hi { out[ox] += weight * row[ox * sx + shift] }
+                    let planes = outShape.channels * outShape.batch
+                    let workers = min(ComputeThreads.count, planes)
+                    ComputeThreads.parallelFor(workers) { worker in
+                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedWidth * paddedHeight)
+                        padded.initialize(repeating: 0, count: paddedWidth * paddedHeight)
+                        defer { padded.deallocate() }
+                        for plane in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
+                            let c = plane / outShape.batch
+                            let inPlane = src.baseAddress! + plane * inShape.plane
+                            for y in 0..<inShape.height {
+                                (padded + (y + window.padTop) * paddedWidth + window.padLeft)
+                                    .update(from: inPlane + y * inShape.width, count: inShape.width)
+                            }
+                            let outPlane = dstBase + plane * outShape.plane
+                            let kernel = w.baseAddress! + c * kh * kw
+                            if kh == 3 && kw == 3 && sx == 1 {
+                                let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (kernel[0], kernel[1], kernel[2], kernel[3], kernel[4],
+                                                                           kernel[5], kernel[6], kernel[7], kernel[8])
+                                for oy in 0..<outShape.height {
+                                    let r0 = padded + (oy * sy) * paddedWidth, r1 = r0 + paddedWidth, r2 = r1 + paddedWidth
+                                    let out = outPlane + oy * outShape.width
+                                    for ox in 0..<outShape.width {
+                                        var sum: Float = 0
+                                        sum += r0[ox] * w0; sum += r0[ox + 1] * w1; sum += r0[ox + 2] * w2
+                                        sum += r1[ox] * w3; sum += r1[ox + 1] * w4; sum += r1[ox + 2] * w5
+                                        sum += r2[ox] * w6; sum += r2[ox + 1] * w7; sum += r2[ox + 2] * w8
+                                        out[ox] = sum
+                                    }
+                                }
+                            } else {
+                                for oy in 0..<outShape.height {
+                                    let out = outPlane + oy * outShape.width
+                                    for ox in 0..<outShape.width {
+                                        var sum: Float = 0
+                                        for ky in 0..<kh {
+                                            let row = padded + (oy * sy + ky) * paddedWidth + ox * sx
+                                            for kx in 0..<kw { sum += row[kx] * kernel[ky * kw + kx] }
+                                        }
+                                        out[ox] = sum
                                     }
                                 }
                             }
