@@ -140,6 +140,35 @@ func compareFaces(threads: Int) throws {
     }
 }
 
+/// Where BlazeFace's time goes at batch 16 (16 tiles of a photo): letterbox, forward pass,
+/// the whole detect call, time by operation type, and the slowest layers.
+func profileFaces(threads: Int) throws {
+    ComputeThreads.configure(threads)
+    let detector = try FaceDetector.loadDefault()
+    let size = detector.preprocessor.inputSize
+    let tiles = (0..<16).map { i in RGBImage(width: 189, height: 189) { x, y in (UInt8((x + i) % 256), UInt8(y % 256), 90) } }
+    let letterbox = medianSeconds(runs: 9) { _ = tiles[0].letterboxed(to: size) }
+    let input = Tensor(batchNCHW: tiles.map { detector.preprocessor.tensorValues(prepared: $0.letterboxed(to: size).image) },
+                       channels: 3, height: size.height, width: size.width)
+    let forward = try medianSeconds(runs: 9) { _ = try detector.model.run(input) }
+    let detect = try medianSeconds(runs: 7) { _ = try detector.detect(inEach: tiles) }
+    print(String(format: "letterbox %.2f ms per tile; forward, batch 16: %.1f ms; detect(inEach:) 16 tiles: %.1f ms",
+                 letterbox * 1000, forward * 1000, detect * 1000))
+    var byOperation: [String: Double] = [:]
+    var layers: [Model.LayerTiming] = []
+    for _ in 0..<5 {
+        layers = try detector.model.runProfiled(input).layers
+        for l in layers { byOperation[l.operation.split(separator: " ").prefix(2).joined(separator: " "), default: 0] += l.seconds / 5 }
+    }
+    for (operation, seconds) in byOperation.sorted(by: { $0.value > $1.value }) {
+        print("  " + operation.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%6.1f ms", seconds * 1000))
+    }
+    for l in layers.sorted(by: { $0.seconds > $1.seconds }).prefix(8) {
+        print("  " + l.name.padding(toLength: 22, withPad: " ", startingAt: 0) + l.operation.padding(toLength: 32, withPad: " ", startingAt: 0)
+              + String(format: "%6.1f ms", l.seconds * 1000))
+    }
+}
+
 func gemmShapes(threads: Int) {
     ComputeThreads.configure(threads)
     for (m, k, n) in [(64, 147, 1783), (64, 147, 200_704), (32, 288, 910), (32, 288, 50_176), (128, 1152, 227), (256, 256, 12544)] {
@@ -226,32 +255,4 @@ if what == "forward-json" {
     let json = try JSONSerialization.data(withJSONObject: ["threads": threads, "imagesPerSecond": rates, "blasCore": BLASDiagnostics.coreName])
     print(String(decoding: json, as: UTF8.self))
 }
-if what == "faces-profile" {
-    ComputeThreads.configure(threads)
-    let detector = try FaceDetector.loadDefault()
-    let image = RGBImage(width: 189, height: 189) { x, y in (UInt8(x % 256), UInt8(y % 256), 90) }
-    let box = medianSeconds(runs: 9) { _ = image.letterboxed(to: PixelSize(width: 128, height: 128)) }
-    let framed = image.letterboxed(to: PixelSize(width: 128, height: 128)).image
-    let input = Tensor(batchNCHW: Array(repeating: detector.preprocessor.tensorValues(prepared: framed), count: 16), channels: 3, height: 128, width: 128)
-    let run = try medianSeconds(runs: 9) { _ = try detector.model.run(input) }
-    let (_, layers) = try detector.model.runProfiled(input)
-    print(String(format: "letterbox %.2f ms, forward batch 16 %.1f ms", box * 1000, run * 1000))
-    for l in layers.sorted(by: { $0.seconds > $1.seconds }).prefix(12) { print(l) }
-}
-if what == "faces-profile" {
-    let detector = try FaceDetector.loadDefault()
-    let tiles = (0..<16).map { i in RGBImage(width: 189, height: 189) { x, y in (UInt8((x + i) % 256), UInt8(y % 256), 90) } }
-    let all = try medianSeconds(runs: 7) { _ = try detector.detect(inEach: tiles) }
-    let frames = tiles.map { $0.letterboxed(to: PixelSize(width: 128, height: 128)).image }
-    let prep = medianSeconds(runs: 7) { _ = frames.map { detector.preprocessor.tensorValues(prepared: $0) } }
-    print(String(format: "detect(inEach: 16 tiles) %.1f ms; tensorValues x16 %.1f ms", all * 1000, prep * 1000))
-}
-if what == "faces-ops" {
-    ComputeThreads.configure(threads)
-    let detector = try FaceDetector.loadDefault()
-    let framed = RGBImage(width: 128, height: 128) { x, y in (UInt8(x), UInt8(y), 90) }
-    let input = Tensor(batchNCHW: Array(repeating: detector.preprocessor.tensorValues(prepared: framed), count: 16), channels: 3, height: 128, width: 128)
-    var byOp: [String: Double] = [:]
-    for _ in 0..<5 { for l in try detector.model.runProfiled(input).layers { byOp[l.operation.split(separator: " ").prefix(2).joined(separator: " "), default: 0] += l.seconds / 5 } }
-    for (op, t) in byOp.sorted(by: { $0.value > $1.value }) { print(String(format: "%-28@ %6.1f ms", op as NSString, t * 1000)) }
-}
+if what == "faces-profile" { try profileFaces(threads: threads) }
