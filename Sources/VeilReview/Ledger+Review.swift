@@ -83,13 +83,7 @@ extension Ledger {
         let now = Self.timestamp(date)
         do {
             return try pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO image (sha256, path, width, height, first_seen, study_instance_uid, series_instance_uid,
-                                       sop_instance_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(sha256) DO NOTHING
-                    """, arguments: [image.sha256, image.path, image.width, image.height, now,
-                                     image.studyInstanceUID, image.seriesInstanceUID, image.sopInstanceUID])
-                let imageID = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
+                let imageID = try Self.imageID(image, firstSeen: now, in: db)
                 var ids: [Int64] = []
                 for s in reviewable {
                     try db.execute(sql: """
@@ -194,6 +188,17 @@ extension Ledger {
         }
     }
 
+    /// The row id of `image`, adding the image (by content hash) if the ledger lacks it.
+    static func imageID(_ image: LedgerImage, firstSeen: String, in db: Database) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO image (sha256, path, width, height, first_seen, study_instance_uid, series_instance_uid,
+                               sop_instance_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(sha256) DO NOTHING
+            """, arguments: [image.sha256, image.path, image.width, image.height, firstSeen,
+                             image.studyInstanceUID, image.seriesInstanceUID, image.sopInstanceUID])
+        return try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
+    }
+
     static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -240,13 +245,7 @@ extension Ledger {
         let now = Self.timestamp(date)
         do {
             return try pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO image (sha256, path, width, height, first_seen, study_instance_uid, series_instance_uid,
-                                       sop_instance_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(sha256) DO NOTHING
-                    """, arguments: [image.sha256, image.path, image.width, image.height, now,
-                                     image.studyInstanceUID, image.seriesInstanceUID, image.sopInstanceUID])
-                let imageID = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
+                let imageID = try Self.imageID(image, firstSeen: now, in: db)
                 try db.execute(sql: "INSERT INTO reveal (image_id, reviewer, level, reason, revealed_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [imageID, who, level, reason, now])
                 return db.lastInsertedRowID
