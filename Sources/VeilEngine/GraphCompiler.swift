@@ -4,8 +4,8 @@ import VeilTensor
 /// Turns a manifest graph plus its weights into executable steps, once, at load.
 ///
 /// Work done here so that `forward` never does it: batch norm folded into the preceding
-/// convolution's weights and bias, ReLU fused into the preceding layer, and every shape
-/// checked for the manifest's input size.
+/// convolution's weights and bias, a shortcut add and ReLU fused into the preceding layer,
+/// and every shape checked for the manifest's input size.
 struct GraphCompiler {
     let manifest: ModelManifest
     let weights: SafeTensorsFile
@@ -76,6 +76,17 @@ struct GraphCompiler {
             return index
         }
 
+        /// For `add(a, b)`: the convolution producing one operand that can absorb the add,
+        /// and the other operand. The other must already exist when the convolution runs.
+        func convolutionTakingShortcut(_ node: ModelManifest.Node) -> (Int, String)? {
+            for (mine, other) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] where mine != other {
+                guard let index = fusable(mine), case .convolution = pending[index].kind,
+                      pending[index].activation == .none, pending[index].inputs.count == 1 else { continue }
+                if other == manifest.input.tensor || (producer[other].map { $0 < index } ?? false) { return (index, other) }
+            }
+            return nil
+        }
+
         for node in manifest.graph {
             guard !node.inputs.isEmpty else { throw fail(node, "has no inputs") }
             for input in node.inputs where channels[input] == nil {
@@ -125,7 +136,7 @@ struct GraphCompiler {
                 }
                 if let index = fusable(node.inputs[0]),
                    case .convolution(var w, var b, let cin, let cout, let groups, let window) = pending[index].kind,
-                   pending[index].activation == .none {
+                   pending[index].activation == .none, pending[index].inputs.count == 1 {
                     let perOutput = w.count / cout
                     for o in 0..<cout {
                         for i in 0..<perOutput { w[o * perOutput + i] = Float(Double(w[o * perOutput + i]) * scale[o]) }
@@ -174,7 +185,14 @@ struct GraphCompiler {
                 guard channels[node.inputs[1]] == inChannels else {
                     throw fail(node, "adds \(inChannels) channels to \(channels[node.inputs[1]]!)")
                 }
-                new = Pending(name: node.name, kind: .add, inputs: node.inputs, output: node.output)
+                if let (index, shortcut) = convolutionTakingShortcut(node) {
+                    // conv + shortcut: the convolution adds it while its output is in cache.
+                    pending[index].inputs.append(shortcut)
+                    pending[index].output = node.output
+                    producer[node.output] = index
+                } else {
+                    new = Pending(name: node.name, kind: .add, inputs: node.inputs, output: node.output)
+                }
 
             case "concat":
                 outChannels = node.inputs.reduce(0) { $0 + channels[$1]! }
@@ -240,6 +258,9 @@ struct GraphCompiler {
                     let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, groups: groups, window: window,
                                                  weights: w, bias: b, activation: p.activation)
                     outShape = try conv.outputShape(for: inputShapes[0])
+                    if inputShapes.count > 1, inputShapes[1] != outShape {
+                        throw fail("adds \(inputShapes[1]) to \(outShape)")
+                    }
                     operation = .convolution(conv)
                 case .pooling(let pool):
                     outShape = try pool.outputShape(for: inputShapes[0])

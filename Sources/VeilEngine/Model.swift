@@ -15,9 +15,10 @@ import VeilTensor
 ///
 /// ## Running
 /// ``run(_:)`` takes a batch in Veil's `(C, N, H, W)` layout (see `Tensor`) and returns every
-/// output tensor the manifest names. Each call allocates its own activations, so concurrent
-/// calls share nothing but the read-only weights; thread use inside a call follows
-/// `ComputeThreads`.
+/// output tensor the manifest names. Concurrent calls share nothing but the read-only
+/// weights and a pool of spare activation storage that one call at a time takes (so that
+/// repeated runs reuse memory instead of faulting in fresh pages); thread use inside a call
+/// follows `ComputeThreads`.
 public final class Model: Sendable {
     /// The manifest the model was loaded from.
     public let manifest: ModelManifest
@@ -26,6 +27,7 @@ public final class Model: Sendable {
     let outputSlots: [String: Int]
     let lastUse: [Int]
     let slotCount: Int
+    let spareActivations = SpareActivations()
 
     /// Loads the model whose manifest is at `path`; the weights file is found beside it.
     public static func load(manifestAt path: String) throws -> Model {
@@ -111,14 +113,41 @@ public final class Model: Sendable {
         }
         var slots = [Tensor?](repeating: nil, count: slotCount)
         slots[inputSlot] = input
+        var pool = spareActivations.take()
+        defer { spareActivations.keep(pool) }
         for (index, step) in steps.enumerated() {
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-            let output = try step.execute(&slots) { lastUse[$0] == index }
+            let output = try step.execute(&slots, pool: &pool) { lastUse[$0] == index }
             if let timing { timing(step, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, output) }
             slots[step.output] = output
-            for slot in step.inputs where lastUse[slot] == index { slots[slot] = nil }
+            for slot in step.inputs where lastUse[slot] == index {
+                // The caller's input is not ours to write into.
+                if let dead = slots[slot].take(), slot != inputSlot { pool.recycle(dead) }
+            }
         }
         return outputSlots.mapValues { slots[$0]! }
+    }
+}
+
+/// The activations of the last finished run, for the next run to reuse (see `TensorPool`).
+/// Concurrent runs each take what is there, possibly nothing; the last to finish keeps its
+/// own, so what is held stays bounded by one run's activations.
+final class SpareActivations: @unchecked Sendable {
+    private var pool = TensorPool()
+    private let lock = NSLock()
+
+    func take() -> TensorPool {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = pool
+        pool = TensorPool()
+        return taken
+    }
+
+    func keep(_ finished: TensorPool) {
+        lock.lock()
+        pool = finished
+        lock.unlock()
     }
 }
 

@@ -22,11 +22,11 @@ struct Step: Sendable {
 
     /// Runs the step. Input slots whose last reader this is are handed over (set to nil),
     /// so element-wise steps can reuse their storage instead of copying it.
-    func execute(_ slots: inout [Tensor?], lastReader: (Int) -> Bool) throws -> Tensor {
+    func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> Tensor {
         let x = slots[inputs[0]]!
         switch operation {
-        case .convolution(let conv): return conv.forward(x)
-        case .pooling(let pool): return pool.forward(x)
+        case .convolution(let conv): return conv.forward(x, residual: inputs.count > 1 ? slots[inputs[1]]! : nil, pool: &pool)
+        case .pooling(let pooling): return pooling.forward(x, pool: &pool)
         case .fullyConnected(let fc): return fc.forward(x)
         case .add(let activation):
             let other = slots[inputs[1]]!
@@ -51,7 +51,8 @@ extension Step {
         case .convolution(let c):
             let w = c.window
             let kind = c.groups == 1 ? "convolution" : (c.groups == c.inputChannels ? "depthwise" : "grouped conv")
-            return "\(kind) \(w.kernelHeight)x\(w.kernelWidth) s\(w.strideY) \(c.inputChannels)→\(c.outputChannels)"
+            let shortcut = inputs.count > 1 ? " + shortcut" : ""
+            return "\(kind) \(w.kernelHeight)x\(w.kernelWidth) s\(w.strideY) \(c.inputChannels)→\(c.outputChannels)\(shortcut)"
         case .pooling(let p): return "\(p.kind) pool \(p.window.kernelHeight)x\(p.window.kernelWidth)"
         case .fullyConnected: return "fully connected"
         case .add: return "add"

@@ -1,25 +1,27 @@
 import Dispatch
 import Foundation
 
-/// How many threads Veil's compute may use, and the one place that tells OpenBLAS.
+/// How many threads Veil's compute may use.
 ///
-/// OpenBLAS keeps its thread count in a process-wide variable, so it cannot be a per-model
-/// setting. Veil's own loops (im2col, pooling, element-wise) and OpenBLAS's GEMMs run one
-/// after the other, never at the same time, so both may use the same `count` threads and
-/// the process still keeps at most `count` cores busy: N threads, never N².
+/// Every layer is split into blocks that these threads take whole; each block's matrix
+/// product is a single-threaded OpenBLAS call (OpenBLAS's own threads are turned off the
+/// first time Veil touches it, see ``BLASDiagnostics``). So a process that runs Veil on
+/// `count` threads keeps at most `count` cores busy: N threads, never N². OpenBLAS's thread
+/// count is process-wide, so an application that also calls OpenBLAS itself finds it
+/// single-threaded after Veil's first product.
 public enum ComputeThreads {
-    /// Sets the number of threads for OpenBLAS and for Veil's parallel loops.
-    /// Call once at start-up; every loaded model shares it.
+    /// Sets the number of threads for Veil's layers. Call once at start-up; every loaded
+    /// model shares it.
     public static func configure(_ count: Int) {
-        let n = max(1, count)
-        BLAS.setThreadCount(n)
-        state.withLock { $0 = n }
+        _ = OpenBLASSetup.done
+        state.withLock { $0 = max(1, count) }
     }
 
-    /// The configured thread count; until ``configure(_:)`` is called, OpenBLAS's own default.
+    /// The configured thread count; until ``configure(_:)`` is called, the count OpenBLAS
+    /// would have used (its default, or `OPENBLAS_NUM_THREADS`).
     public static var count: Int {
         state.withLock { value in
-            if value == 0 { value = BLAS.threadCount }
+            if value == 0 { value = OpenBLASSetup.done.defaultThreads }
             return value
         }
     }

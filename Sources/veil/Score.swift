@@ -109,9 +109,9 @@ struct Score: ParsableCommand {
         ComputeThreads.configure(overlap ? max(1, cores - workers) : cores)
         if BLASDiagnostics.isUsingGenericKernelsOnModernCPU {
             FileHandle.standardError.write(Data("""
-                veil: note: OpenBLAS uses its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor, \
-                so scoring runs several times slower than it could. See "Performance" in README.md \
-                (OPENBLAS_CORETYPE).\n
+                veil: note: OpenBLAS runs its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor \
+                (OPENBLAS_CORETYPE pins them, or this OpenBLAS cannot switch), so scoring runs several times \
+                slower than it could. See "Performance" in README.md.\n
                 """.utf8))
         }
         let classifier: Classifier

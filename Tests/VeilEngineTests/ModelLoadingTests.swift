@@ -57,7 +57,7 @@ struct ModelLoadingTests {
     }
 
     /// The same network computed by hand with plain loops, as the independent reference.
-    static func handComputed(_ tiny: TinyModel, input: [Float]) -> Float {
+    static func handComputed(_ tiny: TinyModel, input: [Float], shortcut: [Float]? = nil) -> Float {
         let t = tiny.tensors
         var pooled = [Double](repeating: 0, count: 3)
         for o in 0..<3 {
@@ -75,6 +75,9 @@ struct ModelLoadingTests {
                         }
                     }
                     v = (v - Double(t["bn.mean"]!.values[o])) * s + Double(t["bn.bias"]!.values[o])
+                    if let shortcut {  // a 1×1 projection of the input, added before the ReLU
+                        for i in 0..<2 { v += Double(input[(i * 5 + y) * 5 + x]) * Double(shortcut[o * 2 + i]) }
+                    }
                     pooled[o] += max(0, v) / 25
                 }
             }
@@ -182,6 +185,34 @@ struct ModelLoadingTests {
                                         attributes: .init(shape: [2, 1, 1])), at: 4)
         bad.manifest.graph[5].inputs = ["gf"]
         Self.expectLoadError(try bad.write(), mentioning: ["'flatten'"])
+    }
+
+    /// A ResNet-style block, conv → batchNorm → add(projection of the input) → relu: the add
+    /// and the ReLU join the convolution whichever side of the add it is on and whichever
+    /// branch comes first, and the numbers are those of the plain graph, run after run
+    /// (later runs reuse the first run's activation storage).
+    @Test(arguments: [(["b", "s"], true), (["s", "b"], true), (["b", "s"], false)])
+    func shortcutAddJoinsTheConvolution(operands: [String], projectionFirst: Bool) throws {
+        var tiny = TinyModel()
+        let projection: [Float] = [0.3, -0.2, 0.1, 0.4, -0.5, 0.25]
+        tiny.tensors["proj.weight"] = ([3, 2, 1, 1], projection)
+        let proj = ModelManifest.Node(name: "proj", op: "conv2d", inputs: ["x"], output: "s", weights: ["weight": "proj.weight"])
+        // [conv, bn, relu, pool, fc, softmax] → [(proj), conv, bn, (proj), add, relu, …]
+        tiny.manifest.graph.insert(.init(name: "add", op: "add", inputs: operands, output: "a"), at: 2)
+        tiny.manifest.graph[3].inputs = ["a"]
+        tiny.manifest.graph.insert(proj, at: projectionFirst ? 0 : 2)
+        let model = try Model.load(manifestAt: try tiny.write())
+        // proj, conv + bn + add + relu, pool, fc, softmax.
+        #expect(model.steps.count == 5)
+        #expect(model.steps.filter { $0.inputs.count == 2 }.count == 1, "one convolution takes the shortcut")
+        for seed in 0..<3 {
+            let inputs: [[Float]] = (0..<2).map { n in (0..<50).map { Float(($0 * (7 + seed) + n * 3) % 11) / 5 - 1 } }
+            let out = try model.run(Tensor(batchNCHW: inputs, channels: 2, height: 5, width: 5))["prob"]!
+            for (n, input) in inputs.enumerated() {
+                let expected = Self.handComputed(tiny, input: input, shortcut: projection)
+                #expect(abs(out.storage[2 + n] - expected) <= 1e-5, "run \(seed), image \(n): \(out.storage[2 + n]) vs \(expected)")
+            }
+        }
     }
 
     @Test func malformedManifestIsRejected() throws {

@@ -13,8 +13,11 @@ struct ConvolutionTests {
         var cin, cout, groups, batch, height, width: Int
         var window: Window
         var activation: Activation = .none
+        /// Whether a shortcut tensor is added before the activation.
+        var residual = false
         var description: String {
             "cin \(cin) cout \(cout) groups \(groups) batch \(batch) input \(height)x\(width) \(window) \(activation)"
+                + (residual ? " + shortcut" : "")
         }
     }
 
@@ -35,6 +38,11 @@ struct ConvolutionTests {
         // start mid-image and mid-row.
         Case(cin: 16, cout: 8, groups: 1, batch: 5, height: 20, width: 20, window: .square(3, stride: 1, pad: 1)),
         Case(cin: 16, cout: 4, groups: 2, batch: 3, height: 41, width: 37, window: .square(3, stride: 2, pad: 1), activation: .relu),
+        // Shortcuts added in the epilogue: a pointwise product, im2col blocks, groups, depthwise.
+        Case(cin: 8, cout: 16, groups: 1, batch: 3, height: 30, width: 29, window: .square(1), activation: .relu, residual: true),
+        Case(cin: 16, cout: 8, groups: 1, batch: 5, height: 20, width: 20, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
+        Case(cin: 8, cout: 4, groups: 2, batch: 3, height: 5, width: 8, window: .square(3, stride: 2, pad: 0), residual: true),
+        Case(cin: 6, cout: 6, groups: 6, batch: 2, height: 10, width: 9, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
     ]
 
     @Test(arguments: cases)
@@ -47,11 +55,30 @@ struct ConvolutionTests {
                                      window: c.window, weights: weights, bias: bias, activation: c.activation)
         let shape = Tensor.Shape(channels: c.cin, batch: c.batch, height: c.height, width: c.width)
         let input = Tensor(shape: shape, storage: (0..<shape.count).map { _ in rng.uniform() })
-        let fast = conv.forward(input)
-        let slow = ReferenceKernels.convolution(conv, input)
+        let outShape = try conv.outputShape(for: shape)
+        let residual = c.residual ? Tensor(shape: outShape, storage: (0..<outShape.count).map { _ in rng.uniform() }) : nil
+        // Output storage from a pool that holds a NaN-filled array of the right size: the
+        // kernel must overwrite every element, or NaNs show up below.
+        var pool = TensorPool()
+        pool.recycle(Tensor(shape: outShape, storage: [Float](repeating: .nan, count: outShape.count)))
+        let fast = conv.forward(input, residual: residual, pool: &pool)
+        var slow: Tensor
+        if let residual {
+            // The twin without activation, then the shortcut, then the activation.
+            let linear = try Convolution2D(inputChannels: c.cin, outputChannels: c.cout, groups: c.groups,
+                                           window: c.window, weights: weights, bias: bias, activation: .none)
+            slow = ReferenceKernels.convolution(linear, input)
+            for i in slow.storage.indices {
+                let sum = slow.storage[i] + residual.storage[i]
+                slow.storage[i] = c.activation == .relu ? max(0, sum) : sum
+            }
+        } else {
+            slow = ReferenceKernels.convolution(conv, input)
+        }
         #expect(fast.shape == slow.shape, "\(c)")
-        let tolerance = 4 * Float(k) * Float.ulpOfOne * 2
+        let tolerance = 4 * Float(k + 1) * Float.ulpOfOne * 2
         let worst = zip(fast.storage, slow.storage).map { abs($0 - $1) }.max() ?? 0
+        #expect(!fast.storage.contains { $0.isNaN }, "\(c): an output element was never written")
         #expect(worst <= tolerance, "\(c): max difference \(worst), tolerance \(tolerance)")
     }
 

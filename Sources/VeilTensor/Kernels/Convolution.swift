@@ -54,13 +54,14 @@ public struct Window: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A 2-D convolution whose weights were packed once, at load; ``forward(_:)`` only reads.
+/// A 2-D convolution whose weights were packed once, at load; ``forward(_:residual:)`` only reads.
 ///
 /// Weights are `(outputChannels, inputChannels / groups, kernelHeight, kernelWidth)`, row-major,
-/// which is both Caffe's and ONNX's order. Non-depthwise convolutions run as one GEMM per group
-/// over the whole batch (see ``Tensor`` for why the layout makes that possible): a 1×1,
-/// stride-1, unpadded convolution multiplies the input directly; any other goes through
-/// im2col in chunks of images that bound the column buffer. Depthwise convolutions
+/// which is both Caffe's and ONNX's order. Non-depthwise convolutions are GEMMs over the
+/// whole batch (see ``Tensor`` for why the layout makes that possible), cut into blocks of
+/// output columns that one worker takes whole: im2col of the block (none for a 1×1,
+/// stride-1, unpadded convolution, which multiplies the input directly), its product, then
+/// bias, shortcut and activation while the block is still in cache. Depthwise convolutions
 /// (`groups == inputChannels == outputChannels`) use a direct loop, since a GEMM with one
 /// input channel per group would do no useful blocking.
 public struct Convolution2D: Sendable {
@@ -77,10 +78,10 @@ public struct Convolution2D: Sendable {
     let weights: [Float]
     let bias: [Float]
 
-    /// The im2col block, in floats (1 MiB). Columns are built and multiplied one block at a
-    /// time, so the block goes from im2col into the GEMM through the L2 cache instead of
-    /// through main memory: with few channels, the column traffic, not the arithmetic, was
-    /// what bounded these layers.
+    /// The working set of one block, in floats (1 MiB): its im2col panel plus its output
+    /// panel. A block goes from im2col through the GEMM to the bias pass in the L2 cache
+    /// instead of through main memory: with few channels, that traffic, not the arithmetic,
+    /// was what bounded these layers.
     static let columnBlock = 256 << 10
 
     /// Creates a convolution, checking every size against the others.
@@ -125,53 +126,88 @@ public struct Convolution2D: Sendable {
     }
 
     /// Convolves `input`; `input.shape` must have passed ``outputShape(for:)``.
-    public func forward(_ input: Tensor) -> Tensor {
+    ///
+    /// With `residual` (a tensor of the output's shape) the result is
+    /// `activation(convolution + bias + residual)`: a ResNet shortcut added while each block
+    /// of the output is still in cache, instead of in a separate pass over memory.
+    public func forward(_ input: Tensor, residual: Tensor? = nil) -> Tensor {
+        var pool = TensorPool()
+        return forward(input, residual: residual, pool: &pool)
+    }
+
+    /// Convolves like ``forward(_:residual:)``, taking the output's storage from `pool` when it can.
+    public func forward(_ input: Tensor, residual: Tensor? = nil, pool: inout TensorPool) -> Tensor {
         let outShape = try! outputShape(for: input.shape)  // checked when the graph was planned
-        // Both paths write every output element (GEMMs with beta 0), so no zero fill is needed.
-        var output = Tensor(uninitialized: outShape)
-        if isDepthwise {
-            depthwise(input, into: &output)
+        if let residual { precondition(residual.shape == outShape, "residual \(residual.shape) does not match output \(outShape)") }
+        // Every path writes every output element (GEMMs with beta 0), so no zero fill is needed.
+        var output = pool.uninitialized(outShape)
+        let epilogue = Epilogue(bias: bias, relu: activation == .relu)
+        if let residual {
+            residual.storage.withUnsafeBufferPointer { r in
+                run(input, into: &output, epilogue: epilogue, residual: r.baseAddress!)
+            }
         } else {
-            gemmConvolution(input, into: &output)
+            run(input, into: &output, epilogue: epilogue, residual: nil)
         }
-        addBiasAndActivate(&output)
         return output
     }
 
-    private func gemmConvolution(_ input: Tensor, into output: inout Tensor) {
+    private func run(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        if isDepthwise {
+            depthwise(input, into: &output, epilogue: epilogue, residual: residual)
+        } else {
+            gemmConvolution(input, into: &output, epilogue: epilogue, residual: residual)
+        }
+    }
+
+    /// Columns per block for a product with `k` rows of input and `m` rows of output, over
+    /// `total` columns shared by `workers`: the im2col panel and the output panel together
+    /// stay within ``columnBlock`` floats (so in L2), and every worker gets a block.
+    static func blockColumns(k: Int, m: Int, total: Int, workers: Int) -> Int {
+        let cached = max(16, columnBlock / (k + m))
+        let fair = (total + workers - 1) / workers
+        let block = min(cached, fair)
+        return min(total, (block + 15) / 16 * 16)  // whole micro-tiles for OpenBLAS's kernels
+    }
+
+    private func gemmConvolution(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let inShape = input.shape, outShape = output.shape
         let cinG = inputChannels / groups, coutG = outputChannels / groups
         let k = cinG * window.kernelHeight * window.kernelWidth
-        let outColumns = outShape.batch * outShape.plane
+        let total = outShape.batch * outShape.plane
+        let direct = isPointwise  // a 1×1, stride-1 convolution multiplies the input itself
+        let workers = ComputeThreads.count
+        let block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: workers)
+        let blocks = (total + block - 1) / block
         input.storage.withUnsafeBufferPointer { src in
             weights.withUnsafeBufferPointer { w in
                 output.storage.withUnsafeMutableBufferPointer { dst in
-                    if isPointwise {
-                        for g in 0..<groups {
-                            BLAS.gemm(m: coutG, n: outColumns, k: cinG,
-                                      a: w.baseAddress! + g * coutG * k, lda: k,
-                                      b: src.baseAddress! + g * cinG * inShape.batch * inShape.plane, ldb: outColumns,
-                                      c: dst.baseAddress! + g * coutG * outColumns, ldc: outColumns)
-                        }
-                        return
-                    }
-                    let totalColumns = outColumns
-                    let block = min(totalColumns, max(64, Self.columnBlock / k))
-                    var columns = [Float](unsafeUninitializedCapacity: k * block) { _, count in count = k * block }
-                    columns.withUnsafeMutableBufferPointer { col in
-                        for g in 0..<groups {
-                            var first = 0
-                            while first < totalColumns {
-                                let count = min(block, totalColumns - first)
-                                Im2Col.fill(col.baseAddress!, input: src.baseAddress!, inShape: inShape,
-                                            channels: (g * cinG)..<((g + 1) * cinG), columns: first..<(first + count),
-                                            window: window, outShape: outShape)
-                                BLAS.gemm(m: coutG, n: count, k: k,
-                                          a: w.baseAddress! + g * coutG * k, lda: k,
-                                          b: col.baseAddress!, ldb: count,
-                                          c: dst.baseAddress! + g * coutG * outColumns + first,
-                                          ldc: outColumns)
-                                first += count
+                    let (src, w, dst) = (src.baseAddress!, w.baseAddress!, dst.baseAddress!)
+                    let parts = min(workers, blocks)
+                    ComputeThreads.parallelFor(parts) { part in
+                        let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
+                        defer { columns?.deallocate() }
+                        for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                            let first = b * block, count = min(block, total - first)
+                            for g in 0..<groups {
+                                let panel: UnsafePointer<Float>, ldb: Int
+                                if let columns {
+                                    Im2Col.fill(columns, input: src, inShape: inShape, channels: (g * cinG)..<((g + 1) * cinG),
+                                                columns: first..<(first + count), window: window, outShape: outShape)
+                                    panel = UnsafePointer(columns)
+                                    ldb = count
+                                } else {
+                                    panel = src + g * cinG * total + first
+                                    ldb = total
+                                }
+                                let c = dst + g * coutG * total + first
+                                BLAS.gemm(m: coutG, n: count, k: k, a: w + g * coutG * k, lda: k,
+                                          b: panel, ldb: ldb, c: c, ldc: total)
+                                for row in 0..<coutG {
+                                    let offset = row * total
+                                    epilogue.apply(c + offset, count: count, channel: g * coutG + row,
+                                                   residual: residual.map { $0 + g * coutG * total + first + offset })
+                                }
                             }
                         }
                     }
@@ -180,7 +216,7 @@ public struct Convolution2D: Sendable {
         }
     }
 
-    private func depthwise(_ input: Tensor, into output: inout Tensor) {
+    private func depthwise(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let inShape = input.shape, outShape = output.shape
         let kh = window.kernelHeight, kw = window.kernelWidth
         let sx = window.strideX, sy = window.strideY
@@ -235,29 +271,29 @@ public struct Convolution2D: Sendable {
                                     }
                                 }
                             }
+                            epilogue.apply(outPlane, count: outShape.plane, channel: c,
+                                           residual: residual.map { $0 + plane * outShape.plane })
                         }
                     }
                 }
             }
         }
     }
+}
 
-    private func addBiasAndActivate(_ output: inout Tensor) {
-        let run = output.shape.batch * output.shape.plane
-        let relu = activation == .relu
-        bias.withUnsafeBufferPointer { bias in
-            output.storage.withUnsafeMutableBufferPointer { dst in
-                let base = dst.baseAddress!
-                ComputeThreads.parallelFor(outputChannels) { c in
-                    let row = base + c * run
-                    let b = bias[c]
-                    if relu {
-                        for i in 0..<run { row[i] = max(0, row[i] + b) }
-                    } else {
-                        for i in 0..<run { row[i] += b }
-                    }
-                }
-            }
+/// What every convolution does to a run of one output channel right after computing it:
+/// `x = activation(x + bias[channel] + residual)`, summed in that order.
+struct Epilogue {
+    let bias: [Float]
+    let relu: Bool
+
+    func apply(_ row: UnsafeMutablePointer<Float>, count: Int, channel: Int, residual: UnsafePointer<Float>?) {
+        let b = bias[channel]
+        switch (residual, relu) {
+        case (nil, false): for i in 0..<count { row[i] += b }
+        case (nil, true): for i in 0..<count { row[i] = max(0, row[i] + b) }
+        case let (r?, false): for i in 0..<count { row[i] = row[i] + b + r[i] }
+        case let (r?, true): for i in 0..<count { row[i] = max(0, row[i] + b + r[i]) }
         }
     }
 }
@@ -266,7 +302,8 @@ public struct Convolution2D: Sendable {
 enum Im2Col {
     /// Fills `columns` as a `(channels × kh × kw) × columns.count` row-major matrix whose
     /// column `j` is the window of output position `columns.lowerBound + j`, positions being
-    /// numbered `(image, outY, outX)` across the whole batch.
+    /// numbered `(image, outY, outX)` across the whole batch. Runs on the calling thread:
+    /// each worker fills the block it is about to multiply.
     static func fill(_ columns: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, inShape: Tensor.Shape,
                      channels: Range<Int>, columns range: Range<Int>, window: Window, outShape: Tensor.Shape) {
         let kh = window.kernelHeight, kw = window.kernelWidth
@@ -274,7 +311,7 @@ enum Im2Col {
         let width = range.count
         let outW = outShape.width, outPlane = outShape.plane
         let sx = window.strideX
-        ComputeThreads.parallelFor(rows) { r in
+        for r in 0..<rows {
             let c = channels.lowerBound + r / (kh * kw)
             let ky = (r / kw) % kh, kx = r % kw
             let ix0 = kx - window.padLeft

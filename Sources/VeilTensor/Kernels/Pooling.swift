@@ -45,55 +45,92 @@ public struct Pooling: Sendable {
 
     /// Pools `input`; its shape must have passed ``outputShape(for:)``.
     public func forward(_ input: Tensor) -> Tensor {
+        var pool = TensorPool()
+        return forward(input, pool: &pool)
+    }
+
+    /// Pools `input`, taking the output's storage from `pool` when it can.
+    public func forward(_ input: Tensor, pool: inout TensorPool) -> Tensor {
         let inShape = input.shape
         let outShape = try! outputShape(for: inShape)  // checked when the graph was planned
-        var output = Tensor(uninitialized: outShape)  // every output is written below
-        let isMax = kind == .max
-        let threeByThree = window.kernelHeight == 3 && window.kernelWidth == 3
+        var output = pool.uninitialized(outShape)  // every output is written below
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
-                let dstBase = dst.baseAddress!
-                ComputeThreads.parallelFor(outShape.channels * outShape.batch) { plane in
-                    let inPlane = src.baseAddress! + plane * inShape.plane
-                    let outPlane = dstBase + plane * outShape.plane
-                    for oy in 0..<outShape.height {
-                        let y0 = oy * window.strideY - window.padTop
-                        let yEnd = min(y0 + window.kernelHeight, inShape.height + window.padBottom)
-                        let ys = max(y0, 0), ye = min(yEnd, inShape.height)
-                        let outRow = outPlane + oy * outShape.width
-                        // Interior columns, whose 3×3 window lies inside the image, take the
-                        // unrolled path; edge columns and other windows the general one.
-                        let interiorLo = (window.padLeft + window.strideX - 1) / window.strideX
-                        let interiorHi = min(outShape.width,
-                                             max(interiorLo, (inShape.width + window.padLeft - window.kernelWidth) / window.strideX + 1))
-                        for ox in 0..<outShape.width {
-                            if isMax && threeByThree && ox >= interiorLo && ox < interiorHi && ye - ys == 3 {
-                                // The common 3×3 window, unrolled.
-                                let p = inPlane + ys * inShape.width + ox * window.strideX - window.padLeft
-                                let w = inShape.width
-                                let a = Swift.max(Swift.max(p[0], p[1]), p[2])
-                                let b = Swift.max(Swift.max(p[w], p[w + 1]), p[w + 2])
-                                let c = Swift.max(Swift.max(p[2 * w], p[2 * w + 1]), p[2 * w + 2])
-                                outRow[ox] = Swift.max(Swift.max(a, b), c)
-                                continue
-                            }
-                            let x0 = ox * window.strideX - window.padLeft
-                            let xEnd = min(x0 + window.kernelWidth, inShape.width + window.padRight)
-                            let xs = max(x0, 0), xe = min(xEnd, inShape.width)
-                            var acc: Float = isMax ? -.infinity : 0
-                            if ys < ye && xs < xe {
-                                for y in ys..<ye {
-                                    let row = inPlane + y * inShape.width
-                                    for x in xs..<xe { acc = isMax ? Swift.max(acc, row[x]) : acc + row[x] }
-                                }
-                            }
-                            if !isMax { acc /= Float((yEnd - y0) * (xEnd - x0)) }
-                            outRow[ox] = acc
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                let planes = outShape.channels * outShape.batch
+                let workers = min(ComputeThreads.count, planes)
+                ComputeThreads.parallelFor(workers) { worker in
+                    let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: inShape.width)
+                    defer { columnMax.deallocate() }
+                    for plane in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
+                        let inPlane = src + plane * inShape.plane
+                        let outPlane = dst + plane * outShape.plane
+                        if kind == .max {
+                            maxPlane(inPlane, inShape, outPlane, outShape, columnMax)
+                        } else {
+                            averagePlane(inPlane, inShape, outPlane, outShape)
                         }
                     }
                 }
             }
         }
         return output
+    }
+
+    /// The input rows and columns a window covers, clipped to the image; `full` is the
+    /// window's extent within the padded input, which averages divide by.
+    private func span(_ o: Int, stride: Int, pad: Int, kernel: Int, size: Int, padAfter: Int) -> (lo: Int, hi: Int, full: Int) {
+        let start = o * stride - pad
+        let end = min(start + kernel, size + padAfter)
+        return (max(start, 0), min(end, size), end - start)
+    }
+
+    /// Max pooling of one plane, separably: for each output row, first the maximum down each
+    /// input column over the window's rows (a contiguous loop that vectorizes), then the
+    /// maximum across each window's columns of that. Same result as the 2-D window, since
+    /// max is exact, with a third of the loads for 3×3.
+    private func maxPlane(_ inPlane: UnsafePointer<Float>, _ inShape: Tensor.Shape,
+                          _ outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                          _ columnMax: UnsafeMutablePointer<Float>) {
+        let w = inShape.width
+        for oy in 0..<outShape.height {
+            let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
+                            size: inShape.height, padAfter: window.padBottom)
+            let outRow = outPlane + oy * outShape.width
+            guard rows.lo < rows.hi else {
+                outRow.update(repeating: -.infinity, count: outShape.width)
+                continue
+            }
+            columnMax.update(from: inPlane + rows.lo * w, count: w)
+            for y in (rows.lo + 1)..<max(rows.lo + 1, rows.hi) {
+                let row = inPlane + y * w
+                for x in 0..<w { columnMax[x] = Swift.max(columnMax[x], row[x]) }
+            }
+            for ox in 0..<outShape.width {
+                let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
+                                size: w, padAfter: window.padRight)
+                var acc = -Float.infinity
+                for x in cols.lo..<max(cols.lo, cols.hi) { acc = Swift.max(acc, columnMax[x]) }
+                outRow[ox] = acc
+            }
+        }
+    }
+
+    private func averagePlane(_ inPlane: UnsafePointer<Float>, _ inShape: Tensor.Shape,
+                              _ outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape) {
+        for oy in 0..<outShape.height {
+            let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
+                            size: inShape.height, padAfter: window.padBottom)
+            for ox in 0..<outShape.width {
+                let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
+                                size: inShape.width, padAfter: window.padRight)
+                var sum: Float = 0
+                for y in rows.lo..<max(rows.lo, rows.hi) {
+                    let row = inPlane + y * inShape.width
+                    for x in cols.lo..<max(cols.lo, cols.hi) { sum += row[x] }
+                }
+                outPlane[oy * outShape.width + ox] = sum / Float(rows.full * cols.full)
+            }
+        }
     }
 }
