@@ -186,7 +186,11 @@ public struct Convolution2D: Sendable {
                     let parts = min(workers, blocks)
                     ComputeThreads.parallelFor(parts) { part in
                         let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
-                        defer { columns?.deallocate() }
+                        // The product lands here, contiguous and in cache, and the epilogue
+                        // writes each output element once: OpenBLAS's zeroing and the kernel's
+                        // read-modify-write then never touch the strided output in memory.
+                        let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
+                        defer { columns?.deallocate(); product.deallocate() }
                         for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
                             let first = b * block, count = min(block, total - first)
                             for g in 0..<groups {
@@ -200,13 +204,12 @@ public struct Convolution2D: Sendable {
                                     panel = src + g * cinG * total + first
                                     ldb = total
                                 }
-                                let c = dst + g * coutG * total + first
                                 BLAS.gemm(m: coutG, n: count, k: k, a: w + g * coutG * k, lda: k,
-                                          b: panel, ldb: ldb, c: c, ldc: total)
+                                          b: panel, ldb: ldb, c: product, ldc: count)
                                 for row in 0..<coutG {
-                                    let offset = row * total
-                                    epilogue.apply(c + offset, count: count, channel: g * coutG + row,
-                                                   residual: residual.map { $0 + g * coutG * total + first + offset })
+                                    let offset = (g * coutG + row) * total + first
+                                    epilogue.apply(product + row * count, into: dst + offset, count: count,
+                                                   channel: g * coutG + row, residual: residual.map { $0 + offset })
                                 }
                             }
                         }
@@ -271,7 +274,7 @@ public struct Convolution2D: Sendable {
                                     }
                                 }
                             }
-                            epilogue.apply(outPlane, count: outShape.plane, channel: c,
+                            epilogue.apply(outPlane, into: outPlane, count: outShape.plane, channel: c,
                                            residual: residual.map { $0 + plane * outShape.plane })
                         }
                     }
@@ -282,18 +285,20 @@ public struct Convolution2D: Sendable {
 }
 
 /// What every convolution does to a run of one output channel right after computing it:
-/// `x = activation(x + bias[channel] + residual)`, summed in that order.
+/// `out = activation(x + bias[channel] + residual)`, summed in that order.
 struct Epilogue {
     let bias: [Float]
     let relu: Bool
 
-    func apply(_ row: UnsafeMutablePointer<Float>, count: Int, channel: Int, residual: UnsafePointer<Float>?) {
+    /// Reads `x`, writes `out` (which may be `x`).
+    func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int, channel: Int,
+               residual: UnsafePointer<Float>?) {
         let b = bias[channel]
         switch (residual, relu) {
-        case (nil, false): for i in 0..<count { row[i] += b }
-        case (nil, true): for i in 0..<count { row[i] = max(0, row[i] + b) }
-        case let (r?, false): for i in 0..<count { row[i] = row[i] + b + r[i] }
-        case let (r?, true): for i in 0..<count { row[i] = max(0, row[i] + b + r[i]) }
+        case (nil, false): for i in 0..<count { out[i] = x[i] + b }
+        case (nil, true): for i in 0..<count { out[i] = max(0, x[i] + b) }
+        case let (r?, false): for i in 0..<count { out[i] = x[i] + b + r[i] }
+        case let (r?, true): for i in 0..<count { out[i] = max(0, x[i] + b + r[i]) }
         }
     }
 }
@@ -338,7 +343,8 @@ enum Im2Col {
                         if sx == 1 {
                             dst.update(from: src, count: hi - lo)
                         } else {
-                            for j in 0..<(hi - lo) { dst[j] = src[j * sx] }
+                            var from = src
+                            for j in 0..<(hi - lo) { dst[j] = from.pointee; from += sx }
                         }
                     }
                     if ox + run > hi { (out + (hi - ox)).update(repeating: 0, count: ox + run - hi) }
