@@ -237,7 +237,7 @@ if what == "sha256" {
 if what == "ceiling", let folder = arguments.dropFirst(2).first {
     try ceiling(folder: folder, threads: threads)
 }
-if what == "layers" { try profileForward(batch: 16, threads: threads) }
+if what == "layers" { try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads) }
 if what == "faces" { try compareFaces(threads: threads) }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
@@ -256,3 +256,28 @@ if what == "forward-json" {
     print(String(decoding: json, as: UTF8.self))
 }
 if what == "faces-profile" { try profileFaces(threads: threads) }
+if what == "forward-cpu" {
+    // CPU time per image of the forward pass (user + system, all threads), besides wall time:
+    // on a shared VM whose neighbours steal cycles, CPU time compares code changes more
+    // steadily than wall time does. Not a substitute for the same-run ratios the README quotes.
+    ComputeThreads.configure(threads)
+    let model = try Classifier.loadDefault().model
+    for batch in [1, 16] {
+        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
+            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
+        }
+        let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+        _ = try model.run(input)
+        func cpuSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        }
+        let runs = batch == 1 ? 40 : 4
+        let cpu0 = cpuSeconds(), wall0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<runs { _ = try model.run(input) }
+        let cpu = (cpuSeconds() - cpu0) / Double(runs * batch)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - wall0) / 1e9 / Double(runs * batch)
+        print(String(format: "batch %2d: %.2f ms CPU per image, %.2f ms wall per image (%.1f images/s)", batch, cpu * 1000, wall * 1000, 1 / wall))
+    }
+}

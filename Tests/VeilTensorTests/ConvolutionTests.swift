@@ -45,6 +45,28 @@ struct ConvolutionTests {
         Case(cin: 6, cout: 6, groups: 6, batch: 2, height: 10, width: 9, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
     ]
 
+    /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples
+    /// of the 4×4 tile, padding 1, 0 and uneven, channels that differ, a shortcut, and more
+    /// tiles than one block holds.
+    static let winogradCases: [Case] = [
+        Case(cin: 32, cout: 32, groups: 1, batch: 2, height: 32, width: 32, window: .square(3, stride: 1, pad: 1), activation: .relu),
+        Case(cin: 48, cout: 32, groups: 1, batch: 3, height: 19, width: 23, window: .square(3, stride: 1, pad: 1)),
+        Case(cin: 32, cout: 40, groups: 1, batch: 4, height: 18, width: 17, window: .square(3, stride: 1, pad: 0), activation: .relu, residual: true),
+        Case(cin: 32, cout: 32, groups: 1, batch: 16, height: 7, width: 7,
+             window: Window(kernelHeight: 3, kernelWidth: 3, padTop: 1, padLeft: 0, padBottom: 2, padRight: 1)),
+        Case(cin: 64, cout: 96, groups: 1, batch: 2, height: 60, width: 44, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
+    ]
+
+    @Test(arguments: winogradCases)
+    func winogradMatchesNaiveTwin(_ c: Case) throws {
+        ComputeThreads.configure(2)
+        let conv = try Convolution2D(inputChannels: c.cin, outputChannels: c.cout, groups: c.groups, window: c.window,
+                                     weights: [Float](repeating: 0, count: c.cout * c.cin * 9), bias: nil)
+        let outShape = try conv.outputShape(for: .init(channels: c.cin, batch: c.batch, height: c.height, width: c.width))
+        try #require(conv.winograd?.pays(for: outShape, workers: ComputeThreads.count) == true, "\(c) would not run by Winograd")
+        try matchesNaiveTwin(c)
+    }
+
     @Test(arguments: cases)
     func matchesNaiveTwin(_ c: Case) throws {
         var rng = TestRandom(seed: UInt64(c.cin * 1000 + c.cout * 10 + c.batch))

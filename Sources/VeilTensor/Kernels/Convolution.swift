@@ -77,6 +77,8 @@ public struct Convolution2D: Sendable {
     public let activation: Activation
     let weights: [Float]
     let bias: [Float]
+    /// The Winograd form of a 3×3, stride-1 convolution with enough channels; nil otherwise.
+    let winograd: WinogradF43?
 
     /// The working set of one block, in floats (1 MiB): its im2col panel plus its output
     /// panel. A block goes from im2col through the GEMM to the bias pass in the L2 cache
@@ -87,6 +89,13 @@ public struct Convolution2D: Sendable {
     /// Creates a convolution, checking every size against the others.
     public init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
                 weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
+        try self.init(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window,
+                      weights: weights, bias: bias, activation: activation, allowWinograd: true)
+    }
+
+    /// `allowWinograd: false` keeps the im2col path, for tests that compare the two.
+    init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
+         weights: [Float], bias: [Float]?, activation: Activation = .none, allowWinograd: Bool) throws {
         guard inputChannels > 0, outputChannels > 0, groups > 0,
               inputChannels % groups == 0, outputChannels % groups == 0 else {
             throw TensorShapeError("convolution channels \(inputChannels)→\(outputChannels) do not divide into \(groups) groups")
@@ -107,6 +116,9 @@ public struct Convolution2D: Sendable {
         self.activation = activation
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
+        self.winograd = allowWinograd && WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels,
+                                                           groups: groups, window: window)
+            ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
     }
 
     var isDepthwise: Bool { groups > 1 && groups == inputChannels && groups == outputChannels }
@@ -155,6 +167,14 @@ public struct Convolution2D: Sendable {
     private func run(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         if isDepthwise {
             depthwise(input, into: &output, epilogue: epilogue, residual: residual)
+        } else if let winograd, winograd.pays(for: output.shape, workers: ComputeThreads.count) {
+            let outShape = output.shape
+            input.storage.withUnsafeBufferPointer { src in
+                output.storage.withUnsafeMutableBufferPointer { dst in
+                    winograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
+                                     into: dst.baseAddress!, outShape, epilogue: epilogue, residual: residual)
+                }
+            }
         } else {
             gemmConvolution(input, into: &output, epilogue: epilogue, residual: residual)
         }

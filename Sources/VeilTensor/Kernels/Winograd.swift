@@ -1,0 +1,220 @@
+/// 3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray,
+/// "Fast Algorithms for Convolutional Neural Networks", 2016).
+///
+/// Each 4×4 block of outputs ("tile") is computed from the 6×6 input patch around it. Input
+/// patches and 3×3 kernels are transformed into a 6×6 domain where the convolution becomes
+/// an element-wise product, so a layer turns into 36 independent GEMMs
+/// `M[p] = U[p] · V[p]` (`Cout × Cin` by `Cin × tiles`), one per position `p` of the 6×6
+/// domain, followed by an inverse transform of each tile:
+///
+///     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+///
+/// That is 36 multiplies per tile and channel pair instead of 16 × 9 = 144, and no im2col
+/// panel nine times the input's size. The price is rounding: the transforms' constants
+/// (up to 8, and 1/24) lose a few bits, about 1e-6 relative per layer in float32, which the
+/// convolution sweep and the model parity tests bound.
+///
+/// Kernels are transformed once, at load (`U`, 36/9 = 4× the original weights). Tiles are
+/// processed in blocks sized so that one block's transformed input and products stay in L2;
+/// each block is taken whole by one worker, like the im2col path's column blocks.
+struct WinogradF43: Sendable {
+    let inputChannels: Int
+    let outputChannels: Int
+    /// `U[p][co][ci]`: the transformed kernels, one `Cout × Cin` matrix per position.
+    let transformed: [Float]
+
+    /// Whether a convolution of this shape is worth the transforms: they cost a fixed amount
+    /// per tile and channel, so with few channels the GEMM they shrink is too small to pay.
+    static func suits(inputChannels: Int, outputChannels: Int, groups: Int, window: Window) -> Bool {
+        groups == 1 && window.kernelHeight == 3 && window.kernelWidth == 3 && window.strideX == 1 && window.strideY == 1
+            && inputChannels >= minimumChannels && outputChannels >= minimumChannels
+    }
+
+    static let minimumChannels = 32
+
+    /// Whether this call has enough tiles: each position's GEMM is `Cout × Cin` by
+    /// `Cin × tiles`, and with fewer than about 32 tiles per worker OpenBLAS runs those thin
+    /// products so slowly that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and
+    /// 7×7 layers, with 8 and 2 tiles per worker, lose; at batch 16 every 3×3 layer wins).
+    func pays(for outShape: Tensor.Shape, workers: Int) -> Bool {
+        let tiles = outShape.batch * ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4)
+        return tiles >= 32 * max(1, workers)
+    }
+
+    /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
+    init(weights: [Float], inputChannels: Int, outputChannels: Int) {
+        let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+        var u = [Float](repeating: 0, count: 36 * outputChannels * inputChannels)
+        for co in 0..<outputChannels {
+            for ci in 0..<inputChannels {
+                let k = weights[((co * inputChannels + ci) * 9)...].prefix(9).map(Double.init)
+                // t = G k (6×3), then U = t Gᵀ (6×6).
+                var t = [Double](repeating: 0, count: 18)
+                for i in 0..<6 { for j in 0..<3 { t[i * 3 + j] = (0..<3).reduce(0) { $0 + g[i][$1] * k[$1 * 3 + j] } } }
+                for i in 0..<6 {
+                    for j in 0..<6 {
+                        let value = (0..<3).reduce(0) { $0 + t[i * 3 + $1] * g[j][$1] }
+                        u[((i * 6 + j) * outputChannels + co) * inputChannels + ci] = Float(value)
+                    }
+                }
+            }
+        }
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.transformed = u
+    }
+
+    /// Tiles per block: the block's transformed input (36 × Cin) and products (36 × Cout)
+    /// within about 2 MiB, and at least one block per worker.
+    func blockTiles(total: Int, workers: Int) -> Int {
+        let cached = max(8, (512 << 10) / (36 * (inputChannels + outputChannels)))
+        let fair = (total + workers - 1) / workers
+        return max(1, min(cached, fair))
+    }
+
+    func forward(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
+                 into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                 epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        let tilesX = (outShape.width + 3) / 4, tilesY = (outShape.height + 3) / 4
+        let tilesPerImage = tilesX * tilesY
+        let total = outShape.batch * tilesPerImage
+        let workers = ComputeThreads.count
+        let block = blockTiles(total: total, workers: workers)
+        let blocks = (total + block - 1) / block
+        let parts = min(workers, blocks)
+        let cin = inputChannels, cout = outputChannels
+        let stripWidth = 4 * tilesX + 2
+        transformed.withUnsafeBufferPointer { u in
+            let u = u.baseAddress!
+            ComputeThreads.parallelFor(parts) { part in
+                let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * block)
+                let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
+                // Six input rows with zero borders, then their column transform.
+                let rows = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth)
+                let strip = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth)
+                defer { v.deallocate(); m.deallocate(); rows.deallocate(); strip.deallocate() }
+                for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                    let first = b * block, count = min(block, total - first)
+                    // V[p][ci][t] = (Bᵀ d B)[p] for each input channel and tile of the block,
+                    // one tile row (same image, same ty) at a time.
+                    for ci in 0..<cin {
+                        var t = 0
+                        while t < count {
+                            let tile = first + t
+                            let n = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx0 = tile % tilesX
+                            let run = min(tilesX - tx0, count - t)
+                            Self.columnTransform(src + (ci * inShape.batch + n) * inShape.plane, inShape,
+                                                 y0: ty * 4 - padTop, padLeft: padLeft, rows: rows, into: strip, width: stripWidth)
+                            for r in 0..<run {
+                                Self.rowTransform(strip + 4 * (tx0 + r), width: stripWidth,
+                                                  into: v + ci * count + t + r, stride: cin * count)
+                            }
+                            t += run
+                        }
+                    }
+                    for p in 0..<36 {
+                        BLAS.gemm(m: cout, n: count, k: cin, a: u + p * cout * cin, lda: cin,
+                                  b: v + p * cin * count, ldb: count, c: m + p * cout * count, ldc: count)
+                    }
+                    for co in 0..<cout {
+                        let bias = epilogue.bias[co]
+                        for t in 0..<count {
+                            let tile = first + t
+                            let n = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
+                            let offset = (co * outShape.batch + n) * outShape.plane
+                            Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
+                                                 into: dst + offset, residual: residual.map { $0 + offset }, outShape,
+                                                 y0: ty * 4, x0: tx * 4)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `strip[i][x] = (Bᵀ d)[i]` for every column `x` of the six input rows starting at
+    /// `y0` (zeros outside the image): the column half of the input transform, done once
+    /// per column instead of once per overlapping tile, in contiguous loops.
+    static func columnTransform(_ plane: UnsafePointer<Float>, _ shape: Tensor.Shape, y0: Int, padLeft: Int,
+                                rows: UnsafeMutablePointer<Float>, into strip: UnsafeMutablePointer<Float>, width: Int) {
+        let copyFrom = max(0, padLeft), copyTo = min(width, shape.width + padLeft)  // strip columns inside the image
+        for k in 0..<6 {
+            let row = rows + k * width
+            let y = y0 + k
+            if y < 0 || y >= shape.height || copyFrom >= copyTo {
+                row.update(repeating: 0, count: width)
+                continue
+            }
+            if copyFrom > 0 { row.update(repeating: 0, count: copyFrom) }
+            (row + copyFrom).update(from: plane + y * shape.width + (copyFrom - padLeft), count: copyTo - copyFrom)
+            if copyTo < width { (row + copyTo).update(repeating: 0, count: width - copyTo) }
+        }
+        let (d0, d1, d2, d3, d4, d5) = (rows, rows + width, rows + 2 * width, rows + 3 * width, rows + 4 * width, rows + 5 * width)
+        let (s0, s1, s2, s3, s4, s5) = (strip, strip + width, strip + 2 * width, strip + 3 * width, strip + 4 * width, strip + 5 * width)
+        for x in 0..<width {
+            let a0 = d0[x], a1 = d1[x], a2 = d2[x], a3 = d3[x], a4 = d4[x], a5 = d5[x]
+            s0[x] = 4 * a0 - 5 * a2 + a4
+            s1[x] = -4 * (a1 + a2) + a3 + a4
+            s2[x] = 4 * (a1 - a2) - a3 + a4
+            s3[x] = -2 * (a1 - a3) - a2 + a4
+            s4[x] = 2 * (a1 - a3) - a2 + a4
+            s5[x] = 4 * a1 - 5 * a3 + a5
+        }
+    }
+
+    /// The row half of the input transform for the tile whose strip columns start at
+    /// `strip`: writes `V[p]` to `out[p * stride]`.
+    @inline(__always)
+    static func rowTransform(_ strip: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        for i in 0..<6 {
+            let r = strip + i * width
+            let a0 = r[0], a1 = r[1], a2 = r[2], a3 = r[3], a4 = r[4], a5 = r[5]
+            let o = out + 6 * i * stride
+            o[0] = 4 * a0 - 5 * a2 + a4
+            o[stride] = -4 * (a1 + a2) + a3 + a4
+            o[2 * stride] = 4 * (a1 - a2) - a3 + a4
+            o[3 * stride] = -2 * (a1 - a3) - a2 + a4
+            o[4 * stride] = 2 * (a1 - a3) - a2 + a4
+            o[5 * stride] = 4 * a1 - 5 * a3 + a5
+        }
+    }
+
+    /// Reads the 36 products of one tile (`m[p * stride]`), writes `Aᵀ m A` plus bias,
+    /// shortcut and activation to the output positions of the tile that exist.
+    @inline(__always)
+    static func transformOutput(_ m: UnsafePointer<Float>, stride: Int, bias: Float, relu: Bool,
+                                into plane: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                                _ shape: Tensor.Shape, y0: Int, x0: Int) {
+        let rows = min(4, shape.height - y0), cols = min(4, shape.width - x0)
+        // For each row i of the 6×6 products: its row transform (6 → 4), then the column
+        // transform of those (6 rows → 4) accumulated as the rows arrive.
+        var c0 = SIMD4<Float>(), c1 = SIMD4<Float>(), c2 = SIMD4<Float>(), c3 = SIMD4<Float>()
+        for i in 0..<6 {
+            let r = m + 6 * i * stride
+            let a0 = r[0], a1 = r[stride], a2 = r[2 * stride], a3 = r[3 * stride], a4 = r[4 * stride], a5 = r[5 * stride]
+            let t = SIMD4<Float>(a0 + a1 + a2 + a3 + a4,
+                                 (a1 - a2) + 2 * (a3 - a4),
+                                 (a1 + a2) + 4 * (a3 + a4),
+                                 (a1 - a2) + 8 * (a3 - a4) + a5)
+            switch i {  // Aᵀ's column i: (1,0,0,0), (1,1,1,1), (1,-1,1,-1), (1,2,4,8), (1,-2,4,-8), (0,0,0,1)
+            case 0: c0 += t
+            case 1: c0 += t; c1 += t; c2 += t; c3 += t
+            case 2: c0 += t; c1 -= t; c2 += t; c3 -= t
+            case 3: c0 += t; c1 += 2 * t; c2 += 4 * t; c3 += 8 * t
+            case 4: c0 += t; c1 -= 2 * t; c2 += 4 * t; c3 -= 8 * t
+            default: c3 += t
+            }
+        }
+        for y in 0..<rows {
+            let index = (y0 + y) * shape.width + x0
+            let out = plane + index
+            let row = y == 0 ? c0 : y == 1 ? c1 : y == 2 ? c2 : c3
+            for x in 0..<cols {
+                var value = row[x] + bias
+                if let residual { value += residual[index + x] }
+                out[x] = relu ? max(0, value) : value
+            }
+        }
+    }
+}
