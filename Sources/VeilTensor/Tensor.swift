@@ -104,10 +104,19 @@ public struct Tensor: Sendable, Equatable {
 /// Why: a fresh multi-megabyte array is mapped by the OS page by page on first touch, and
 /// zeroed; for a network whose layers are all memory-bound that cost a sixth of the forward
 /// pass. A ``Model`` run hands each dead activation to its pool and layers take their
-/// outputs from it, so the activations of a batch are allocated once. A pool is a value
-/// used by one computation at a time.
+/// outputs from it, so the repeated blocks of a network reuse one another's storage, and
+/// the next run reuses this one's.
+///
+/// The pool is bounded: it holds at most twice the largest tensor it has seen, dropping the
+/// least recently returned storage first. Layers reuse storage freed a few layers earlier,
+/// so that is enough for a ResNet's stages, while a network whose tensors all differ in size
+/// (a face detector run over tiles) does not pile up every size it ever freed. A pool is a
+/// value used by one computation at a time.
 public struct TensorPool: Sendable {
-    private var spare: [Int: [[Float]]] = [:]
+    /// Oldest first.
+    private var spare: [[Float]] = []
+    private var heldFloats = 0
+    private var largest = 0
 
     /// An empty pool.
     public init() {}
@@ -115,13 +124,27 @@ public struct TensorPool: Sendable {
     /// A tensor of `shape` whose elements are unspecified: reused storage when the pool has
     /// some of that size. Only for kernels that write every element before reading any.
     mutating func uninitialized(_ shape: Tensor.Shape) -> Tensor {
-        if let storage = spare[shape.count]?.popLast() { return Tensor(shape: shape, storage: storage) }
+        largest = max(largest, shape.count)
+        if let index = spare.lastIndex(where: { $0.count == shape.count }) {
+            heldFloats -= shape.count
+            return Tensor(shape: shape, storage: spare.remove(at: index))
+        }
         return Tensor(uninitialized: shape)
     }
 
-    /// Keeps `tensor`'s storage for a later tensor of the same element count. Storage still
-    /// shared with a live tensor is safe to hand over: arrays copy on write.
+    /// Keeps `tensor`'s storage for a later tensor of the same element count, within the
+    /// bound. Storage still shared with a live tensor is safe to hand over: arrays copy on write.
     public mutating func recycle(_ tensor: Tensor) {
-        spare[tensor.shape.count, default: []].append(tensor.storage)
+        let count = tensor.storage.count
+        largest = max(largest, count)
+        guard count <= 2 * largest else { return }
+        spare.append(tensor.storage)
+        heldFloats += count
+        while heldFloats > 2 * largest, !spare.isEmpty {
+            heldFloats -= spare.removeFirst().count
+        }
     }
+
+    /// Floats held, for tests.
+    var held: Int { heldFloats }
 }
