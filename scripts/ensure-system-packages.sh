@@ -3,7 +3,7 @@
 # Sourced by scripts/run.sh and scripts/test.sh; safe to run on its own.
 set -euo pipefail
 
-packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev zlib1g-dev libopenblas-dev libsqlite3-dev)
+packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev zlib1g-dev libopenblas-dev libsqlite3-dev libssl-dev)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

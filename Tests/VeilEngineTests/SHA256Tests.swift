@@ -25,4 +25,17 @@ struct SHA256Tests {
         }
         #expect(hash.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
+
+    /// A copy taken mid-message hashes on independently (value semantics), and a finalized
+    /// hash starts again from the empty message.
+    @Test func copiesAreIndependentAndFinalizeRestarts() {
+        var first = SHA256()
+        first.update(Array("ab".utf8))
+        var second = first
+        first.update(Array("c".utf8))
+        second.update(Array("d".utf8))
+        #expect(first.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")  // "abc"
+        #expect(second.finalizeHex() == "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9")  // "abd", Python's hashlib
+        #expect(second.finalizeHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")  // ""
+    }
 }
