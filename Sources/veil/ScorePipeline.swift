@@ -47,7 +47,10 @@ struct ScorePipeline {
     func run(inputs: InputWalker, total: Int?) throws -> ScoreSummary {
         var summary = ScoreSummary(total: total)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, total: total)
-        let chunkSize = settings.batchSize * max(2, settings.jobs)
+        // Four batches per chunk: each switch between decoding and scoring leaves a core idle
+        // while the chunk's last photo decodes, so switches should be rare; memory still
+        // holds only a few dozen small decoded images.
+        let chunkSize = settings.batchSize * max(4, settings.jobs)
         var source = inputs.lazy.filter { input in
             (settings.shard?.contains(input.path) ?? true) && !sink.done.contains(input.path)
         }.makeIterator()
@@ -65,11 +68,11 @@ struct ScorePipeline {
             let results = ResultsBox(count: chunk.count)
             group.enter()
             decodeQueue.async {
-                DispatchQueue.concurrentPerform(iterations: jobs) { worker in
-                    var i = worker
-                    while i < chunk.count {
+                // Each worker claims the next undecoded input, so that photos of uneven
+                // cost spread evenly instead of leaving one worker with the slow ones.
+                DispatchQueue.concurrentPerform(iterations: jobs) { _ in
+                    while let i = results.claim() {
                         results.set(i, Self.decode(chunk[i], with: reader))
-                        i += jobs
                     }
                 }
                 group.leave()
@@ -238,8 +241,17 @@ struct ScorePipeline {
 /// Results written by worker threads at distinct indices.
 final class ResultsBox: @unchecked Sendable {
     private var storage: [[ScorePipeline.Decoded]?]
+    private var claimed = 0
     private let lock = NSLock()
     init(count: Int) { storage = Array(repeating: nil, count: count) }
+    /// The next index no worker has taken, if any.
+    func claim() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard claimed < storage.count else { return nil }
+        claimed += 1
+        return claimed - 1
+    }
     func set(_ i: Int, _ value: [ScorePipeline.Decoded]?) { lock.lock(); storage[i] = value; lock.unlock() }
     var values: [[ScorePipeline.Decoded]?] { lock.lock(); defer { lock.unlock() }; return storage }
 }
