@@ -67,7 +67,8 @@ public final class Classifier: Sendable {
     public func scores(for images: [RGBImage]) throws -> [[String: Float]] {
         guard !images.isEmpty else { return [] }
         let size = preprocessor.inputSize
-        let input = Tensor(batchNCHW: images.map(preprocessor.tensorValues(for:)),
+        let preprocessor = self.preprocessor
+        let input = Tensor(batchNCHW: images.parallelMap { preprocessor.tensorValues(for: $0) },
                            channels: 3, height: size.height, width: size.width)
         let outputs = try model.run(input)
         return (0..<images.count).map { n in

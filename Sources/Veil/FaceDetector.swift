@@ -81,7 +81,7 @@ public final class FaceDetector: Sendable {
     /// ``detect(in:)`` for several images in one forward pass.
     public func detect(inEach images: [RGBImage]) throws -> [[FaceDetection]] {
         let size = preprocessor.inputSize
-        let framed = images.map { $0.letterboxed(to: size) }
+        let framed = images.parallelMap { $0.letterboxed(to: size) }
         let raw = try run(framed.map(\.image))
         return zip(raw, framed).map { detections, frame in
             suppress(detections).map { project($0, frame.letterbox) }
@@ -181,7 +181,8 @@ public final class FaceDetector: Sendable {
     /// model-input coordinates normalised to [0, 1].
     func run(_ inputs: [RGBImage]) throws -> [[FaceDetection]] {
         let size = preprocessor.inputSize
-        let input = Tensor(batchNCHW: inputs.map { preprocessor.tensorValues(prepared: $0) },
+        let preprocessor = self.preprocessor
+        let input = Tensor(batchNCHW: inputs.parallelMap { preprocessor.tensorValues(prepared: $0) },
                            channels: 3, height: size.height, width: size.width)
         let outputs = try model.run(input)
         let d = spec.decoding
