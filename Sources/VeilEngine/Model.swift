@@ -131,7 +131,7 @@ public final class Model: Sendable {
 
 /// The activations of the last finished run, for the next run to reuse (see `TensorPool`).
 /// Concurrent runs each take what is there, possibly nothing; the last to finish keeps its
-/// own, so what is held stays bounded by one run's activations.
+/// own, so what is held between runs is one pool, within that pool's bound.
 final class SpareActivations: @unchecked Sendable {
     private var pool = TensorPool()
     private let lock = NSLock()

@@ -71,12 +71,14 @@ public enum MatrixMultiply {
 /// OpenBLAS chooses its kernels once, when the library loads, from the CPU model. Builds
 /// older than the processor (Debian 12 ships 0.3.21, which predates Sapphire Rapids) fall
 /// back to generic SSE3 kernels ("Prescott") on CPUs they do not recognise, which makes
-/// every matrix product three to five times slower. Before its first matrix product Veil
+/// every matrix product several times slower. Before its first matrix product Veil
 /// therefore checks: if OpenBLAS runs generic kernels, `OPENBLAS_CORETYPE` is not set, and
 /// the processor reports AVX-512 (or AVX2 with FMA), Veil asks OpenBLAS to load its
 /// SkylakeX (or Haswell) kernels instead, through OpenBLAS's own re-initialisation entry
 /// points. Setting `OPENBLAS_CORETYPE` (to any core, `Prescott` included) keeps OpenBLAS's
-/// choice as it is.
+/// choice as it is. The switch sets that variable for a moment, so, like any change to the
+/// environment, it belongs at start-up: call ``ComputeThreads/configure(_:)`` before other
+/// threads run.
 public enum BLASDiagnostics {
     /// OpenBLAS's name for the kernels in use, e.g. `"SkylakeX"`.
     public static var coreName: String {

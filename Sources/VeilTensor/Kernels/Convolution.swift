@@ -89,13 +89,6 @@ public struct Convolution2D: Sendable {
     /// Creates a convolution, checking every size against the others.
     public init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
                 weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
-        try self.init(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window,
-                      weights: weights, bias: bias, activation: activation, allowWinograd: true)
-    }
-
-    /// `allowWinograd: false` keeps the im2col path, for tests that compare the two.
-    init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
-         weights: [Float], bias: [Float]?, activation: Activation = .none, allowWinograd: Bool) throws {
         guard inputChannels > 0, outputChannels > 0, groups > 0,
               inputChannels % groups == 0, outputChannels % groups == 0 else {
             throw TensorShapeError("convolution channels \(inputChannels)→\(outputChannels) do not divide into \(groups) groups")
@@ -116,8 +109,7 @@ public struct Convolution2D: Sendable {
         self.activation = activation
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
-        self.winograd = allowWinograd && WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels,
-                                                           groups: groups, window: window)
+        self.winograd = WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
             ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
     }
 

@@ -92,7 +92,9 @@ struct WinogradF43: Sendable {
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
                 // Six input rows with zero borders, then their column transform.
                 let rows = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth)
-                let strip = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth)
+                // Four spare floats: the four-tile row transform reads two past a row's end.
+                let strip = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth + 4)
+                strip.initialize(repeating: 0, count: 6 * stripWidth + 4)
                 defer { v.deallocate(); m.deallocate(); rows.deallocate(); strip.deallocate() }
                 for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
                     let first = b * block, count = min(block, total - first)
@@ -106,9 +108,16 @@ struct WinogradF43: Sendable {
                             let run = min(tilesX - tx0, count - t)
                             Self.columnTransform(src + (ci * inShape.batch + n) * inShape.plane, inShape,
                                                  y0: ty * 4 - padTop, padLeft: padLeft, rows: rows, into: strip, width: stripWidth)
-                            for r in 0..<run {
+                            var r = 0
+                            while r + 4 <= run {
+                                Self.rowTransform4(strip + 4 * (tx0 + r), width: stripWidth,
+                                                   into: v + ci * count + t + r, stride: cin * count)
+                                r += 4
+                            }
+                            while r < run {
                                 Self.rowTransform(strip + 4 * (tx0 + r), width: stripWidth,
                                                   into: v + ci * count + t + r, stride: cin * count)
+                                r += 1
                             }
                             t += run
                         }
@@ -119,13 +128,24 @@ struct WinogradF43: Sendable {
                     }
                     for co in 0..<cout {
                         let bias = epilogue.bias[co]
-                        for t in 0..<count {
+                        var t = 0
+                        while t < count {
                             let tile = first + t
                             let n = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
                             let offset = (co * outShape.batch + n) * outShape.plane
+                            // Four tiles side by side, all inside the output: one vector pass.
+                            if t + 4 <= count, tx + 4 <= tilesX, 4 * tx + 16 <= outShape.width, 4 * ty + 4 <= outShape.height {
+                                Self.transformOutput4(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
+                                                      into: dst + offset + 4 * ty * outShape.width + 4 * tx,
+                                                      residual: residual.map { $0 + offset + 4 * ty * outShape.width + 4 * tx },
+                                                      rowStride: outShape.width)
+                                t += 4
+                                continue
+                            }
                             Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
                                                  into: dst + offset, residual: residual.map { $0 + offset }, outShape,
                                                  y0: ty * 4, x0: tx * 4)
+                            t += 1
                         }
                     }
                 }
@@ -178,6 +198,97 @@ struct WinogradF43: Sendable {
             o[4 * stride] = 2 * (a1 - a3) - a2 + a4
             o[5 * stride] = 4 * a1 - 5 * a3 + a5
         }
+    }
+
+    /// ``rowTransform(_:width:into:stride:)`` for four consecutive tiles of a strip, one per
+    /// vector lane: their values sit 4 apart, so four contiguous loads and a transpose give
+    /// each of the six points for all four, and the results land on four consecutive tiles'
+    /// slots of `V`, one store each.
+    @inline(__always)
+    static func rowTransform4(_ strip: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        for i in 0..<6 {
+            let r = UnsafeRawPointer(strip + i * width)
+            let v0 = r.loadUnaligned(as: SIMD4<Float>.self), v1 = r.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+            let v2 = r.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self), v3 = r.loadUnaligned(fromByteOffset: 48, as: SIMD4<Float>.self)
+            let v4 = r.loadUnaligned(fromByteOffset: 64, as: SIMD4<Float>.self)
+            // Lane L of aK is point K of tile L: strip[4L + K].
+            let a0 = SIMD4(v0[0], v1[0], v2[0], v3[0]), a1 = SIMD4(v0[1], v1[1], v2[1], v3[1])
+            let a2 = SIMD4(v0[2], v1[2], v2[2], v3[2]), a3 = SIMD4(v0[3], v1[3], v2[3], v3[3])
+            let a4 = SIMD4(v1[0], v2[0], v3[0], v4[0]), a5 = SIMD4(v1[1], v2[1], v3[1], v4[1])
+            let o = UnsafeMutableRawPointer(out + 6 * i * stride)
+            let step = 4 * stride
+            o.storeBytes(of: 4 * a0 - 5 * a2 + a4, as: SIMD4<Float>.self)
+            o.storeBytes(of: -4 * (a1 + a2) + a3 + a4, toByteOffset: step, as: SIMD4<Float>.self)
+            o.storeBytes(of: 4 * (a1 - a2) - a3 + a4, toByteOffset: 2 * step, as: SIMD4<Float>.self)
+            o.storeBytes(of: -2 * (a1 - a3) - a2 + a4, toByteOffset: 3 * step, as: SIMD4<Float>.self)
+            o.storeBytes(of: 2 * (a1 - a3) - a2 + a4, toByteOffset: 4 * step, as: SIMD4<Float>.self)
+            o.storeBytes(of: 4 * a1 - 5 * a3 + a5, toByteOffset: 5 * step, as: SIMD4<Float>.self)
+        }
+    }
+
+    /// ``transformOutput(_:stride:bias:relu:into:residual:_:y0:x0:)`` for four consecutive
+    /// tiles of one tile row, all inside the output, one per vector lane: their products are
+    /// contiguous in `M`, and each output row of the four is one run of 16 floats at `out`.
+    @inline(__always)
+    static func transformOutput4(_ m: UnsafePointer<Float>, stride: Int, bias: Float, relu: Bool,
+                                 into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rowStride: Int) {
+        @inline(__always) func load(_ p: Int) -> SIMD4<Float> {
+            UnsafeRawPointer(m + p * stride).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        // y[r][c] = Σⱼ Aᵀ[c][j] (Σᵢ Aᵀ[r][i] m[i][j]); lanes are the four tiles.
+        var y00 = SIMD4<Float>.zero, y01 = SIMD4<Float>.zero, y02 = SIMD4<Float>.zero, y03 = SIMD4<Float>.zero
+        var y10 = SIMD4<Float>.zero, y11 = SIMD4<Float>.zero, y12 = SIMD4<Float>.zero, y13 = SIMD4<Float>.zero
+        var y20 = SIMD4<Float>.zero, y21 = SIMD4<Float>.zero, y22 = SIMD4<Float>.zero, y23 = SIMD4<Float>.zero
+        var y30 = SIMD4<Float>.zero, y31 = SIMD4<Float>.zero, y32 = SIMD4<Float>.zero, y33 = SIMD4<Float>.zero
+        for j in 0..<6 {
+            let m0 = load(j), m1 = load(6 + j), m2 = load(12 + j), m3 = load(18 + j), m4 = load(24 + j), m5 = load(30 + j)
+            let t0 = m0 + m1 + m2 + m3 + m4
+            let t1 = (m1 - m2) + 2 * (m3 - m4)
+            let t2 = (m1 + m2) + 4 * (m3 + m4)
+            let t3 = (m1 - m2) + 8 * (m3 - m4) + m5
+            // Aᵀ's column j, as in transformOutput.
+            switch j {
+            case 0:
+                y00 += t0; y10 += t1; y20 += t2; y30 += t3
+            case 1:
+                y00 += t0; y01 += t0; y02 += t0; y03 += t0
+                y10 += t1; y11 += t1; y12 += t1; y13 += t1
+                y20 += t2; y21 += t2; y22 += t2; y23 += t2
+                y30 += t3; y31 += t3; y32 += t3; y33 += t3
+            case 2:
+                y00 += t0; y01 -= t0; y02 += t0; y03 -= t0
+                y10 += t1; y11 -= t1; y12 += t1; y13 -= t1
+                y20 += t2; y21 -= t2; y22 += t2; y23 -= t2
+                y30 += t3; y31 -= t3; y32 += t3; y33 -= t3
+            case 3:
+                y00 += t0; y01 += 2 * t0; y02 += 4 * t0; y03 += 8 * t0
+                y10 += t1; y11 += 2 * t1; y12 += 4 * t1; y13 += 8 * t1
+                y20 += t2; y21 += 2 * t2; y22 += 4 * t2; y23 += 8 * t2
+                y30 += t3; y31 += 2 * t3; y32 += 4 * t3; y33 += 8 * t3
+            case 4:
+                y00 += t0; y01 -= 2 * t0; y02 += 4 * t0; y03 -= 8 * t0
+                y10 += t1; y11 -= 2 * t1; y12 += 4 * t1; y13 -= 8 * t1
+                y20 += t2; y21 -= 2 * t2; y22 += 4 * t2; y23 -= 8 * t2
+                y30 += t3; y31 -= 2 * t3; y32 += 4 * t3; y33 -= 8 * t3
+            default:
+                y03 += t0; y13 += t1; y23 += t2; y33 += t3
+            }
+        }
+        let b = SIMD4<Float>(repeating: bias)
+        @inline(__always) func write(_ c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>, row: Int) {
+            // Transpose (columns × tiles → tiles × columns): tile L's four outputs are contiguous.
+            for lane in 0..<4 {
+                let at = row * rowStride + 4 * lane
+                var value = SIMD4(c0[lane], c1[lane], c2[lane], c3[lane]) + b
+                if let residual { value += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD4<Float>.self) }
+                if relu { value = value.replacing(with: 0, where: value .< 0) }
+                UnsafeMutableRawPointer(out + at).storeBytes(of: value, as: SIMD4<Float>.self)
+            }
+        }
+        write(y00, y01, y02, y03, row: 0)
+        write(y10, y11, y12, y13, row: 1)
+        write(y20, y21, y22, y23, row: 2)
+        write(y30, y31, y32, y33, row: 3)
     }
 
     /// Reads the 36 products of one tile (`m[p * stride]`), writes `Aᵀ m A` plus bias,
