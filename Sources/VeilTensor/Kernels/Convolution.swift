@@ -303,14 +303,15 @@ struct Epilogue {
     let relu: Bool
 
     /// Reads `x`, writes `out` (which may be `x`).
+    @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int, channel: Int,
                residual: UnsafePointer<Float>?) {
         let b = bias[channel]
         switch (residual, relu) {
         case (nil, false): for i in 0..<count { out[i] = x[i] + b }
-        case (nil, true): for i in 0..<count { out[i] = max(0, x[i] + b) }
+        case (nil, true): for i in 0..<count { out[i] = rectified(x[i] + b) }
         case let (r?, false): for i in 0..<count { out[i] = x[i] + b + r[i] }
-        case let (r?, true): for i in 0..<count { out[i] = max(0, x[i] + b + r[i]) }
+        case let (r?, true): for i in 0..<count { out[i] = rectified(x[i] + b + r[i]) }
         }
     }
 }
@@ -381,3 +382,11 @@ public struct TensorShapeError: Error, Sendable, CustomStringConvertible {
     init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }
+
+/// `max(0, x)` as one comparison and select, which vectorizes. `Swift.max` is generic over
+/// `Comparable`, and in these loops it was left as a call per element through Float's
+/// protocol witness (perf showed it).
+@inline(__always) func rectified(_ x: Float) -> Float { x > 0 ? x : 0 }
+
+/// The larger of two floats (`b` when they are equal, as `Swift.max`), without the generic call.
+@inline(__always) func larger(_ a: Float, _ b: Float) -> Float { a > b ? a : b }

@@ -21,7 +21,7 @@ public enum Elementwise {
                 ComputeThreads.parallelFor(chunks) { chunk in
                     let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
                     if relu {
-                        for i in start..<end { base[i] = max(0, base[i] + src[i]) }
+                        for i in start..<end { base[i] = rectified(base[i] + src[i]) }
                     } else {
                         for i in start..<end { base[i] += src[i] }
                     }
@@ -33,7 +33,7 @@ public enum Elementwise {
     /// `max(0, x)`.
     public static func relu(_ x: Tensor) -> Tensor {
         var out = x
-        for i in out.storage.indices { out.storage[i] = max(0, out.storage[i]) }
+        for i in out.storage.indices { out.storage[i] = rectified(out.storage[i]) }
         return out
     }
 
@@ -167,7 +167,7 @@ public struct FullyConnected: Sendable {
         for o in 0..<outputs {
             for image in 0..<n {
                 let v = output.storage[o * n + image] + bias[o]
-                output.storage[o * n + image] = activation == .relu ? max(0, v) : v
+                output.storage[o * n + image] = activation == .relu ? rectified(v) : v
             }
         }
         return output

@@ -104,13 +104,13 @@ public struct Pooling: Sendable {
             columnMax.update(from: inPlane + rows.lo * w, count: w)
             for y in (rows.lo + 1)..<max(rows.lo + 1, rows.hi) {
                 let row = inPlane + y * w
-                for x in 0..<w { columnMax[x] = Swift.max(columnMax[x], row[x]) }
+                for x in 0..<w { columnMax[x] = larger(columnMax[x], row[x]) }
             }
             for ox in 0..<outShape.width {
                 let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
                                 size: w, padAfter: window.padRight)
                 var acc = -Float.infinity
-                for x in cols.lo..<max(cols.lo, cols.hi) { acc = Swift.max(acc, columnMax[x]) }
+                for x in cols.lo..<max(cols.lo, cols.hi) { acc = larger(acc, columnMax[x]) }
                 outRow[ox] = acc
             }
         }

@@ -43,19 +43,26 @@ struct WinogradF43: Sendable {
 
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
     init(weights: [Float], inputChannels: Int, outputChannels: Int) {
-        let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        var u = [Float](repeating: 0, count: 36 * outputChannels * inputChannels)
-        for co in 0..<outputChannels {
-            for ci in 0..<inputChannels {
-                let k = weights[((co * inputChannels + ci) * 9)...].prefix(9).map(Double.init)
-                // t = G k (6×3), then U = t Gᵀ (6×6).
+        let g: [Double] = [1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+                           1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // G, 6×3
+        let pairs = outputChannels * inputChannels
+        var u = [Float](repeating: 0, count: 36 * pairs)
+        u.withUnsafeMutableBufferPointer { u in
+            weights.withUnsafeBufferPointer { w in
                 var t = [Double](repeating: 0, count: 18)
-                for i in 0..<6 { for j in 0..<3 { t[i * 3 + j] = (0..<3).reduce(0) { $0 + g[i][$1] * k[$1 * 3 + j] } } }
-                for i in 0..<6 {
-                    for j in 0..<6 {
-                        let value = (0..<3).reduce(0) { $0 + t[i * 3 + $1] * g[j][$1] }
-                        u[((i * 6 + j) * outputChannels + co) * inputChannels + ci] = Float(value)
+                for pair in 0..<pairs {  // pair = co * Cin + ci, also its index within each U[p]
+                    let k = w.baseAddress! + pair * 9
+                    // t = G k (6×3), then U = t Gᵀ (6×6).
+                    for i in 0..<6 {
+                        for j in 0..<3 {
+                            t[i * 3 + j] = g[i * 3] * Double(k[j]) + g[i * 3 + 1] * Double(k[3 + j]) + g[i * 3 + 2] * Double(k[6 + j])
+                        }
+                    }
+                    for i in 0..<6 {
+                        for j in 0..<6 {
+                            let value = t[i * 3] * g[j * 3] + t[i * 3 + 1] * g[j * 3 + 1] + t[i * 3 + 2] * g[j * 3 + 2]
+                            u[(i * 6 + j) * pairs + pair] = Float(value)
+                        }
                     }
                 }
             }
@@ -324,7 +331,7 @@ struct WinogradF43: Sendable {
             for x in 0..<cols {
                 var value = row[x] + bias
                 if let residual { value += residual[index + x] }
-                out[x] = relu ? max(0, value) : value
+                out[x] = relu ? rectified(value) : value
             }
         }
     }
