@@ -46,8 +46,8 @@ struct ConvolutionTests {
     ]
 
     /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples
-    /// of the 4×4 tile, padding 1, 0 and uneven, channels that differ, a shortcut, and more
-    /// tiles than one block holds.
+    /// of the 4×4 tile, padding 1, 0 and uneven, channels that differ, a shortcut, more tiles
+    /// than one block holds, and few enough that the products are split instead of the tiles.
     static let winogradCases: [Case] = [
         Case(cin: 32, cout: 32, groups: 1, batch: 2, height: 32, width: 32, window: .square(3, stride: 1, pad: 1), activation: .relu),
         Case(cin: 48, cout: 32, groups: 1, batch: 3, height: 19, width: 23, window: .square(3, stride: 1, pad: 1)),
@@ -55,6 +55,9 @@ struct ConvolutionTests {
         Case(cin: 32, cout: 32, groups: 1, batch: 16, height: 7, width: 7,
              window: Window(kernelHeight: 3, kernelWidth: 3, padTop: 1, padLeft: 0, padBottom: 2, padRight: 1)),
         Case(cin: 64, cout: 96, groups: 1, batch: 2, height: 60, width: 44, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
+        // 32 to 63 tiles on two workers: the 36 products, not the tiles, are split.
+        Case(cin: 32, cout: 48, groups: 1, batch: 2, height: 16, width: 15, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
+        Case(cin: 40, cout: 32, groups: 1, batch: 1, height: 28, width: 28, window: .square(3, stride: 1, pad: 1)),
     ]
 
     @Test(arguments: winogradCases)

@@ -33,12 +33,12 @@ struct WinogradF43: Sendable {
     static let minimumChannels = 32
 
     /// Whether this call has enough tiles: each position's GEMM is `Cout × Cin` by
-    /// `Cin × tiles`, and with fewer than about 32 tiles per worker OpenBLAS runs those thin
-    /// products so slowly that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and
-    /// 7×7 layers, with 8 and 2 tiles per worker, lose; at batch 16 every 3×3 layer wins).
+    /// `Cin × tiles`, and with fewer than about 32 tiles OpenBLAS runs those thin products so
+    /// slowly that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and 7×7 layers,
+    /// with 16 and 4 tiles, lose). With 32 tiles per worker the tiles are split among the
+    /// workers; with fewer, the 36 products are (see ``forward``).
     func pays(for outShape: Tensor.Shape, workers: Int) -> Bool {
-        let tiles = outShape.batch * ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4)
-        return tiles >= 32 * max(1, workers)
+        outShape.batch * ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 32
     }
 
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
@@ -80,82 +80,145 @@ struct WinogradF43: Sendable {
         return max(1, min(cached, fair))
     }
 
+    /// The geometry of one call.
+    struct Plan {
+        let inShape: Tensor.Shape, outShape: Tensor.Shape
+        let padTop: Int, padLeft: Int
+        let tilesX: Int, tilesPerImage: Int
+        var stripWidth: Int { 4 * tilesX + 2 }
+    }
+
+    /// Two schedules. With at least 32 tiles per worker, blocks of tiles sized for L2 are
+    /// split among the workers, each block transformed, multiplied and transformed back by
+    /// one worker. With fewer (small maps, small batches), one block holds every tile and the
+    /// workers split each phase instead: input channels, then the 36 products, then output
+    /// channels.
     func forward(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
                  into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
                  epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let tilesX = (outShape.width + 3) / 4, tilesY = (outShape.height + 3) / 4
-        let tilesPerImage = tilesX * tilesY
-        let total = outShape.batch * tilesPerImage
+        let plan = Plan(inShape: inShape, outShape: outShape, padTop: padTop, padLeft: padLeft,
+                        tilesX: tilesX, tilesPerImage: tilesX * tilesY)
+        let total = outShape.batch * plan.tilesPerImage
         let workers = ComputeThreads.count
-        let block = blockTiles(total: total, workers: workers)
-        let blocks = (total + block - 1) / block
-        let parts = min(workers, blocks)
         let cin = inputChannels, cout = outputChannels
-        let stripWidth = 4 * tilesX + 2
         transformed.withUnsafeBufferPointer { u in
             let u = u.baseAddress!
+            if total < 32 * workers {
+                let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * total)
+                let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * total)
+                defer { v.deallocate(); m.deallocate() }
+                ComputeThreads.parallelFor(workers) { part in
+                    let scratch = StripScratch(width: plan.stripWidth)
+                    defer { scratch.deallocate() }
+                    transformInputs(src, plan, first: 0, count: total,
+                                    channels: (cin * part / workers)..<(cin * (part + 1) / workers), into: v, scratch)
+                }
+                ComputeThreads.parallelFor(workers) { part in
+                    multiply(u, v, m, count: total, positions: (36 * part / workers)..<(36 * (part + 1) / workers))
+                }
+                ComputeThreads.parallelFor(workers) { part in
+                    transformOutputs(m, plan, first: 0, count: total,
+                                     channels: (cout * part / workers)..<(cout * (part + 1) / workers),
+                                     into: dst, epilogue: epilogue, residual: residual)
+                }
+                return
+            }
+            let block = blockTiles(total: total, workers: workers)
+            let blocks = (total + block - 1) / block
+            let parts = min(workers, blocks)
             ComputeThreads.parallelFor(parts) { part in
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * block)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
-                // Six input rows with zero borders, then their column transform.
-                let rows = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth)
-                // Four spare floats: the four-tile row transform reads two past a row's end.
-                let strip = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stripWidth + 4)
-                strip.initialize(repeating: 0, count: 6 * stripWidth + 4)
-                defer { v.deallocate(); m.deallocate(); rows.deallocate(); strip.deallocate() }
+                let scratch = StripScratch(width: plan.stripWidth)
+                defer { v.deallocate(); m.deallocate(); scratch.deallocate() }
                 for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
                     let first = b * block, count = min(block, total - first)
-                    // V[p][ci][t] = (Bᵀ d B)[p] for each input channel and tile of the block,
-                    // one tile row (same image, same ty) at a time.
-                    for ci in 0..<cin {
-                        var t = 0
-                        while t < count {
-                            let tile = first + t
-                            let n = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx0 = tile % tilesX
-                            let run = min(tilesX - tx0, count - t)
-                            Self.columnTransform(src + (ci * inShape.batch + n) * inShape.plane, inShape,
-                                                 y0: ty * 4 - padTop, padLeft: padLeft, rows: rows, into: strip, width: stripWidth)
-                            var r = 0
-                            while r + 4 <= run {
-                                Self.rowTransform4(strip + 4 * (tx0 + r), width: stripWidth,
-                                                   into: v + ci * count + t + r, stride: cin * count)
-                                r += 4
-                            }
-                            while r < run {
-                                Self.rowTransform(strip + 4 * (tx0 + r), width: stripWidth,
-                                                  into: v + ci * count + t + r, stride: cin * count)
-                                r += 1
-                            }
-                            t += run
-                        }
-                    }
-                    for p in 0..<36 {
-                        BLAS.gemm(m: cout, n: count, k: cin, a: u + p * cout * cin, lda: cin,
-                                  b: v + p * cin * count, ldb: count, c: m + p * cout * count, ldc: count)
-                    }
-                    for co in 0..<cout {
-                        let bias = epilogue.bias[co]
-                        var t = 0
-                        while t < count {
-                            let tile = first + t
-                            let n = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
-                            let offset = (co * outShape.batch + n) * outShape.plane
-                            // Four tiles side by side, all inside the output: one vector pass.
-                            if t + 4 <= count, tx + 4 <= tilesX, 4 * tx + 16 <= outShape.width, 4 * ty + 4 <= outShape.height {
-                                Self.transformOutput4(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
-                                                      into: dst + offset + 4 * ty * outShape.width + 4 * tx,
-                                                      residual: residual.map { $0 + offset + 4 * ty * outShape.width + 4 * tx },
-                                                      rowStride: outShape.width)
-                                t += 4
-                                continue
-                            }
-                            Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
-                                                 into: dst + offset, residual: residual.map { $0 + offset }, outShape,
-                                                 y0: ty * 4, x0: tx * 4)
-                            t += 1
-                        }
-                    }
+                    transformInputs(src, plan, first: first, count: count, channels: 0..<cin, into: v, scratch)
+                    multiply(u, v, m, count: count, positions: 0..<36)
+                    transformOutputs(m, plan, first: first, count: count, channels: 0..<cout,
+                                     into: dst, epilogue: epilogue, residual: residual)
                 }
+            }
+        }
+    }
+
+    /// Six input rows with zero borders, and their column transform, for one worker.
+    struct StripScratch {
+        let rows: UnsafeMutablePointer<Float>
+        let strip: UnsafeMutablePointer<Float>
+
+        init(width: Int) {
+            rows = .allocate(capacity: 6 * width)
+            // Four spare floats: the four-tile row transform reads two past a row's end.
+            strip = .allocate(capacity: 6 * width + 4)
+            strip.initialize(repeating: 0, count: 6 * width + 4)
+        }
+
+        func deallocate() { rows.deallocate(); strip.deallocate() }
+    }
+
+    /// `V[p][ci][t] = (Bᵀ d B)[p]` for the given input channels and the tiles
+    /// `first..<first+count` (`t` counted from `first`), one tile row at a time.
+    private func transformInputs(_ src: UnsafePointer<Float>, _ plan: Plan, first: Int, count: Int, channels: Range<Int>,
+                                 into v: UnsafeMutablePointer<Float>, _ scratch: StripScratch) {
+        let cin = inputChannels, width = plan.stripWidth
+        for ci in channels {
+            var t = 0
+            while t < count {
+                let tile = first + t
+                let n = tile / plan.tilesPerImage, ty = (tile % plan.tilesPerImage) / plan.tilesX, tx0 = tile % plan.tilesX
+                let run = min(plan.tilesX - tx0, count - t)
+                Self.columnTransform(src + (ci * plan.inShape.batch + n) * plan.inShape.plane, plan.inShape,
+                                     y0: ty * 4 - plan.padTop, padLeft: plan.padLeft, rows: scratch.rows, into: scratch.strip, width: width)
+                var r = 0
+                while r + 4 <= run {
+                    Self.rowTransform4(scratch.strip + 4 * (tx0 + r), width: width, into: v + ci * count + t + r, stride: cin * count)
+                    r += 4
+                }
+                while r < run {
+                    Self.rowTransform(scratch.strip + 4 * (tx0 + r), width: width, into: v + ci * count + t + r, stride: cin * count)
+                    r += 1
+                }
+                t += run
+            }
+        }
+    }
+
+    /// `M[p] = U[p] · V[p]` for the given positions.
+    private func multiply(_ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                          count: Int, positions: Range<Int>) {
+        let cin = inputChannels, cout = outputChannels
+        for p in positions {
+            BLAS.gemm(m: cout, n: count, k: cin, a: u + p * cout * cin, lda: cin,
+                      b: v + p * cin * count, ldb: count, c: m + p * cout * count, ldc: count)
+        }
+    }
+
+    /// The inverse transform, bias, shortcut and activation for the given output channels
+    /// and the tiles `first..<first+count`.
+    private func transformOutputs(_ m: UnsafePointer<Float>, _ plan: Plan, first: Int, count: Int, channels: Range<Int>,
+                                  into dst: UnsafeMutablePointer<Float>, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        let cout = outputChannels, outShape = plan.outShape, tilesX = plan.tilesX
+        for co in channels {
+            let bias = epilogue.bias[co]
+            var t = 0
+            while t < count {
+                let tile = first + t
+                let n = tile / plan.tilesPerImage, ty = (tile % plan.tilesPerImage) / tilesX, tx = tile % tilesX
+                let offset = (co * outShape.batch + n) * outShape.plane
+                // Four tiles side by side, all inside the output: one vector pass.
+                if t + 4 <= count, tx + 4 <= tilesX, 4 * tx + 16 <= outShape.width, 4 * ty + 4 <= outShape.height {
+                    let corner = offset + 4 * ty * outShape.width + 4 * tx
+                    Self.transformOutput4(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
+                                          into: dst + corner, residual: residual.map { $0 + corner }, rowStride: outShape.width)
+                    t += 4
+                    continue
+                }
+                Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
+                                     into: dst + offset, residual: residual.map { $0 + offset }, outShape,
+                                     y0: ty * 4, x0: tx * 4)
+                t += 1
             }
         }
     }
