@@ -159,7 +159,7 @@ public struct Convolution2D: Sendable {
     private func run(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         if isDepthwise {
             depthwise(input, into: &output, epilogue: epilogue, residual: residual)
-        } else if let winograd, winograd.pays(for: output.shape, workers: ComputeThreads.count) {
+        } else if let winograd, winograd.pays(for: output.shape) {
             let outShape = output.shape
             input.storage.withUnsafeBufferPointer { src in
                 output.storage.withUnsafeMutableBufferPointer { dst in

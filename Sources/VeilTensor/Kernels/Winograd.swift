@@ -37,7 +37,7 @@ struct WinogradF43: Sendable {
     /// slowly that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and 7×7 layers,
     /// with 16 and 4 tiles, lose). With 32 tiles per worker the tiles are split among the
     /// workers; with fewer, the 36 products are (see ``forward``).
-    func pays(for outShape: Tensor.Shape, workers: Int) -> Bool {
+    func pays(for outShape: Tensor.Shape) -> Bool {
         outShape.batch * ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 32
     }
 
