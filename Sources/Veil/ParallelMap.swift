@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import VeilTensor
 
 extension Array where Element: Sendable {
@@ -9,21 +8,13 @@ extension Array where Element: Sendable {
     func parallelMap<T: Sendable>(_ transform: @Sendable (Element) -> T) -> [T] {
         let workers = Swift.min(count, ComputeThreads.count)
         guard workers > 1 else { return map(transform) }
-        let results = OrderedResults<T>(count: count)
+        let results = LockedValue([T?](repeating: nil, count: count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             for i in (count * worker / workers)..<(count * (worker + 1) / workers) {
-                results.set(i, transform(self[i]))
+                let value = transform(self[i])
+                results.withLock { $0[i] = value }
             }
         }
-        return results.values
+        return results.withLock { $0.map { $0! } }
     }
-}
-
-/// Results written by worker threads at distinct indices.
-private final class OrderedResults<T>: @unchecked Sendable {
-    private var storage: [T?]
-    private let lock = NSLock()
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: T) { lock.lock(); storage[i] = value; lock.unlock() }
-    var values: [T] { lock.lock(); defer { lock.unlock() }; return storage.map { $0! } }
 }

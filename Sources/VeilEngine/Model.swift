@@ -27,7 +27,10 @@ public final class Model: Sendable {
     let outputSlots: [String: Int]
     let lastUse: [Int]
     let slotCount: Int
-    let spareActivations = SpareActivations()
+    /// The activations of the last finished run, for the next run to reuse (see
+    /// `TensorPool`). Concurrent runs each take what is there, possibly nothing; the last to
+    /// finish leaves its own, so what is held between runs is one pool, within its bound.
+    let spareActivations = LockedValue(TensorPool())
 
     /// Loads the model whose manifest is at `path`; the weights file is found beside it.
     public static func load(manifestAt path: String) throws -> Model {
@@ -113,8 +116,11 @@ public final class Model: Sendable {
         }
         var slots = [Tensor?](repeating: nil, count: slotCount)
         slots[inputSlot] = input
-        var pool = spareActivations.take()
-        defer { spareActivations.keep(pool) }
+        var pool = spareActivations.withLock { spare in
+            defer { spare = TensorPool() }
+            return spare
+        }
+        defer { spareActivations.withLock { $0 = pool } }
         for (index, step) in steps.enumerated() {
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             let output = try step.execute(&slots, pool: &pool) { lastUse[$0] == index }
@@ -126,28 +132,6 @@ public final class Model: Sendable {
             }
         }
         return outputSlots.mapValues { slots[$0]! }
-    }
-}
-
-/// The activations of the last finished run, for the next run to reuse (see `TensorPool`).
-/// Concurrent runs each take what is there, possibly nothing; the last to finish keeps its
-/// own, so what is held between runs is one pool, within that pool's bound.
-final class SpareActivations: @unchecked Sendable {
-    private var pool = TensorPool()
-    private let lock = NSLock()
-
-    func take() -> TensorPool {
-        lock.lock()
-        defer { lock.unlock() }
-        let taken = pool
-        pool = TensorPool()
-        return taken
-    }
-
-    func keep(_ finished: TensorPool) {
-        lock.lock()
-        pool = finished
-        lock.unlock()
     }
 }
 

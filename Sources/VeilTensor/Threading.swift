@@ -50,13 +50,14 @@ public enum ComputeThreads {
 }
 
 /// A value behind a lock (`Mutex` would need macOS 15 as the deployment target).
-final class LockedValue<Value>: @unchecked Sendable {
+/// Shared with Veil's other modules (`package`), which need the same small lock.
+package final class LockedValue<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
 
-    init(_ value: Value) { self.value = value }
+    package init(_ value: Value) { self.value = value }
 
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
+    package func withLock<R>(_ body: (inout Value) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)

@@ -15,8 +15,9 @@
 /// convolution sweep and the model parity tests bound.
 ///
 /// Kernels are transformed once, at load (`U`, 36/9 = 4× the original weights). Tiles are
-/// processed in blocks sized so that one block's transformed input and products stay in L2;
-/// each block is taken whole by one worker, like the im2col path's column blocks.
+/// processed in blocks sized so that one block's transformed input and products stay in L2,
+/// each taken whole by one worker like the im2col path's column blocks; when there are too
+/// few tiles for that, the workers share one block phase by phase (see ``forward``).
 struct WinogradF43: Sendable {
     let inputChannels: Int
     let outputChannels: Int
