@@ -239,6 +239,16 @@ if what == "ceiling", let folder = arguments.dropFirst(2).first {
 }
 if what == "layers" { try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads) }
 if what == "faces" { try compareFaces(threads: threads) }
+if what == "stem" {
+    ComputeThreads.configure(threads)
+    let conv = try Convolution2D(inputChannels: 3, outputChannels: 64, window: .square(7, stride: 2, pad: 3),
+                                 weights: (0..<(64 * 147)).map { Float($0 % 13) / 13 - 0.5 }, bias: nil, activation: .relu)
+    let input = Tensor(batchNCHW: (0..<16).map { s in (0..<(3 * 224 * 224)).map { Float(($0 * 7 + s) % 255) - 127 } },
+                       channels: 3, height: 224, width: 224)
+    var pool = TensorPool()
+    let t = medianSeconds(runs: 15) { _ = conv.forward(input, pool: &pool) }
+    print(String(format: "stem 7x7 s2 3->64, batch 16: %.1f ms (%.1f GFLOP/s)", t * 1000, 2 * 64 * 147 * 12544 * 16 / t / 1e9))
+}
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
     ComputeThreads.configure(threads)

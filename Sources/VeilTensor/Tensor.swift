@@ -107,16 +107,22 @@ public struct Tensor: Sendable, Equatable {
 /// outputs from it, so the repeated blocks of a network reuse one another's storage, and
 /// the next run reuses this one's.
 ///
-/// The pool is bounded: it holds at most twice the largest tensor it has seen, dropping the
-/// least recently returned storage first. Layers reuse storage freed a few layers earlier,
-/// so that is enough for a ResNet's stages, while a network whose tensors all differ in size
-/// (a face detector run over tiles) does not pile up every size it ever freed. A pool is a
-/// value used by one computation at a time.
+/// The pool is bounded: it holds at most ``limitInLargestTensors`` times the largest tensor
+/// it has seen, dropping the least recently returned storage first. Layers reuse storage
+/// freed a few layers earlier, so that is enough for a ResNet's stages, while a network whose
+/// tensors all differ in size (a face detector run over tiles) does not pile up every size
+/// it ever freed. A pool is a value used by one computation at a time.
 public struct TensorPool: Sendable {
     /// Oldest first.
     private var spare: [[Float]] = []
     private var heldFloats = 0
     private var largest = 0
+
+    /// Three, not two: with twice the largest, open_nsfw at batch 16 dropped its stem's output
+    /// (51 MB) every run and mapped it afresh, which made the stem take twice as long (103 vs
+    /// 53 ms at one thread; `veil-compare forward-cpu 1` took 131,600 page faults instead of
+    /// 63,400); peak RSS was the same with three.
+    static let limitInLargestTensors = 3
 
     /// An empty pool.
     public init() {}
@@ -137,10 +143,10 @@ public struct TensorPool: Sendable {
     public mutating func recycle(_ tensor: Tensor) {
         let count = tensor.storage.count
         largest = max(largest, count)
-        guard count <= 2 * largest else { return }
+        guard count <= Self.limitInLargestTensors * largest else { return }
         spare.append(tensor.storage)
         heldFloats += count
-        while heldFloats > 2 * largest, !spare.isEmpty {
+        while heldFloats > Self.limitInLargestTensors * largest, !spare.isEmpty {
             heldFloats -= spare.removeFirst().count
         }
     }
