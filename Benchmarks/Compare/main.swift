@@ -171,7 +171,14 @@ func profileFaces(threads: Int) throws {
 
 func gemmShapes(threads: Int) {
     ComputeThreads.configure(threads)
-    for (m, k, n) in [(64, 147, 1783), (64, 147, 200_704), (32, 288, 910), (32, 288, 50_176), (128, 1152, 227), (256, 256, 12544)] {
+    // `veil-compare gemm-shapes THREADS [M K N]...` for other shapes.
+    let given = arguments.dropFirst(2).compactMap { Int($0) }
+    var shapes: [(Int, Int, Int)] = [(64, 147, 1783), (64, 147, 200_704), (32, 288, 910), (32, 288, 50_176), (128, 1152, 227), (256, 256, 12544)]
+    if given.count >= 3 {
+        shapes = []
+        for i in Swift.stride(from: 0, to: given.count - 2, by: 3) { shapes.append((given[i], given[i + 1], given[i + 2])) }
+    }
+    for (m, k, n) in shapes {
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         var c = [Float](repeating: 0, count: m * n)
         let t = medianSeconds(runs: 9) { MatrixMultiply.multiply(m: m, n: n, k: k, a: a, b: b, into: &c) }
@@ -239,15 +246,23 @@ if what == "ceiling", let folder = arguments.dropFirst(2).first {
 }
 if what == "layers" { try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads) }
 if what == "faces" { try compareFaces(threads: threads) }
-if what == "stem" {
+if what == "conv" {
+    // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]`,
+    // e.g. the stem `conv 1 3 64 7 2 224 16` or a bottleneck's last layer `conv 1 32 128 1 1 56 16 shortcut`.
+    let p = arguments.dropFirst(2).compactMap { Int($0) }
+    let (cin, cout, kernel, stride, size, batch) = (p[0], p[1], p[2], p[3], p[4], p[5])
     ComputeThreads.configure(threads)
-    let conv = try Convolution2D(inputChannels: 3, outputChannels: 64, window: .square(7, stride: 2, pad: 3),
-                                 weights: (0..<(64 * 147)).map { Float($0 % 13) / 13 - 0.5 }, bias: nil, activation: .relu)
-    let input = Tensor(batchNCHW: (0..<16).map { s in (0..<(3 * 224 * 224)).map { Float(($0 * 7 + s) % 255) - 127 } },
-                       channels: 3, height: 224, width: 224)
+    let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, window: .square(kernel, stride: stride, pad: kernel / 2),
+                                 weights: (0..<(cout * cin * kernel * kernel)).map { Float($0 % 13) / 13 - 0.5 }, bias: nil, activation: .relu)
+    let input = Tensor(shape: .init(channels: cin, batch: batch, height: size, width: size),
+                       storage: (0..<(cin * batch * size * size)).map { Float(($0 * 7) % 255) - 127 })
+    let outShape = try conv.outputShape(for: input.shape)
+    let residual = arguments.contains("shortcut") ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
     var pool = TensorPool()
-    let t = medianSeconds(runs: 15) { _ = conv.forward(input, pool: &pool) }
-    print(String(format: "stem 7x7 s2 3->64, batch 16: %.1f ms (%.1f GFLOP/s)", t * 1000, 2 * 64 * 147 * 12544 * 16 / t / 1e9))
+    let t = medianSeconds(runs: 15) { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) }
+    let flops = 2.0 * Double(cout * cin * kernel * kernel * outShape.plane * batch)
+    print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s)", cin, cout, kernel, kernel, stride,
+                 input.shape.description, t * 1000, flops / t / 1e9))
 }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
