@@ -43,6 +43,12 @@ struct ConvolutionTests {
         Case(cin: 16, cout: 8, groups: 1, batch: 5, height: 20, width: 20, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
         Case(cin: 8, cout: 4, groups: 2, batch: 3, height: 5, width: 8, window: .square(3, stride: 2, pad: 0), residual: true),
         Case(cin: 6, cout: 6, groups: 6, batch: 2, height: 10, width: 9, window: .square(3, stride: 1, pad: 1), activation: .relu, residual: true),
+        // Stride 2 across from rows split into even and odd columns (Im2Col.splitsPhases): a
+        // stem over several blocks with an even width, and uneven padding with a wide kernel.
+        Case(cin: 3, cout: 16, groups: 1, batch: 2, height: 100, width: 90, window: .square(7, stride: 2, pad: 3), activation: .relu),
+        Case(cin: 4, cout: 6, groups: 1, batch: 2, height: 9, width: 10,
+             window: Window(kernelHeight: 3, kernelWidth: 5, strideY: 2, strideX: 2, padTop: 1, padLeft: 2, padBottom: 0, padRight: 1),
+             residual: true),
     ]
 
     /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples

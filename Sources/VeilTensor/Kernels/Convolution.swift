@@ -148,15 +148,16 @@ public struct Convolution2D: Sendable {
         let epilogue = Epilogue(bias: bias, relu: activation == .relu)
         if let residual {
             residual.storage.withUnsafeBufferPointer { r in
-                run(input, into: &output, epilogue: epilogue, residual: r.baseAddress!)
+                run(input, into: &output, epilogue: epilogue, residual: r.baseAddress!, pool: &pool)
             }
         } else {
-            run(input, into: &output, epilogue: epilogue, residual: nil)
+            run(input, into: &output, epilogue: epilogue, residual: nil, pool: &pool)
         }
         return output
     }
 
-    private func run(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+    private func run(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?,
+                     pool: inout TensorPool) {
         if isDepthwise {
             depthwise(input, into: &output, epilogue: epilogue, residual: residual)
         } else if let winograd, winograd.pays(for: output.shape) {
@@ -167,8 +168,12 @@ public struct Convolution2D: Sendable {
                                      into: dst.baseAddress!, outShape, epilogue: epilogue, residual: residual)
                 }
             }
+        } else if Im2Col.splitsPhases(window) {
+            let phased = Im2Col.splitColumnPhases(input, pool: &pool)
+            gemmConvolution(phased, columnPhases: true, into: &output, epilogue: epilogue, residual: residual)
+            pool.recycle(phased)
         } else {
-            gemmConvolution(input, into: &output, epilogue: epilogue, residual: residual)
+            gemmConvolution(input, columnPhases: false, into: &output, epilogue: epilogue, residual: residual)
         }
     }
 
@@ -182,7 +187,9 @@ public struct Convolution2D: Sendable {
         return min(total, (block + 15) / 16 * 16)  // whole micro-tiles for OpenBLAS's kernels
     }
 
-    private func gemmConvolution(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+    /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
+    private func gemmConvolution(_ input: Tensor, columnPhases: Bool, into output: inout Tensor, epilogue: Epilogue,
+                                 residual: UnsafePointer<Float>?) {
         let inShape = input.shape, outShape = output.shape
         let cinG = inputChannels / groups, coutG = outputChannels / groups
         let k = cinG * window.kernelHeight * window.kernelWidth
@@ -208,7 +215,8 @@ public struct Convolution2D: Sendable {
                             for g in 0..<groups {
                                 let panel: UnsafePointer<Float>, ldb: Int
                                 if let columns {
-                                    Im2Col.fill(columns, input: src, inShape: inShape, channels: (g * cinG)..<((g + 1) * cinG),
+                                    Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
+                                                channels: (g * cinG)..<((g + 1) * cinG),
                                                 columns: first..<(first + count), window: window, outShape: outShape)
                                     panel = UnsafePointer(columns)
                                     ldb = count
@@ -318,12 +326,44 @@ struct Epilogue {
 
 /// Lays convolution windows out as GEMM columns.
 enum Im2Col {
+    /// Whether ``splitColumnPhases(_:pool:)`` pays for a window: at stride 2 across, when an
+    /// input element lands in more than one column (the 7×7 stem: twelve), so that one
+    /// strided pass over the input replaces strided gathers of every column.
+    static func splitsPhases(_ window: Window) -> Bool {
+        window.strideX == 2 && window.kernelWidth * window.kernelHeight > window.strideX * window.strideY
+    }
+
+    /// `input` with each row reordered as its even columns, then its odd ones. At stride 2,
+    /// the inputs that one kernel column reads along an output row are then consecutive, and
+    /// ``fill`` copies runs instead of gathering every other element.
+    static func splitColumnPhases(_ input: Tensor, pool: inout TensorPool) -> Tensor {
+        var phased = pool.uninitialized(input.shape)
+        let width = input.shape.width, evens = (width + 1) / 2
+        let rows = input.shape.count / width
+        input.storage.withUnsafeBufferPointer { src in
+            phased.storage.withUnsafeMutableBufferPointer { dst in
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                let workers = min(ComputeThreads.count, rows)
+                ComputeThreads.parallelFor(workers) { worker in
+                    for row in (rows * worker / workers)..<(rows * (worker + 1) / workers) {
+                        let from = src + row * width, to = dst + row * width
+                        for j in 0..<evens { to[j] = from[2 * j] }
+                        for j in 0..<(width - evens) { to[evens + j] = from[2 * j + 1] }
+                    }
+                }
+            }
+        }
+        return phased
+    }
+
     /// Fills `columns` as a `(channels × kh × kw) × columns.count` row-major matrix whose
     /// column `j` is the window of output position `columns.lowerBound + j`, positions being
     /// numbered `(image, outY, outX)` across the whole batch. Runs on the calling thread:
-    /// each worker fills the block it is about to multiply.
+    /// each worker fills the block it is about to multiply. With `columnPhases`, `input`'s
+    /// rows are as ``splitColumnPhases(_:pool:)`` left them (and the stride across is 2).
     static func fill(_ columns: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, inShape: Tensor.Shape,
-                     channels: Range<Int>, columns range: Range<Int>, window: Window, outShape: Tensor.Shape) {
+                     columnPhases: Bool, channels: Range<Int>, columns range: Range<Int>, window: Window,
+                     outShape: Tensor.Shape) {
         let kh = window.kernelHeight, kw = window.kernelWidth
         let rows = channels.count * kh * kw
         let width = range.count
@@ -333,9 +373,22 @@ enum Im2Col {
             let c = channels.lowerBound + r / (kh * kw)
             let ky = (r / kw) % kh, kx = r % kw
             let ix0 = kx - window.padLeft
-            // Output columns whose input column lies inside the image: [validLo, validHi).
-            let validLo = ix0 >= 0 ? 0 : (-ix0 + sx - 1) / sx
-            let validHi = inShape.width - 1 - ix0 < 0 ? 0 : min(outW, (inShape.width - 1 - ix0) / sx + 1)
+            // Output column ox reads the row at base + ox * step, and reads inside the image
+            // for ox in [validLo, validHi).
+            let base: Int, step: Int, validLo: Int, validHi: Int
+            if columnPhases {
+                // Input column 2·ox + ix0 sits in the half of its parity, at ox + ⌊ix0 / 2⌋.
+                let odd = ix0 & 1 == 1, shift = ix0 >> 1
+                let evens = (inShape.width + 1) / 2
+                let halfWidth = odd ? inShape.width - evens : evens
+                (base, step) = ((odd ? evens : 0) + shift, 1)
+                validLo = max(0, -shift)
+                validHi = max(0, min(outW, halfWidth - shift))
+            } else {
+                (base, step) = (ix0, sx)
+                validLo = ix0 >= 0 ? 0 : (-ix0 + sx - 1) / sx
+                validHi = inShape.width - 1 - ix0 < 0 ? 0 : min(outW, (inShape.width - 1 - ix0) / sx + 1)
+            }
             var out = columns + r * width
             var q = range.lowerBound
             var n = q / outPlane, oy = (q % outPlane) / outW, ox = q % outW
@@ -352,12 +405,12 @@ enum Im2Col {
                     if lo > ox { out.update(repeating: 0, count: lo - ox) }
                     if hi > lo {
                         let dst = out + (lo - ox)
-                        let src = rowPtr + lo * sx + ix0
-                        if sx == 1 {
+                        let src = rowPtr + base + lo * step
+                        if step == 1 {
                             dst.update(from: src, count: hi - lo)
                         } else {
                             var from = src
-                            for j in 0..<(hi - lo) { dst[j] = from.pointee; from += sx }
+                            for j in 0..<(hi - lo) { dst[j] = from.pointee; from += step }
                         }
                     }
                     if ox + run > hi { (out + (hi - ox)).update(repeating: 0, count: ox + run - hi) }
