@@ -9,6 +9,7 @@ struct PoolingTests {
         (.max, .square(3, stride: 2), true, 9, 10),
         (.max, .square(3, stride: 2, pad: 1), true, 8, 8),
         (.max, .square(2, stride: 2), false, 7, 9),
+        (.max, Window(kernelHeight: 3, kernelWidth: 5, strideY: 1, strideX: 2, padTop: 1, padLeft: 2, padBottom: 1, padRight: 2), false, 6, 11),
         (.average, .square(7, stride: 1), true, 7, 7),                     // open_nsfw final pool
         (.average, .square(3, stride: 2, pad: 1), true, 7, 6),
         (.average, .square(3, stride: 1, pad: 1), false, 5, 5),

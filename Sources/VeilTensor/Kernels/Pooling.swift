@@ -106,13 +106,32 @@ public struct Pooling: Sendable {
                 let row = inPlane + y * w
                 for x in 0..<w { columnMax[x] = larger(columnMax[x], row[x]) }
             }
-            for ox in 0..<outShape.width {
-                let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
-                                size: w, padAfter: window.padRight)
+            // Windows wholly inside the row need no clipping: [inLo, inHi). The 3-wide ones
+            // (ResNet's stem pool) are unrolled; a per-window span and loop cost more than the max.
+            let sx = window.strideX, kw = window.kernelWidth, pad = window.padLeft
+            let inLo = min(outShape.width, (pad + sx - 1) / sx)
+            let inHi = max(inLo, min(outShape.width, w + pad - kw < 0 ? 0 : (w + pad - kw) / sx + 1))
+            func clipped(_ ox: Int) {
+                let cols = span(ox, stride: sx, pad: pad, kernel: kw, size: w, padAfter: window.padRight)
                 var acc = -Float.infinity
                 for x in cols.lo..<max(cols.lo, cols.hi) { acc = larger(acc, columnMax[x]) }
                 outRow[ox] = acc
             }
+            for ox in 0..<inLo { clipped(ox) }
+            if kw == 3 {
+                for ox in inLo..<inHi {
+                    let x = ox * sx - pad
+                    outRow[ox] = larger(larger(columnMax[x], columnMax[x + 1]), columnMax[x + 2])
+                }
+            } else {
+                for ox in inLo..<inHi {
+                    let x = ox * sx - pad
+                    var acc = columnMax[x]
+                    for dx in 1..<kw { acc = larger(acc, columnMax[x + dx]) }
+                    outRow[ox] = acc
+                }
+            }
+            for ox in inHi..<outShape.width { clipped(ox) }
         }
     }
 
