@@ -74,13 +74,18 @@ func profileForward(batch: Int, threads: Int) throws {
     _ = try model.run(input)
     var byOperation: [String: (seconds: Double, flops: Double, count: Int)] = [:]
     var total = 0.0
+    var byName: [String: Double] = [:]
     for _ in 0..<3 {
         for layer in try model.runProfiled(input).layers {
+            byName[layer.name, default: 0] += layer.seconds / 3
             byOperation[layer.operation, default: (0, 0, 0)].seconds += layer.seconds / 3
             byOperation[layer.operation, default: (0, 0, 0)].flops += layer.flops / 3
             byOperation[layer.operation, default: (0, 0, 0)].count += 1
             total += layer.seconds / 3
         }
+    }
+    if arguments.contains("by-layer") {
+        for (name, seconds) in byName.sorted(by: { $0.value > $1.value }) { print(String(format: "%8.2f ms  %@", seconds * 1000, name)) }
     }
     print("## open_nsfw layers at batch \(batch), \(threads) threads: \(String(format: "%.1f", total * 1000)) ms per batch")
     let widths = [34, 10, 8, 10]
@@ -244,7 +249,10 @@ if what == "sha256" {
 if what == "ceiling", let folder = arguments.dropFirst(2).first {
     try ceiling(folder: folder, threads: threads)
 }
-if what == "layers" { try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads) }
+if what == "layers" {
+    // `veil-compare layers THREADS BATCH [by-layer]`: time by kind of layer, and by layer too.
+    try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads)
+}
 if what == "faces" { try compareFaces(threads: threads) }
 if what == "conv" {
     // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]`,

@@ -25,7 +25,13 @@ struct Step: Sendable {
     func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> Tensor {
         let x = slots[inputs[0]]!
         switch operation {
-        case .convolution(let conv): return conv.forward(x, residual: inputs.count > 1 ? slots[inputs[1]]! : nil, pool: &pool)
+        case .convolution(let conv):
+            guard inputs.count > 1 else { return conv.forward(x, pool: &pool) }
+            if lastReader(inputs[1]) && inputs[1] != inputs[0] {
+                // The shortcut's last reader: its storage becomes the output, unshared.
+                return conv.forward(x, addingInto: slots[inputs[1]].take()!, pool: &pool)
+            }
+            return conv.forward(x, residual: slots[inputs[1]]!, pool: &pool)
         case .pooling(let pooling): return pooling.forward(x, pool: &pool)
         case .fullyConnected(let fc): return fc.forward(x)
         case .add(let activation):

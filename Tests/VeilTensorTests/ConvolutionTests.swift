@@ -111,6 +111,17 @@ struct ConvolutionTests {
         let worst = zip(fast.storage, slow.storage).map { abs($0 - $1) }.max() ?? 0
         #expect(!fast.storage.contains { $0.isNaN }, "\(c): an output element was never written")
         #expect(worst <= tolerance, "\(c): max difference \(worst), tolerance \(tolerance)")
+        if let residual {
+            // The shortcut's storage becomes the output (as in a graph, where the convolution
+            // is the shortcut's last reader): each element is read before it is overwritten,
+            // so the result is the same, bit for bit. The caller's copy is left alone.
+            var spare = TensorPool()
+            let inPlace = conv.forward(input, addingInto: Tensor(shape: outShape, storage: residual.storage.map { $0 }), pool: &spare)
+            #expect(inPlace.storage == fast.storage, "\(c): in place differs from a separate shortcut")
+            let kept = residual.storage
+            _ = conv.forward(input, addingInto: residual, pool: &spare)
+            #expect(residual.storage == kept, "\(c): a shortcut the caller still holds was written")
+        }
     }
 
     @Test func inconsistentWeightsAreRejected() {
