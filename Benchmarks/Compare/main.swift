@@ -17,6 +17,14 @@ func medianSeconds(runs: Int, warmup: Int = 1, _ body: () throws -> Void) rethro
     return times.sorted()[times.count / 2]
 }
 
+/// User and system time of the whole process, all threads: on a shared VM whose neighbours
+/// steal cycles, it compares code changes more steadily than wall time does.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func row(_ cells: [String], widths: [Int]) -> String {
     zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
 }
@@ -267,10 +275,14 @@ if what == "conv" {
     let outShape = try conv.outputShape(for: input.shape)
     let residual = arguments.contains("shortcut") ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
     var pool = TensorPool()
+    _ = conv.forward(input, residual: residual, pool: &pool)
+    Thread.sleep(forTimeInterval: 1)  // OpenBLAS's idle threads spin for a while after start-up
+    let cpu0 = processCPUSeconds()
     let t = medianSeconds(runs: 15) { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) }
+    let cpu = (processCPUSeconds() - cpu0) / 16
     let flops = 2.0 * Double(cout * cin * kernel * kernel * outShape.plane * batch)
-    print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s)", cin, cout, kernel, kernel, stride,
-                 input.shape.description, t * 1000, flops / t / 1e9))
+    print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s), %.2f ms CPU", cin, cout, kernel, kernel, stride,
+                 input.shape.description, t * 1000, flops / t / 1e9, cpu * 1000))
 }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
@@ -301,15 +313,10 @@ if what == "forward-cpu" {
         }
         let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
         _ = try model.run(input)
-        func cpuSeconds() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        }
         let runs = batch == 1 ? 40 : 4
-        let cpu0 = cpuSeconds(), wall0 = DispatchTime.now().uptimeNanoseconds
+        let cpu0 = processCPUSeconds(), wall0 = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<runs { _ = try model.run(input) }
-        let cpu = (cpuSeconds() - cpu0) / Double(runs * batch)
+        let cpu = (processCPUSeconds() - cpu0) / Double(runs * batch)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wall0) / 1e9 / Double(runs * batch)
         print(String(format: "batch %2d: %.2f ms CPU per image, %.2f ms wall per image (%.1f images/s)", batch, cpu * 1000, wall * 1000, 1 / wall))
     }
