@@ -5,7 +5,8 @@ import VeilTensor
 ///
 /// Work done here so that `forward` never does it: batch norm folded into the preceding
 /// convolution's weights and bias, a shortcut add and ReLU fused into the preceding layer,
-/// and every shape checked for the manifest's input size.
+/// a max pooling fused into the convolution before it, and every shape checked for the
+/// manifest's input size.
 struct GraphCompiler {
     let manifest: ModelManifest
     let weights: SafeTensorsFile
@@ -25,6 +26,8 @@ struct GraphCompiler {
         var inputs: [String]
         var output: String
         var activation: Activation = .none
+        /// A max pooling fused into this convolution, after its activation.
+        var thenPool: Pooling?
 
         enum Kind {
             case convolution(weights: [Float], bias: [Float], inputChannels: Int, outputChannels: Int, groups: Int, window: Window)
@@ -41,9 +44,17 @@ struct GraphCompiler {
 
         var supportsFusedActivation: Bool {
             switch kind {
-            case .convolution, .fullyConnected, .add: return true
+            case .convolution: return thenPool == nil
+            case .fullyConnected, .add: return true
             default: return false
             }
+        }
+
+        /// A convolution that nothing has been fused into yet, so it can still fold a batch
+        /// norm or take a shortcut.
+        var isBareConvolution: Bool {
+            guard case .convolution = kind else { return false }
+            return activation == .none && inputs.count == 1 && thenPool == nil
         }
     }
 
@@ -80,8 +91,7 @@ struct GraphCompiler {
         /// and the other operand. The other must already exist when the convolution runs.
         func convolutionTakingShortcut(_ node: ModelManifest.Node) -> (Int, String)? {
             for (mine, other) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] where mine != other {
-                guard let index = fusable(mine), case .convolution = pending[index].kind,
-                      pending[index].activation == .none, pending[index].inputs.count == 1 else { continue }
+                guard let index = fusable(mine), pending[index].isBareConvolution else { continue }
                 if other == manifest.input.tensor || (producer[other].map { $0 < index } ?? false) { return (index, other) }
             }
             return nil
@@ -134,9 +144,8 @@ struct GraphCompiler {
                     scale[c] = s
                     shift[c] = Double(beta?.values[c] ?? 0) - Double(mean.values[c]) * s
                 }
-                if let index = fusable(node.inputs[0]),
-                   case .convolution(var w, var b, let cin, let cout, let groups, let window) = pending[index].kind,
-                   pending[index].activation == .none, pending[index].inputs.count == 1 {
+                if let index = fusable(node.inputs[0]), pending[index].isBareConvolution,
+                   case .convolution(var w, var b, let cin, let cout, let groups, let window) = pending[index].kind {
                     let perOutput = w.count / cout
                     for o in 0..<cout {
                         for i in 0..<perOutput { w[o * perOutput + i] = Float(Double(w[o * perOutput + i]) * scale[o]) }
@@ -167,7 +176,15 @@ struct GraphCompiler {
                 guard let kernel = a.kernel else { throw fail(node, "needs a 'kernel' attribute") }
                 let pooling = try Pooling(kind: node.op == "maxPool" ? .max : .average,
                                           window: try window(a, kernel: kernel, node: node), ceilMode: a.ceilMode ?? false)
-                new = Pending(name: node.name, kind: .pooling(pooling), inputs: node.inputs, output: node.output)
+                if pooling.kind == .max, let index = fusable(node.inputs[0]), case .convolution = pending[index].kind,
+                   pending[index].inputs.count == 1, pending[index].thenPool == nil {
+                    // conv (+ ReLU) + max pool: pooled band by band, the convolution's output never whole.
+                    pending[index].thenPool = pooling
+                    pending[index].output = node.output
+                    producer[node.output] = index
+                } else {
+                    new = Pending(name: node.name, kind: .pooling(pooling), inputs: node.inputs, output: node.output)
+                }
 
             case "fullyConnected":
                 let w = try tensor(node, "weight")!
@@ -257,6 +274,12 @@ struct GraphCompiler {
                 case let .convolution(w, b, cin, cout, groups, window):
                     let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, groups: groups, window: window,
                                                  weights: w, bias: b, activation: p.activation)
+                    if let pooling = p.thenPool {
+                        let fused = try ConvolutionThenMaxPool(conv, pooling)
+                        outShape = try fused.outputShape(for: inputShapes[0])
+                        operation = .convolutionThenMaxPool(fused)
+                        break
+                    }
                     outShape = try conv.outputShape(for: inputShapes[0])
                     if inputShapes.count > 1, inputShapes[1] != outShape {
                         throw fail("adds \(inputShapes[1]) to \(outShape)")

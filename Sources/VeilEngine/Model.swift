@@ -101,14 +101,14 @@ public final class Model: Sendable {
     /// Runs like ``run(_:)`` and also reports each layer's wall time, for benchmarks.
     public func runProfiled(_ input: Tensor) throws -> (outputs: [String: Tensor], layers: [LayerTiming]) {
         var timings: [LayerTiming] = []
-        let outputs = try execute(input) { step, seconds, output in
+        let outputs = try execute(input) { step, inputShape, seconds, output in
             timings.append(LayerTiming(name: step.name, operation: step.summary, seconds: seconds,
-                                       flops: step.flops(output: output.shape)))
+                                       flops: step.flops(input: inputShape, output: output.shape)))
         }
         return (outputs, timings)
     }
 
-    private func execute(_ input: Tensor, timing: ((Step, Double, Tensor) -> Void)?) throws -> [String: Tensor] {
+    private func execute(_ input: Tensor, timing: ((Step, Tensor.Shape, Double, Tensor) -> Void)?) throws -> [String: Tensor] {
         let spec = manifest.input
         guard input.shape.channels == spec.channels, input.shape.height == spec.height,
               input.shape.width == spec.width, input.shape.batch > 0 else {
@@ -123,8 +123,9 @@ public final class Model: Sendable {
         defer { spareActivations.withLock { $0 = pool } }
         for (index, step) in steps.enumerated() {
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            let inputShape = slots[step.inputs[0]]!.shape
             let output = try step.execute(&slots, pool: &pool) { lastUse[$0] == index }
-            if let timing { timing(step, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, output) }
+            if let timing { timing(step, inputShape, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, output) }
             slots[step.output] = output
             for slot in step.inputs where lastUse[slot] == index {
                 // The caller's input is not ours to write into.

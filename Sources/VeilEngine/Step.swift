@@ -4,6 +4,7 @@ import VeilTensor
 struct Step: Sendable {
     enum Operation: Sendable {
         case convolution(Convolution2D)
+        case convolutionThenMaxPool(ConvolutionThenMaxPool)
         case pooling(Pooling)
         case fullyConnected(FullyConnected)
         case add(Activation)
@@ -32,6 +33,7 @@ struct Step: Sendable {
                 return conv.forward(x, addingInto: slots[inputs[1]].take()!, pool: &pool)
             }
             return conv.forward(x, residual: slots[inputs[1]]!, pool: &pool)
+        case .convolutionThenMaxPool(let fused): return fused.forward(x, pool: &pool)
         case .pooling(let pooling): return pooling.forward(x, pool: &pool)
         case .fullyConnected(let fc): return fc.forward(x)
         case .add(let activation):
@@ -59,6 +61,10 @@ extension Step {
             let kind = c.groups == 1 ? "convolution" : (c.groups == c.inputChannels ? "depthwise" : "grouped conv")
             let shortcut = inputs.count > 1 ? " + shortcut" : ""
             return "\(kind) \(w.kernelHeight)x\(w.kernelWidth) s\(w.strideY) \(c.inputChannels)→\(c.outputChannels)\(shortcut)"
+        case .convolutionThenMaxPool(let f):
+            let (w, p) = (f.convolution.window, f.pooling.window)
+            return "convolution \(w.kernelHeight)x\(w.kernelWidth) s\(w.strideY) \(f.convolution.inputChannels)→\(f.convolution.outputChannels)"
+                + " + max pool \(p.kernelHeight)x\(p.kernelWidth)"
         case .pooling(let p): return "\(p.kind) pool \(p.window.kernelHeight)x\(p.window.kernelWidth)"
         case .fullyConnected: return "fully connected"
         case .add: return "add"
@@ -72,11 +78,14 @@ extension Step {
     }
 
     /// Multiply-adds count twice; other operations are counted as zero.
-    func flops(output: Tensor.Shape) -> Double {
+    func flops(input: Tensor.Shape, output: Tensor.Shape) -> Double {
+        func convolution(_ c: Convolution2D, _ output: Tensor.Shape) -> Double {
+            2 * Double(c.inputChannels / c.groups * c.window.kernelHeight * c.window.kernelWidth) * Double(output.count)
+        }
         switch operation {
-        case .convolution(let c):
-            let perOutput = Double(c.inputChannels / c.groups * c.window.kernelHeight * c.window.kernelWidth)
-            return 2 * perOutput * Double(output.count)
+        case .convolution(let c): return convolution(c, output)
+        case .convolutionThenMaxPool(let f):
+            return (try? f.convolution.outputShape(for: input)).map { convolution(f.convolution, $0) } ?? 0
         case .fullyConnected(let f): return 2 * Double(f.inputs * f.outputs * output.batch)
         default: return 0
         }

@@ -57,10 +57,12 @@ struct ModelLoadingTests {
     }
 
     /// The same network computed by hand with plain loops, as the independent reference.
-    static func handComputed(_ tiny: TinyModel, input: [Float], shortcut: [Float]? = nil) -> Float {
+    /// With `maxPooled`, a 3×3, stride-1 max pooling with padding 1 follows the ReLU.
+    static func handComputed(_ tiny: TinyModel, input: [Float], shortcut: [Float]? = nil, maxPooled: Bool = false) -> Float {
         let t = tiny.tensors
         var pooled = [Double](repeating: 0, count: 3)
         for o in 0..<3 {
+            var map = [Double](repeating: 0, count: 25)
             let s = Double(t["bn.scale"]!.values[o]) / (Double(t["bn.variance"]!.values[o]) + 1e-5).squareRoot()
             for y in 0..<5 {
                 for x in 0..<5 {
@@ -78,7 +80,18 @@ struct ModelLoadingTests {
                     if let shortcut {  // a 1×1 projection of the input, added before the ReLU
                         for i in 0..<2 { v += Double(input[(i * 5 + y) * 5 + x]) * Double(shortcut[o * 2 + i]) }
                     }
-                    pooled[o] += max(0, v) / 25
+                    map[y * 5 + x] = max(0, v)
+                }
+            }
+            for y in 0..<5 {
+                for x in 0..<5 {
+                    var v = map[y * 5 + x]
+                    if maxPooled {
+                        for iy in max(0, y - 1)...min(4, y + 1) {
+                            for ix in max(0, x - 1)...min(4, x + 1) { v = max(v, map[iy * 5 + ix]) }
+                        }
+                    }
+                    pooled[o] += v / 25
                 }
             }
         }
@@ -211,6 +224,28 @@ struct ModelLoadingTests {
             for (n, input) in inputs.enumerated() {
                 let expected = Self.handComputed(tiny, input: input, shortcut: projection)
                 #expect(abs(out.storage[2 + n] - expected) <= 1e-5, "run \(seed), image \(n): \(out.storage[2 + n]) vs \(expected)")
+            }
+        }
+    }
+
+    /// conv → batchNorm → relu → maxPool: the pooling joins the convolution (which then
+    /// computes its output a band of rows at a time), and the numbers are the plain graph's.
+    @Test func maxPoolJoinsTheConvolution() throws {
+        var tiny = TinyModel()
+        // [conv, bn, relu, pool, fc, softmax] → [conv, bn, relu, maxPool, pool, fc, softmax]
+        tiny.manifest.graph.insert(.init(name: "maxpool", op: "maxPool", inputs: ["r"], output: "m",
+                                         attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1])), at: 3)
+        tiny.manifest.graph[4].inputs = ["m"]
+        let model = try Model.load(manifestAt: try tiny.write())
+        #expect(model.steps.count == 4)
+        #expect(model.steps[0].summary == "convolution 3x3 s1 2→3 + max pool 3x3")
+        for seed in 0..<2 {
+            let inputs: [[Float]] = (0..<3).map { n in (0..<50).map { Float(($0 * (5 + seed) + n * 7) % 13) / 6 - 1 } }
+            let out = try model.run(Tensor(batchNCHW: inputs, channels: 2, height: 5, width: 5))["prob"]!
+            for (n, input) in inputs.enumerated() {
+                let expected = Self.handComputed(tiny, input: input, maxPooled: true)
+                #expect(abs(out.storage[3 + n] - expected) <= 1e-5, "run \(seed), image \(n): \(out.storage[3 + n]) vs \(expected)")
+                #expect(abs(expected - Self.handComputed(tiny, input: input)) > 1e-4, "the max pooling changes the result")
             }
         }
     }

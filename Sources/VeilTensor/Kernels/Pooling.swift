@@ -66,7 +66,7 @@ public struct Pooling: Sendable {
                         let inPlane = src + plane * inShape.plane
                         let outPlane = dst + plane * outShape.plane
                         if kind == .max {
-                            maxPlane(inPlane, inShape, outPlane, outShape, columnMax)
+                            maxRows(inPlane, firstRow: 0, inShape, outRows: 0..<outShape.height, into: outPlane, outShape, columnMax)
                         } else {
                             averagePlane(inPlane, inShape, outPlane, outShape)
                         }
@@ -79,21 +79,25 @@ public struct Pooling: Sendable {
 
     /// The input rows and columns a window covers, clipped to the image; `full` is the
     /// window's extent within the padded input, which averages divide by.
-    private func span(_ o: Int, stride: Int, pad: Int, kernel: Int, size: Int, padAfter: Int) -> (lo: Int, hi: Int, full: Int) {
+    func span(_ o: Int, stride: Int, pad: Int, kernel: Int, size: Int, padAfter: Int) -> (lo: Int, hi: Int, full: Int) {
         let start = o * stride - pad
         let end = min(start + kernel, size + padAfter)
         return (max(start, 0), min(end, size), end - start)
     }
 
-    /// Max pooling of one plane, separably: for each output row, first the maximum down each
-    /// input column over the window's rows (a contiguous loop that vectorizes), then the
-    /// maximum across each window's columns of that. Same result as the 2-D window, since
-    /// max is exact, with a third of the loads for 3×3.
-    private func maxPlane(_ inPlane: UnsafePointer<Float>, _ inShape: Tensor.Shape,
-                          _ outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
-                          _ columnMax: UnsafeMutablePointer<Float>) {
+    /// Max pooling of rows `outRows` of one plane, separably: for each output row, first the
+    /// maximum down each input column over the window's rows (a contiguous loop that
+    /// vectorizes), then the maximum across each window's columns of that. Same result as the
+    /// 2-D window, since max is exact, with a third of the loads for 3×3.
+    ///
+    /// `band` holds input row `firstRow` and the rows after it, `inShape.width` apart: the
+    /// whole plane, or the band of it that a fused convolution has just computed, which
+    /// must hold every row that `outRows`' windows read. `columnMax` holds a row.
+    func maxRows(_ band: UnsafePointer<Float>, firstRow: Int, _ inShape: Tensor.Shape, outRows: Range<Int>,
+                 into outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                 _ columnMax: UnsafeMutablePointer<Float>) {
         let w = inShape.width
-        for oy in 0..<outShape.height {
+        for oy in outRows {
             let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
                             size: inShape.height, padAfter: window.padBottom)
             let outRow = outPlane + oy * outShape.width
@@ -101,9 +105,9 @@ public struct Pooling: Sendable {
                 outRow.update(repeating: -.infinity, count: outShape.width)
                 continue
             }
-            columnMax.update(from: inPlane + rows.lo * w, count: w)
+            columnMax.update(from: band + (rows.lo - firstRow) * w, count: w)
             for y in (rows.lo + 1)..<max(rows.lo + 1, rows.hi) {
-                let row = inPlane + y * w
+                let row = band + (y - firstRow) * w
                 for x in 0..<w { columnMax[x] = larger(columnMax[x], row[x]) }
             }
             // Windows wholly inside the row need no clipping: [inLo, inHi). The 3-wide ones
