@@ -35,4 +35,17 @@ struct OpenBLASSetupTests {
         #expect(BLAS.threadCount == 1)
         #expect(ComputeThreads.count == 2)
     }
+
+    /// OpenBLAS's idle worker threads, which spin for a while after the library loads, are
+    /// gone once Veil has set it up: its own flag for a running thread pool reads 0.
+    @Test func openBLASWorkerThreadsAreStopped() throws {
+        _ = OpenBLASSetup.done
+        let program = try #require(dlopen(nil, RTLD_NOW))
+        let available = try #require(dlsym(program, "blas_server_avail"), "not a pthreads build of OpenBLAS: nothing to test")
+        #expect(available.load(as: Int32.self) == 0)
+        var c = [Float](repeating: 0, count: 4)
+        MatrixMultiply.multiply(m: 2, n: 2, k: 2, a: [1, 2, 3, 4], b: [5, 6, 7, 8], into: &c)
+        #expect(c == [19, 22, 43, 50], "products still run, on the calling thread")
+        #expect(available.load(as: Int32.self) == 0)
+    }
 }

@@ -123,8 +123,20 @@ enum OpenBLASSetup {
         }
         let threads = BLAS.threadCount
         BLAS.setThreadCount(1)
+        stopIdleThreads()
         return Outcome(defaultThreads: max(1, threads), replaced: replaced)
     }()
+
+    /// Ends OpenBLAS's worker threads, which single-threaded calls never use. They start when
+    /// the library loads and spin on `sched_yield` for a while before they sleep: a one-photo
+    /// `veil score` spent a quarter of its cycles in that spin, a core taken from start-up
+    /// work. OpenBLAS starts them again if a caller later asks it for more threads. Only
+    /// pthreads builds export this entry point; elsewhere nothing changes.
+    private static func stopIdleThreads() {
+        guard let program = dlopen(nil, RTLD_NOW), let shutdown = dlsym(program, "blas_thread_shutdown_") else { return }
+        typealias Entry = @convention(c) () -> Int32
+        _ = unsafeBitCast(shutdown, to: Entry.self)()
+    }
 
     static let genericCores: Set<String> = ["Prescott", "Core2", "Penryn", "Katmai", "Coppermine", "Northwood", "Unknown"]
 

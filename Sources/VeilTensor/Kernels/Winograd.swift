@@ -48,21 +48,27 @@ struct WinogradF43: Sendable {
                            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // G, 6×3
         let pairs = outputChannels * inputChannels
         var u = [Float](repeating: 0, count: 36 * pairs)
+        // Loaded with every model, so spread over the compute threads, a run of pairs each:
+        // open_nsfw has 314,000 kernels, and this was an eighth of a one-photo `veil score`.
         u.withUnsafeMutableBufferPointer { u in
             weights.withUnsafeBufferPointer { w in
-                var t = [Double](repeating: 0, count: 18)
-                for pair in 0..<pairs {  // pair = co * Cin + ci, also its index within each U[p]
-                    let k = w.baseAddress! + pair * 9
-                    // t = G k (6×3), then U = t Gᵀ (6×6).
-                    for i in 0..<6 {
-                        for j in 0..<3 {
-                            t[i * 3 + j] = g[i * 3] * Double(k[j]) + g[i * 3 + 1] * Double(k[3 + j]) + g[i * 3 + 2] * Double(k[6 + j])
+                let (u, w) = (u.baseAddress!, w.baseAddress!)
+                let parts = min(ComputeThreads.count, max(1, pairs / 1024))
+                ComputeThreads.parallelFor(parts) { part in
+                    var t = [Double](repeating: 0, count: 18)
+                    for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {  // pair = co * Cin + ci, its index in each U[p]
+                        let k = w + pair * 9
+                        // t = G k (6×3), then U = t Gᵀ (6×6).
+                        for i in 0..<6 {
+                            for j in 0..<3 {
+                                t[i * 3 + j] = g[i * 3] * Double(k[j]) + g[i * 3 + 1] * Double(k[3 + j]) + g[i * 3 + 2] * Double(k[6 + j])
+                            }
                         }
-                    }
-                    for i in 0..<6 {
-                        for j in 0..<6 {
-                            let value = t[i * 3] * g[j * 3] + t[i * 3 + 1] * g[j * 3 + 1] + t[i * 3 + 2] * g[j * 3 + 2]
-                            u[(i * 6 + j) * pairs + pair] = Float(value)
+                        for i in 0..<6 {
+                            for j in 0..<6 {
+                                let value = t[i * 3] * g[j * 3] + t[i * 3 + 1] * g[j * 3 + 1] + t[i * 3 + 2] * g[j * 3 + 2]
+                                u[(i * 6 + j) * pairs + pair] = Float(value)
+                            }
                         }
                     }
                 }
