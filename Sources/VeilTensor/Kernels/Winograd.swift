@@ -44,35 +44,45 @@ struct WinogradF43: Sendable {
 
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
     init(weights: [Float], inputChannels: Int, outputChannels: Int) {
-        let g: [Double] = [1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
-                           1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // G, 6×3
+        // G (6×3) by columns, in the first six lanes.
+        let g0 = SIMD8<Double>(1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0, 0, 0)
+        let g1 = SIMD8<Double>(0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0, 0, 0)
+        let g2 = SIMD8<Double>(0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1, 0, 0)
         let pairs = outputChannels * inputChannels
-        var u = [Float](repeating: 0, count: 36 * pairs)
         // Loaded with every model, so spread over the compute threads, a run of pairs each:
         // open_nsfw has 314,000 kernels, and this was an eighth of a one-photo `veil score`.
-        u.withUnsafeMutableBufferPointer { u in
+        // Every element is written, so the array is not zeroed first.
+        let u = [Float](unsafeUninitializedCapacity: 36 * pairs) { u, initialized in
             weights.withUnsafeBufferPointer { w in
                 let (u, w) = (u.baseAddress!, w.baseAddress!)
                 let parts = min(ComputeThreads.count, max(1, pairs / 1024))
                 ComputeThreads.parallelFor(parts) { part in
-                    var t = [Double](repeating: 0, count: 18)
-                    for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {  // pair = co * Cin + ci, its index in each U[p]
-                        let k = w + pair * 9
-                        // t = G k (6×3), then U = t Gᵀ (6×6).
-                        for i in 0..<6 {
-                            for j in 0..<3 {
-                                t[i * 3 + j] = g[i * 3] * Double(k[j]) + g[i * 3 + 1] * Double(k[3 + j]) + g[i * 3 + 2] * Double(k[6 + j])
+                    // A run of pairs at a time, so that each of the 36 positions gets whole
+                    // cache lines instead of one scattered float per pair.
+                    let run = 64
+                    let staged = UnsafeMutablePointer<Float>.allocate(capacity: 36 * run)
+                    defer { staged.deallocate() }
+                    let mine = (pairs * part / parts)..<(pairs * (part + 1) / parts)
+                    for first in Swift.stride(from: mine.lowerBound, to: mine.upperBound, by: run) {
+                        let count = min(run, mine.upperBound - first)
+                        for p in 0..<count {  // pair = co * Cin + ci, its index in each U[p]
+                            let k = w + (first + p) * 9
+                            // t = G k (6×3), column by column; then U = t Gᵀ (6×6), row by row.
+                            let t0 = g0 * Double(k[0]) + g1 * Double(k[3]) + g2 * Double(k[6])
+                            let t1 = g0 * Double(k[1]) + g1 * Double(k[4]) + g2 * Double(k[7])
+                            let t2 = g0 * Double(k[2]) + g1 * Double(k[5]) + g2 * Double(k[8])
+                            for i in 0..<6 {
+                                let row = g0 * t0[i] + g1 * t1[i] + g2 * t2[i]
+                                for j in 0..<6 { staged[(i * 6 + j) * run + p] = Float(row[j]) }
                             }
                         }
-                        for i in 0..<6 {
-                            for j in 0..<6 {
-                                let value = t[i * 3] * g[j * 3] + t[i * 3 + 1] * g[j * 3 + 1] + t[i * 3 + 2] * g[j * 3 + 2]
-                                u[(i * 6 + j) * pairs + pair] = Float(value)
-                            }
+                        for position in 0..<36 {
+                            (u + position * pairs + first).update(from: staged + position * run, count: count)
                         }
                     }
                 }
             }
+            initialized = 36 * pairs
         }
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
