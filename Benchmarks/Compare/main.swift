@@ -209,11 +209,11 @@ func ceiling(folder: String, threads: Int) throws {
     let decoder = classifier.decoder
     let box = LockedImages()
     let startDecode = DispatchTime.now().uptimeNanoseconds
-    DispatchQueue.concurrentPerform(iterations: threads) { worker in
-        var i = worker
-        while i < files.count {
+    // Each thread claims the next file, as `veil score`'s decode workers do, so that photos
+    // of uneven cost do not leave one thread idle at the end.
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        while let i = box.claim(below: files.count) {
             if let image = try? decoder.decode(contentsOf: files[i]) { box.append(image) }
-            i += threads
         }
     }
     let decodeRate = Double(files.count) / (Double(DispatchTime.now().uptimeNanoseconds - startDecode) / 1e9)
@@ -237,8 +237,16 @@ func ceiling(folder: String, threads: Int) throws {
 
 final class LockedImages: @unchecked Sendable {
     private var storage: [RGBImage] = []
+    private var claimed = 0
     private let lock = NSLock()
     func append(_ image: RGBImage) { lock.lock(); storage.append(image); lock.unlock() }
+    /// The next unclaimed index below `count`, or nil when all are taken.
+    func claim(below count: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard claimed < count else { return nil }
+        claimed += 1
+        return claimed - 1
+    }
     var images: [RGBImage] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
