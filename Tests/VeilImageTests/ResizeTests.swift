@@ -30,6 +30,21 @@ struct ResizeTests {
         #expect(half[1, 0] == (25, 0, 255))
     }
 
+    /// The resizer's rounding to bytes, written without libm's `roundf`, against the plain
+    /// formula: every float from -2 to 258 in steps of 1/64, each neighbouring float of every
+    /// half-integer in 0...256 (where rounding decides), and the extremes.
+    @Test func byteRoundingMatchesRoundedAndClamped() {
+        func plain(_ v: Float) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
+        var values: [Float] = [-.greatestFiniteMagnitude, -1e9, 1e9, .greatestFiniteMagnitude, -0.0, 0]
+        values += stride(from: Float(-2), through: 258, by: 1.0 / 64)
+        for k in 0...256 {
+            let half = Float(k) + 0.5
+            values += [half.nextDown, half, half.nextUp, Float(k).nextDown, Float(k).nextUp]
+        }
+        let mismatches = values.filter { clampToByte($0) != plain($0) }
+        #expect(mismatches.isEmpty, "differs at \(mismatches.prefix(5))")
+    }
+
     @Test func sameSizeIsIdentity() {
         let image = RGBImage(width: 5, height: 3) { x, y in (UInt8(x), UInt8(y), 7) }
         #expect(image.resized(to: PixelSize(width: 5, height: 3)) == image)
