@@ -274,6 +274,10 @@ if what == "conv" {
     // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]`,
     // e.g. the stem `conv 1 3 64 7 2 224 16` or a bottleneck's last layer `conv 1 32 128 1 1 56 16 shortcut`.
     let p = arguments.dropFirst(2).compactMap { Int($0) }
+    guard p.count >= 6 else {
+        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]\n".utf8))
+        exit(64)
+    }
     let (cin, cout, kernel, stride, size, batch) = (p[0], p[1], p[2], p[3], p[4], p[5])
     ComputeThreads.configure(threads)
     let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, window: .square(kernel, stride: stride, pad: kernel / 2),
@@ -283,8 +287,6 @@ if what == "conv" {
     let outShape = try conv.outputShape(for: input.shape)
     let residual = arguments.contains("shortcut") ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
     var pool = TensorPool()
-    _ = conv.forward(input, residual: residual, pool: &pool)
-    Thread.sleep(forTimeInterval: 1)  // OpenBLAS's idle threads spin for a while after start-up
     let cpu0 = processCPUSeconds()
     let t = medianSeconds(runs: 15) { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) }
     let cpu = (processCPUSeconds() - cpu0) / 16

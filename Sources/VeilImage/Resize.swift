@@ -115,7 +115,7 @@ extension RGBImage {
 /// `value` rounded half away from zero and clamped to 0...255, like
 /// `UInt8(max(0, min(255, value.rounded())))` but without libm's `roundf`, which baseline
 /// x86-64 calls as a function (it has no rounding instruction): resizing ran that call for
-/// every channel of every pixel, a fifth of the resize's time.
+/// every channel of every pixel, about a quarter of the resize's time.
 @inline(__always)
 func clampToByte(_ value: Float) -> UInt8 {
     let v = value > 255 ? 255 : (value > 0 ? value : 0)

@@ -69,10 +69,10 @@ public struct ConvolutionThenMaxPool: Sendable {
         let pooledPerBand = max(1, (rowsInBlock - overlap) / stride)
         let bandsPerImage = (outShape.height + pooledPerBand - 1) / pooledPerBand
         let bands = outShape.batch * bandsPerImage
-        let maxRows = (0..<bandsPerImage).map { j in
+        let mostRows = (0..<bandsPerImage).map { j in
             convolutionRows((j * pooledPerBand)..<min(outShape.height, (j + 1) * pooledPerBand), convShape).count
         }.max() ?? 1
-        let capacity = max(1, maxRows) * width
+        let capacity = max(1, mostRows) * width  // floats of one channel's band
         let epilogue = Epilogue(bias: conv.bias, relu: conv.activation == .relu)
         input.storage.withUnsafeBufferPointer { src in
             conv.weights.withUnsafeBufferPointer { w in

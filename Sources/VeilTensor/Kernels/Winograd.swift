@@ -77,7 +77,7 @@ struct WinogradF43: Sendable {
                             }
                         }
                         for position in 0..<36 {
-                            (u + position * pairs + first).update(from: staged + position * run, count: count)
+                            (u + position * pairs + first).initialize(from: staged + position * run, count: count)
                         }
                     }
                 }
