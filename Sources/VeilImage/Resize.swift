@@ -41,7 +41,7 @@ extension RGBImage {
             current = current.resampledRows(to: size.width, filter: filter)
         }
         if size.height != height {
-            current = current.transposedPlanes().resampledRows(to: size.height, filter: filter).transposedPlanes()
+            current = current.resampledColumns(to: size.height, filter: filter)
         }
         return current
     }
@@ -74,23 +74,27 @@ extension RGBImage {
     private func resampledRows(to newWidth: Int, filter: ResizeFilter) -> RGBImage {
         let taps = ResampleTaps(input: width, output: newWidth, filter: filter)
         let tapStride = taps.stride
+        // Each source row is converted to floats once, not once per tap that reads it.
+        let source = UnsafeMutablePointer<Float>.allocate(capacity: width * 3)
+        defer { source.deallocate() }
         let out = [UInt8](unsafeUninitializedCapacity: newWidth * height * 3) { dst, initialized in
             pixels.withUnsafeBufferPointer { src in
                 taps.first.withUnsafeBufferPointer { first in
                     taps.count.withUnsafeBufferPointer { count in
                         taps.weights.withUnsafeBufferPointer { weights in
                             for row in 0..<height {
-                                let srcRow = row * width * 3
+                                let srcRow = src.baseAddress! + row * width * 3
+                                for i in 0..<(width * 3) { source[i] = Float(srcRow[i]) }
                                 let dstRow = row * newWidth * 3
                                 for x in 0..<newWidth {
-                                    let start = srcRow + first[x] * 3, tapWeights = weights.baseAddress! + x * tapStride
+                                    let start = source + first[x] * 3, tapWeights = weights.baseAddress! + x * tapStride
                                     var r: Float = 0, g: Float = 0, b: Float = 0
                                     for k in 0..<count[x] {
                                         let w = tapWeights[k]
                                         let s = start + k * 3
-                                        r += w * Float(src[s])
-                                        g += w * Float(src[s + 1])
-                                        b += w * Float(src[s + 2])
+                                        r += w * s[0]
+                                        g += w * s[1]
+                                        b += w * s[2]
                                     }
                                     dst[dstRow + x * 3] = clampToByte(r)
                                     dst[dstRow + x * 3 + 1] = clampToByte(g)
@@ -106,9 +110,37 @@ extension RGBImage {
         return RGBImage(width: newWidth, height: height, pixels: out)
     }
 
-    /// Exchanges rows and columns, so the row resampler can serve the vertical pass.
-    private func transposedPlanes() -> RGBImage {
-        oriented(.transpose)
+    /// Resamples each column to `newHeight` pixels, a whole row at a time: each output row is
+    /// a weighted sum of consecutive input rows, so the loops run along memory and vectorize.
+    /// The same taps, summed in the same order, as ``resampledRows(to:filter:)`` gives a
+    /// transposed image (which is how this pass was done before, at two transposes a resize).
+    private func resampledColumns(to newHeight: Int, filter: ResizeFilter) -> RGBImage {
+        let taps = ResampleTaps(input: height, output: newHeight, filter: filter)
+        let tapStride = taps.stride, rowLength = width * 3
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: rowLength)
+        defer { sums.deallocate() }
+        let out = [UInt8](unsafeUninitializedCapacity: rowLength * newHeight) { dst, initialized in
+            pixels.withUnsafeBufferPointer { src in
+                taps.first.withUnsafeBufferPointer { first in
+                    taps.count.withUnsafeBufferPointer { count in
+                        taps.weights.withUnsafeBufferPointer { weights in
+                            for y in 0..<newHeight {
+                                sums.update(repeating: 0, count: rowLength)
+                                for k in 0..<count[y] {
+                                    let w = weights[y * tapStride + k]
+                                    let row = src.baseAddress! + (first[y] + k) * rowLength
+                                    for i in 0..<rowLength { sums[i] += w * Float(row[i]) }
+                                }
+                                let outRow = dst.baseAddress! + y * rowLength
+                                for i in 0..<rowLength { outRow[i] = clampToByte(sums[i]) }
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = rowLength * newHeight
+        }
+        return RGBImage(width: width, height: newHeight, pixels: out)
     }
 }
 

@@ -45,6 +45,26 @@ struct ResizeTests {
         #expect(mismatches.isEmpty, "differs at \(mismatches.prefix(5))")
     }
 
+    /// The vertical pass runs along rows of the image; it must give the same bytes as the
+    /// horizontal pass run on the transposed image, which is what it replaced.
+    @Test(arguments: [ResizeFilter.bilinear, .box])
+    func verticalPassEqualsTheHorizontalOneTransposed(filter: ResizeFilter) {
+        var state: UInt32 = 12345
+        for (width, height, newWidth, newHeight) in [(37, 61, 37, 20), (50, 33, 20, 90), (504, 378, 256, 256), (9, 200, 9, 7)] {
+            let pixels = (0..<(width * height * 3)).map { _ -> UInt8 in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return UInt8(truncatingIfNeeded: state >> 24)
+            }
+            let image = RGBImage(width: width, height: height, pixels: pixels)
+            let across = image.resized(to: PixelSize(width: newWidth, height: height), filter: filter)
+            let viaTranspose = across.oriented(.transpose)
+                .resized(to: PixelSize(width: newHeight, height: newWidth), filter: filter).oriented(.transpose)
+            let direct = image.resized(to: PixelSize(width: newWidth, height: newHeight), filter: filter)
+            #expect(direct.width == newWidth && direct.height == newHeight)
+            #expect(direct.pixels == viaTranspose.pixels, "\(width)x\(height) → \(newWidth)x\(newHeight)")
+        }
+    }
+
     @Test func sameSizeIsIdentity() {
         let image = RGBImage(width: 5, height: 3) { x, y in (UInt8(x), UInt8(y), 7) }
         #expect(image.resized(to: PixelSize(width: 5, height: 3)) == image)
