@@ -30,8 +30,18 @@ public final class Classifier: Sendable {
     /// no scaling. At 1.4 a 12-megapixel 4:3 photo still decodes at 1/8 scale (504×378).
     public static let decodeOversampling = 1.4
 
-    /// Wraps a loaded model.
+    /// Wraps a loaded model. A detector (a manifest with a `detector` section, such as the
+    /// face detector) is refused: its outputs are boxes, not image scores, and reading them as
+    /// scores would give meaningless flags.
     public init(model: Model, decodingOptions: DecodingOptions = DecodingOptions()) throws {
+        let manifest = model.manifest
+        if manifest.detector != nil {
+            throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)",
+                                    "is a detector (it has a 'detector' section), not an image classifier; a classifier such as open_nsfw is needed here")
+        }
+        if manifest.outputs.isEmpty {
+            throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)", "names no score outputs, so it cannot classify images")
+        }
         self.model = model
         self.preprocessor = try Preprocessor(manifest: model.manifest)
         var options = decodingOptions

@@ -21,10 +21,13 @@ public struct Evidence: Sendable, Hashable, Encodable {
     public var sensitivity: SensitivityClass?
     /// How sure the match is, 0 to 1; the flag's score is the largest of its evidence.
     public var confidence: Double
+    /// For text: how the words matched the vocabulary. `fuzzy` is a near miss, a word one or
+    /// two letters from an anatomic term, which the policy may review at its own threshold.
+    public var match: MatchKind?
 
     /// Creates evidence.
     public init(flag: String, field: String, text: String, snomed: String? = nil, meaning: String? = nil,
-                laterality: String? = nil, sensitivity: SensitivityClass? = nil, confidence: Double) {
+                laterality: String? = nil, sensitivity: SensitivityClass? = nil, confidence: Double, match: MatchKind? = nil) {
         self.flag = flag
         self.field = field
         self.text = text
@@ -33,6 +36,7 @@ public struct Evidence: Sendable, Hashable, Encodable {
         self.laterality = laterality
         self.sensitivity = sensitivity
         self.confidence = confidence
+        self.match = match
     }
 
     /// The flag a region of this class raises: intimate regions `body-region`, the face
@@ -51,7 +55,7 @@ public struct Evidence: Sendable, Hashable, Encodable {
             guard let concept = region.concept, let flag = flag(for: concept.sensitivity) else { return nil }
             return Evidence(flag: flag, field: field, text: region.matchedText, snomed: concept.snomed, meaning: concept.meaning,
                             laterality: region.laterality == .none ? nil : region.laterality.rawValue,
-                            sensitivity: concept.sensitivity, confidence: region.confidence)
+                            sensitivity: concept.sensitivity, confidence: region.confidence, match: region.match)
         }
     }
 
@@ -111,5 +115,13 @@ public struct Evidence: Sendable, Hashable, Encodable {
     /// The score each flag gets from `evidence`: its most confident item.
     public static func scores(_ evidence: [Evidence]) -> [String: Double] {
         evidence.reduce(into: [:]) { scores, e in scores[e.flag] = max(scores[e.flag] ?? 0, e.confidence) }
+    }
+
+    /// The flags whose score rests only on near misses: no item at least as confident is an
+    /// exact or synonym match.
+    public static func nearMissFlags(_ evidence: [Evidence]) -> Set<String> {
+        let best = scores(evidence)
+        let sure = Set(evidence.filter { $0.match != .fuzzy && $0.confidence >= best[$0.flag]! }.map(\.flag))
+        return Set(evidence.filter { $0.match == .fuzzy }.map(\.flag)).subtracting(sure)
     }
 }

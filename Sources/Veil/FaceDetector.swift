@@ -50,7 +50,7 @@ public final class FaceDetector: Sendable {
     /// Wraps a loaded detector model; its manifest needs a `detector` section.
     public init(model: Model) throws {
         guard let spec = model.manifest.detector else {
-            throw ModelLoadingError(file: "manifest of \(model.manifest.name)", "is not a detector: it has no 'detector' section")
+            throw ModelLoadingError(file: "manifest of \(model.manifest.name)", "is not a face detector: it has no 'detector' section (it looks like an image classifier)")
         }
         self.model = model
         self.spec = spec

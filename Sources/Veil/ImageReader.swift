@@ -81,6 +81,9 @@ public struct PictureSource: Sendable {
         self.options = options
     }
 
+    /// For DICOM: the object's metadata, known before any frame is decoded.
+    public var dicom: DICOMMetadata? { object?.metadata }
+
     /// How many pictures: 1, or a DICOM object's number of frames.
     public var count: Int { object?.numberOfFrames ?? 1 }
 

@@ -9,6 +9,15 @@ public struct Assessment: Sendable {
     public var evidence: [Evidence]
     /// Faces found, in the original image's pixels (full size, display orientation).
     public var faces: [FaceDetection]
+
+    /// The flags whose score comes only from near-miss text matches (see
+    /// ``Evidence/nearMissFlags(_:)``); a policy may hold them to their own threshold.
+    public var nearMissFlags: Set<String> {
+        // A model's or detector's score above the evidence's makes the flag no near miss.
+        Evidence.nearMissFlags(evidence).filter { flag in
+            evidence.contains { $0.flag == flag && $0.confidence >= (scores[flag] ?? 0) }
+        }
+    }
 }
 
 /// The classifier, the face detector and the vocabulary together: what `veil score` runs on

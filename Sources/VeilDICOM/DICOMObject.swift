@@ -64,9 +64,17 @@ public struct DICOMObject: Sendable {
             bodyStore = ByteStore(inflated)
             bodyStart = 0
         }
-        let (dataSet, _) = try Parser(store: bodyStore, explicitVR: syntax.explicitVR).parse(from: bodyStart)
+        // Some writers encode the data set in implicit VR under an explicit syntax, or the
+        // other way round. pydicom and DCMTK read such files by the first element's shape,
+        // and so does Veil: the bytes win over the declared syntax.
+        var explicitVR = syntax.explicitVR
+        if bodyStart + 8 <= bodyStore.bytes.count {
+            explicitVR = Self.looksExplicit(bodyStore.bytes, at: bodyStart)
+        }
+        let (dataSet, _) = try Parser(store: bodyStore, explicitVR: explicitVR).parse(from: bodyStart)
         guard dataSet[.pixelData] != nil else {
-            throw ImageDecodingError(.corrupt, "the object holds no Pixel Data (7FE0,0010); it is not an image")
+            let sopClass = dataSet.string(.sopClassUID).map { " (SOP class \($0))" } ?? ""
+            throw ImageDecodingError(.notAnImage, "the object\(sopClass) holds no Pixel Data (7FE0,0010); it is not an image")
         }
         self.transferSyntax = syntax
         self.dataSet = dataSet

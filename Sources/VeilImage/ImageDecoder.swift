@@ -93,10 +93,21 @@ public struct ImageDecoder: Sendable {
     }
 
     private static func read(_ path: String) throws -> Data {
+        // stat first, so that the error says what is wrong in the operator's terms rather
+        // than as a Foundation error number.
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw ImageDecodingError(.noSuchFile, "no such file", file: path) }
+            throw ImageDecodingError(.unreadableFile, "cannot read the file: \(String(cString: strerror(code)))", file: path)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw ImageDecodingError(.isAFolder, "is a folder, not an image file", file: path) }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
         } catch {
-            let reason = (error as NSError).localizedDescription
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = underlying?.domain == NSPOSIXErrorDomain
+                ? String(cString: strerror(Int32(underlying!.code))) : (error as NSError).localizedDescription
             throw ImageDecodingError(.unreadableFile, "cannot read the file: \(reason)", file: path)
         }
     }

@@ -23,6 +23,13 @@ public struct ImageDecodingError: Error, Sendable, Hashable, CustomStringConvert
         public static let unknownFormat = Kind("unknown-format")
         /// The file could not be opened or read.
         public static let unreadableFile = Kind("unreadable-file")
+        /// There is no file at the path.
+        public static let noSuchFile = Kind("no-such-file")
+        /// The path names a folder where a file was expected.
+        public static let isAFolder = Kind("is-a-folder")
+        /// The data is a valid object of its format that holds no picture, such as a DICOM
+        /// structured report or DICOMDIR.
+        public static let notAnImage = Kind("not-an-image")
         /// The header declares more pixels than the configured limit allows.
         public static let tooManyPixels = Kind("too-many-pixels")
 

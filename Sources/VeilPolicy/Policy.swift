@@ -16,8 +16,13 @@ public struct Policy: Sendable, Equatable {
     public var approvedBy: String?
     /// When, as written in the file (ISO 8601 date recommended).
     public var approvedOn: String?
-    /// Per-flag rules, by flag name. Flags are open-ended strings.
+    /// Per-flag rules, by flag name: Veil's built-in flags (``builtInFlags``) and the site's
+    /// own (``siteFlags``).
     public var flags: [String: FlagPolicy]
+    /// Flags the site adds beyond ``builtInFlags`` (its own models' outputs, later heads).
+    /// Declared apart from their rules, so that a misspelt flag name is an error rather than
+    /// a new flag that nothing ever scores while the real one stays at its default.
+    public var siteFlags: Set<String>
     /// Site changes to the vocabulary's sensitivity classes, by SNOMED CT code.
     public var sensitivityOverrides: [String: SensitivityClass]
     /// What changes for images of patients under 18 (known from DICOM metadata).
@@ -25,16 +30,85 @@ public struct Policy: Sendable, Equatable {
 
     /// Creates a policy.
     public init(name: String, version: String, approvedBy: String? = nil, approvedOn: String? = nil,
-                flags: [String: FlagPolicy], sensitivityOverrides: [String: SensitivityClass] = [:],
+                flags: [String: FlagPolicy], siteFlags: Set<String> = [], sensitivityOverrides: [String: SensitivityClass] = [:],
                 minors: MinorsRule = .restrict) {
         self.name = name
         self.version = version
         self.approvedBy = approvedBy
         self.approvedOn = approvedOn
         self.flags = flags
+        self.siteFlags = siteFlags
         self.sensitivityOverrides = sensitivityOverrides
         self.minors = minors
     }
+
+    /// The flags Veil itself raises: `nudity` (the classifier), `face` (the face detector and
+    /// metadata), `body-region` (metadata naming an intimate region) and `sensitive-content`
+    /// (the archive's own Sensitive Content Code Sequence).
+    public static let builtInFlags: [String] = ["body-region", "face", "nudity", "sensitive-content"]
+
+    /// Checks what the type cannot: every flag is built in or declared, thresholds are in
+    /// order, and at least one flag is enabled. A policy that fails this would switch a
+    /// safeguard off without saying so. `file` names the source in the error.
+    public func validate(file: String = "<policy>") throws {
+        func fail(_ key: String?, _ reason: String) -> PolicyError { PolicyError(file: file, line: nil, key: key, reason: reason) }
+        for flag in flags.keys.sorted() where !Self.builtInFlags.contains(flag) && !siteFlags.contains(flag) {
+            throw fail("flags.\(flag)", Self.unknownFlagReason(flag))
+        }
+        for flag in siteFlags.sorted() {
+            if Self.builtInFlags.contains(flag) { throw fail("site_flags", "'\(flag)' is built in; list only the site's own flags") }
+            if flags[flag] == nil { throw fail("site_flags", "'\(flag)' is declared but has no rules under flags") }
+        }
+        for (flag, rule) in flags.sorted(by: { $0.key < $1.key }) {
+            try rule.validate { fail("flags.\(flag).\($0)", $1) }
+        }
+        guard flags.values.contains(where: \.enabled) else {
+            throw fail("flags", "no flag is enabled: the policy would never send an image to review")
+        }
+    }
+
+    /// Why `flag` is not accepted, with the nearest known name when it looks like a typo.
+    static func unknownFlagReason(_ flag: String) -> String {
+        var reason = "unknown flag '\(flag)'; Veil's flags are \(builtInFlags.joined(separator: ", "))"
+        if let near = builtInFlags.min(by: { editDistance($0, flag) < editDistance($1, flag) }), editDistance(near, flag) <= 2 {
+            reason += " (did you mean '\(near)'?)"
+        }
+        return reason + "; a flag of the site's own must be listed under site_flags"
+    }
+
+    /// A copy with some review thresholds replaced for one run (`veil score --threshold`),
+    /// checked like the file: the flag must exist and review must not rise above restrict.
+    public func overridingReviewThresholds(_ overrides: [String: Double]) throws -> Policy {
+        var copy = self
+        for (flag, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            guard var rule = flags[flag] else {
+                throw PolicyError(file: "--threshold", line: nil, key: flag,
+                                  reason: Self.builtInFlags.contains(flag) || siteFlags.contains(flag)
+                                      ? "the policy has no rules for this flag" : Self.unknownFlagReason(flag))
+            }
+            rule.reviewThreshold = value
+            try rule.validate { PolicyError(file: "--threshold", line: nil, key: "\(flag)=\(value)", reason: $1) }
+            copy.flags[flag] = rule
+        }
+        return copy
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints on short names.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8), b = Array(b.utf8)
+    guard !a.isEmpty else { return b.count }
+    var row = Array(0...b.count)
+    for i in 1...a.count {
+        var diagonal = row[0]
+        row[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let above = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
+            diagonal = above
+        }
+    }
+    return row[b.count]
 }
 
 /// How a policy treats images of minors, whom governance protects most.
@@ -59,6 +133,10 @@ public struct FlagPolicy: Sendable, Equatable {
     /// At or above this score, the image is also restricted while it waits, so it fails safe.
     /// Never below `reviewThreshold`.
     public var restrictThreshold: Double?
+    /// The review threshold for a score that rests only on a near miss: text that is one or
+    /// two letters from an anatomic term and no closer to an ordinary word ("brest"). Nil
+    /// means ``reviewThreshold``. A site that finds near misses too noisy raises it.
+    public var nearMissThreshold: Double?
     /// Maps raw model scores to site-calibrated probabilities before thresholds apply.
     public var calibration: Calibration?
     /// The HL7 v3 Confidentiality code (`R` restricted or `V` very restricted) a confirmed
@@ -67,12 +145,28 @@ public struct FlagPolicy: Sendable, Equatable {
 
     /// Creates flag rules.
     public init(enabled: Bool = true, reviewThreshold: Double, restrictThreshold: Double? = nil,
-                calibration: Calibration? = nil, confidentiality: String = "R") {
+                nearMissThreshold: Double? = nil, calibration: Calibration? = nil, confidentiality: String = "R") {
         self.enabled = enabled
         self.reviewThreshold = reviewThreshold
         self.restrictThreshold = restrictThreshold
+        self.nearMissThreshold = nearMissThreshold
         self.calibration = calibration
         self.confidentiality = confidentiality
+    }
+
+    /// Thresholds are probabilities, and restriction applies only to images already sent to
+    /// review. `fail` builds the error from a key (relative to the flag) and a reason.
+    func validate(_ fail: (String, String) -> PolicyError) throws {
+        for (key, value) in [("review_threshold", reviewThreshold), ("restrict_threshold", restrictThreshold),
+                             ("near_miss_review_threshold", nearMissThreshold)] {
+            if let value, !(0...1).contains(value) { throw fail(key, "must be between 0 and 1, got \(value)") }
+        }
+        if let restrict = restrictThreshold, restrict < reviewThreshold {
+            throw fail("restrict_threshold", "\(restrict) is below the review threshold \(reviewThreshold); restriction applies only to images already sent to review")
+        }
+        guard ["R", "V"].contains(confidentiality) else {
+            throw fail("confidentiality", "must be the HL7 v3 Confidentiality code R (restricted) or V (very restricted)")
+        }
     }
 }
 

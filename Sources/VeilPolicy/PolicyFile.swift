@@ -14,6 +14,14 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var reason: String
 
+    /// Creates an error.
+    public init(file: String, line: Int?, key: String?, reason: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.reason = reason
+    }
+
     public var description: String {
         var where_ = file
         if let line { where_ += ":\(line)" }
@@ -23,27 +31,25 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Policy {
-    /// Loads a policy file. The format, with comments allowed:
+    /// Loads a policy file. `Samples/policy.yaml` is a complete example with every key
+    /// explained, and `veil policy show` prints the effective policy. In short:
     ///
     /// ```yaml
-    /// policy:
-    ///   name: St Elsewhere imaging governance
-    ///   version: "2026-2"
-    ///   approved_by: Imaging governance committee
-    ///   approved_on: 2026-11-20
-    /// flags:
-    ///   nudity:
-    ///     enabled: true
-    ///     review_threshold: 0.2
-    ///     restrict_threshold: 0.8     # optional; never below review_threshold
-    ///     confidentiality: R          # HL7 v3 code a confirmed label carries: R or V
-    ///     calibration:                # optional: platt {a, b} or isotonic [[score, p], ...]
-    ///       platt: {a: -6.1, b: 2.3}
-    /// sensitivity_overrides:          # optional: SNOMED CT code → intimate | face | none
-    ///   "72696002": intimate
-    /// minors: restrict                # optional: restrict (default) | review-all | same
+    /// policy: {name: St Elsewhere imaging governance, version: "2026-2"}
+    /// flags:                          # built-in flags not named here keep Veil's defaults
+    ///   nudity: {review_threshold: 0.2, restrict_threshold: 0.8}
+    ///   wound: {review_threshold: 0.5}
+    /// site_flags: [wound]             # the site's own flags; any other name is an error
     /// ```
+    ///
+    /// Every mistake is a ``PolicyError`` naming the line and key: an unknown key or flag,
+    /// a threshold out of order, a policy with no enabled flag.
     public static func load(path: String) throws -> Policy {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw PolicyError(file: path, line: nil, key: nil, reason: "no such file")
+        }
+        if isFolder.boolValue { throw PolicyError(file: path, line: nil, key: nil, reason: "is a folder, not a policy file") }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw PolicyError(file: path, line: nil, key: nil, reason: "cannot read the file: \(error.localizedDescription)")
@@ -65,7 +71,7 @@ extension Policy {
             throw PolicyError(file: file, line: Self.line(of: error), key: nil, reason: "not valid YAML: \(Self.problem(of: error))")
         }
         let reader = Reader(file: file)
-        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "sensitivity_overrides", "minors"])
+        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "site_flags", "sensitivity_overrides", "minors"])
         guard let meta = top["policy"] else { throw reader.fail(root, "(top level)", "needs a 'policy' section with name and version") }
         let info = try reader.mapping(meta, key: "policy", allowed: ["name", "version", "approved_by", "approved_on"])
         guard let nameNode = info["name"], let versionNode = info["version"] else {
@@ -76,12 +82,28 @@ extension Policy {
         approvedBy = try info["approved_by"].map { try reader.string($0, key: "policy.approved_by") }
         approvedOn = try info["approved_on"].map { try reader.string($0, key: "policy.approved_on") }
 
-        var flags: [String: FlagPolicy] = [:]
+        var siteFlags: Set<String> = []
+        if let node = top["site_flags"] {
+            guard let items = node.sequence else { throw reader.fail(node, "site_flags", "must be a list of flag names") }
+            for item in items {
+                let flag = try reader.string(item, key: "site_flags")
+                if Self.builtInFlags.contains(flag) { throw reader.fail(item, "site_flags", "'\(flag)' is built in; list only the site's own flags") }
+                siteFlags.insert(flag)
+            }
+        }
+        self.siteFlags = siteFlags
+
+        // Built-in flags keep their defaults unless named: leaving a flag out of the file
+        // must not switch it off. Switching one off takes `enabled: false`.
+        var flags = Policy.standard.flags
         if let flagsNode = top["flags"] {
             guard let mapping = flagsNode.mapping else { throw reader.fail(flagsNode, "flags", "must map flag names to their rules") }
             for (keyNode, value) in mapping {
                 guard let flag = keyNode.string, !flag.isEmpty else { throw reader.fail(keyNode, "flags", "flag names must be text") }
-                flags[flag] = try reader.flag(value, key: "flags.\(flag)")
+                guard Self.builtInFlags.contains(flag) || siteFlags.contains(flag) else {
+                    throw reader.fail(keyNode, "flags.\(flag)", Self.unknownFlagReason(flag))
+                }
+                flags[flag] = try reader.flag(value, key: "flags.\(flag)", base: Policy.standard.flags[flag])
             }
         }
         self.flags = flags
@@ -108,6 +130,7 @@ extension Policy {
             }
             minors = rule
         }
+        try validate(file: file)
     }
 
     private static func line(of error: YamlError) -> Int? {
@@ -161,29 +184,31 @@ private struct Reader {
         return value
     }
 
-    func flag(_ node: Node, key: String) throws -> FlagPolicy {
-        let m = try mapping(node, key: key, allowed: ["enabled", "review_threshold", "restrict_threshold", "calibration", "confidentiality"])
-        guard let reviewNode = m["review_threshold"] else { throw fail(node, key, "needs a review_threshold") }
-        let review = try probability(reviewNode, key: "\(key).review_threshold")
-        let restrict = try m["restrict_threshold"].map { try probability($0, key: "\(key).restrict_threshold") }
-        if let restrict, restrict < review, let n = m["restrict_threshold"] {
-            throw fail(n, "\(key).restrict_threshold", "\(restrict) is below the review threshold \(review); restriction applies only to images already sent to review")
+    /// One flag's rules. For a built-in flag, `base` is Veil's default rule and the keys the
+    /// file leaves out keep their default values; a site flag needs its review threshold.
+    func flag(_ node: Node, key: String, base: FlagPolicy?) throws -> FlagPolicy {
+        let m = try mapping(node, key: key, allowed: ["enabled", "review_threshold", "restrict_threshold", "near_miss_review_threshold",
+                                                      "calibration", "confidentiality"])
+        guard var rule = base ?? m["review_threshold"].map({ _ in FlagPolicy(reviewThreshold: 0) }) else {
+            throw fail(node, key, "needs a review_threshold")
         }
-        var enabled = true
+        if let n = m["review_threshold"] { rule.reviewThreshold = try probability(n, key: "\(key).review_threshold") }
+        if let n = m["restrict_threshold"] {
+            // `null` removes a default restriction.
+            rule.restrictThreshold = n.null != nil ? nil : try probability(n, key: "\(key).restrict_threshold")
+        }
+        if let n = m["near_miss_review_threshold"] { rule.nearMissThreshold = try probability(n, key: "\(key).near_miss_review_threshold") }
         if let e = m["enabled"] {
             guard let b = e.bool else { throw fail(e, "\(key).enabled", "must be true or false") }
-            enabled = b
+            rule.enabled = b
         }
-        var confidentiality = "R"
-        if let c = m["confidentiality"] {
-            confidentiality = try string(c, key: "\(key).confidentiality")
-            guard ["R", "V"].contains(confidentiality) else {
-                throw fail(c, "\(key).confidentiality", "must be the HL7 v3 Confidentiality code R (restricted) or V (very restricted)")
-            }
+        if let c = m["confidentiality"] { rule.confidentiality = try string(c, key: "\(key).confidentiality") }
+        if let c = m["calibration"] { rule.calibration = try calibration(c, key: "\(key).calibration") }
+        try rule.validate { subkey, reason in
+            let given = m[subkey] != nil
+            return fail(m[subkey] ?? node, "\(key).\(subkey)", given ? reason : reason + " (Veil's default, which the file does not change)")
         }
-        let calibration = try m["calibration"].map { try self.calibration($0, key: "\(key).calibration") }
-        return FlagPolicy(enabled: enabled, reviewThreshold: review, restrictThreshold: restrict,
-                          calibration: calibration, confidentiality: confidentiality)
+        return rule
     }
 
     func calibration(_ node: Node, key: String) throws -> Calibration {

@@ -36,14 +36,15 @@ public struct Suggestion: Sendable, Equatable, Codable {
 
 extension Policy {
     /// The suggestions for one image's scores: one per enabled flag that has a score, in
-    /// flag-name order. `overrides` replaces review thresholds for one run (`--threshold`).
-    /// `minor` says the image is of a patient under 18; ``minors`` decides what that changes.
-    public func suggestions(for scores: [String: Double], overrides: [String: Double] = [:],
-                            minor: Bool = false) -> [Suggestion] {
+    /// flag-name order. `minor` says the image is of a patient under 18; ``minors`` decides
+    /// what that changes. `nearMisses` names the flags whose score rests only on a near-miss
+    /// text match; their rule's ``FlagPolicy/nearMissThreshold`` applies, if it has one.
+    public func suggestions(for scores: [String: Double], minor: Bool = false,
+                            nearMisses: Set<String> = []) -> [Suggestion] {
         flags.keys.sorted().compactMap { flag in
             guard let rule = flags[flag], rule.enabled, let raw = scores[flag] else { return nil }
             let score = rule.calibration?.apply(raw) ?? raw
-            let threshold = overrides[flag] ?? rule.reviewThreshold
+            let threshold = nearMisses.contains(flag) ? rule.nearMissThreshold ?? rule.reviewThreshold : rule.reviewThreshold
             let state: SuggestionState
             if let restrict = rule.restrictThreshold, score >= max(restrict, threshold) {
                 state = .provisionallyRestricted

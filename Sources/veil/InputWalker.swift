@@ -15,10 +15,17 @@ struct InputWalker: Sequence, IteratorProtocol {
     private var manifest: ManifestReader?
     /// Pending folder entries, deepest folder last.
     private var stack: [[String]] = []
+    /// The folder named on the command line being walked, and how many files it held so far.
+    private var currentRoot: (path: String, files: Int)?
+    /// Whether to keep quiet about empty folders (for a counting pass).
+    private let quiet: Bool
 
-    init(paths: [String], manifest: String?) throws {
+    /// A folder in a manifest is named like a file, and gets an error record: a manifest
+    /// lists files, and walking a folder there would hide a mistake in how it was made.
+    init(paths: [String], manifest: String?, quiet: Bool = false) throws {
         roots = paths.reversed()
         self.manifest = try manifest.map(ManifestReader.init)
+        self.quiet = quiet
     }
 
     mutating func next() -> Input? {
@@ -29,11 +36,19 @@ struct InputWalker: Sequence, IteratorProtocol {
                 stack[stack.count - 1] = level
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-                if isDirectory.boolValue { push(folder: path) } else { return Input(path: path, named: false) }
+                if isDirectory.boolValue { push(folder: path) } else {
+                    currentRoot?.files += 1
+                    return Input(path: path, named: false)
+                }
             }
+            if let root = currentRoot, root.files == 0, !quiet {
+                FileHandle.standardError.write(Data("veil: warning: the folder \(root.path) holds no files\n".utf8))
+            }
+            currentRoot = nil
             if let path = roots.popLast() {
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    currentRoot = (path, 0)
                     push(folder: path)
                     continue
                 }
@@ -51,7 +66,8 @@ struct InputWalker: Sequence, IteratorProtocol {
     }
 }
 
-/// Reads a manifest (one path per line; `-` for standard input) a line at a time.
+/// Reads a manifest (one path per line; `-` for standard input) a line at a time. Blank
+/// lines and lines starting with `#` are skipped; CRLF line ends are accepted.
 final class ManifestReader {
     private let handle: FileHandle
     private var buffer = Data()
@@ -75,14 +91,14 @@ final class ManifestReader {
                 let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
                 buffer.removeSubrange(buffer.startIndex...newline)
                 let path = line.trimmingCharacters(in: .whitespacesAndNewlines)
-                if path.isEmpty { continue }
+                if path.isEmpty || path.hasPrefix("#") { continue }
                 return path
             }
             if finished {
                 guard !buffer.isEmpty else { return nil }
                 let path = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 buffer.removeAll()
-                return path.isEmpty ? nil : path
+                return path.isEmpty || path.hasPrefix("#") ? nil : path
             }
             let chunk = handle.readData(ofLength: 1 << 16)
             if chunk.isEmpty { finished = true } else { buffer.append(chunk) }

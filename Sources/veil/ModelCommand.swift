@@ -43,7 +43,7 @@ struct ModelCommand: ParsableCommand {
             let output = try CaffeImporter.importModel(prototxt: prototxt, caffemodel: caffemodel,
                                                        description: preset.description)
             try output.write(to: out)
-            print("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
+            try StandardOutput.line("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
                   + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")
         }
     }
@@ -79,7 +79,7 @@ struct ModelCommand: ParsableCommand {
         func run() throws {
             let output = try TFLiteImporter.importModel(tflite: tflite, description: BlazeFacePreset.description)
             try output.write(to: out)
-            print("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
+            try StandardOutput.line("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
                   + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")
         }
     }
@@ -94,11 +94,11 @@ struct ModelCommand: ParsableCommand {
             let path = manifest ?? Classifier.defaultModelManifestPath
             let model = try Model.load(manifestAt: path)
             let m = model.manifest
-            print("\(m.name) \(m.version) (\(m.license))")
-            if let summary = m.summary { print(summary) }
-            print("input: \(m.input.channels)x\(m.input.height)x\(m.input.width), scores: \(m.outputs.map(\.name).joined(separator: ", "))")
-            print("weights: \(m.weights.file), sha256 \(m.weights.sha256)")
-            for source in m.provenance.sources { print("source: \(source.origin) sha256 \(source.sha256)") }
+            try StandardOutput.line("\(m.name) \(m.version) (\(m.license))")
+            if let summary = m.summary { try StandardOutput.line(summary) }
+            try StandardOutput.line("input: \(m.input.channels)x\(m.input.height)x\(m.input.width), scores: \(m.outputs.map(\.name).joined(separator: ", "))")
+            try StandardOutput.line("weights: \(m.weights.file), sha256 \(m.weights.sha256)")
+            for source in m.provenance.sources { try StandardOutput.line("source: \(source.origin) sha256 \(source.sha256)") }
         }
     }
 }

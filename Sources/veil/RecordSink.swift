@@ -31,30 +31,25 @@ final class RecordSink {
         var done = Set<String>()
         var needsHeader = true
         if resume, fm.fileExists(atPath: path) {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let complete = data.lastIndex(of: 0x0A).map { data.startIndex..<($0 + 1) } ?? data.startIndex..<data.startIndex
-            for line in data[complete].split(separator: 0x0A) {
-                if format == .csv {
-                    if needsHeader { needsHeader = false; continue }  // the header line
-                    if let first = Self.csvFirstField(String(decoding: line, as: UTF8.self)) { done.insert(first) }
-                } else if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                          let p = object["path"] as? String {
-                    done.insert(p)
-                }
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw RecordSinkError(path: path, reason: "cannot read it to resume: \(error.localizedDescription)")
             }
-            if format == .jsonl { needsHeader = false }
-            guard let h = FileHandle(forUpdatingAtPath: path) else { throw RecordSinkError(path: path) }
-            try h.truncate(atOffset: UInt64(complete.count))  // drop a torn last line
+            let complete: Int
+            (done, complete) = try Self.recordedPaths(in: data, format: format, header: Self.csvHeader(flags), path: path)
+            needsHeader = complete == 0
+            guard let h = FileHandle(forUpdatingAtPath: path) else { throw RecordSinkError(path: path, reason: "cannot open it for writing") }
+            try h.truncate(atOffset: UInt64(complete))  // drop a torn last line
             try h.seekToEnd()
             handle = h
         } else {
             guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw RecordSinkError(path: path)
+                throw RecordSinkError(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
             }
             handle = h
         }
         self.done = done
-        if format == .csv && (needsHeader || !resume) { try write(line: Self.csvHeader(flags)) }
+        if format == .csv && needsHeader { try write(line: Self.csvHeader(flags)) }
     }
 
     /// Paths already recorded by an earlier run (with `--resume`).
@@ -77,6 +72,81 @@ final class RecordSink {
 
     private func write(line: String) throws {
         try handle.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    /// The paths an earlier run recorded, and how many bytes of `data` are whole records.
+    /// Every whole line must be a record of `format` (for CSV, under the same header), else
+    /// resuming would append to a file it does not understand: refused, naming the line.
+    /// Only an unterminated last line, which a killed run leaves, is cut.
+    static func recordedPaths(in data: Data, format: Format, header: String, path: String) throws -> (Set<String>, Int) {
+        var done = Set<String>()
+        func refuse(_ line: Int, _ why: String) -> RecordSinkError {
+            RecordSinkError(path: path, reason: "line \(line): \(why); refusing to resume (give another --out, or remove --resume to start over)",
+                            isResumeMismatch: true)
+        }
+        switch format {
+        case .jsonl:
+            let complete = data.lastIndex(of: 0x0A).map { $0 - data.startIndex + 1 } ?? 0
+            for (n, line) in data.prefix(complete).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().enumerated() {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let recorded = object["path"] as? String, object["schema"] is Int, object["status"] is String else {
+                    let looksCSV = n == 0 && line.starts(with: Data("path,".utf8))
+                    throw refuse(n + 1, looksCSV ? "the file is CSV, not JSON lines (--format jsonl)" : "not a veil score record in JSON lines")
+                }
+                done.insert(recorded)
+            }
+            return (done, complete)
+        case .csv:
+            let (records, complete) = csvRecords(data)
+            guard let first = records.first else { return (done, complete) }
+            if first.line.first == UInt8(ascii: "{") { throw refuse(1, "the file is JSON lines, not CSV (--format csv)") }
+            guard first.fields.joined(separator: ",") == header else {
+                throw refuse(1, "the CSV header differs from this run's (other flags, or not a veil score file)")
+            }
+            let columns = first.fields.count
+            for (n, record) in records.enumerated().dropFirst() {
+                guard record.fields.count == columns, let recorded = record.fields.first, !recorded.isEmpty else {
+                    throw refuse(n + 1, "a row with \(record.fields.count) fields where the header has \(columns)")
+                }
+                done.insert(recorded)
+            }
+            return (done, complete)
+        }
+    }
+
+    /// Splits CSV into records (quoted fields may hold commas, quotes and line breaks).
+    /// Returns the whole records and how many bytes they take; a record without its line
+    /// end is left out.
+    static func csvRecords(_ data: Data) -> (records: [(fields: [String], line: Data)], complete: Int) {
+        var records: [(fields: [String], line: Data)] = []
+        var fields: [String] = [], field: [UInt8] = [], quoted = false, start = 0, complete = 0
+        let bytes = [UInt8](data)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if quoted {
+                if b == UInt8(ascii: "\"") {
+                    if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") { field.append(b); i += 1 } else { quoted = false }
+                } else {
+                    field.append(b)
+                }
+            } else if b == UInt8(ascii: "\"") {
+                quoted = true
+            } else if b == UInt8(ascii: ",") {
+                fields.append(String(decoding: field, as: UTF8.self)); field = []
+            } else if b == 0x0A {
+                if field.last == 0x0D { field.removeLast() }
+                fields.append(String(decoding: field, as: UTF8.self)); field = []
+                records.append((fields, Data(bytes[start..<i])))
+                fields = []
+                start = i + 1
+                complete = i + 1
+            } else {
+                field.append(b)
+            }
+            i += 1
+        }
+        return (records, complete)
     }
 
     static func csvHeader(_ flags: [String]) -> String {
@@ -105,23 +175,13 @@ final class RecordSink {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
-
-    static func csvFirstField(_ line: String) -> String? {
-        guard line.hasPrefix("\"") else { return line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) }
-        var out = "", chars = Array(line.dropFirst()), i = 0
-        while i < chars.count {
-            if chars[i] == "\"" {
-                if i + 1 < chars.count && chars[i + 1] == "\"" { out.append("\""); i += 2; continue }
-                return out
-            }
-            out.append(chars[i])
-            i += 1
-        }
-        return nil
-    }
 }
 
+/// The output file cannot be used.
 struct RecordSinkError: Error, CustomStringConvertible {
     var path: String
-    var description: String { "cannot open \(path) for writing" }
+    var reason: String
+    /// `--resume` found a file it does not understand: a usage error, not a failed write.
+    var isResumeMismatch = false
+    var description: String { "\(path): \(reason)" }
 }

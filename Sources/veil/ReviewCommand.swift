@@ -53,11 +53,11 @@ struct ReviewCommand: ParsableCommand {
         func run() throws {
             let entries = try options.open().entries(flag: flag, state: state.flatMap(ReviewState.init(rawValue:)))
             if json {
-                for e in entries { print(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
+                for e in entries { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
                 return
             }
-            print("id\tstate\tflag\tscore\tpath")
-            for e in entries { print("\(e.suggestionID)\t\(e.state.rawValue)\t\(e.flag)\t\(String(format: "%.3f", e.score))\t\(e.path)") }
+            try StandardOutput.line("id\tstate\tflag\tscore\tpath")
+            for e in entries { try StandardOutput.line("\(e.suggestionID)\t\(e.state.rawValue)\t\(e.flag)\t\(String(format: "%.3f", e.score))\t\(e.path)") }
         }
     }
 
@@ -75,7 +75,7 @@ struct ReviewCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
                 throw ExitCodes.usage
             }
-            print("suggestion \(id): \(decision.rawValue) by \(reviewer)")
+            try StandardOutput.line("suggestion \(id): \(decision.rawValue) by \(reviewer)")
         }
     }
 
@@ -109,16 +109,16 @@ struct ReviewCommand: ParsableCommand {
         func run() throws {
             let labels = try options.open().entries(state: .confirmed).map(ConfirmedLabel.init)
             if format == "csv" {
-                print("sha256,path,frame,study_instance_uid,series_instance_uid,sop_instance_uid,flag,score,reviewer,decided_at,security_system,security_code,security_display")
+                try StandardOutput.line("sha256,path,frame,study_instance_uid,series_instance_uid,sop_instance_uid,flag,score,reviewer,decided_at,security_system,security_code,security_display")
                 for l in labels {
                     let fields = [l.sha256, l.path, l.frame.map(String.init) ?? "", l.studyInstanceUID ?? "",
                                   l.seriesInstanceUID ?? "", l.sopInstanceUID ?? "", l.flag, String(l.score), l.reviewer,
                                   l.decidedAt, l.security.system, l.security.code, l.security.display]
-                    print(fields.map(csvField).joined(separator: ","))
+                    try StandardOutput.line(fields.map(csvField).joined(separator: ","))
                 }
                 return
             }
-            for l in labels { print(String(decoding: try ReviewCommand.encoder().encode(l), as: UTF8.self)) }
+            for l in labels { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(l), as: UTF8.self)) }
         }
 
         func csvField(_ s: String) -> String {
@@ -131,7 +131,7 @@ struct ReviewCommand: ParsableCommand {
         @OptionGroup var options: LedgerOption
         func run() throws {
             for event in try options.open().auditTrail() {
-                print(String(decoding: try ReviewCommand.encoder().encode(event), as: UTF8.self))
+                try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(event), as: UTF8.self))
             }
         }
     }

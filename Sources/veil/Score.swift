@@ -13,8 +13,12 @@ struct Score: ParsableCommand {
         always gets a record. A file that fails to decode gets an error record and the run \
         goes on.
 
-        A DICOM object gets one record per frame, with its Study, Series and SOP Instance \
-        UIDs; its Body Part Examined, Anatomic Region Sequence, descriptions, Recognizable \
+        Only visible-light DICOM objects are scored (photographs, endoscopy, microscopy, \
+        dermoscopy, ophthalmic photography, and Secondary Captures from cameras); CT, MR, \
+        US and other objects get a "skipped" record saying why (--all-modalities scores \
+        them anyway), and objects without pixels (reports, DICOMDIRs) are skipped like \
+        other non-image files. A DICOM object gets one record per frame, with its Study, \
+        Series and SOP Instance UIDs; its Body Part Examined, Anatomic Region Sequence, descriptions, Recognizable \
         Visual Features and Sensitive Content Code Sequence are evidence for flags, and \
         "evidence" names the attribute behind each. Patient name, ID and dates never \
         appear in records or logs.
@@ -22,16 +26,22 @@ struct Score: ParsableCommand {
         Records go to standard output as JSON lines (see "The score record" in README.md). \
         Scores are suggestions for human review, never labels.
 
+        Exit codes: 0 done (per-file errors are in the records); 64 bad options or policy; \
+        65 some files failed and --fail-on-error was given; 66 a named input does not \
+        exist; 69 a model cannot be loaded; 73 the output or ledger cannot be written.
+
         Examples:
           veil score Samples/images
-          veil score /archive/photos --batch-size 16 > scores.jsonl
+          veil score /archive/photos --batch-size 16 --out scores.jsonl
+          veil score --policy site.yaml --ledger review.sqlite /archive/photos > scores.jsonl
+          find /archive -name '*.dcm' | veil score --manifest - --out scores.jsonl
         """
     )
 
     @Argument(help: "Image files (JPEG, PNG, DICOM) or folders to score.")
     var paths: [String] = []
 
-    @Option(help: "Also score the paths listed in this file, one per line ('-' for standard input).")
+    @Option(help: "Also score the paths listed in this file, one per line ('-' for standard input); blank lines and lines starting with # are skipped.")
     var manifest: String?
 
     @Option(help: "Write records to this file instead of standard output.")
@@ -40,7 +50,7 @@ struct Score: ParsableCommand {
     @Option(help: "Record format: jsonl or csv.")
     var format: String = "jsonl"
 
-    @Flag(help: "Continue an interrupted run: keep --out, cut a torn last line, skip inputs already recorded.")
+    @Flag(help: "Continue an interrupted run: check that --out holds records of this format, cut a torn last line, skip inputs already recorded.")
     var resume = false
 
     @Option(help: ArgumentHelp("Score only shard K of N (0-based), chosen by a stable hash of each path.", valueName: "K/N"))
@@ -71,22 +81,32 @@ struct Score: ParsableCommand {
     var noFaces = false
 
     @Option(help: "Face detection passes: 1 the whole image only (MediaPipe's pipeline, fastest), 2 adds tiles of half the shorter side (default; finds faces down to about 8% of the photo's width), 3 adds quarter tiles.")
-    var faceLevels = 2
+    var faceLevels: Int?
+
+    @Flag(help: "Also score DICOM objects that are not visible-light captures (CT, MR, US, ...), which are skipped by default: the models were made for photographs.")
+    var allModalities = false
 
     @Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
     var failOnError = false
 
     mutating func validate() throws {
         if paths.isEmpty && manifest == nil { throw ValidationError("Give at least one file or folder, or --manifest.") }
-        if !(1...3).contains(faceLevels) { throw ValidationError("--face-levels must be 1, 2 or 3.") }
+        if let faceLevels, !(1...3).contains(faceLevels) { throw ValidationError("--face-levels must be 1, 2 or 3.") }
+        if noFaces && faceLevels != nil { throw ValidationError("--no-faces and --face-levels contradict each other: give one.") }
         if batchSize < 1 || batchSize > 256 { throw ValidationError("--batch-size must be between 1 and 256.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if let jobs, jobs > cores {
+            throw ValidationError("--jobs \(jobs) is more than the \(cores) cores of --threads (or of this machine): decoding workers share those cores.")
+        }
         if RecordSink.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv.") }
         if resume && out == nil { throw ValidationError("--resume needs --out: there is no file to resume on standard output.") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard takes K/N with 0 <= K < N, e.g. 3/16; got '\(shard)'.") }
         _ = try thresholdOverrides()
     }
+
+    /// All cores unless `--threads` says otherwise.
+    var cores: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func thresholdOverrides() throws -> [String: Double] {
         var out: [String: Double] = [:]
@@ -97,43 +117,41 @@ struct Score: ParsableCommand {
             }
             out[parts[0]] = value
         }
+        // The flag's existence and restrict >= review are checked against the policy in `run`.
         return out
     }
 
     func run() throws {
         // Overlapping, decoding workers and BLAS threads run at once and share the cores;
         // alternating, each phase has all of them in turn.
-        let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let overlap = jobs != nil
         let workers = overlap ? min(jobs!, max(1, cores - 1)) : cores
         ComputeThreads.configure(overlap ? max(1, cores - workers) : cores)
         if BLASDiagnostics.isUsingGenericKernelsOnModernCPU {
-            FileHandle.standardError.write(Data("""
-                veil: note: OpenBLAS runs its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor \
+            warn("""
+                note: OpenBLAS runs its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor \
                 (OPENBLAS_CORETYPE pins them, or this OpenBLAS cannot switch), so scoring runs several times \
-                slower than it could. See "Performance" in README.md.\n
-                """.utf8))
+                slower than it could. See docs/performance.md.
+                """)
         }
+        // The policy first: a broken policy must stop the run before anything is loaded or written.
+        let effective = try EffectivePolicy.loadOrExit(policy, thresholds: try thresholdOverrides())
+        let activePolicy = effective.policy
         let classifier: Classifier
         do {
             classifier = try model.map { try Classifier(manifestAt: $0) } ?? Classifier.loadDefault()
         } catch {
-            FileHandle.standardError.write(Data("veil: cannot load the model: \(error)\n".utf8))
+            warn("cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
             throw ExitCodes.modelUnavailable
         }
-        let activePolicy: Policy
-        do { activePolicy = try policy.map { try Policy.load(path: $0) } ?? .standard } catch {
-            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
-            throw ExitCodes.usage
-        }
-        let vocabulary: Vocabulary
-        do { vocabulary = try Vocabulary.standard() } catch {
-            FileHandle.standardError.write(Data("veil: cannot load the body-part vocabulary: \(error)\n".utf8))
-            throw ExitCodes.modelUnavailable
+        // A policy flag that no part of Veil can score is a typo waiting to pass silently.
+        let scorable = Set(classifier.scoreNames + Policy.builtInFlags)
+        for flag in activePolicy.flags.filter(\.value.enabled).keys.sorted() where !scorable.contains(flag) {
+            warn("note: the policy's flag '\(flag)' is enabled, but the model \(classifier.model.manifest.name) does not score it; it will never be suggested")
         }
         let reviewLedger: Ledger?
         do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
-            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            warn("\(error)")
             throw ExitCodes.outputFailed
         }
         // CSV columns: the model's flags and those metadata can raise.
@@ -141,8 +159,11 @@ struct Score: ParsableCommand {
         let sink: RecordSink
         do {
             sink = try RecordSink(path: out, format: RecordSink.Format(rawValue: format)!, flags: flags, resume: resume)
+        } catch let error as RecordSinkError {
+            warn("\(error)")
+            throw error.isResumeMismatch ? ExitCodes.usage : ExitCodes.outputFailed
         } catch {
-            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+            warn("cannot open the output: \(error)")
             throw ExitCodes.outputFailed
         }
         let shardFilter = shard.flatMap(Shard.init)
@@ -151,7 +172,7 @@ struct Score: ParsableCommand {
         var total: Int?
         if isatty(STDERR_FILENO) == 1 {
             var count = 0
-            for input in try InputWalker(paths: paths, manifest: manifest == "-" ? nil : manifest)
+            for input in try InputWalker(paths: paths, manifest: manifest == "-" ? nil : manifest, quiet: true)
             where (shardFilter?.contains(input.path) ?? true) && !sink.done.contains(input.path) { count += 1 }
             total = count
         }
@@ -160,15 +181,20 @@ struct Score: ParsableCommand {
         do {
             faceDetector = activePolicy.flags["face"]?.enabled == true && !noFaces ? try FaceDetector.loadDefault() : nil
         } catch {
-            FileHandle.standardError.write(Data("veil: cannot load the face detector: \(error)\n".utf8))
+            warn("cannot load the face detector: \(error)")
             throw ExitCodes.modelUnavailable
         }
-        let scorer = Scorer(classifier: classifier, faceDetector: faceDetector, vocabulary: vocabulary, faceLevels: faceLevels)
-        let pipeline = ScorePipeline(scorer: scorer, policy: activePolicy,
-                                     thresholdOverrides: try thresholdOverrides(), ledger: reviewLedger, sink: sink,
-                                     settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter))
+        let scorer = Scorer(classifier: classifier, faceDetector: faceDetector, vocabulary: effective.vocabulary,
+                            faceLevels: faceLevels ?? 2)
+        let pipeline = ScorePipeline(scorer: scorer, policy: activePolicy, ledger: reviewLedger, sink: sink,
+                                     settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter,
+                                                     allModalities: allModalities))
         let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
-        FileHandle.standardError.write(Data((summary.text + "\n").utf8))
+        warn(summary.text)
+        if summary.missing > 0 {
+            warn("\(summary.missing) input(s) do not exist (records with error kind no-such-file)")
+            throw ExitCodes.noInput
+        }
         if failOnError && !summary.errors.isEmpty { throw ExitCodes.fileErrors }
     }
 }

@@ -20,12 +20,13 @@ struct ScorePipeline {
         var jobs: Int
         var overlap: Bool
         var shard: Shard?
+        /// Score DICOM objects that are not visible-light captures too.
+        var allModalities = false
     }
 
     let scorer: Scorer
     var classifier: Classifier { scorer.classifier }
     let policy: Policy
-    let thresholdOverrides: [String: Double]
     let ledger: Ledger?
     let sink: RecordSink
     let settings: Settings
@@ -62,7 +63,7 @@ struct ScorePipeline {
             return chunk
         }
         // Decode a chunk in the background; `wait()` returns its results in input order.
-        let reader = classifier.reader, jobs = settings.jobs
+        let reader = classifier.reader, jobs = settings.jobs, allModalities = settings.allModalities
         func startDecoding(_ chunk: [InputWalker.Input]) -> () -> [[Decoded]?] {
             let group = DispatchGroup()
             let results = ResultsBox(count: chunk.count)
@@ -72,7 +73,7 @@ struct ScorePipeline {
                 // cost spread evenly instead of leaving one worker with the slow ones.
                 DispatchQueue.concurrentPerform(iterations: jobs) { _ in
                     while let i = results.claim() {
-                        results.set(i, Self.decode(chunk[i], with: reader))
+                        results.set(i, Self.decode(chunk[i], with: reader, allModalities: allModalities))
                     }
                 }
                 group.leave()
@@ -117,15 +118,22 @@ struct ScorePipeline {
     }
 
     /// Reads, hashes and decodes one input: one item per picture (a DICOM object has one
-    /// per frame), or one error record. Files found in folders that are not images Veil
-    /// reads are dropped (`nil`); anything named always gets a record.
-    static func decode(_ input: InputWalker.Input, with reader: ImageReader) -> [Decoded]? {
+    /// per frame), or one error or skip record. Files found in folders that are not images
+    /// Veil reads are dropped (`nil`); anything named always gets a record.
+    static func decode(_ input: InputWalker.Input, with reader: ImageReader, allModalities: Bool) -> [Decoded]? {
         var record = ScoreRecord(path: input.path, status: "ok")
         do {
             let data = try ImageDecoder.readFile(atPath: input.path)
             if !input.named && !ImageReader.canRead(data) { return nil }
             record.sha256 = SHA256.hex(data)
             let source = try reader.pictures(in: data)
+            if let dicom = source.dicom, !allModalities, let reason = VisibleLight.exclusionReason(for: dicom) {
+                record.status = "skipped"
+                record.skipReason = reason
+                record.format = "dicom"
+                record.dicom = ScoreRecord.DICOMInfo(dicom, syntax: nil)
+                return [Decoded(record: record, picture: nil)]
+            }
             if source.count > eagerFrameLimit {
                 return (0..<source.count).map { index in
                     Decoded(record: record, picture: nil, deferred: (source, index))
@@ -139,6 +147,13 @@ struct ScorePipeline {
                     return Decoded(record: Self.frameError(record, error, index: index, of: source.count), picture: nil)
                 }
             }
+        } catch let error as ImageDecodingError where error.kind == .notAnImage {
+            // A report or DICOMDIR among the images: like any other non-image file in a folder.
+            guard input.named else { return nil }
+            record.status = "skipped"
+            record.format = "dicom"
+            record.skipReason = error.reason
+            return [Decoded(record: record, picture: nil)]
         } catch let error as ImageDecodingError {
             record.status = "error"
             record.error = .init(kind: error.kind.name, message: error.reason)
@@ -201,13 +216,20 @@ struct ScorePipeline {
         for (item, last) in items {
             var record = item.record
             if item.image != nil, let assessment = next.next() {
-                // Six decimals: enough for any threshold, and no float noise in records.
-                let s = assessment.scores.mapValues { ($0 * 1e6).rounded() / 1e6 }
-                record.scores = s
+                // The policy sees the scores as computed; records show six decimals, enough
+                // for any threshold and free of float noise.
+                func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+                record.scores = assessment.scores.mapValues(rounded)
                 record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
                 record.faces = scorer.faceDetector == nil ? nil : assessment.faces.map(ScoreRecord.Face.init)
-                let suggestions = policy.suggestions(for: s, overrides: thresholdOverrides, minor: item.picture?.dicom?.isMinor == true)
-                record.suggestions = suggestions
+                let suggestions = policy.suggestions(for: assessment.scores, minor: item.picture?.dicom?.isMinor == true,
+                                                     nearMisses: assessment.nearMissFlags)
+                record.suggestions = suggestions.map { s in
+                    var shown = s
+                    shown.score = rounded(s.score)
+                    shown.rawScore = s.rawScore.map(rounded)
+                    return shown
+                }
                 record.review = ReviewSummary(suggestions)
                 record.model = .init(name: manifest.name, version: manifest.version, weightsSHA256: manifest.weights.sha256)
                 record.policy = .init(name: policy.name, version: policy.version)
@@ -268,6 +290,11 @@ struct ScoreSummary {
     var restricted = 0
     /// Files found in folders whose bytes are not an image Veil reads.
     var skipped = 0
+    /// Inputs with a `skipped` record: DICOM objects that are not visible-light captures,
+    /// and named objects without pixels.
+    var skippedRecords = 0
+    /// Named inputs that do not exist.
+    var missing = 0
     var errors: [String: Int] = [:]
     let started = DispatchTime.now()
 
@@ -276,7 +303,12 @@ struct ScoreSummary {
 
     mutating func add(_ record: ScoreRecord) {
         processed += 1
-        if let kind = record.error?.kind { errors[kind, default: 0] += 1; return }
+        if record.status == "skipped" { skippedRecords += 1; return }
+        if let kind = record.error?.kind {
+            errors[kind, default: 0] += 1
+            if kind == ImageDecodingError.Kind.noSuchFile.name { missing += 1 }
+            return
+        }
         scored += 1
         switch record.review {
         case .pending?: pending += 1
@@ -288,8 +320,12 @@ struct ScoreSummary {
     var text: String {
         let errorText = errors.isEmpty ? "no errors"
             : errors.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        return String(format: "veil: scored %d, pending review %d, restricted %d; errors: %@; skipped %d non-image files; %.1f s, %.2f images/s",
-                      scored, pending, restricted, errorText, skipped, elapsed, rate)
+        var text = String(format: "scored %d, pending review %d, restricted %d; errors: %@; ", scored, pending, restricted, errorText)
+        if skippedRecords > 0 { text += "skipped \(skippedRecords) (not visible-light or no pixels; see their records); " }
+        text += "skipped \(skipped) non-image files; " + String(format: "%.1f s", elapsed)
+        // A rate over nothing is noise.
+        if processed > 0 { text += String(format: ", %.2f images/s", rate) }
+        return text
     }
 }
 

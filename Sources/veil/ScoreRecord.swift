@@ -3,7 +3,7 @@ import Veil
 /// One line of `veil score` output. Field names and meanings are documented in README.md
 /// ("The score record"); `schema` changes whenever a field changes meaning.
 struct ScoreRecord: Encodable {
-    static let schemaVersion = 2
+    static let schemaVersion = 3
 
     struct ErrorInfo: Encodable {
         var kind: String
@@ -19,8 +19,11 @@ struct ScoreRecord: Encodable {
     var schema = ScoreRecord.schemaVersion
     var path: String
     var sha256: String?
+    /// `ok`, `error` (see `error`) or `skipped` (see `skipReason`).
     var status: String
     var error: ErrorInfo?
+    /// Why an input was not scored, e.g. "modality US is not a visible-light capture".
+    var skipReason: String?
     var format: String?
     var width: Int?
     var height: Int?
@@ -47,6 +50,7 @@ struct ScoreRecord: Encodable {
         var seriesInstanceUID: String?
         var sopInstanceUID: String?
         var sopClassUID: String?
+        var modality: String?
         var transferSyntax: String?
         /// `true` or `false` when the object says, absent otherwise.
         var minor: Bool?
@@ -58,6 +62,7 @@ struct ScoreRecord: Encodable {
             seriesInstanceUID = m.seriesInstanceUID
             sopInstanceUID = m.sopInstanceUID
             sopClassUID = m.sopClassUID
+            modality = m.modality
             transferSyntax = syntax?.uid
             minor = m.isMinor
             minorBasis = m.minorBasis

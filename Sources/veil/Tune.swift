@@ -69,6 +69,7 @@ struct Tune: ParsableCommand {
         let allFlags = Set(truthTable.values.flatMap(\.keys))
         let chosen = flags.isEmpty ? allFlags.sorted() : flags
         var results: [FlagResult] = []
+        var skipped: [String] = []
         for flag in chosen {
             var samples: [(score: Double, positive: Bool)] = []
             for image in scoreTable {
@@ -77,20 +78,29 @@ struct Tune: ParsableCommand {
             }
             let tuning: ThresholdTuning
             do { tuning = try ThresholdTuning(samples: samples) } catch {
-                FileHandle.standardError.write(Data("veil: flag '\(flag)': \(error) (\(samples.count) labelled images)\n".utf8))
-                throw ExitCodes.usage
+                // One flag without both classes says nothing about the others: report it and go on.
+                warn("flag '\(flag)' skipped: \(error) (\(samples.count) labelled images)")
+                skipped.append(flag)
+                continue
             }
             let point = tuning.operatingPoint(forRecall: targetRecall)
             let interval = tuning.thresholdInterval(forRecall: targetRecall)
             var calibrationYAML: String?
+            var calibrated: Calibration?
             if let method = fitCalibration {
                 let fitted = method == "platt" ? try Calibration.fitPlatt(samples) : try Calibration.fitIsotonic(samples)
                 calibrationYAML = Self.yaml(fitted)
+                calibrated = fitted
             }
-            let summary = point.map { p in
-                String(format: "At threshold %.2f, %.1f%% of confirmed-sensitive images are sent to review, and reviewers see %.1f%% of all images (%.0f per 10,000); %.1f%% of the images they see are sensitive.",
-                       p.threshold, p.recall * 100, p.reviewRate * 100, p.reviewsPer10000, p.precision * 100)
+            // Rounded down, never up: a threshold pasted from this text must still send every
+            // image the exact threshold sends (0.146 printed as 0.15 would lose a positive at 0.146).
+            var summary = point.map { p in
+                String(format: "At a threshold of %@ (raw model score), %.1f%% of confirmed-sensitive images are sent to review, and reviewers see %.1f%% of all images (%.0f per 10,000); %.1f%% of the images they see are sensitive.",
+                       Self.roundedDown(p.threshold), p.recall * 100, p.reviewRate * 100, p.reviewsPer10000, p.precision * 100)
             } ?? "No threshold reaches the target recall."
+            if let point, let calibrated {
+                summary += " With the fitted calibration in the policy, thresholds are calibrated probabilities: give review_threshold \(Self.roundedDown(calibrated.apply(point.threshold)))."
+            }
             results.append(FlagResult(flag: flag, images: samples.count, positives: tuning.positives, rocAUC: tuning.rocAUC,
                                       prAUC: tuning.prAUC, targetRecall: targetRecall, operatingPoint: point,
                                       thresholdInterval95: interval.map { [$0.low, $0.high] }, table: tuning.table(),
@@ -100,19 +110,29 @@ struct Tune: ParsableCommand {
             try TuneReport.write(results, scoresFile: scores, to: report)
         }
         if json {
-            struct Output: Encodable { var schema = 1; var flags: [FlagResult] }
-            let out = Output(flags: results)
+            struct Output: Encodable { var schema = 1; var flags: [FlagResult]; var skipped: [String] }
+            let out = Output(flags: results, skipped: skipped)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+            try StandardOutput.line(String(decoding: try encoder.encode(out), as: UTF8.self))
+            if results.isEmpty { throw ExitCodes.fileErrors }
             return
         }
+        var out = StandardOutput()
         for r in results {
-            print("\(r.flag): \(r.images) labelled images, \(r.positives) sensitive. ROC AUC \(String(format: "%.3f", r.rocAUC)), PR AUC \(String(format: "%.3f", r.prAUC)).")
-            print("  \(r.summary)")
-            if let i = r.thresholdInterval95 { print(String(format: "  95%% bootstrap interval for that threshold: %.2f to %.2f.", i[0], i[1])) }
-            if let c = r.calibration { print("  calibration, for the policy file:\n\(c)") }
+            try out.line("\(r.flag): \(r.images) labelled images, \(r.positives) sensitive. ROC AUC \(String(format: "%.3f", r.rocAUC)), PR AUC \(String(format: "%.3f", r.prAUC)).")
+            try out.line("  \(r.summary)")
+            if let i = r.thresholdInterval95 { try out.line("  95% bootstrap interval for that threshold (raw): \(Self.roundedDown(i[0])) to \(Self.roundedDown(i[1])).") }
+            if let c = r.calibration { try out.line("  calibration, for the policy file:\n\(c)") }
         }
+        for flag in skipped { try out.line("\(flag): skipped (see the message above).") }
+        try out.finish()
+        if results.isEmpty { throw ExitCodes.fileErrors }
+    }
+
+    /// Four decimals, rounded towards zero so that the printed threshold never exceeds the exact one.
+    static func roundedDown(_ x: Double) -> String {
+        String(format: "%.4f", (x * 10_000).rounded(.down) / 10_000)
     }
 
     static func yaml(_ calibration: Calibration) -> String {
@@ -140,7 +160,7 @@ enum TuneInputs {
     static func readScores(_ file: String) throws -> [ScoredImage] {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("cannot read \(file)") }
         var images: [ScoredImage] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        for (n, line) in lines(text).enumerated() where !line.isEmpty {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let path = object["path"] as? String else {
                 throw fail("\(file):\(n + 1): not a Veil score record (broken JSON, or no path)")
@@ -155,14 +175,15 @@ enum TuneInputs {
 
     static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [String: Bool]] {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("cannot read \(file)") }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+        let rows = lines(text)
+        // Excel starts its UTF-8 CSVs with a byte-order mark.
+        guard let header = rows.first.map({ $0.hasPrefix("\u{FEFF}") ? $0.dropFirst() : $0 })?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
               header.first == "path", header.count >= 2 else {
             throw fail("\(file):1: the header must be path followed by one column per flag")
         }
         var table: [String: [String: Bool]] = [:]
         var unknown: [String] = []
-        for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+        for (n, line) in rows.enumerated().dropFirst() where !line.isEmpty {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == header.count else { throw fail("\(file):\(n + 1): \(fields.count) columns, the header has \(header.count)") }
             var labels: [String: Bool] = [:]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct VeilCommand: ParsableCommand {
@@ -9,11 +10,23 @@ struct VeilCommand: ParsableCommand {
         Veil suggests sensitivity flags for visible-light clinical photographs. It never
         labels on its own: suggestions go to human review.
 
-        Exit codes: 0 success (per-file errors are reported in the output); \
-        \(ExitCodes.usage.rawValue) bad arguments; \(ExitCodes.modelUnavailable.rawValue) the model cannot be loaded; \
-        \(ExitCodes.outputFailed.rawValue) the output cannot be written; \(ExitCodes.fileErrors.rawValue) some files failed \
-        and --fail-on-error was given.
+        Exit codes (README.md, "Exit codes", says which command returns which):
+          0   success (per-file errors are reported in the output)
+          1   an unexpected internal error: please report it
+          64  bad arguments, options or policy
+          65  some files failed and --fail-on-error was given; a policy check failed
+          66  an input, ledger or policy named does not exist
+          69  a model cannot be loaded
+          73  the output, ledger or preview cannot be written
         """,
-        subcommands: [Score.self, ReviewCommand.self, PreviewCommand.self, Tune.self, VocabCommand.self, ModelCommand.self]
+        subcommands: [Score.self, ReviewCommand.self, PreviewCommand.self, Tune.self, VocabCommand.self,
+                      PolicyCommand.self, ModelCommand.self]
     )
+
+    static func main() {
+        // A closed pipe must be a write error that exits 73 with a message, not a silent
+        // death by SIGPIPE that loses records.
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

@@ -75,14 +75,14 @@ struct VocabCommand: ParsableCommand {
                     throw ExitCodes.usage
                 }
                 var output = Data()
-                for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
-                    let input = String(line.hasSuffix("\r") ? line.dropLast() : line)
+                for line in lines(text) where !line.isEmpty {
+                    let input = String(line)
                     for region in vocabulary.normalize(input) {
                         output.append(try encoder.encode(RegionRecord(input: input, region: region)))
                         output.append(0x0A)
                     }
                 }
-                FileHandle.standardOutput.write(output)
+                try StandardOutput.write(output)
                 return
             }
             var records: [RegionRecord] = []
@@ -91,14 +91,14 @@ struct VocabCommand: ParsableCommand {
             }
             if json {
                 encoder.outputFormatting.insert(.prettyPrinted)
-                print(String(decoding: try encoder.encode(records), as: UTF8.self))
+                try StandardOutput.line(String(decoding: try encoder.encode(records), as: UTF8.self))
                 return
             }
             for r in records {
                 let concept = r.snomed.map { "\($0) \(r.meaning ?? "")" } ?? "-"
                 let side = r.laterality.map { " [\($0)]" } ?? ""
                 let exposure = r.exposure.map { " (\($0))" } ?? ""
-                print("\(r.input)\t→ \(concept)\(side)\(exposure)\t\(r.sensitivity)\t\(r.match) \(r.confidence)")
+                try StandardOutput.line("\(r.input)\t→ \(concept)\(side)\(exposure)\t\(r.sensitivity)\t\(r.match) \(r.confidence)")
             }
         }
     }
@@ -118,9 +118,9 @@ struct VocabCommand: ParsableCommand {
                     struct Row: Encodable { var snomed, meaning: String; var bodyPartExamined, snomedRT: String?; var paired: Bool; var sensitivity: String }
                     let row = Row(snomed: c.snomed, meaning: c.meaning, bodyPartExamined: c.bodyPartExamined, snomedRT: c.snomedRT,
                                   paired: c.isPaired, sensitivity: c.sensitivity.rawValue)
-                    print(String(decoding: try encoder.encode(row), as: UTF8.self))
+                    try StandardOutput.line(String(decoding: try encoder.encode(row), as: UTF8.self))
                 } else {
-                    print("\(c.snomed)\t\(c.meaning)\t\(c.bodyPartExamined ?? "")\t\(c.sensitivity.rawValue)")
+                    try StandardOutput.line("\(c.snomed)\t\(c.meaning)\t\(c.bodyPartExamined ?? "")\t\(c.sensitivity.rawValue)")
                 }
             }
         }

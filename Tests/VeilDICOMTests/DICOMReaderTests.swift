@@ -74,6 +74,20 @@ struct DICOMReaderTests {
         if let minor = entry["minor"] as? Bool { #expect(m.isMinor == minor) }
     }
 
+    /// Only visible-light captures are scored: the fixture script records, for each object,
+    /// whether it must be skipped and why (a modality that is not a camera's, or a SOP class
+    /// of another kind); every other readable fixture must pass.
+    @Test(arguments: DICOMFixtures.readable)
+    func visibleLightRuleMatchesTheFixture(name: String) throws {
+        let entry = try #require(DICOMFixtures.expected[name])
+        let reason = VisibleLight.exclusionReason(for: try DICOMObject(contentsOf: DICOMFixtures.path(name)).metadata)
+        if let expected = entry["skip"] as? String {
+            #expect(reason?.contains(expected) == true, "\(name): \(reason ?? "scored")")
+        } else {
+            #expect(reason == nil, "\(name) was skipped: \(reason ?? "")")
+        }
+    }
+
     /// Each malformed class gives its typed error, naming the file, never a trap.
     @Test(arguments: DICOMFixtures.malformed)
     func malformedObjectGivesTypedError(name: String) throws {

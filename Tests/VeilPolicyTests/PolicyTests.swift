@@ -28,6 +28,7 @@ struct PolicyTests {
       face:
         enabled: false
         review_threshold: 0.8
+    site_flags: [wound-gore]
     sensitivity_overrides:
       "72696002": intimate
     """
@@ -63,7 +64,7 @@ struct PolicyTests {
         #expect(state("wound-gore", 0.75) == .belowThreshold)
         #expect(state("wound-gore", 0.9) == .pendingReview)
         // A one-run override of the review threshold.
-        #expect(policy.suggestions(for: ["body-region": 0.45], overrides: ["body-region": 0.4]).first?.state == .pendingReview)
+        #expect(try policy.overridingReviewThresholds(["body-region": 0.4]).suggestions(for: ["body-region": 0.45]).first?.state == .pendingReview)
         #expect(ReviewSummary(policy.suggestions(for: ["nudity": 0.95, "body-region": 0.1])) == .restricted)
         #expect(ReviewSummary(policy.suggestions(for: ["nudity": 0.1])) == ReviewSummary.none)
     }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+
+/// Standard output with every write checked. `print` buffers and drops errors, so a full
+/// disk or a closed pipe would lose records while `veil` exits 0; here any failed write
+/// ends the command with exit code 73 and a message on standard error.
+///
+/// SIGPIPE is ignored at start-up (``VeilCommand/main()``), so a closed pipe is a write
+/// error (EPIPE) rather than a silent death by signal.
+struct StandardOutput {
+    private var buffer = Data()
+
+    /// Queues a line; written once 64 KiB are waiting, and by ``finish()``.
+    mutating func line(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    /// Writes what is queued.
+    mutating func flush() throws {
+        try Self.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is queued; call once at the end, so that the last write is checked too.
+    mutating func finish() throws { try flush() }
+
+    /// Writes `data` to standard output now, all of it, or throws exit code 73.
+    static func write(_ data: Data) throws {
+        try write(data, to: STDOUT_FILENO, name: "standard output")
+    }
+
+    /// Writes all of `data` to `fd`, retrying short writes and interrupts.
+    static func write(_ data: Data, to fd: Int32, name: String) throws {
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let reason = String(cString: strerror(errno))
+                    FileHandle.standardError.write(Data("veil: cannot write to \(name): \(reason)\n".utf8))
+                    throw ExitCodes.outputFailed
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// One line at once, for commands that print little.
+    static func line(_ text: String) throws {
+        try write(Data((text + "\n").utf8))
+    }
+}
+
+/// A message to the operator on standard error. Its failures are ignored: there is nowhere
+/// left to report them.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("veil: \(message)\n".utf8))
+}
+
+/// The lines of a text file, whatever its line ends: LF, or CRLF as Excel and Python's csv
+/// module write them. (Swift reads "\r\n" as one Character, so splitting on "\n" alone
+/// finds no line break at all in a CRLF file.)
+func lines(_ text: String) -> [Substring] {
+    text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Writes Sources/VeilVocabulary/Resources/dictionary-words.txt: the English words that lie near
+a body-part word, so that fuzzy matching can tell a misspelling ("brest") from a real word
+("breath", "tested", "public").
+
+    apt-get install -y wamerican wbritish
+    python3 Tools/vocabulary/make_dictionary_words.py [--max-distance 3] [--out FILE]
+
+Why distance 3 and length 5: the Swift rule is "an unknown word X (6+ letters) is a near miss
+of body-part word T only if X is no dictionary word and no dictionary word D is strictly
+closer to X than T". X is at most 2 edits from T, so such a D is at most 1 edit from X:
+|D| >= 5 and, by the triangle inequality, d(D, T) <= 1 + 2 = 3. Words that are phrase keys
+themselves are left out: the vocabulary already matches them exactly.
+"""
+import argparse, os, subprocess, sys
+from vocab_tables import RES, fuzzy_targets, phrases, words
+
+DICTS = ["/usr/share/dict/american-english", "/usr/share/dict/british-english"]
+PACKAGES = ["wamerican", "wbritish"]
+
+
+def load_dictionary():
+    """Lower-case, apostrophes dropped as the tokenizer does; pure ASCII letters only."""
+    out = set()
+    for path in DICTS:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                w = line.strip().lower().replace("'", "")
+                if w.isascii() and w.isalpha():
+                    out.add(w)
+    return out
+
+
+def near_words(targets, dictionary, limit):
+    """Every dictionary word within `limit` edits of some target. A trie of the dictionary is
+    walked once per target, one Levenshtein row per trie node, abandoning a branch as soon as
+    the row's minimum exceeds the limit: prefixes shared by thousands of words are computed
+    once, which makes this seconds instead of the minutes of one DP per word pair."""
+    trie = {}
+    for w in dictionary:
+        node = trie
+        for c in w:
+            node = node.setdefault(c, {})
+        node["$"] = w
+    found = set()
+    for t in targets:
+        m = len(t)
+        stack = [(child, c, list(range(m + 1))) for c, child in trie.items()]
+        while stack:
+            node, c, prev = stack.pop()
+            cur = [prev[0] + 1]
+            for j in range(1, m + 1):
+                cur.append(min(cur[j - 1] + 1, prev[j] + 1, prev[j - 1] + (t[j - 1] != c)))
+            if "$" in node and cur[m] <= limit:
+                found.add(node["$"])
+            if min(cur) <= limit:
+                stack.extend((child, c2, cur) for c2, child in node.items() if c2 != "$")
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--max-distance", type=int, default=3)
+    ap.add_argument("--min-length", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(RES, "dictionary-words.txt"))
+    a = ap.parse_args()
+
+    keys = phrases()
+    single = {k for k in keys if " " not in k}
+    targets = fuzzy_targets(keys)
+    dictionary = {w for w in load_dictionary() if len(w) >= a.min_length and w not in single}
+    kept = sorted(near_words(targets, dictionary, a.max_distance))
+
+    versions = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Version}, "] + PACKAGES,
+                              capture_output=True, text=True, check=True).stdout.rstrip(", ")
+    cmd = "python3 Tools/vocabulary/make_dictionary_words.py"
+    if a.max_distance != 3 or a.min_length != 5:
+        cmd += f" --max-distance {a.max_distance} --min-length {a.min_length}"
+    header = [
+        "# English words near body-part words, so fuzzy matching does not take a real word for a",
+        "# misspelling (\"tested\" is not \"testes\", \"breath\" is not \"breast\"): a near miss counts only",
+        "# if the word is not listed here and no listed word is strictly closer to it.",
+        f"# Contents: every word of {a.min_length}+ letters within {a.max_distance} edits of a fuzzy-matching target",
+        "#   (a one-word phrase key of 4+ letters), less the vocabulary's own one-word phrase keys;",
+        "#   lower-cased, apostrophes dropped, ASCII letters only.",
+        f"# Source: Debian {versions} (SCOWL; /usr/share/dict/american-english, british-english).",
+        "# Licence: SCOWL, Copyright 2000-2011 Kevin Atkinson and others; free to use, copy, modify,",
+        "#   distribute and sell with the copyright and permission notice kept; parts public domain",
+        "#   (see /usr/share/doc/wamerican/copyright).",
+        f"# Regenerate: apt-get install -y wamerican wbritish && {cmd}",
+    ]
+    text = "\n".join(header + kept) + "\n"
+    with open(a.out, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    print(f"{len(kept)} words from {len(dictionary)} candidates and {len(targets)} targets; "
+          f"{len(text.encode())} bytes -> {a.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
