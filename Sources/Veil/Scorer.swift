@@ -9,6 +9,9 @@ public struct Assessment: Sendable {
     public var evidence: [Evidence]
     /// Faces found, in the original image's pixels (full size, display orientation).
     public var faces: [FaceDetection]
+    /// Flag → what produced its score: the classifier, the face detector, the vocabulary
+    /// (file and folder names) or a DICOM attribute. Recorded with each suggestion.
+    public var sources: [String: Provenance] = [:]
 
     /// The flags whose score comes only from near-miss text matches (see
     /// ``Evidence/nearMissFlags(_:)``); a policy may hold them to their own threshold.
@@ -72,8 +75,24 @@ public final class Scorer: Sendable {
                 }
                 scores["face"] = faces.map(\.score).max() ?? 0
             }
-            scores.merge(Evidence.scores(evidence), uniquingKeysWith: max)
-            return Assessment(scores: scores, evidence: evidence, faces: faces)
+            var sources: [String: Provenance] = [:]
+            let classifierSource = Provenance(name: classifier.model.manifest.name, version: classifier.model.manifest.version)
+            for flag in raw.keys { sources[flag] = classifierSource }
+            if let detector = faceDetector {
+                sources["face"] = Provenance(name: detector.model.manifest.name, version: detector.model.manifest.version)
+            }
+            // A flag's strongest evidence names its source when it is at least as strong as
+            // the model's score: then the metadata, not the model, sent the image to review.
+            let evidenceScores = Evidence.scores(evidence)
+            sources["body-region"] = Provenance(name: "vocabulary", version: vocabulary.tableVersion)
+            for (flag, best) in evidenceScores where best >= (scores[flag] ?? 0) {
+                guard let e = evidence.first(where: { $0.flag == flag && $0.confidence == best }) else { continue }
+                let fromPath = e.field == "fileName" || e.field == "folderName"
+                sources[flag] = Provenance(name: fromPath ? "vocabulary" : "DICOM \(e.field)",
+                                           version: e.snomed == nil ? "attribute" : vocabulary.tableVersion)
+            }
+            scores.merge(evidenceScores, uniquingKeysWith: max)
+            return Assessment(scores: scores, evidence: evidence, faces: faces, sources: sources)
         }
     }
 }

@@ -11,6 +11,22 @@ public enum SuggestionState: String, Sendable, Codable, CaseIterable {
     case provisionallyRestricted = "restricted"
 }
 
+/// What produced a score: a model and its version (`open_nsfw` `1.0.0`, the face detector),
+/// the vocabulary and its table version, or a DICOM attribute.
+public struct Provenance: Sendable, Equatable, Codable {
+    /// The model's name, `vocabulary`, or `DICOM` and the attribute, e.g.
+    /// `DICOM BodyPartExamined (0018,0015)`.
+    public var name: String
+    /// The model's version, or the vocabulary's ``VeilVocabulary/Vocabulary/tableVersion``.
+    public var version: String
+
+    /// Creates a provenance.
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
 /// What the policy suggests for one flag of one image.
 public struct Suggestion: Sendable, Equatable, Codable {
     /// The flag, e.g. `"nudity"`.
@@ -23,6 +39,8 @@ public struct Suggestion: Sendable, Equatable, Codable {
     public var threshold: Double
     /// The state.
     public var state: SuggestionState
+    /// What produced the score, when the caller knows (``Veil/Assessment`` does).
+    public var source: Provenance?
 
     /// Creates a suggestion.
     public init(flag: String, score: Double, rawScore: Double? = nil, threshold: Double, state: SuggestionState) {

@@ -45,6 +45,31 @@ public struct LedgerEntry: Sendable, Codable, Equatable {
     public var reviewer: String?
     public var reason: String?
     public var decidedAt: String?
+    /// The decision this suggestion was raised again after (under a new model or policy
+    /// version), which its review may supersede.
+    public var supersedesDecision: Int64?
+}
+
+/// An earlier decision, as a new one supersedes it.
+public struct PastDecision: Sendable, Equatable {
+    /// The decision's id.
+    public var id: Int64
+    /// The suggestion it decided.
+    public var suggestionID: Int64
+    /// Who decided.
+    public var reviewer: String
+    /// What they decided.
+    public var decision: Decision
+    /// When, as an ISO 8601 timestamp.
+    public var decidedAt: String
+}
+
+/// What ``Ledger/decide(suggestion:reviewer:decision:reason:at:)`` recorded.
+public struct DecisionReceipt: Sendable, Equatable {
+    /// The new decision's id.
+    public var id: Int64
+    /// The earlier decisions the new one supersedes, latest on this suggestion first.
+    public var supersedes: [PastDecision]
 }
 
 /// Identifies an image in the ledger by its bytes, not its path.
@@ -74,7 +99,14 @@ public struct LedgerImage: Sendable {
 extension Ledger {
     /// Records the suggestions Veil made for one image. Only suggestions that call for review
     /// (pending or restricted) are stored. `frame` is the 1-based frame of a multi-frame
-    /// DICOM object. Returns their ids.
+    /// DICOM object. Each suggestion's ``Suggestion/source`` names what produced it; without
+    /// one, `model` and `modelVersion` do.
+    ///
+    /// Re-scoring never queues the same question twice: a suggestion for the same image,
+    /// frame and flag, from the same producer and version under the same policy version, is
+    /// not added again, whether or not a reviewer has decided it. Under a new model or policy
+    /// version it is added, and names the latest decision on that image, frame and flag, which
+    /// its review may supersede. Returns the ids of the suggestions added.
     @discardableResult
     public func record(image: LedgerImage, frame: Int? = nil, suggestions: [Suggestion], policy: Policy,
                        model: String, modelVersion: String, at date: Date = Date()) throws -> [Int64] {
@@ -86,14 +118,24 @@ extension Ledger {
                 let imageID = try Self.imageID(image, firstSeen: now, in: db)
                 var ids: [Int64] = []
                 for s in reviewable {
+                    let producer = s.source?.name ?? model, version = s.source?.version ?? modelVersion
+                    let asked = try Int64.fetchOne(db, sql: """
+                        SELECT id FROM suggestion WHERE image_id = ? AND frame IS ? AND flag = ? AND model = ?
+                            AND model_version = ? AND policy = ? AND policy_version = ?
+                        """, arguments: [imageID, frame, s.flag, producer, version, policy.name, policy.version])
+                    if asked != nil { continue }
+                    let earlier = try Int64.fetchOne(db, sql: """
+                        SELECT max(d.id) FROM decision d JOIN suggestion s ON s.id = d.suggestion_id
+                        WHERE s.image_id = ? AND s.frame IS ? AND s.flag = ?
+                        """, arguments: [imageID, frame, s.flag])
                     try db.execute(sql: """
                         INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version,
-                                                policy, policy_version, confidentiality, created_at, frame)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                policy, policy_version, confidentiality, created_at, frame, supersedes_decision)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [imageID, s.flag, min(1, max(0, s.score)), s.threshold,
                                          s.state == .provisionallyRestricted ? "restricted" : "pending",
-                                         model, modelVersion, policy.name, policy.version,
-                                         policy.flags[s.flag]?.confidentiality ?? "R", now, frame])
+                                         producer, version, policy.name, policy.version,
+                                         policy.flags[s.flag]?.confidentiality ?? "R", now, frame, earlier])
                     ids.append(db.lastInsertedRowID)
                 }
                 return ids
@@ -103,21 +145,33 @@ extension Ledger {
         }
     }
 
-    /// Records a reviewer's decision. The only way a label becomes final.
+    /// Records a reviewer's decision. The only way a label becomes final. The receipt names
+    /// the earlier decisions it supersedes: one already taken on this suggestion, and the one
+    /// the suggestion was raised again after.
     @discardableResult
     public func decide(suggestion id: Int64, reviewer: String, decision: Decision, reason: String? = nil,
-                       at date: Date = Date()) throws -> Int64 {
+                       at date: Date = Date()) throws -> DecisionReceipt {
         let who = reviewer.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !who.isEmpty else { throw LedgerError(file: path, reason: "a decision needs a reviewer") }
         do {
             return try pool.write { db in
-                guard try Int.fetchOne(db, sql: "SELECT 1 FROM suggestion WHERE id = ?", arguments: [id]) != nil else {
+                guard let row = try Row.fetchOne(db, sql: "SELECT supersedes_decision FROM suggestion WHERE id = ?", arguments: [id]) else {
                     throw LedgerError(file: path, reason: "there is no suggestion \(id)")
+                }
+                let raisedAfter: Int64? = row[0]
+                let previous = try Int64.fetchOne(db, sql: "SELECT max(id) FROM decision WHERE suggestion_id = ?", arguments: [id])
+                var superseded: [PastDecision] = []
+                for decisionID in [previous, raisedAfter].compactMap({ $0 }) {
+                    if let r = try Row.fetchOne(db, sql: "SELECT id, suggestion_id, reviewer, decision, decided_at FROM decision WHERE id = ?",
+                                                arguments: [decisionID]) {
+                        superseded.append(PastDecision(id: r[0], suggestionID: r[1], reviewer: r[2],
+                                                       decision: Decision(rawValue: r[3]) ?? .rejected, decidedAt: r[4]))
+                    }
                 }
                 try db.execute(sql: """
                     INSERT INTO decision (suggestion_id, reviewer, decision, reason, decided_at) VALUES (?, ?, ?, ?, ?)
                     """, arguments: [id, who, decision.rawValue, reason, Self.timestamp(date)])
-                return db.lastInsertedRowID
+                return DecisionReceipt(id: db.lastInsertedRowID, supersedes: superseded)
             }
         } catch let error as LedgerError {
             throw error
@@ -134,7 +188,7 @@ extension Ledger {
                     SELECT s.id, i.sha256, i.path, i.width, i.height, s.flag, s.score, s.threshold, s.state,
                            s.model, s.model_version, s.policy, s.policy_version, s.confidentiality, s.created_at,
                            d.reviewer, d.decision, d.reason, d.decided_at,
-                           s.frame, i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid
+                           s.frame, i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid, s.supersedes_decision
                     FROM suggestion s
                     JOIN image i ON i.id = s.image_id
                     LEFT JOIN decision d ON d.id = (SELECT max(id) FROM decision WHERE suggestion_id = s.id)
@@ -148,7 +202,7 @@ extension Ledger {
                         score: r[6], threshold: r[7], state: ReviewState(rawValue: decided ?? suggested) ?? .pending,
                         model: r[9], modelVersion: r[10], policy: r[11], policyVersion: r[12], confidentiality: r[13],
                         suggestedAt: r[14], frame: r[19], studyInstanceUID: r[20], seriesInstanceUID: r[21],
-                        sopInstanceUID: r[22], reviewer: r[15], reason: r[17], decidedAt: r[18])
+                        sopInstanceUID: r[22], reviewer: r[15], reason: r[17], decidedAt: r[18], supersedesDecision: r[23])
                 }.filter { e in (flag == nil || e.flag == flag) && (state == nil || e.state == state) }
             }
         } catch {

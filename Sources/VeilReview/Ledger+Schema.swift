@@ -90,6 +90,17 @@ extension Ledger {
                 UPDATE veil_ledger SET value = '3' WHERE key = 'schema';
                 """)
         }
+        // What produced each suggestion is in model / model_version (the classifier, the
+        // face detector, "vocabulary" or "DICOM <attribute>"). A suggestion made again after
+        // a reviewer decided (under a new model or policy version) names the decision it may
+        // supersede; re-scoring under the same versions adds nothing.
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                ALTER TABLE suggestion ADD COLUMN supersedes_decision INTEGER REFERENCES decision(id);
+                CREATE INDEX suggestion_by_image_flag ON suggestion(image_id, flag);
+                UPDATE veil_ledger SET value = '4' WHERE key = 'schema';
+                """)
+        }
         return migrator
     }
 }

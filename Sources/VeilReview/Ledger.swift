@@ -23,11 +23,18 @@ public final class Ledger: Sendable {
     public let path: String
     let pool: DatabasePool
 
-    /// Opens the ledger at `path`, creating it if the file does not exist.
+    /// Opens the ledger at `path`. With `create` (for commands that record), a missing file
+    /// becomes a new ledger; without it (for commands that only read or decide), a missing
+    /// file is an error, so that a mistyped path never yields an empty ledger that looks
+    /// like "nothing to review".
     ///
-    /// - Throws: ``LedgerError`` if the file is not a Veil ledger or cannot be opened.
-    public init(path: String) throws {
+    /// - Throws: ``LedgerError`` if the file is missing (without `create`), is not a Veil
+    ///   ledger, or cannot be opened.
+    public init(path: String, create: Bool = true) throws {
         self.path = path
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw LedgerError(file: path, reason: "no such review ledger", isMissing: true)
+        }
         // Two processes opening a new ledger at once would both try to create the schema.
         // An exclusive advisory lock (flock, which SQLite's own fcntl locks do not see)
         // serialises opening and migrating; it is released when `init` returns.
@@ -80,5 +87,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     public var file: String
     /// What is wrong.
     public var reason: String
+    /// The file does not exist.
+    public var isMissing = false
     public var description: String { "\(file): \(reason)" }
 }

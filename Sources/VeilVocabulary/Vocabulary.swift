@@ -27,6 +27,10 @@ public final class Vocabulary: Sendable {
     /// Single words that fuzzy matching may land on, grouped by length.
     let fuzzyWords: [Int: [(word: String, concept: Int)]]
     let detectorParts: [String: Int]
+    /// Identifies the tables' content: `tables-` and a 64-bit FNV-1a hash of every table
+    /// file's bytes. Suggestions raised by the vocabulary record it, so a ledger shows which
+    /// tables matched, and a change of tables counts as a new producer.
+    public let tableVersion: String
 
     /// The vocabulary shipped with Veil.
     public static func standard() throws -> Vocabulary {
@@ -79,6 +83,7 @@ public final class Vocabulary: Sendable {
         bodyPartTermsLowercased = base.bodyPartTermsLowercased
         fuzzyWords = base.fuzzyWords
         detectorParts = base.detectorParts
+        tableVersion = base.tableVersion
     }
 
     private init(tables: Tables, sensitivityOverrides: [String: SensitivityClass]) throws {
@@ -136,6 +141,7 @@ public final class Vocabulary: Sendable {
         self.bodyPartTermsLowercased = Dictionary(byBPE.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         self.fuzzyWords = fuzzy.mapValues { $0.sorted { $0.word < $1.word } }
         self.detectorParts = detector
+        self.tableVersion = "tables-" + String(tables.contentHash, radix: 16)
     }
 
     /// Lower-case words joined by single spaces: the key phrases are stored and looked up by.
@@ -156,6 +162,8 @@ struct Tables {
     var synonyms: [Synonym] = []
     var detectorLabels: [Detector] = []
     var sensitivity: [String: SensitivityClass] = [:]
+    /// FNV-1a over every table file read, in a fixed order.
+    var contentHash: UInt64 = 0xcbf2_9ce4_8422_2325
 
     init(folder: URL) throws {
         func rows(_ name: String, columns: Int) throws -> [(line: Int, fields: [String])] {
@@ -163,6 +171,7 @@ struct Tables {
             guard let text = try? String(contentsOf: url, encoding: .utf8) else {
                 throw VocabularyError(file: name, line: nil, reason: "cannot read the table")
             }
+            for byte in text.utf8 { contentHash = (contentHash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
             var out: [(Int, [String])] = []
             for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let line = raw.hasSuffix("\r") ? raw.dropLast() : raw

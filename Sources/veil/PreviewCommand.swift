@@ -61,15 +61,15 @@ struct PreviewCommand: ParsableCommand {
     }
 
     func run() throws {
+        let effective = try EffectivePolicy.loadOrExit(policy)
+        let activePolicy = effective.policy
         let scorer: Scorer
-        do { scorer = try Scorer.loadDefault() } catch {
-            FileHandle.standardError.write(Data("veil: cannot load the models: \(error)\n".utf8))
+        do {
+            scorer = Scorer(classifier: try Classifier.loadDefault(), faceDetector: try FaceDetector.loadDefault(),
+                            vocabulary: effective.vocabulary)
+        } catch {
+            warn("cannot load the models: \(error)")
             throw ExitCodes.modelUnavailable
-        }
-        let activePolicy: Policy
-        do { activePolicy = try policy.map { try Policy.load(path: $0) } ?? .standard } catch {
-            FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
-            throw ExitCodes.usage
         }
         let data: Data
         let pictures: [LoadedImage]
@@ -80,8 +80,8 @@ struct PreviewCommand: ParsableCommand {
             options.minimumSize = PixelSize(width: maxSide, height: maxSide)
             pictures = try ImageReader(options: options).read(data)
         } catch let error as ImageDecodingError {
-            FileHandle.standardError.write(Data("veil: \(error.attributed(to: input))\n".utf8))
-            throw ExitCodes.fileErrors
+            warn("\(error.attributed(to: input))")
+            throw error.kind == .noSuchFile ? ExitCodes.noInput : ExitCodes.fileErrors
         }
         guard frame <= pictures.count else {
             FileHandle.standardError.write(Data("veil: \(input) has \(pictures.count) frame(s), not \(frame)\n".utf8))
@@ -89,7 +89,8 @@ struct PreviewCommand: ParsableCommand {
         }
         let picture = pictures[frame - 1]
         let assessment = try scorer.assess([picture], paths: [input])[0]
-        let suggestions = activePolicy.suggestions(for: assessment.scores, minor: picture.dicom?.isMinor == true)
+        let suggestions = activePolicy.suggestions(for: assessment.scores, minor: picture.dicom?.isMinor == true,
+                                                   nearMisses: assessment.nearMissFlags)
         let mode = Preview.mode(for: suggestions, faces: assessment.faces)
 
         if level > 0, let ledger, let reviewer {
@@ -114,9 +115,12 @@ struct PreviewCommand: ParsableCommand {
         }
         let what: String
         switch mode {
+        case .clear: what = "nothing pending, not obscured"
+        // The clear level shows every pixel: say so, whatever lower levels would hide.
+        case .whole where level == Preview.clearLevel: what = "shown clear; lower levels obscure the whole image"
+        case .faces(let faces) where level == Preview.clearLevel: what = "shown clear; lower levels obscure \(faces.count) face(s)"
         case .whole: what = "whole image obscured"
         case .faces(let faces): what = "\(faces.count) face(s) obscured"
-        case .clear: what = "nothing pending, not obscured"
         }
         FileHandle.standardError.write(Data("veil: wrote \(out) (\(preview.width)x\(preview.height), level \(level), \(what))\n".utf8))
     }

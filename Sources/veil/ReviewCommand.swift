@@ -20,13 +20,15 @@ struct ReviewCommand: ParsableCommand {
     )
 
     struct LedgerOption: ParsableArguments {
-        @Option(help: "The review ledger (SQLite).")
+        @Option(help: "The review ledger (SQLite), as `veil score --ledger` made it.")
         var ledger: String
 
+        /// Review commands never create a ledger: a mistyped path must not look like an
+        /// empty queue.
         func open() throws -> Ledger {
-            do { return try Ledger(path: ledger) } catch {
-                FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
-                throw ExitCodes.usage
+            do { return try Ledger(path: ledger, create: false) } catch let error as LedgerError {
+                warn("\(error)")
+                throw error.isMissing ? ExitCodes.noInput : ExitCodes.usage
             }
         }
     }
@@ -69,13 +71,19 @@ struct ReviewCommand: ParsableCommand {
 
         func record(_ decision: Decision) throws {
             let ledger = try options.open()
+            let receipt: DecisionReceipt
             do {
-                try ledger.decide(suggestion: id, reviewer: reviewer, decision: decision, reason: reason)
+                receipt = try ledger.decide(suggestion: id, reviewer: reviewer, decision: decision, reason: reason)
             } catch {
-                FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
+                warn("\(error)")
                 throw ExitCodes.usage
             }
-            try StandardOutput.line("suggestion \(id): \(decision.rawValue) by \(reviewer)")
+            var text = "suggestion \(id): \(decision.rawValue) by \(reviewer) (decision \(receipt.id))"
+            for past in receipt.supersedes {
+                let which = past.suggestionID == id ? "the earlier decision on this suggestion" : "the decision on suggestion \(past.suggestionID)"
+                text += "; supersedes \(which), \(past.id): \(past.decision.rawValue) by \(past.reviewer) at \(past.decidedAt)"
+            }
+            try StandardOutput.line(text)
         }
     }
 

@@ -223,7 +223,11 @@ struct ScorePipeline {
                 record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
                 record.faces = scorer.faceDetector == nil ? nil : assessment.faces.map(ScoreRecord.Face.init)
                 let suggestions = policy.suggestions(for: assessment.scores, minor: item.picture?.dicom?.isMinor == true,
-                                                     nearMisses: assessment.nearMissFlags)
+                                                     nearMisses: assessment.nearMissFlags).map { s in
+                    var sourced = s
+                    sourced.source = assessment.sources[s.flag]
+                    return sourced
+                }
                 record.suggestions = suggestions.map { s in
                     var shown = s
                     shown.score = rounded(s.score)

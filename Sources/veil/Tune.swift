@@ -208,7 +208,7 @@ enum TuneInputs {
     static func readLedgerTruth(_ file: String) throws -> [String: [String: Bool]] {
         guard FileManager.default.fileExists(atPath: file) else { throw fail("\(file): no such review ledger") }
         let ledger: Ledger
-        do { ledger = try Ledger(path: file) } catch { throw fail("\(error)") }
+        do { ledger = try Ledger(path: file, create: false) } catch { throw fail("\(error)") }
         var table: [String: [String: Bool]] = [:]
         for entry in try ledger.entries() where entry.state == .confirmed || entry.state == .rejected {
             table[entry.sha256, default: [:]][entry.flag] = entry.state == .confirmed
