@@ -12,6 +12,8 @@ final class RecordSink {
     let format: Format
     let flags: [String]
     private let handle: FileHandle
+    /// The file, or "standard output", for messages.
+    private let destination: String
     private let encoder: JSONEncoder
 
     /// Opens the output. With `resume`, an existing file is kept: a torn last line is
@@ -21,6 +23,7 @@ final class RecordSink {
         self.flags = flags
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        destination = path ?? "standard output"
         guard let path else {
             handle = .standardOutput
             done = []
@@ -43,10 +46,12 @@ final class RecordSink {
             try h.seekToEnd()
             handle = h
         } else {
-            guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw RecordSinkError(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
-            }
-            handle = h
+            // Opened in place, not replaced: FileManager.createFile writes a new file and
+            // renames it over the path, which would swap a device such as /dev/stdout or a
+            // named pipe for a plain file.
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw RecordSinkError(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))") }
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
         self.done = done
         if format == .csv && needsHeader { try write(line: Self.csvHeader(flags)) }
@@ -67,11 +72,11 @@ final class RecordSink {
                 chunk.append(Data((csvRow(record) + "\n").utf8))
             }
         }
-        try handle.write(contentsOf: chunk)
+        try StandardOutput.write(chunk, to: handle.fileDescriptor, name: destination)
     }
 
     private func write(line: String) throws {
-        try handle.write(contentsOf: Data((line + "\n").utf8))
+        try StandardOutput.write(Data((line + "\n").utf8), to: handle.fileDescriptor, name: destination)
     }
 
     /// The paths an earlier run recorded, and how many bytes of `data` are whole records.

@@ -255,10 +255,7 @@ struct ScorePipeline {
             summary.add(record)
             guard last else { continue }
             summary.inputs += 1
-            do { try sink.write(unwritten) } catch {
-                FileHandle.standardError.write(Data("veil: cannot write the output: \(error.localizedDescription)\n".utf8))
-                throw ExitCodes.outputFailed
-            }
+            try sink.write(unwritten)  // a failed write has said so and ends the run with 73
             unwritten.removeAll(keepingCapacity: true)
         }
     }

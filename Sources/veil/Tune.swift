@@ -106,6 +106,10 @@ struct Tune: ParsableCommand {
                                       thresholdInterval95: interval.map { [$0.low, $0.high] }, table: tuning.table(),
                                       calibration: calibrationYAML, summary: summary, curve: tuning.curve))
         }
+        if results.isEmpty {
+            warn("no flag could be tuned: each needs confirmed-sensitive and confirmed-clear images")
+            throw ExitCodes.fileErrors
+        }
         if let report {
             try TuneReport.write(results, scoresFile: scores, to: report)
         }
@@ -115,7 +119,6 @@ struct Tune: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try StandardOutput.line(String(decoding: try encoder.encode(out), as: UTF8.self))
-            if results.isEmpty { throw ExitCodes.fileErrors }
             return
         }
         var out = StandardOutput()
@@ -127,7 +130,6 @@ struct Tune: ParsableCommand {
         }
         for flag in skipped { try out.line("\(flag): skipped (see the message above).") }
         try out.finish()
-        if results.isEmpty { throw ExitCodes.fileErrors }
     }
 
     /// Four decimals, rounded towards zero so that the printed threshold never exceeds the exact one.

@@ -125,7 +125,7 @@ struct DICOMScoreTests {
             minors: same
             flags:
               face: {review_threshold: 0.7}
-              body-region: {review_threshold: 0.6}
+              body-region: {review_threshold: 0.6, restrict_threshold: null}
             """.write(to: policy, atomically: true, encoding: .utf8)
         let run = try ScoreCommandTests.veil(["score", Self.fixtures.appendingPathComponent("evidence.dcm").path, "--policy", policy.path])
         let record = try #require(run.records.first, "\(run.stderr)")

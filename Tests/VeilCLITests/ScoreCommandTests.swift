@@ -61,7 +61,7 @@ struct ScoreCommandTests {
         let nudity = try #require((chelsea["scores"] as? [String: Any])?["nudity"] as? Double)
         #expect(nudity >= 0 && nudity < 0.01)
         #expect((chelsea["model"] as? [String: Any])?["name"] as? String == "open_nsfw")
-        #expect(run.stderr.contains("scored 2, pending review 0, restricted 0; errors: 1 truncated, 1 unreadable-file"), "\(run.stderr)")
+        #expect(run.stderr.contains("scored 2, pending review 0, restricted 0; errors: 1 no-such-file, 1 truncated"), "\(run.stderr)")
     }
 
     @Test func failOnErrorTurnsFileErrorsIntoExitCode65() throws {

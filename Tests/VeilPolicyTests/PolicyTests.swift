@@ -132,6 +132,44 @@ struct PolicyTests {
         #expect(Set(SuggestionState.allCases.map(\.rawValue)) == ["below-threshold", "pending", "restricted"])
     }
 
+    /// Leaving a built-in flag out, or a key out of a named one, keeps Veil's default: an
+    /// omission never switches a safeguard off. A misspelt flag is an error, not a new flag.
+    @Test func omissionsKeepDefaultsAndTyposAreErrors() throws {
+        let partial = try Policy(yaml: "policy: {name: x, version: \"1\"}\nflags:\n  nudity: {review_threshold: 0.3}\n")
+        #expect(partial.flags["face"] == Policy.standard.flags["face"])
+        #expect(partial.flags["sensitive-content"] == Policy.standard.flags["sensitive-content"])
+        #expect(partial.flags["nudity"]?.reviewThreshold == 0.3 && partial.flags["nudity"]?.restrictThreshold == 0.8)
+        let off = try Policy(yaml: "policy: {name: x, version: \"1\"}\nflags:\n  face: {enabled: false}\n")
+        #expect(off.flags["face"]?.enabled == false && off.flags["face"]?.reviewThreshold == 0.7)
+        let unrestricted = try Policy(yaml: "policy: {name: x, version: \"1\"}\nflags:\n  nudity: {restrict_threshold: null}\n")
+        #expect(unrestricted.flags["nudity"]?.restrictThreshold == nil)
+        #expect(throws: PolicyError.self) { try Policy(yaml: "policy: {name: x, version: \"1\"}\nflags:\n  Nudity: {review_threshold: 0.3}\n") }
+        #expect(throws: PolicyError.self) { try Policy(yaml: "policy: {name: x, version: \"1\"}\nsite_flags: [nudity]\n") }
+        // Built in code too: a policy made in Swift is checked by validate().
+        #expect(throws: PolicyError.self) { try Policy(name: "x", version: "1", flags: ["wound": FlagPolicy(reviewThreshold: 0.5)]).validate() }
+        try Policy(name: "x", version: "1", flags: ["wound": FlagPolicy(reviewThreshold: 0.5)], siteFlags: ["wound"]).validate()
+    }
+
+    /// A score that rests only on a near miss meets the near-miss threshold, when set.
+    @Test func nearMissesHaveTheirOwnThreshold() throws {
+        let policy = try Policy(yaml: "policy: {name: x, version: \"1\"}\nflags:\n  body-region: {near_miss_review_threshold: 0.75}\n")
+        #expect(policy.suggestions(for: ["body-region": 0.7]).first?.state == .pendingReview)
+        #expect(policy.suggestions(for: ["body-region": 0.7], nearMisses: ["body-region"]).first?.state == .belowThreshold)
+        #expect(policy.suggestions(for: ["body-region": 0.8], nearMisses: ["body-region"]).first?.state == .pendingReview)
+        // Without one, the review threshold applies to near misses as to anything else.
+        #expect(Policy.standard.suggestions(for: ["body-region": 0.7], nearMisses: ["body-region"]).first?.state == .pendingReview)
+    }
+
+    /// `yaml` writes a policy file that loads back to the same policy.
+    @Test func yamlRoundTrips() throws {
+        var policy = try Policy(yaml: Self.sample, file: "site.yaml")
+        policy.flags["body-region"]?.nearMissThreshold = 0.7
+        policy.name = "A \"quoted\": name # not a comment"
+        let again = try Policy(yaml: policy.yaml, file: "again.yaml")
+        #expect(again == policy)
+        #expect(try Policy(yaml: Policy.standard.yaml) == Policy.standard)
+    }
+
     @Test func missingFileIsNamed() {
         #expect(throws: PolicyError.self) { try Policy.load(path: "/nonexistent/policy.yaml") }
     }

@@ -36,10 +36,65 @@ struct LedgerTests {
         let audit = try ledger.auditTrail()
         #expect(audit.filter { $0.event == "decided" }.map(\.state) == ["confirmed", "rejected", "confirmed"])
         #expect(audit.filter { $0.event == "suggested" }.count == 2)
-        // The same image recorded again keeps one image row.
-        try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
-        #expect(try ledger.entries().count == 4)
+        // The same image recorded again, by the same model under the same policy, asks
+        // nothing new (decided or not), and keeps one image row.
+        #expect(try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0").isEmpty)
+        #expect(try ledger.entries().count == 2)
         #expect(Set(try ledger.entries().map(\.sha256)).count == 1)
+    }
+
+    /// A new model or policy version asks again, naming the decision the new review may
+    /// supersede; the decision's receipt names it too.
+    @Test func newVersionsAskAgainAndNameWhatTheySupersede() throws {
+        let ledger = try Ledger(path: Self.freshPath())
+        let first = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
+        let decision = try ledger.decide(suggestion: first[1], reviewer: "dr.a", decision: .rejected)
+        #expect(decision.supersedes.isEmpty)
+        // An undecided suggestion from another producer is a new question without a past decision.
+        let newModel = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "2.0.0")
+        #expect(newModel.count == 2)
+        let entries = try ledger.entries()
+        #expect(entries.first { $0.suggestionID == newModel[1] }?.supersedesDecision == decision.id)
+        #expect(entries.first { $0.suggestionID == newModel[0] }?.supersedesDecision == nil)
+        let receipt = try ledger.decide(suggestion: newModel[1], reviewer: "dr.b", decision: .confirmed)
+        #expect(receipt.supersedes.map(\.id) == [decision.id] && receipt.supersedes.first?.reviewer == "dr.a")
+        let again = try ledger.decide(suggestion: newModel[1], reviewer: "dr.c", decision: .rejected)
+        #expect(again.supersedes.map(\.id) == [receipt.id, decision.id])
+        // A suggestion's own source wins over the model arguments.
+        var sourced = Self.suggestions()
+        sourced[0].source = Provenance(name: "vocabulary", version: "tables-1")
+        let fromVocabulary = try ledger.record(image: Self.image, suggestions: sourced, policy: .standard, model: "open_nsfw", modelVersion: "2.0.0")
+        #expect(fromVocabulary.count == 1)
+        #expect(try ledger.entries().last?.model == "vocabulary")
+    }
+
+    /// A ledger made by the previous release (schema 3) opens, is upgraded, and keeps its rows.
+    @Test func aSchema3LedgerIsUpgraded() throws {
+        let path = Self.freshPath()
+        let pool = try DatabasePool(path: path)
+        try Ledger.migrator.migrate(pool, upTo: "v3")
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO image (sha256, path, width, height, first_seen) VALUES (?, 'a.jpg', 10, 10, 'then')",
+                           arguments: [String(repeating: "ab", count: 32)])
+            try db.execute(sql: """
+                INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version, policy, policy_version,
+                                        confidentiality, created_at) VALUES (1, 'nudity', 0.9, 0.2, 'pending', 'open_nsfw', '1.0.0',
+                                        'Veil default policy', '1', 'R', 'then')
+                """)
+        }
+        try pool.close()
+        let ledger = try Ledger(path: path)
+        #expect(try ledger.entries().map(\.flag) == ["nudity"])
+        // The old row is the same question as the new nudity suggestion: only body-region is new.
+        #expect(try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0").count == 1)
+        let raw = try DatabaseQueue(path: path)
+        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "4")
+    }
+
+    @Test func openingWithoutCreateNeedsTheFile() throws {
+        let path = Self.freshPath()
+        #expect(throws: LedgerError.self) { try Ledger(path: path, create: false) }
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 
     @Test func decisionsNeedAReviewerAndAnExistingSuggestion() throws {
@@ -68,7 +123,7 @@ struct LedgerTests {
             #expect(throws: DatabaseError.self, "\(sql) must be refused") { try raw.write { try $0.execute(sql: sql) } }
         }
         #expect(try raw.read { try String.fetchOne($0, sql: "SELECT sop_instance_uid FROM image") } == "1.2.3.4.5")
-        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "3")
+        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "4")
     }
 
     /// The database itself refuses to rewrite history, whoever connects to it.

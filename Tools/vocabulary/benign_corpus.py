@@ -9,7 +9,7 @@ Three kinds: photo file names (phones, cameras, hospital naming habits), folder 
 DICOM Study/Series Descriptions and Image Comments. Everyday words that lie a letter or two
 from a body-part word (tested, breath, public, private, personal, button, glands, senile,
 vertical, vesicles ...) are mixed in deliberately, because those are what fuzzy matching gets
-wrong. Names are common surnames, never patient data. Every string is checked: none may contain
+wrong, and so are clinical words no ordinary dictionary has (vesicular, fascial, peritoneal). Names are common surnames, never patient data. Every string is checked: none may contain
 a phrase the vocabulary classes as intimate or face (see check()).
 """
 import argparse, random, sys
@@ -49,6 +49,13 @@ FINDINGS = ["wound", "ulcer", "pressure ulcer", "pressure injury", "burn", "lace
             "dog bite", "callus", "ingrown nail", "venous ulcer", "haematoma", "SCC", "BCC", "skin tear",
             "moleskin dressing", "vertical mattress sutures", "senile purpura", "senile lentigo",
             "vesicles", "jellyfish sting tentacle marks", "wound breadth 2cm", "cellulitis margin marked"]
+# Clinical words a letter or two from a body-part word that ordinary English dictionaries lack
+# (vesicular~testicular, fascial~facial, perineural/peritoneal~perineal, peroneus~perineum):
+# the dictionary rule cannot clear these, so the corpus keeps them honest.
+MEDICAL = ["vesicular rash", "fascial dehiscence", "fascial closure", "periwound maceration",
+           "peristomal skin", "reticular veins", "peritoneal dialysis exit site", "peroneus brevis tendon",
+           "perineural injection site", "lenticular papules"]
+FINDINGS += MEDICAL
 STAGES = ["day 3", "day 7", "day 14", "D10", "week 2", "wk 6", "post op", "post debridement",
           "pre op", "follow up", "FU", "6 weeks", "healed", "baseline", "before", "after", "initial",
           "review", "dressing change", "VAC change", "2nd visit", "clinic", "ward round", ""]
@@ -178,7 +185,9 @@ OTHER = ["COLONOSCOPY", "COLONOSCOPY WITH POLYPECTOMY", "UPPER GI ENDOSCOPY", "E
          "ARTHROSCOPY KNEE", "ARTHROSCOPY SHOULDER", "BREATH HYDROGEN TEST", "UREA BREATH TEST",
          "LACTOSE BREATH TEST", "PULMONARY FUNCTION TEST", "EXERCISE TOLERANCE TEST", "ECHO TTE",
          "GASTROSTOMY BUTTON CHECK", "MEDICAL PHOTOGRAPHY", "DERMOSCOPY", "MOLE MAPPING BACK",
-         "TELEDERMATOLOGY", "SENILE PURPURA FOREARM", "SENILE LENTIGO HAND", "VERTICAL MATTRESS SUTURES"]
+         "TELEDERMATOLOGY", "SENILE PURPURA FOREARM", "SENILE LENTIGO HAND", "VERTICAL MATTRESS SUTURES",
+         "VESTIBULAR FUNCTION TEST", "US GUIDED PERINEURAL INJECTION", "MR ANKLE PERONEUS TENDONS",
+         "PD CATHETER PERITONEAL DIALYSIS EXIT SITE", "CT PERITONEAL DIALYSIS LEAK", "FASCIAL CLOSURE CHECK"]
 COMMENTS = ["Tested OK", "QC tested", "Image tested with phantom", "Patient unable to hold breath",
             "breath-hold images", "Breath hold: expiration", "Public health screening programme",
             "Vertical beam", "Horizontal beam lateral", "Personal copy for teaching", "Marginal image quality",
