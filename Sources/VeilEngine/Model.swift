@@ -34,18 +34,11 @@ public final class Model: Sendable {
 
     /// Loads the model whose manifest is at `path`; the weights file is found beside it.
     public static func load(manifestAt path: String) throws -> Model {
-        let manifest: ModelManifest
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            manifest = try JSONDecoder().decode(ModelManifest.self, from: data)
-        } catch let error as DecodingError {
-            throw ModelLoadingError(file: path, "manifest does not match the format: \(describe(error))")
-        } catch {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ModelLoadingError(file: path, "cannot read the manifest: \((error as NSError).localizedDescription)")
         }
-        guard manifest.format == "veil-model", manifest.formatVersion == 1 else {
-            throw ModelLoadingError(file: path, "format '\(manifest.format)' version \(manifest.formatVersion) is not veil-model version 1")
-        }
+        let manifest = try decodeManifest(data, path: path)
         let weightsPath = URL(fileURLWithPath: path).deletingLastPathComponent()
             .appendingPathComponent(manifest.weights.file).path
         let weights = try SafeTensorsFile(path: weightsPath)
@@ -56,6 +49,31 @@ public final class Model: Sendable {
             throw ModelLoadingError(file: weightsPath, "SHA-256 is \(digest), but the manifest expects \(manifest.weights.sha256)")
         }
         return try Model(manifest: manifest, weights: weights, manifestPath: path)
+    }
+
+    /// The manifest in `data`, checked for the format; `path` names it in errors.
+    static func decodeManifest(_ data: Data, path: String) throws -> ModelManifest {
+        let manifest: ModelManifest
+        do {
+            manifest = try JSONDecoder().decode(ModelManifest.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelLoadingError(file: path, "manifest does not match the format: \(describe(error))")
+        } catch {
+            throw ModelLoadingError(file: path, "manifest is not JSON: \((error as NSError).localizedDescription)")
+        }
+        guard manifest.format == "veil-model", manifest.formatVersion == 1 else {
+            throw ModelLoadingError(file: path, "format '\(manifest.format)' version \(manifest.formatVersion) is not veil-model version 1")
+        }
+        return manifest
+    }
+
+    /// A model from a manifest and weights in memory, without the weights' hash check: the
+    /// fuzz target's entry into the loader (Tools/fuzz), which must reach the graph compiler
+    /// with weights that a hash would otherwise stop at the door.
+    static func load(manifest data: Data, weights: Data) throws -> Model {
+        let manifest = try decodeManifest(data, path: "manifest.json")
+        return try Model(manifest: manifest, weights: SafeTensorsFile(data: weights, path: manifest.weights.file),
+                         manifestPath: "manifest.json")
     }
 
     init(manifest: ModelManifest, weights: SafeTensorsFile, manifestPath: String) throws {

@@ -17,12 +17,21 @@ struct SafeTensorsFile {
     let metadata: [String: String]
 
     init(path: String) throws {
-        self.path = path
+        let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw ModelLoadingError(file: path, "cannot read the weights file: \((error as NSError).localizedDescription)")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses weights already in memory; `path` names them in errors. Every size in the
+    /// header is checked before use, with overflow-checked arithmetic, against the bytes
+    /// that are really there.
+    init(data: Data, path: String) throws {
+        self.path = path
+        self.data = data
         guard data.count >= 8 else { throw ModelLoadingError(file: path, "file is \(data.count) bytes, too short for a safetensors header") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
@@ -45,17 +54,22 @@ struct SafeTensorsFile {
             }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
-                  offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                  offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], shape.allSatisfy({ $0 >= 0 }) else {
                 throw ModelLoadingError(file: path, "tensor '\(name)' has a malformed header entry")
             }
             guard let size = Self.byteSize(dtype) else {
                 throw ModelLoadingError(file: path, "tensor '\(name)' has unsupported dtype \(dtype)")
             }
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * size else {
-                throw ModelLoadingError(file: path, "tensor '\(name)' of shape \(shape) \(dtype) needs \(count * size) bytes, header gives \(offsets[1] - offsets[0])")
+            // A hostile header can name sizes whose product overflows.
+            var bytes: Int? = size
+            for dimension in shape {
+                let (product, overflow) = (bytes ?? 0).multipliedReportingOverflow(by: dimension)
+                bytes = overflow ? nil : product
             }
-            guard dataStart + offsets[1] <= data.count else {
+            guard let needed = bytes, offsets[1] - offsets[0] == needed else {
+                throw ModelLoadingError(file: path, "tensor '\(name)' of shape \(shape) \(dtype) does not fit the \(offsets[1] - offsets[0]) bytes the header gives")
+            }
+            guard offsets[1] <= data.count - dataStart else {
                 throw ModelLoadingError(file: path, "tensor '\(name)' runs past the end of the file (truncated?)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: (dataStart + offsets[0])..<(dataStart + offsets[1]))

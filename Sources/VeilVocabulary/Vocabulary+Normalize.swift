@@ -88,6 +88,22 @@ extension Vocabulary {
                 i += length
                 continue
             }
+            // A word split in two ("fore skin", "peri anal"): the joined word is a known term.
+            if i + 1 < words.count, let index = phrases[words[i] + words[i + 1]], index >= 0 {
+                found.append(region(index, side: pendingSide, match: .synonym, confidence: 0.9, text: words[i] + " " + words[i + 1]))
+                pendingSide = .none
+                sideUsed = true
+                i += 2
+                continue
+            }
+            // A side run into the term ("LBREAST", "leftbreast").
+            if let (side, index) = sidePrefixed(words[i]) {
+                found.append(region(index, side: side, match: .synonym, confidence: 0.9, text: words[i]))
+                pendingSide = .none
+                sideUsed = true
+                i += 1
+                continue
+            }
             if let side = Self.side(words, at: i) {
                 // "left and right breast": two different sides before one region mean both.
                 pendingSide = (!sideUsed && pendingSide != .none && pendingSide != side.laterality) ? .both : side.laterality
@@ -96,7 +112,9 @@ extension Vocabulary {
                 continue
             }
             if let (index, distance) = fuzzyMatch(words[i]) {
-                found.append(region(index, side: pendingSide, match: .fuzzy, confidence: distance == 1 ? 0.8 : 0.65, text: words[i]))
+                // Below a synonym's 0.9: a near miss is a guess, and the policy may review it at
+                // its own threshold (near_miss_review_threshold).
+                found.append(region(index, side: pendingSide, match: .fuzzy, confidence: distance == 1 ? 0.7 : 0.6, text: words[i]))
                 pendingSide = .none
                 sideUsed = true
             }
@@ -140,12 +158,27 @@ extension Vocabulary {
         }
     }
 
-    /// A misspelling: the single known word within edit distance 1 (words of 6 or 7 letters)
-    /// or 2 (8 letters or more). Shorter words are left alone: too many real words lie one
-    /// letter from a body part ("chess", "chest"). A tie between two concepts is no match.
+    /// A known single-word term with a side run into its front: `lbreast`, `rtbreast`,
+    /// `leftbreast`. The term must be a whole known word of 4 letters or more.
+    private func sidePrefixed(_ word: String) -> (Laterality, Int)? {
+        for (prefix, side) in [("left", Laterality.left), ("right", .right), ("lt", .left), ("rt", .right), ("l", .left), ("r", .right)]
+        where word.count >= prefix.count + 4 && word.hasPrefix(prefix) {
+            if let index = phrases[String(word.dropFirst(prefix.count))], index >= 0 { return (side, index) }
+        }
+        return nil
+    }
+
+    /// A near miss: a word one edit from a known single word (5 to 7 letters) or two edits
+    /// (8 letters or more), counting a swap of neighbouring letters as one edit ("vagnia").
+    /// Shorter words are left alone: too many real words lie one letter from a body part.
+    ///
+    /// A near miss counts only when no ordinary word is a closer reading: the word itself
+    /// is not in the dictionary of English and clinical words ("tested", "breath" and
+    /// "public" are words, not misspelt testes, breast and pubic), and, for two edits, no
+    /// dictionary word is one edit away. A tie between two concepts is no match either.
     private func fuzzyMatch(_ word: String) -> (Int, Int)? {
         let n = word.utf8.count
-        guard n >= 6, word.utf8.allSatisfy({ (0x61...0x7A).contains($0) }) else { return nil }
+        guard n >= 5, word.utf8.allSatisfy({ (0x61...0x7A).contains($0) }), !dictionaryWords.contains(word) else { return nil }
         let limit = n >= 8 ? 2 : 1
         let target = Array(word.utf8)
         var best: (concept: Int, distance: Int)?
@@ -162,23 +195,65 @@ extension Vocabulary {
             }
         }
         guard let best, !tied else { return nil }
+        if best.distance == 2 && Self.oneEditAway(from: target).contains(where: dictionaryWords.contains) { return nil }
         return (best.concept, best.distance)
     }
 
-    /// Damerau-free Levenshtein distance, or `nil` once it must exceed `limit`.
+    /// Every string one edit from `word` (a deletion, a swap of neighbours, a replacement or
+    /// an insertion of a lower-case letter): a few hundred set lookups instead of a scan of
+    /// the dictionary.
+    static func oneEditAway(from word: [UInt8]) -> [String] {
+        var out: [String] = []
+        let letters = Array(UInt8(ascii: "a")...UInt8(ascii: "z"))
+        for i in word.indices {
+            var w = word
+            w.remove(at: i)
+            out.append(String(decoding: w, as: UTF8.self))
+            if i + 1 < word.count {
+                w = word
+                w.swapAt(i, i + 1)
+                out.append(String(decoding: w, as: UTF8.self))
+            }
+            for c in letters where c != word[i] {
+                w = word
+                w[i] = c
+                out.append(String(decoding: w, as: UTF8.self))
+            }
+        }
+        for i in 0...word.count {
+            for c in letters {
+                var w = word
+                w.insert(c, at: i)
+                out.append(String(decoding: w, as: UTF8.self))
+            }
+        }
+        return out
+    }
+
+    /// Edit distance with swaps of neighbouring letters counted as one edit (optimal string
+    /// alignment), or `nil` once it must exceed `limit`.
     static func editDistance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int? {
         if abs(a.count - b.count) > limit { return nil }
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) <= limit ? max(a.count, b.count) : nil }
+        var beforePrevious = [Int](repeating: 0, count: b.count + 1)
         var previous = Array(0...b.count)
         var current = [Int](repeating: 0, count: b.count + 1)
+        var previousMin = 0
         for i in 1...a.count {
             current[0] = i
             var rowMin = current[0]
             for j in 1...b.count {
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], beforePrevious[j - 2] + 1)
+                }
                 rowMin = min(rowMin, current[j])
             }
-            if rowMin > limit { return nil }
-            swap(&previous, &current)
+            // Every cell comes from the row above or, by a swap, the row above that: once two
+            // rows in a row exceed the limit, every later row does.
+            if rowMin > limit && previousMin > limit { return nil }
+            previousMin = rowMin
+            (beforePrevious, previous, current) = (previous, current, beforePrevious)
         }
         return previous[b.count] <= limit ? previous[b.count] : nil
     }

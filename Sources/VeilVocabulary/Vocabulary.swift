@@ -27,6 +27,9 @@ public final class Vocabulary: Sendable {
     /// Single words that fuzzy matching may land on, grouped by length.
     let fuzzyWords: [Int: [(word: String, concept: Int)]]
     let detectorParts: [String: Int]
+    /// English and clinical words near anatomic terms (`dictionary-words.txt`): a word in it
+    /// is never read as a misspelling.
+    let dictionaryWords: Set<String>
     /// Identifies the tables' content: `tables-` and a 64-bit FNV-1a hash of every table
     /// file's bytes. Suggestions raised by the vocabulary record it, so a ledger shows which
     /// tables matched, and a change of tables counts as a new producer.
@@ -83,6 +86,7 @@ public final class Vocabulary: Sendable {
         bodyPartTermsLowercased = base.bodyPartTermsLowercased
         fuzzyWords = base.fuzzyWords
         detectorParts = base.detectorParts
+        dictionaryWords = base.dictionaryWords
         tableVersion = base.tableVersion
     }
 
@@ -141,6 +145,7 @@ public final class Vocabulary: Sendable {
         self.bodyPartTermsLowercased = Dictionary(byBPE.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         self.fuzzyWords = fuzzy.mapValues { $0.sorted { $0.word < $1.word } }
         self.detectorParts = detector
+        self.dictionaryWords = tables.dictionaryWords
         self.tableVersion = "tables-" + String(tables.contentHash, radix: 16)
     }
 
@@ -162,6 +167,7 @@ struct Tables {
     var synonyms: [Synonym] = []
     var detectorLabels: [Detector] = []
     var sensitivity: [String: SensitivityClass] = [:]
+    var dictionaryWords: Set<String> = []
     /// FNV-1a over every table file read, in a fixed order.
     var contentHash: UInt64 = 0xcbf2_9ce4_8422_2325
 
@@ -197,6 +203,18 @@ struct Tables {
         }
         for (n, f) in try rows("concepts.tsv", columns: 3) {
             extraConcepts.append(.init(snomed: f[0], meaning: f[1], paired: try laterality(f[2], "concepts.tsv", n)))
+        }
+        // One word per line, 126,000 of them: read as bytes, not through `rows`, which would
+        // cost a tenth of a second at every start. Optional, so that a folder of older tables
+        // still loads (without it, more near misses go to review, not fewer).
+        if let words = FileManager.default.contents(atPath: folder.appendingPathComponent("dictionary-words.txt").path) {
+            for byte in words { contentHash = (contentHash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            dictionaryWords.reserveCapacity(words.count / 8)
+            words.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                for line in raw.split(separator: 0x0A) where line.first != UInt8(ascii: "#") {
+                    dictionaryWords.insert(String(decoding: line, as: UTF8.self))
+                }
+            }
         }
         for (n, f) in try rows("synonyms.tsv", columns: 2) { synonyms.append(.init(phrase: f[0], target: f[1], line: n)) }
         for (n, f) in try rows("detector-labels.tsv", columns: 2) { detectorLabels.append(.init(part: f[0], target: f[1], line: n)) }

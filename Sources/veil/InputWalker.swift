@@ -1,4 +1,5 @@
 import Foundation
+import Veil
 
 /// The inputs of `veil score`, produced lazily so that memory does not grow with the size of
 /// the backlog: folders are walked depth-first, each folder's entries sorted, and manifests
@@ -66,11 +67,11 @@ struct InputWalker: Sequence, IteratorProtocol {
     }
 }
 
-/// Reads a manifest (one path per line; `-` for standard input) a line at a time. Blank
-/// lines and lines starting with `#` are skipped; CRLF line ends are accepted.
+/// Reads a manifest (one path per line; `-` for standard input) a chunk at a time; the
+/// library's ``InputManifest`` says what a line means.
 final class ManifestReader {
     private let handle: FileHandle
-    private var buffer = Data()
+    private var parser = InputManifest()
     private var finished = false
 
     init(_ path: String) throws {
@@ -78,8 +79,8 @@ final class ManifestReader {
             handle = .standardInput
         } else {
             guard let h = FileHandle(forReadingAtPath: path) else {
-                FileHandle.standardError.write(Data("veil: cannot read the manifest \(path)\n".utf8))
-                throw ExitCodes.usage
+                warn("cannot read the manifest \(path)")
+                throw FileManager.default.fileExists(atPath: path) ? ExitCodes.usage : ExitCodes.noInput
             }
             handle = h
         }
@@ -87,21 +88,10 @@ final class ManifestReader {
 
     func nextPath() -> String? {
         while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                let path = line.trimmingCharacters(in: .whitespacesAndNewlines)
-                if path.isEmpty || path.hasPrefix("#") { continue }
-                return path
-            }
-            if finished {
-                guard !buffer.isEmpty else { return nil }
-                let path = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                buffer.removeAll()
-                return path.isEmpty || path.hasPrefix("#") ? nil : path
-            }
+            if let path = parser.nextPath(atEnd: finished) { return path }
+            if finished { return nil }
             let chunk = handle.readData(ofLength: 1 << 16)
-            if chunk.isEmpty { finished = true } else { buffer.append(chunk) }
+            if chunk.isEmpty { finished = true } else { parser.append(chunk) }
         }
     }
 }

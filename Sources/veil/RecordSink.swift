@@ -102,56 +102,21 @@ final class RecordSink {
             }
             return (done, complete)
         case .csv:
-            let (records, complete) = csvRecords(data)
+            let (records, complete) = CSV.records(in: data)
             guard let first = records.first else { return (done, complete) }
-            if first.line.first == UInt8(ascii: "{") { throw refuse(1, "the file is JSON lines, not CSV (--format csv)") }
-            guard first.fields.joined(separator: ",") == header else {
+            if data.first == UInt8(ascii: "{") { throw refuse(1, "the file is JSON lines, not CSV (--format csv)") }
+            guard first.map(csvField).joined(separator: ",") == header else {
                 throw refuse(1, "the CSV header differs from this run's (other flags, or not a veil score file)")
             }
-            let columns = first.fields.count
+            let columns = first.count
             for (n, record) in records.enumerated().dropFirst() {
-                guard record.fields.count == columns, let recorded = record.fields.first, !recorded.isEmpty else {
-                    throw refuse(n + 1, "a row with \(record.fields.count) fields where the header has \(columns)")
+                guard record.count == columns, let recorded = record.first, !recorded.isEmpty else {
+                    throw refuse(n + 1, "a row with \(record.count) fields where the header has \(columns)")
                 }
                 done.insert(recorded)
             }
             return (done, complete)
         }
-    }
-
-    /// Splits CSV into records (quoted fields may hold commas, quotes and line breaks).
-    /// Returns the whole records and how many bytes they take; a record without its line
-    /// end is left out.
-    static func csvRecords(_ data: Data) -> (records: [(fields: [String], line: Data)], complete: Int) {
-        var records: [(fields: [String], line: Data)] = []
-        var fields: [String] = [], field: [UInt8] = [], quoted = false, start = 0, complete = 0
-        let bytes = [UInt8](data)
-        var i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            if quoted {
-                if b == UInt8(ascii: "\"") {
-                    if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") { field.append(b); i += 1 } else { quoted = false }
-                } else {
-                    field.append(b)
-                }
-            } else if b == UInt8(ascii: "\"") {
-                quoted = true
-            } else if b == UInt8(ascii: ",") {
-                fields.append(String(decoding: field, as: UTF8.self)); field = []
-            } else if b == 0x0A {
-                if field.last == 0x0D { field.removeLast() }
-                fields.append(String(decoding: field, as: UTF8.self)); field = []
-                records.append((fields, Data(bytes[start..<i])))
-                fields = []
-                start = i + 1
-                complete = i + 1
-            } else {
-                field.append(b)
-            }
-            i += 1
-        }
-        return (records, complete)
     }
 
     static func csvHeader(_ flags: [String]) -> String {

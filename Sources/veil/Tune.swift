@@ -176,30 +176,10 @@ enum TuneInputs {
     }
 
     static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [String: Bool]] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("cannot read \(file)") }
-        let rows = lines(text)
-        // Excel starts its UTF-8 CSVs with a byte-order mark.
-        guard let header = rows.first.map({ $0.hasPrefix("\u{FEFF}") ? $0.dropFirst() : $0 })?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
-              header.first == "path", header.count >= 2 else {
-            throw fail("\(file):1: the header must be path followed by one column per flag")
-        }
-        var table: [String: [String: Bool]] = [:]
-        var unknown: [String] = []
-        for (n, line) in rows.enumerated().dropFirst() where !line.isEmpty {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == header.count else { throw fail("\(file):\(n + 1): \(fields.count) columns, the header has \(header.count)") }
-            var labels: [String: Bool] = [:]
-            for (flag, value) in zip(header.dropFirst(), fields.dropFirst()) {
-                switch value.trimmingCharacters(in: .whitespaces) {
-                case "1": labels[flag] = true
-                case "0": labels[flag] = false
-                case "": continue
-                default: throw fail("\(file):\(n + 1): column \(flag) must be 0 or 1, not '\(value)'")
-                }
-            }
-            if !known.contains(fields[0]) { unknown.append(fields[0]) }
-            table[fields[0]] = labels
-        }
+        guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
+        let table: [String: [String: Bool]]
+        do { table = try TruthFile.parse(data, file: file) } catch { throw fail("\(error)") }
+        let unknown = table.keys.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty {
             throw fail("\(file): \(unknown.count) labelled path(s) have no score record, e.g. \(unknown.prefix(3).joined(separator: ", "))")
         }

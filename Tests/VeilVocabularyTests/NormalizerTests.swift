@@ -98,6 +98,60 @@ struct NormalizerTests {
         #expect(try Self.vocabulary.normalize("left perineum")[0].laterality == .none)
     }
 
+    /// Everyday and clinical words one or two letters from an anatomic term are words, not
+    /// misspellings: they must raise nothing. Real misspellings still match, at near-miss
+    /// confidence (below a synonym's), or as the term when a side or a space is run in.
+    @Test(arguments: ["tested", "breath", "public", "private", "personal", "marginal", "vertical", "button", "senile",
+                      "festival", "fascial", "lenticular", "peroneus", "vestibular", "ripple", "glands", "abreast"])
+    func ordinaryWordsAreNotNearMisses(word: String) throws {
+        let found = try Self.vocabulary.normalize(text: "photo \(word) 2024")
+        #expect(found.allSatisfy { $0.concept == nil }, "\(word) → \(Self.describe(found))")
+    }
+
+    @Test(arguments: [("brest", "76752008", MatchKind.synonym), ("breats", "76752008", .fuzzy), ("scrotel", "20233005", .fuzzy), ("vagnia", "76784001", .fuzzy),
+                      ("nippel", "24142002", .fuzzy), ("penus", "18911002", .fuzzy), ("testicel", "40689003", .fuzzy),
+                      ("fore skin", "18911002", .synonym), ("peri anal", "53505006", .synonym),
+                      ("leftbreast", "76752008", .synonym), ("RTBREAST", "76752008", .synonym), ("brests", "76752008", .synonym)]
+                   as [(String, String, MatchKind)])
+    func misspellingsStillMatch(text: String, snomed: String, match: MatchKind) throws {
+        let found = try Self.vocabulary.normalize(text: "wound \(text) day 3")
+        let region = try #require(found.first { $0.concept != nil }, "\(text) → nothing")
+        #expect(region.concept?.snomed == snomed && region.match == match, "\(text) → \(Self.describe(found)) \(region.match)")
+        #expect(region.concept?.sensitivity == .intimate)
+        #expect(region.confidence <= (match == .fuzzy ? 0.7 : 0.9))
+        if text.lowercased().hasPrefix("left") { #expect(region.laterality == .left) }
+        if text.hasPrefix("RT") { #expect(region.laterality == .right) }
+    }
+
+    /// The distance against a plain recursive definition of optimal string alignment (a swap
+    /// of neighbours is one edit), on every pair of short strings over a small alphabet.
+    @Test func editDistanceMatchesTheDefinition() throws {
+        func reference(_ a: [UInt8], _ b: [UInt8]) -> Int {
+            var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+            for i in 0...a.count { d[i][0] = i }
+            for j in 0...b.count { d[0][j] = j }
+            for i in stride(from: 1, through: a.count, by: 1) {
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    d[i][j] = Swift.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = Swift.min(d[i][j], d[i - 2][j - 2] + 1) }
+                }
+            }
+            return d[a.count][b.count]
+        }
+        var words: [[UInt8]] = [[]]
+        for _ in 0..<4 { words += words.filter { $0.count == words.last!.count }.flatMap { w in [w + [97], w + [98], w + [99]] } }
+        for a in words {
+            for b in words {
+                let exact = reference(a, b)
+                for limit in 0...3 {
+                    let got = Vocabulary.editDistance(a, b, limit: limit)
+                    #expect(got == (exact <= limit ? exact : nil), "\(a) \(b) limit \(limit): \(String(describing: got)) vs \(exact)")
+                }
+            }
+        }
+        #expect(Vocabulary.oneEditAway(from: Array("ab".utf8)).contains("ba"))
+    }
+
     @Test func sitesCanOverrideSensitivity() throws {
         let site = try Self.vocabulary.overriding(sensitivity: ["72696002": .intimate, "76752008": .none])
         #expect(site.normalize("knee")[0].concept?.sensitivity == .intimate)

@@ -3,20 +3,26 @@
 a body-part word, so that fuzzy matching can tell a misspelling ("brest") from a real word
 ("breath", "tested", "public").
 
-    apt-get install -y wamerican wbritish
-    python3 Tools/vocabulary/make_dictionary_words.py [--max-distance 3] [--out FILE]
+    apt-get install -y wamerican-huge wbritish && pip install pydicom==3.0.2
+    python3 Tools/vocabulary/make_dictionary_words.py [--max-distance 4] [--out FILE]
 
-Why distance 3 and length 5: the Swift rule is "an unknown word X (6+ letters) is a near miss
-of body-part word T only if X is no dictionary word and no dictionary word D is strictly
-closer to X than T". X is at most 2 edits from T, so such a D is at most 1 edit from X:
-|D| >= 5 and, by the triangle inequality, d(D, T) <= 1 + 2 = 3. Words that are phrase keys
-themselves are left out: the vocabulary already matches them exactly.
+Sources: SCOWL's largest American list (which holds clinical words such as lenticular,
+peroneus and perineural) and its British list, plus every word of the SNOMED CT and DCM code
+meanings pydicom tabulates (fascial, periosteal, ...): archives' free text is clinical.
+
+Why distance 4 and length 5: the Swift rule is "a word X is a near miss of body-part word T
+only if X is no dictionary word and no dictionary word is strictly closer to X than T".
+Near misses are at most 2 edits away counting a swap of neighbours as one edit, so at most 4
+plain (Levenshtein) edits: every dictionary word a near miss could be is in the list, and the
+membership test is exact. The "closer word" test sees the words in the list only, which holds
+every word a swap or an edit away from a target's near neighbours. Words that are phrase
+keys themselves are left out: the vocabulary already matches them exactly.
 """
 import argparse, os, subprocess, sys
 from vocab_tables import RES, fuzzy_targets, phrases, words
 
-DICTS = ["/usr/share/dict/american-english", "/usr/share/dict/british-english"]
-PACKAGES = ["wamerican", "wbritish"]
+DICTS = ["/usr/share/dict/american-english-huge", "/usr/share/dict/british-english"]
+PACKAGES = ["wamerican-huge", "wbritish"]
 
 
 def load_dictionary():
@@ -28,6 +34,14 @@ def load_dictionary():
                 w = line.strip().lower().replace("'", "")
                 if w.isascii() and w.isalpha():
                     out.add(w)
+    # Clinical words: every word of the SNOMED CT and DCM meanings in pydicom's concept table.
+    from pydicom.sr._concepts_dict import concepts
+    for scheme in ("SCT", "DCM"):
+        for by_code in concepts.get(scheme, {}).values():
+            for meaning, _ in by_code.values():
+                for w in "".join(c if c.isalnum() else " " for c in meaning.lower().replace("'", "")).split():
+                    if w.isascii() and w.isalpha():
+                        out.add(w)
     return out
 
 
@@ -62,9 +76,14 @@ def near_words(targets, dictionary, limit):
     return found
 
 
+def pydicom_version():
+    import pydicom
+    return pydicom.__version__
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--max-distance", type=int, default=3)
+    ap.add_argument("--max-distance", type=int, default=4)
     ap.add_argument("--min-length", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(RES, "dictionary-words.txt"))
     a = ap.parse_args()
@@ -78,20 +97,21 @@ def main():
     versions = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Version}, "] + PACKAGES,
                               capture_output=True, text=True, check=True).stdout.rstrip(", ")
     cmd = "python3 Tools/vocabulary/make_dictionary_words.py"
-    if a.max_distance != 3 or a.min_length != 5:
+    if a.max_distance != 4 or a.min_length != 5:
         cmd += f" --max-distance {a.max_distance} --min-length {a.min_length}"
     header = [
-        "# English words near body-part words, so fuzzy matching does not take a real word for a",
+        "# English and clinical words near body-part words, so fuzzy matching does not take a real word for a",
         "# misspelling (\"tested\" is not \"testes\", \"breath\" is not \"breast\"): a near miss counts only",
         "# if the word is not listed here and no listed word is strictly closer to it.",
         f"# Contents: every word of {a.min_length}+ letters within {a.max_distance} edits of a fuzzy-matching target",
         "#   (a one-word phrase key of 4+ letters), less the vocabulary's own one-word phrase keys;",
         "#   lower-cased, apostrophes dropped, ASCII letters only.",
-        f"# Source: Debian {versions} (SCOWL; /usr/share/dict/american-english, british-english).",
+        f"# Sources: Debian {versions} (SCOWL; /usr/share/dict/american-english-huge, british-english);",
+        f"#   the words of the SNOMED CT and DCM code meanings in pydicom {pydicom_version()} (MIT licence).",
         "# Licence: SCOWL, Copyright 2000-2011 Kevin Atkinson and others; free to use, copy, modify,",
         "#   distribute and sell with the copyright and permission notice kept; parts public domain",
         "#   (see /usr/share/doc/wamerican/copyright).",
-        f"# Regenerate: apt-get install -y wamerican wbritish && {cmd}",
+        f"# Regenerate: apt-get install -y wamerican-huge wbritish && pip install pydicom==3.0.2 && {cmd}",
     ]
     text = "\n".join(header + kept) + "\n"
     with open(a.out, "w", encoding="utf-8", newline="\n") as f:
