@@ -24,7 +24,12 @@ struct EffectivePolicy {
     }
 
     /// ``load(_:thresholds:)`` for commands: a problem is printed and ends the command with `code`.
+    /// A policy file that does not exist exits 66, like any other missing input.
     static func loadOrExit(_ path: String?, thresholds: [String: Double] = [:], code: ExitCode = ExitCodes.usage) throws -> EffectivePolicy {
+        if let path, !FileManager.default.fileExists(atPath: path) {
+            warn("\(path): no such policy file")
+            throw ExitCodes.noInput
+        }
         do { return try load(path, thresholds: thresholds) } catch {
             warn("\(error)")
             throw code
@@ -68,22 +73,18 @@ struct PolicyCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a policy file: exit 0 if Veil would use it, 65 naming the line and key if not.",
+            abstract: "Check a policy file: exit 0 if Veil would use it, 65 naming the line and key if not, 66 if it is missing.",
             discussion: """
             Checks everything `veil score --policy` checks: YAML syntax, unknown or misspelt keys \
             and flags, thresholds between 0 and 1 with restriction never below review, \
             calibrations, sensitivity overrides against the vocabulary, and that at least one \
-            flag is enabled. A missing file exits 66.
+            flag is enabled.
             """)
 
         @Argument(help: "The policy file (YAML).")
         var file: String
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: file) else {
-                warn("\(file): no such file")
-                throw ExitCodes.noInput
-            }
             let policy = try EffectivePolicy.loadOrExit(file, code: ExitCodes.fileErrors).policy
             let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
             let off = policy.flags.filter { !$0.value.enabled }.keys.sorted()

@@ -154,12 +154,18 @@ enum TuneInputs {
         var scores: [String: Double]
     }
 
-    static func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("veil: \(message)\n".utf8))
-        return ExitCodes.usage
+    static func fail(_ message: String, code: ExitCode = ExitCodes.usage) -> ExitCode {
+        warn(message)
+        return code
+    }
+
+    /// A missing input file is EX_NOINPUT, as for `veil score`.
+    static func mustExist(_ file: String, _ what: String) throws {
+        if !FileManager.default.fileExists(atPath: file) { throw fail("\(file): no such \(what)", code: ExitCodes.noInput) }
     }
 
     static func readScores(_ file: String) throws -> [ScoredImage] {
+        try mustExist(file, "score file")
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw fail("cannot read \(file)") }
         var images: [ScoredImage] = []
         for (n, line) in lines(text).enumerated() where !line.isEmpty {
@@ -176,6 +182,7 @@ enum TuneInputs {
     }
 
     static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [String: Bool]] {
+        try mustExist(file, "truth file")
         guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
         let table: [String: [String: Bool]]
         do { table = try TruthFile.parse(data, file: file) } catch { throw fail("\(error)") }
@@ -188,7 +195,7 @@ enum TuneInputs {
 
     /// Truth from reviewers: confirmed = 1, rejected = 0, latest decision per image and flag.
     static func readLedgerTruth(_ file: String) throws -> [String: [String: Bool]] {
-        guard FileManager.default.fileExists(atPath: file) else { throw fail("\(file): no such review ledger") }
+        try mustExist(file, "review ledger")
         let ledger: Ledger
         do { ledger = try Ledger(path: file, create: false) } catch { throw fail("\(error)") }
         var table: [String: [String: Bool]] = [:]

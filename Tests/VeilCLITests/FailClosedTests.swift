@@ -173,6 +173,8 @@ struct FailClosedTests {
         #expect(nothing.status == 0)
         #expect(nothing.stderr.contains("holds no files") && !nothing.stderr.contains("images/s"), "\(nothing.stderr)")
 
+        #expect(try Self.veil(["score", "--policy", dir.appendingPathComponent("nope.yaml").path, "Samples/images/coins.jpg"]).status == 66)
+        #expect(try Self.veil(["score", "--manifest", dir.appendingPathComponent("nope.txt").path]).status == 66)
         let missing = try Self.veil(["score", dir.appendingPathComponent("nope.jpg").path])
         #expect(missing.status == 66 && missing.stderr.contains("do not exist"), "\(missing.stderr)")
         #expect((missing.records.first?["error"] as? [String: Any])?["kind"] as? String == "no-such-file")
@@ -312,7 +314,7 @@ struct FailClosedTests {
             #expect(!FileManager.default.fileExists(atPath: missing))
         }
         let (scores, _, _) = try TuneCommandTests.inputs()
-        #expect(try Self.veil(["tune", scores, "--ledger", missing]).status == 64)
+        #expect(try Self.veil(["tune", scores, "--ledger", missing]).status == 66)
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 

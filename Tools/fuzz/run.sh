@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# Fuzzes Veil's DICOM parser and frame decoders with libFuzzer and AddressSanitizer.
-#   bash Tools/fuzz/run.sh [SECONDS] [extra libFuzzer flags...]
-# Every module is instrumented (-Xswiftc applies to the path dependency too; SwiftPM's own
-# --sanitize flag only reaches the root package). The seed corpus is the DICOM test
-# fixtures; findings are written to Tools/fuzz/findings/ (crash-*, leak-*, timeout-*).
+# Fuzzes every parser of untrusted input with libFuzzer and AddressSanitizer.
+#   bash Tools/fuzz/run.sh [SECONDS] [TARGET...]      (default: 600 s each, every target)
+# Targets: DICOMFuzz ImageFuzz ModelFuzz PolicyFuzz TextFuzz. Every module is instrumented
+# (-Xswiftc applies to the path dependency too; SwiftPM's own --sanitize flag only reaches
+# the root package). Each target is seeded from the test fixtures; findings go to
+# Tools/fuzz/findings/TARGET/ (crash-*, leak-*, timeout-*), and each run's last lines
+# (executions, coverage) to Tools/fuzz/findings/TARGET.log.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-600}"; shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(DICOMFuzz ImageFuzz ModelFuzz PolicyFuzz TextFuzz)
 build=.build-fuzz
 swift build -c debug --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address --build-path "$build"
-corpus=$(mktemp -d)
-trap 'rm -rf "$corpus"' EXIT
-cp ../../Tests/VeilDICOMTests/Fixtures/*.dcm "$corpus/"
-mkdir -p findings
-"$build/debug/DICOMFuzz" "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-    -timeout=10 -artifact_prefix=findings/ -print_final_stats=1 "$@"
+root=../..
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+seed() {  # seed TARGET FOLDER: the fixtures that start each target's corpus
+  case "$1" in
+    DICOMFuzz) cp $root/Tests/VeilDICOMTests/Fixtures/*.dcm "$2/" ;;
+    ImageFuzz) cp $root/Tests/VeilImageTests/Fixtures/*.jpg $root/Tests/VeilImageTests/Fixtures/*.png "$2/" ;;
+    ModelFuzz) VEIL_FUZZ_WRITE_SEEDS="$2" "$build/debug/ModelFuzz" ;;
+    PolicyFuzz) cp $root/Samples/policy.yaml "$2/"
+                printf 'policy: {name: x, version: "1"}\nflags:\n  nudity: {review_threshold: 0.3}\nminors: review-all\n' > "$2/small.yaml" ;;
+    TextFuzz) printf '\0\0path,nudity,face\r\n"a,b.jpg",1,0\r\nc.jpg,0,\n' > "$2/truth.csv"
+              printf '\1\3# photos\r\n/archive/a.jpg\n\n  b.png  \n# end' > "$2/manifest" ;;
+  esac
+}
+
+for target in "${targets[@]}"; do
+  corpus="$work/$target"; mkdir -p "$corpus" "findings/$target"
+  seed "$target" "$corpus"
+  echo "== $target: $seconds s" >&2
+  "$build/debug/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+      -timeout=10 -artifact_prefix="findings/$target/" -print_final_stats=1 2>&1 | tee "findings/$target.full.log" \
+      | grep -E "^#[0-9]+[[:space:]]+(DONE|INITED)|^stat::|ERROR|SUMMARY|^artifact" | tail -20 > "findings/$target.log" || true
+  cat "findings/$target.log" >&2
+done
