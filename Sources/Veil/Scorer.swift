@@ -46,10 +46,32 @@ public final class Scorer: Sendable {
         self.faceLevels = faceLevels
     }
 
-    /// The bundled models and vocabulary; `faces: false` leaves the face detector out.
-    public static func loadDefault(faces: Bool = true) throws -> Scorer {
+    /// The bundled models, and the vocabulary as `policy` has it (its sensitivity
+    /// overrides applied); `faces: false` leaves the face detector out.
+    public static func loadDefault(faces: Bool = true, policy: Policy = .standard) throws -> Scorer {
         Scorer(classifier: try Classifier.loadDefault(), faceDetector: faces ? try FaceDetector.loadDefault() : nil,
-               vocabulary: try Vocabulary.standard())
+               vocabulary: try policy.vocabulary())
+    }
+
+    /// What raised a piece of evidence: the vocabulary reading a path, or a DICOM attribute
+    /// (with the vocabulary's tables when it named a region).
+    private func source(of e: Evidence) -> Provenance {
+        let fromPath = e.field == "fileName" || e.field == "folderName"
+        return Provenance(name: fromPath ? "vocabulary" : "DICOM \(e.field)",
+                          version: e.snomed == nil ? "attribute" : vocabulary.tableVersion)
+    }
+
+    /// What the metadata alone says of an input whose pixels cannot be scored (damaged, not
+    /// a visible-light capture, no pixels at all): evidence from its path and, for DICOM,
+    /// its attributes. Only metadata flags get scores; nothing is said of the pixels.
+    public func assessMetadata(path: String, dicom: DICOMMetadata?) -> Assessment {
+        var evidence = Evidence.fromPath(path, vocabulary: vocabulary)
+        if let dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
+        var sources: [String: Provenance] = [:]
+        for e in evidence.sorted(by: { $0.confidence > $1.confidence }) where sources[e.flag] == nil {
+            sources[e.flag] = source(of: e)
+        }
+        return Assessment(scores: Evidence.scores(evidence), evidence: evidence, faces: [], sources: sources)
     }
 
     /// Assesses pictures in one batch; `paths[i]` is where `pictures[i]` came from (its file
@@ -87,9 +109,7 @@ public final class Scorer: Sendable {
             sources["body-region"] = Provenance(name: "vocabulary", version: vocabulary.tableVersion)
             for (flag, best) in evidenceScores where best >= (scores[flag] ?? 0) {
                 guard let e = evidence.first(where: { $0.flag == flag && $0.confidence == best }) else { continue }
-                let fromPath = e.field == "fileName" || e.field == "folderName"
-                sources[flag] = Provenance(name: fromPath ? "vocabulary" : "DICOM \(e.field)",
-                                           version: e.snomed == nil ? "attribute" : vocabulary.tableVersion)
+                sources[flag] = source(of: e)
             }
             scores.merge(evidenceScores, uniquingKeysWith: max)
             return Assessment(scores: scores, evidence: evidence, faces: faces, sources: sources)

@@ -1,4 +1,5 @@
 import Foundation
+import VeilImage
 
 /// A coded entry from a code sequence item: value, scheme and meaning.
 public struct CodedEntry: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -54,6 +55,10 @@ public struct DICOMMetadata: Sendable, Hashable {
     public var seriesInstanceUID: String?
     /// Modality (0008,0060), e.g. `XC` (external-camera photography).
     public var modality: String?
+    /// Rows (0028,0010) and Columns (0028,0011): the frame size the object declares, known
+    /// even when its pixels cannot be decoded.
+    public var rows: Int?
+    public var columns: Int?
 
     /// Body Part Examined (0018,0015).
     public var bodyPartExamined: String?
@@ -79,12 +84,27 @@ public struct DICOMMetadata: Sendable, Hashable {
     /// Creates empty metadata.
     public init() {}
 
+    /// The frame size declared by Rows and Columns, when both are there.
+    public var size: PixelSize? {
+        guard let rows, let columns, rows > 0, columns > 0 else { return nil }
+        return PixelSize(width: columns, height: rows)
+    }
+
+    /// Whether the object carries an attribute that labels or locates its content: a
+    /// Sensitive Content Code Sequence item, Body Part Examined, an Anatomic Region code,
+    /// or Recognizable Visual Features YES. Such an object is never passed over silently.
+    public var holdsSensitivityAttributes: Bool {
+        !sensitiveContent.isEmpty || bodyPartExamined != nil || !anatomicRegions.isEmpty || recognizableVisualFeatures == "YES"
+    }
+
     init(_ set: DataSet, now: Date) {
         sopClassUID = set.string(.sopClassUID)
         sopInstanceUID = set.string(.sopInstanceUID)
         studyInstanceUID = set.string(.studyInstanceUID)
         seriesInstanceUID = set.string(.seriesInstanceUID)
         modality = set.string(.modality)
+        rows = set.uint16(.rows)
+        columns = set.uint16(.columns)
         bodyPartExamined = set.string(.bodyPartExamined)
         anatomicRegions = set.items(.anatomicRegionSequence).compactMap(CodedEntry.init)
         imageLaterality = set.string(.imageLaterality)

@@ -82,6 +82,30 @@ public struct DICOMObject: Sendable {
         self.pixels = try PixelDescription(dataSet, syntax: syntax, pixelLimit: pixelLimit)
     }
 
+    /// What can be read of an object that cannot be decoded: its metadata, from the
+    /// attributes before Pixel Data, or nil when not even those parse. A damaged or
+    /// pixel-less object may still carry a Sensitive Content Code Sequence or a Body Part
+    /// Examined, and those must still reach review.
+    public static func salvageMetadata(from data: Data, now: Date = Date()) -> DICOMMetadata? {
+        guard !data.isEmpty else { return nil }
+        let store = ByteStore([UInt8](data))
+        let bytes = store.bytes
+        var start = hasPreamble(bytes) ? 132 : (bytes.count >= 4 && bytes[0..<4].elementsEqual("DICM".utf8) ? 4 : 0)
+        var explicitVR = looksExplicit(bytes, at: start)
+        if bytes.count >= start + 2, UInt16(bytes[start]) | UInt16(bytes[start + 1]) << 8 == 0x0002 {
+            guard let (meta, end) = try? Parser(store: store, explicitVR: true).parse(from: start, stop: { $0.group != 0x0002 }),
+                  let uid = meta.string(.transferSyntaxUID) else { return nil }
+            // Deflated data sets are not salvaged: their bytes mean nothing until inflated.
+            if TransferSyntax(uid: uid).isDeflated || uid == "1.2.840.10008.1.2.2" { return nil }
+            start = end
+            explicitVR = looksExplicit(bytes, at: start)
+        }
+        guard let (set, _) = try? Parser(store: store, explicitVR: explicitVR).parse(from: start, stop: { $0.group >= 0x7FE0 }) else {
+            return nil
+        }
+        return DICOMMetadata(set, now: now)
+    }
+
     /// Reads and parses the file at `path`; errors name the file.
     public init(contentsOf path: String, pixelLimit: Int = DecodingOptions().pixelLimit) throws {
         let data = try ImageDecoder.readFile(atPath: path)

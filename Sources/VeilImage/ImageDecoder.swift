@@ -49,15 +49,20 @@ public struct ImageDecoder: Sendable {
 
     /// Reads a file's header only: its format and its size in display orientation.
     public func probe(contentsOf path: String) throws -> (format: ImageFormat, size: PixelSize) {
-        let data = try Self.read(path)
         do {
-            return try data.withUnsafeBytes { raw in
-                let format = try Self.decodableFormat(raw)
-                let header = format == .jpeg ? try JPEGDecoder.header(raw) : try PNGDecoder.header(raw)
-                return (format, header.orientation.swapsAxes ? header.size.transposed : header.size)
-            }
+            return try probe(try Self.read(path))
         } catch let error as ImageDecodingError {
             throw error.attributed(to: path)
+        }
+    }
+
+    /// Reads the header of an encoded image in memory: its format and display size. Works on
+    /// files whose pixels are damaged, as long as the header is whole.
+    public func probe(_ data: Data) throws -> (format: ImageFormat, size: PixelSize) {
+        try data.withUnsafeBytes { raw in
+            let format = try Self.decodableFormat(raw)
+            let header = format == .jpeg ? try JPEGDecoder.header(raw) : try PNGDecoder.header(raw)
+            return (format, header.orientation.swapsAxes ? header.size.transposed : header.size)
         }
     }
 

@@ -56,7 +56,7 @@ public struct Policy: Sendable, Equatable {
             throw fail("flags.\(flag)", Self.unknownFlagReason(flag))
         }
         for flag in siteFlags.sorted() {
-            if Self.builtInFlags.contains(flag) { throw fail("site_flags", "'\(flag)' is built in; list only the site's own flags") }
+            if let reason = Self.siteFlagProblem(flag) { throw fail("site_flags", reason) }
             if flags[flag] == nil { throw fail("site_flags", "'\(flag)' is declared but has no rules under flags") }
         }
         for (flag, rule) in flags.sorted(by: { $0.key < $1.key }) {
@@ -65,6 +65,27 @@ public struct Policy: Sendable, Equatable {
         guard flags.values.contains(where: \.enabled) else {
             throw fail("flags", "no flag is enabled: the policy would never send an image to review")
         }
+    }
+
+    /// Veil's vocabulary with this policy's ``sensitivityOverrides`` applied: what reads file
+    /// names, folder names and DICOM attributes under this policy.
+    ///
+    /// - Throws: `VocabularyError` if the tables cannot be loaded or an override names a
+    ///   code the vocabulary does not hold.
+    public func vocabulary() throws -> Vocabulary {
+        try Vocabulary.standard().overriding(sensitivity: sensitivityOverrides)
+    }
+
+    /// Why `flag` cannot be a site flag, or nil: names are lower-case ASCII letters, digits
+    /// and hyphens, so that `Nudity` or a look-alike in another script cannot pass for a
+    /// built-in flag while the real one is switched off.
+    static func siteFlagProblem(_ flag: String) -> String? {
+        if builtInFlags.contains(flag.lowercased()) { return "'\(flag)' is a built-in flag; list only the site's own flags" }
+        let allowed = flag.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-") }
+        guard allowed, flag.first?.isLetter == true else {
+            return "'\(flag)': site flag names are lower-case letters a-z, digits and hyphens, starting with a letter"
+        }
+        return nil
     }
 
     /// Why `flag` is not accepted, with the nearest known name when it looks like a typo.
@@ -86,9 +107,17 @@ public struct Policy: Sendable, Equatable {
                                   reason: Self.builtInFlags.contains(flag) || siteFlags.contains(flag)
                                       ? "the policy has no rules for this flag" : Self.unknownFlagReason(flag))
             }
+            guard rule.enabled else {
+                throw PolicyError(file: "--threshold", line: nil, key: flag, reason: "the policy switches this flag off, so a threshold for it would do nothing")
+            }
             rule.reviewThreshold = value
             try rule.validate { PolicyError(file: "--threshold", line: nil, key: "\(flag)=\(value)", reason: $1) }
             copy.flags[flag] = rule
+        }
+        // Suggestions made under one-run thresholds are not the approved policy's: their
+        // version says so, in records and in the ledger.
+        if !overrides.isEmpty {
+            copy.version += " with --threshold " + overrides.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
         return copy
     }
@@ -166,6 +195,15 @@ public struct FlagPolicy: Sendable, Equatable {
         }
         guard ["R", "V"].contains(confidentiality) else {
             throw fail("confidentiality", "must be the HL7 v3 Confidentiality code R (restricted) or V (very restricted)")
+        }
+        // A calibration that falls, or stays flat, would turn the strongest evidence into the
+        // weakest: the flag would never reach review while the policy says it is on.
+        switch calibration {
+        case let .platt(a, _)? where !(a < 0):
+            throw fail("calibration.platt", "a must be negative, so that a higher raw score gives a higher probability; got \(a)")
+        case let .isotonic(points)? where points.count < 2 || !(points.last!.probability > points.first!.probability):
+            throw fail("calibration.isotonic", "needs at least two points, and must rise from its first probability to its last")
+        default: break
         }
     }
 }

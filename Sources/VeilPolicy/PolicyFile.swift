@@ -87,7 +87,7 @@ extension Policy {
             guard let items = node.sequence else { throw reader.fail(node, "site_flags", "must be a list of flag names") }
             for item in items {
                 let flag = try reader.string(item, key: "site_flags")
-                if Self.builtInFlags.contains(flag) { throw reader.fail(item, "site_flags", "'\(flag)' is built in; list only the site's own flags") }
+                if let reason = Self.siteFlagProblem(flag) { throw reader.fail(item, "site_flags", reason) }
                 siteFlags.insert(flag)
             }
         }
@@ -205,14 +205,16 @@ private struct Reader {
         if let c = m["confidentiality"] { rule.confidentiality = try string(c, key: "\(key).confidentiality") }
         if let c = m["calibration"] { rule.calibration = try calibration(c, key: "\(key).calibration") }
         try rule.validate { subkey, reason in
-            let given = m[subkey] != nil
-            return fail(m[subkey] ?? node, "\(key).\(subkey)", given ? reason : reason + " (Veil's default, which the file does not change)")
+            // `calibration.platt` is given when `calibration` is.
+            let written = m[subkey] ?? m[String(subkey.prefix { $0 != "." })]
+            return fail(written ?? node, "\(key).\(subkey)", written != nil ? reason : reason + " (Veil's default, which the file does not change)")
         }
         return rule
     }
 
     func calibration(_ node: Node, key: String) throws -> Calibration {
         let m = try mapping(node, key: key, allowed: ["platt", "isotonic"])
+        if m.count > 1 { throw fail(node, key, "give platt or isotonic, not both") }
         if let p = m["platt"] {
             let ab = try mapping(p, key: "\(key).platt", allowed: ["a", "b"])
             guard let a = ab["a"]?.float, let b = ab["b"]?.float, a.isFinite, b.isFinite else {

@@ -151,8 +151,7 @@ extension Ledger {
     @discardableResult
     public func decide(suggestion id: Int64, reviewer: String, decision: Decision, reason: String? = nil,
                        at date: Date = Date()) throws -> DecisionReceipt {
-        let who = reviewer.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !who.isEmpty else { throw LedgerError(file: path, reason: "a decision needs a reviewer") }
+        let who = try Self.reviewerName(reviewer, in: path)
         do {
             return try pool.write { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT supersedes_decision FROM suggestion WHERE id = ?", arguments: [id]) else {
@@ -253,6 +252,17 @@ extension Ledger {
         return try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE sha256 = ?", arguments: [image.sha256])!
     }
 
+    /// A reviewer's name as recorded: trimmed, not blank, and free of control characters,
+    /// which could forge lines in the audit trail's text forms.
+    static func reviewerName(_ name: String, in path: String) throws -> String {
+        let who = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !who.isEmpty else { throw LedgerError(file: path, reason: "a decision or reveal needs a reviewer") }
+        guard !who.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw LedgerError(file: path, reason: "a reviewer's name cannot hold control characters (line breaks, tabs)")
+        }
+        return who
+    }
+
     static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -294,8 +304,7 @@ extension Ledger {
     @discardableResult
     public func recordReveal(image: LedgerImage, reviewer: String, level: Int, reason: String? = nil,
                              at date: Date = Date()) throws -> Int64 {
-        let who = reviewer.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !who.isEmpty else { throw LedgerError(file: path, reason: "a reveal needs a reviewer") }
+        let who = try Self.reviewerName(reviewer, in: path)
         let now = Self.timestamp(date)
         do {
             return try pool.write { db in

@@ -48,6 +48,8 @@ public final class Ledger: Sendable {
         }
         defer { flock(lockFD, LOCK_UN) }
         let exists = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0 > 0
+        // Without `create`, an empty file is not turned into a ledger either.
+        if !create && !exists { throw LedgerError(file: path, reason: "is empty, not a Veil review ledger") }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)  // another veil process may hold the write lock
@@ -68,6 +70,7 @@ public final class Ledger: Sendable {
                 throw LedgerError(file: path, reason: "is not a Veil review ledger")
             }
         }
+
         do {
             try Self.migrator.migrate(pool)
         } catch {

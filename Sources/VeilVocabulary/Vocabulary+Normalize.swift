@@ -88,8 +88,9 @@ extension Vocabulary {
                 i += length
                 continue
             }
-            // A word split in two ("fore skin", "peri anal"): the joined word is a known term.
-            if i + 1 < words.count, let index = phrases[words[i] + words[i + 1]], index >= 0 {
+            // A prefix split off a term ("fore skin", "peri anal"). Only these prefixes: joining
+            // any two words would read "patch test is negative" as testis.
+            if i + 1 < words.count, Self.splitPrefixes.contains(words[i]), let index = phrases[words[i] + words[i + 1]], index >= 0 {
                 found.append(region(index, side: pendingSide, match: .synonym, confidence: 0.9, text: words[i] + " " + words[i + 1]))
                 pendingSide = .none
                 sideUsed = true
@@ -158,9 +159,14 @@ extension Vocabulary {
         }
     }
 
+    /// Prefixes that writers separate from the term they belong to.
+    static let splitPrefixes: Set<String> = ["peri", "fore", "supra", "infra", "sub", "inter", "intra", "para", "retro", "post", "pre"]
+
     /// A known single-word term with a side run into its front: `lbreast`, `rtbreast`,
     /// `leftbreast`. The term must be a whole known word of 4 letters or more.
     private func sidePrefixed(_ word: String) -> (Laterality, Int)? {
+        // Every prefix starts with l or r: most words leave here.
+        guard let first = word.utf8.first, first == UInt8(ascii: "l") || first == UInt8(ascii: "r") else { return nil }
         for (prefix, side) in [("left", Laterality.left), ("right", .right), ("lt", .left), ("rt", .right), ("l", .left), ("r", .right)]
         where word.count >= prefix.count + 4 && word.hasPrefix(prefix) {
             if let index = phrases[String(word.dropFirst(prefix.count))], index >= 0 { return (side, index) }
@@ -181,11 +187,16 @@ extension Vocabulary {
         guard n >= 5, word.utf8.allSatisfy({ (0x61...0x7A).contains($0) }), !dictionaryWords.contains(word) else { return nil }
         let limit = n >= 8 ? 2 : 1
         let target = Array(word.utf8)
+        let letters = Self.letterMask(target)
         var best: (concept: Int, distance: Int)?
         var tied = false
         for length in (n - limit)...(n + limit) {
             for candidate in fuzzyWords[length] ?? [] {
-                guard let d = Self.editDistance(target, Array(candidate.word.utf8), limit: limit) else { continue }
+                // Each letter one word has and the other lacks costs at least one edit: a
+                // cheap bound that spares most candidates the full distance.
+                guard (letters & ~candidate.letters).nonzeroBitCount <= limit,
+                      (candidate.letters & ~letters).nonzeroBitCount <= limit,
+                      let d = Self.editDistance(target, candidate.bytes, limit: limit) else { continue }
                 if best == nil || d < best!.distance {
                     best = (candidate.concept, d)
                     tied = false
@@ -197,6 +208,11 @@ extension Vocabulary {
         guard let best, !tied else { return nil }
         if best.distance == 2 && Self.oneEditAway(from: target).contains(where: dictionaryWords.contains) { return nil }
         return (best.concept, best.distance)
+    }
+
+    /// The set of letters a-z in `word`, one bit each.
+    static func letterMask(_ word: [UInt8]) -> UInt32 {
+        word.reduce(0) { mask, byte in (0x61...0x7A).contains(byte) ? mask | 1 << UInt32(byte - 0x61) : mask }
     }
 
     /// Every string one edit from `word` (a deletion, a swap of neighbours, a replacement or
@@ -235,27 +251,33 @@ extension Vocabulary {
     static func editDistance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int? {
         if abs(a.count - b.count) > limit { return nil }
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) <= limit ? max(a.count, b.count) : nil }
-        var beforePrevious = [Int](repeating: 0, count: b.count + 1)
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        var previousMin = 0
-        for i in 1...a.count {
-            current[0] = i
-            var rowMin = current[0]
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                    current[j] = min(current[j], beforePrevious[j - 2] + 1)
+        let width = b.count + 1
+        // Three rows in one scratch buffer on the stack: this runs for every candidate of
+        // every unknown word, and heap allocations there cost more than the arithmetic.
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * width) { rows -> Int? in
+            var beforePrevious = 0, previous = width, current = 2 * width
+            for j in 0..<width { rows[previous + j] = j }
+            var previousMin = 0
+            for i in 1...a.count {
+                rows[current] = i
+                var rowMin = i
+                for j in 1...b.count {
+                    var cell = min(rows[previous + j] + 1, rows[current + j - 1] + 1, rows[previous + j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                        cell = min(cell, rows[beforePrevious + j - 2] + 1)
+                    }
+                    rows[current + j] = cell
+                    rowMin = min(rowMin, cell)
                 }
-                rowMin = min(rowMin, current[j])
+                // Every cell comes from the row above or, by a swap, the row above that: once
+                // two rows in a row exceed the limit, every later row does.
+                if rowMin > limit && previousMin > limit { return nil }
+                previousMin = rowMin
+                (beforePrevious, previous, current) = (previous, current, beforePrevious)
             }
-            // Every cell comes from the row above or, by a swap, the row above that: once two
-            // rows in a row exceed the limit, every later row does.
-            if rowMin > limit && previousMin > limit { return nil }
-            previousMin = rowMin
-            (beforePrevious, previous, current) = (previous, current, beforePrevious)
+            let distance = rows[previous + b.count]
+            return distance <= limit ? distance : nil
         }
-        return previous[b.count] <= limit ? previous[b.count] : nil
     }
 
     /// One result per concept; a region named on both sides becomes bilateral.

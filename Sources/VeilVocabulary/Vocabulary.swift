@@ -25,7 +25,7 @@ public final class Vocabulary: Sendable {
     /// Lower-cased Body Part Examined term → concept, for exact matches found while tokenizing.
     let bodyPartTermsLowercased: [String: Int]
     /// Single words that fuzzy matching may land on, grouped by length.
-    let fuzzyWords: [Int: [(word: String, concept: Int)]]
+    let fuzzyWords: [Int: [(bytes: [UInt8], letters: UInt32, concept: Int)]]
     let detectorParts: [String: Int]
     /// English and clinical words near anatomic terms (`dictionary-words.txt`): a word in it
     /// is never read as a misspelling.
@@ -143,7 +143,9 @@ public final class Vocabulary: Sendable {
         self.longestPhrase = phrases.keys.map { $0.split(separator: " ").count }.max() ?? 1
         self.multiWordStarts = Set(phrases.keys.filter { $0.contains(" ") }.map { String($0.split(separator: " ")[0]) })
         self.bodyPartTermsLowercased = Dictionary(byBPE.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
-        self.fuzzyWords = fuzzy.mapValues { $0.sorted { $0.word < $1.word } }
+        self.fuzzyWords = fuzzy.mapValues {
+            $0.sorted { $0.word < $1.word }.map { (Array($0.word.utf8), Self.letterMask(Array($0.word.utf8)), $0.concept) }
+        }
         self.detectorParts = detector
         self.dictionaryWords = tables.dictionaryWords
         self.tableVersion = "tables-" + String(tables.contentHash, radix: 16)

@@ -20,6 +20,9 @@ struct InputWalker: Sequence, IteratorProtocol {
     private var currentRoot: (path: String, files: Int)?
     /// Whether to keep quiet about empty folders (for a counting pass).
     private let quiet: Bool
+    /// Folders already walked, by device and inode: a link back to one (`dot -> .`) would
+    /// otherwise be walked again and again.
+    private var visited = Set<FileIdentity>()
 
     /// A folder in a manifest is named like a file, and gets an error record: a manifest
     /// lists files, and walking a folder there would hide a mistake in how it was made.
@@ -61,6 +64,10 @@ struct InputWalker: Sequence, IteratorProtocol {
     }
 
     private mutating func push(folder: String) {
+        guard let identity = FileIdentity(folder), visited.insert(identity).inserted else {
+            if !quiet { warn("warning: \(folder) leads back to a folder already walked; not walked again") }
+            return
+        }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         // Reversed, so that popLast yields them in sorted order.
         stack.append(names.sorted(by: >).map { (folder as NSString).appendingPathComponent($0) })
@@ -82,15 +89,32 @@ final class ManifestReader {
                 warn("cannot read the manifest \(path)")
                 throw FileManager.default.fileExists(atPath: path) ? ExitCodes.usage : ExitCodes.noInput
             }
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                warn("the manifest \(path) is a folder; a manifest lists one path per line")
+                throw ExitCodes.usage
+            }
             handle = h
         }
     }
 
+    /// The next path; a manifest that cannot be read, or holds a NUL byte (a `find -print0`
+    /// list, which is not one path per line), ends the run with 64 rather than being read wrong.
     func nextPath() -> String? {
         while true {
-            if let path = parser.nextPath(atEnd: finished) { return path }
+            if let path = parser.nextPath(atEnd: finished) {
+                if path.utf8.contains(0) {
+                    warn("the manifest holds a NUL byte: give one path per line (find -print, not -print0)")
+                    Foundation.exit(ExitCodes.usage.rawValue)
+                }
+                return path
+            }
             if finished { return nil }
-            let chunk = handle.readData(ofLength: 1 << 16)
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch {
+                warn("cannot read the manifest: \(error.localizedDescription)")
+                Foundation.exit(ExitCodes.usage.rawValue)
+            }
             if chunk.isEmpty { finished = true } else { parser.append(chunk) }
         }
     }

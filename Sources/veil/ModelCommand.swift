@@ -40,9 +40,10 @@ struct ModelCommand: ParsableCommand {
         }
 
         func run() throws {
-            let output = try CaffeImporter.importModel(prototxt: prototxt, caffemodel: caffemodel,
-                                                       description: preset.description)
-            try output.write(to: out)
+            let output = try modelStep([prototxt, caffemodel]) {
+                try CaffeImporter.importModel(prototxt: prototxt, caffemodel: caffemodel, description: preset.description)
+            }
+            try modelStep([]) { try output.write(to: out) }
             try StandardOutput.line("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
                   + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")
         }
@@ -77,8 +78,8 @@ struct ModelCommand: ParsableCommand {
         }
 
         func run() throws {
-            let output = try TFLiteImporter.importModel(tflite: tflite, description: BlazeFacePreset.description)
-            try output.write(to: out)
+            let output = try modelStep([tflite]) { try TFLiteImporter.importModel(tflite: tflite, description: BlazeFacePreset.description) }
+            try modelStep([]) { try output.write(to: out) }
             try StandardOutput.line("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
                   + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")
         }
@@ -92,7 +93,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             let path = manifest ?? Classifier.defaultModelManifestPath
-            let model = try Model.load(manifestAt: path)
+            let model = try modelStep([path]) { try Model.load(manifestAt: path) }
             let m = model.manifest
             try StandardOutput.line("\(m.name) \(m.version) (\(m.license))")
             if let summary = m.summary { try StandardOutput.line(summary) }
@@ -108,5 +109,15 @@ extension ModelCommand.ImportCaffe.Preset {
         switch self {
         case .openNSFW: return OpenNSFWPreset.description
         }
+    }
+}
+
+/// Runs one step of a model command, turning its error into a message and a documented
+/// exit code: 66 when one of `inputs` does not exist, 69 when the model cannot be read or
+/// written, instead of swift-argument-parser's 1.
+func modelStep<T>(_ inputs: [String], _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let code as ExitCode { throw code } catch {
+        warn("\(error)")
+        throw inputs.contains(where: { !FileManager.default.fileExists(atPath: $0) }) ? ExitCodes.noInput : ExitCodes.modelUnavailable
     }
 }

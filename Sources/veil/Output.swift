@@ -66,3 +66,46 @@ func warn(_ message: String) {
 func lines(_ text: String) -> [Substring] {
     text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
 }
+
+/// A file's device and inode: the same file whatever path or link names it.
+struct FileIdentity: Hashable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// The identity of what `path` names (links followed), or nil if nothing is there.
+    init?(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+}
+
+/// Refuses an output that is one of the command's inputs: writing it would destroy what is
+/// being read (a photo, a manifest, a policy, a truth file) and still exit 0.
+func refuseOverwriting(_ output: String?, option: String, inputs: [String?]) throws {
+    guard let output, let target = FileIdentity(output) else { return }
+    for case let input? in inputs where FileIdentity(input) == target {
+        warn("\(option) \(output) is the same file as the input \(input): it would be overwritten")
+        throw ExitCodes.usage
+    }
+}
+
+/// Writes a whole file (a preview, a report) by writing a new file and renaming it into
+/// place, so that a reader never sees half of it. A link is followed to the file it names;
+/// a path that holds something other than a regular file (a device, a pipe, a folder) is
+/// refused rather than replaced.
+func writeWholeFile(_ data: Data, to path: String) throws {
+    let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+    var info = stat()
+    if stat(resolved.path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+        warn("cannot write \(path): it is not a regular file")
+        throw ExitCodes.outputFailed
+    }
+    do { try data.write(to: resolved, options: .atomic) } catch {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        let reason = underlying?.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(underlying!.code))) : error.localizedDescription
+        warn("cannot write \(path): \(reason)")
+        throw ExitCodes.outputFailed
+    }
+}

@@ -20,7 +20,7 @@ struct EffectivePolicy {
             throw PolicyError(file: file, line: nil, key: "sensitivity_overrides.\(code)",
                               reason: "no concept in Veil's vocabulary has this SNOMED CT code (see `veil vocab list`)")
         }
-        return EffectivePolicy(policy: policy, vocabulary: try base.overriding(sensitivity: policy.sensitivityOverrides))
+        return EffectivePolicy(policy: policy, vocabulary: try policy.vocabulary())
     }
 
     /// ``load(_:thresholds:)`` for commands: a problem is printed and ends the command with `code`.

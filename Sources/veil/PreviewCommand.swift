@@ -61,6 +61,7 @@ struct PreviewCommand: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(out, option: "--out", inputs: [input, ledger, policy])
         let effective = try EffectivePolicy.loadOrExit(policy)
         let activePolicy = effective.policy
         let scorer: Scorer
@@ -99,20 +100,21 @@ struct PreviewCommand: ParsableCommand {
                                         height: picture.fullSize.height, studyInstanceUID: picture.dicom?.studyInstanceUID,
                                         seriesInstanceUID: picture.dicom?.seriesInstanceUID,
                                         sopInstanceUID: picture.dicom?.sopInstanceUID)
-                try Ledger(path: ledger).recordReveal(image: image, reviewer: reviewer, level: level, reason: reason)
+                // The ledger must exist already: a mistyped path would record the reveal
+                // where no auditor looks.
+                try Ledger(path: ledger, create: false).recordReveal(image: image, reviewer: reviewer, level: level, reason: reason)
             } catch {
-                FileHandle.standardError.write(Data("veil: the reveal could not be recorded, so no preview was written: \(error)\n".utf8))
-                throw ExitCodes.outputFailed
+                warn("the reveal could not be recorded, so no preview was written: \(error)")
+                throw (error as? LedgerError)?.isMissing == true ? ExitCodes.noInput : ExitCodes.outputFailed
             }
         }
         let preview = Preview.render(picture.image, fullSize: picture.fullSize, mode: mode, level: level, maxSide: maxSide)
-        do {
-            let bytes = out.lowercased().hasSuffix(".png") ? try preview.pngData() : try preview.jpegData(quality: 85)
-            try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
-        } catch {
-            FileHandle.standardError.write(Data("veil: cannot write \(out): \(error)\n".utf8))
+        let bytes: [UInt8]
+        do { bytes = out.lowercased().hasSuffix(".png") ? try preview.pngData() : try preview.jpegData(quality: 85) } catch {
+            warn("cannot encode the preview: \(error)")
             throw ExitCodes.outputFailed
         }
+        try writeWholeFile(Data(bytes), to: out)
         let what: String
         switch mode {
         case .clear: what = "nothing pending, not obscured"

@@ -18,7 +18,9 @@ final class RecordSink {
 
     /// Opens the output. With `resume`, an existing file is kept: a torn last line is
     /// truncated away, and the paths already recorded are returned so they can be skipped.
-    init(path: String?, format: Format, flags: [String], resume: Bool) throws {
+    /// `policy` is this run's policy name and version: a file resumed under another policy
+    /// would mix two policies' suggestions in one set of records.
+    init(path: String?, format: Format, flags: [String], resume: Bool, policy: (name: String, version: String)? = nil) throws {
         self.format = format
         self.flags = flags
         encoder = JSONEncoder()
@@ -39,7 +41,8 @@ final class RecordSink {
                 throw RecordSinkError(path: path, reason: "cannot read it to resume: \(error.localizedDescription)")
             }
             let complete: Int
-            (done, complete) = try Self.recordedPaths(in: data, format: format, header: Self.csvHeader(flags), path: path)
+            (done, complete) = try Self.recordedPaths(in: data, format: format, header: Self.csvHeader(flags), path: path,
+                                                      policy: policy)
             needsHeader = complete == 0
             guard let h = FileHandle(forUpdatingAtPath: path) else { throw RecordSinkError(path: path, reason: "cannot open it for writing") }
             try h.truncate(atOffset: UInt64(complete))  // drop a torn last line
@@ -83,7 +86,8 @@ final class RecordSink {
     /// Every whole line must be a record of `format` (for CSV, under the same header), else
     /// resuming would append to a file it does not understand: refused, naming the line.
     /// Only an unterminated last line, which a killed run leaves, is cut.
-    static func recordedPaths(in data: Data, format: Format, header: String, path: String) throws -> (Set<String>, Int) {
+    static func recordedPaths(in data: Data, format: Format, header: String, path: String,
+                              policy: (name: String, version: String)?) throws -> (Set<String>, Int) {
         var done = Set<String>()
         func refuse(_ line: Int, _ why: String) -> RecordSinkError {
             RecordSinkError(path: path, reason: "line \(line): \(why); refusing to resume (give another --out, or remove --resume to start over)",
@@ -98,6 +102,10 @@ final class RecordSink {
                     let looksCSV = n == 0 && line.starts(with: Data("path,".utf8))
                     throw refuse(n + 1, looksCSV ? "the file is CSV, not JSON lines (--format jsonl)" : "not a veil score record in JSON lines")
                 }
+                if let policy, let recordedPolicy = object["policy"] as? [String: Any],
+                   recordedPolicy["name"] as? String != policy.name || recordedPolicy["version"] as? String != policy.version {
+                    throw refuse(n + 1, "recorded under the policy \(recordedPolicy["name"] ?? "?") version \(recordedPolicy["version"] ?? "?"), not \(policy.name) version \(policy.version)")
+                }
                 done.insert(recorded)
             }
             return (done, complete)
@@ -109,9 +117,14 @@ final class RecordSink {
                 throw refuse(1, "the CSV header differs from this run's (other flags, or not a veil score file)")
             }
             let columns = first.count
+            let policyColumn = first.firstIndex(of: "policy"), versionColumn = first.firstIndex(of: "policy_version")
             for (n, record) in records.enumerated().dropFirst() {
                 guard record.count == columns, let recorded = record.first, !recorded.isEmpty else {
                     throw refuse(n + 1, "a row with \(record.count) fields where the header has \(columns)")
+                }
+                if let policy, let p = policyColumn, let v = versionColumn, !record[p].isEmpty,
+                   record[p] != policy.name || record[v] != policy.version {
+                    throw refuse(n + 1, "recorded under the policy \(record[p]) version \(record[v]), not \(policy.name) version \(policy.version)")
                 }
                 done.insert(recorded)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Veil
 import VeilReview
 
 struct ReviewCommand: ParsableCommand {
@@ -46,6 +47,22 @@ struct ReviewCommand: ParsableCommand {
         @Option(help: "Only this state: pending, restricted, confirmed, rejected.") var state: String?
         @Flag(help: "Print JSON lines.") var json = false
 
+        /// Control characters shown as `\n`, `\t` or `\u{…}`, and backslashes doubled.
+        static func escaped(_ text: String) -> String {
+            var out = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                case "\r": out += "\\r"
+                default:
+                    out += scalar.properties.generalCategory == .control ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+                }
+            }
+            return out
+        }
+
         mutating func validate() throws {
             if let state, ReviewState(rawValue: state) == nil {
                 throw ValidationError("--state must be one of: \(ReviewState.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -53,13 +70,23 @@ struct ReviewCommand: ParsableCommand {
         }
 
         func run() throws {
-            let entries = try options.open().entries(flag: flag, state: state.flatMap(ReviewState.init(rawValue:)))
+            let ledger = try options.open()
+            // A misspelt flag would list nothing, which reads as "nothing to review".
+            if let flag, !Policy.builtInFlags.contains(flag), try !ledger.entries().contains(where: { $0.flag == flag }) {
+                warn("no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.joined(separator: ", "))")
+                throw ExitCodes.usage
+            }
+            let entries = try ledger.entries(flag: flag, state: state.flatMap(ReviewState.init(rawValue:)))
             if json {
                 for e in entries { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
                 return
             }
             try StandardOutput.line("id\tstate\tflag\tscore\tpath")
-            for e in entries { try StandardOutput.line("\(e.suggestionID)\t\(e.state.rawValue)\t\(e.flag)\t\(String(format: "%.3f", e.score))\t\(e.path)") }
+            // Paths are shown escaped: a file name holding a line break or tab must not be
+            // able to forge a row of this table.
+            for e in entries {
+                try StandardOutput.line("\(e.suggestionID)\t\(e.state.rawValue)\t\(e.flag)\t\(String(format: "%.3f", e.score))\t\(Self.escaped(e.path))")
+            }
         }
     }
 

@@ -105,6 +105,31 @@ struct Score: ParsableCommand {
         _ = try thresholdOverrides()
     }
 
+    /// The model and the policy must agree on the flags: a score no rule thresholds, or a
+    /// built-in flag the policy enables but the model does not produce, would pass images
+    /// through unreviewed while the run looks normal. A policy whose enabled flags nothing
+    /// can produce is refused too.
+    static func checkModel(_ classifier: Classifier, against policy: Policy, modelPath: String?) throws {
+        let name = "\(classifier.model.manifest.name) \(classifier.model.manifest.version)" + (modelPath.map { " (\($0))" } ?? "")
+        for output in classifier.scoreNames where policy.flags[output] == nil {
+            warn("the model \(name) scores '\(output)', which is not a flag of the policy, so nothing would ever threshold it")
+            throw ExitCodes.modelUnavailable
+        }
+        let produced = Set(classifier.scoreNames + ["body-region", "face", "sensitive-content"])
+        if policy.flags["nudity"]?.enabled == true, !classifier.scoreNames.contains("nudity") {
+            warn("the policy enables 'nudity', but the model \(name) does not score it; switch it off in the policy (enabled: false) to run without it")
+            throw ExitCodes.modelUnavailable
+        }
+        let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
+        guard enabled.contains(where: produced.contains) else {
+            warn("no flag the policy enables (\(enabled.joined(separator: ", "))) can be scored by the model \(name) or read from metadata")
+            throw ExitCodes.usage
+        }
+        for flag in enabled where !produced.contains(flag) {
+            warn("note: the policy's flag '\(flag)' is enabled, but nothing in this run scores it; it will never be suggested")
+        }
+    }
+
     /// All cores unless `--threads` says otherwise.
     var cores: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
 
@@ -115,6 +140,7 @@ struct Score: ParsableCommand {
             guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]), (0...1).contains(value) else {
                 throw ValidationError("--threshold takes FLAG=VALUE with VALUE between 0 and 1, e.g. nudity=0.3; got '\(item)'.")
             }
+            guard out[parts[0]] == nil else { throw ValidationError("--threshold names \(parts[0]) twice.") }
             out[parts[0]] = value
         }
         // The flag's existence and restrict >= review are checked against the policy in `run`.
@@ -134,6 +160,9 @@ struct Score: ParsableCommand {
                 slower than it could. See docs/performance.md.
                 """)
         }
+        // Nothing this run reads may be what it writes.
+        try refuseOverwriting(out, option: "--out", inputs: paths + [manifest, policy, ledger])
+        try refuseOverwriting(ledger, option: "--ledger", inputs: paths + [manifest, policy])
         // The policy first: a broken policy must stop the run before anything is loaded or written.
         let effective = try EffectivePolicy.loadOrExit(policy, thresholds: try thresholdOverrides())
         let activePolicy = effective.policy
@@ -144,11 +173,7 @@ struct Score: ParsableCommand {
             warn("cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
             throw ExitCodes.modelUnavailable
         }
-        // A policy flag that no part of Veil can score is a typo waiting to pass silently.
-        let scorable = Set(classifier.scoreNames + Policy.builtInFlags)
-        for flag in activePolicy.flags.filter(\.value.enabled).keys.sorted() where !scorable.contains(flag) {
-            warn("note: the policy's flag '\(flag)' is enabled, but the model \(classifier.model.manifest.name) does not score it; it will never be suggested")
-        }
+        try Self.checkModel(classifier, against: activePolicy, modelPath: model)
         let reviewLedger: Ledger?
         do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
             warn("\(error)")
@@ -158,10 +183,13 @@ struct Score: ParsableCommand {
         let flags = Array(Set(classifier.scoreNames + ["body-region", "face", "sensitive-content"])).sorted()
         let sink: RecordSink
         do {
-            sink = try RecordSink(path: out, format: RecordSink.Format(rawValue: format)!, flags: flags, resume: resume)
+            sink = try RecordSink(path: out, format: RecordSink.Format(rawValue: format)!, flags: flags, resume: resume,
+                                  policy: (activePolicy.name, activePolicy.version))
         } catch let error as RecordSinkError {
             warn("\(error)")
             throw error.isResumeMismatch ? ExitCodes.usage : ExitCodes.outputFailed
+        } catch let code as ExitCode {
+            throw code  // a failed write of the CSV header, already reported
         } catch {
             warn("cannot open the output: \(error)")
             throw ExitCodes.outputFailed
@@ -194,6 +222,10 @@ struct Score: ParsableCommand {
         if summary.missing > 0 {
             warn("\(summary.missing) input(s) do not exist (records with error kind no-such-file)")
             throw ExitCodes.noInput
+        }
+        if summary.unqueued > 0 {
+            warn("\(summary.unqueued) record(s) call for review but are not in the ledger: see the messages above")
+            throw ExitCodes.fileErrors
         }
         if failOnError && !summary.errors.isEmpty { throw ExitCodes.fileErrors }
     }

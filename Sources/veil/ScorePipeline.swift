@@ -37,6 +37,9 @@ struct ScorePipeline {
         var picture: LoadedImage?
         /// A frame of a long multi-frame object, decoded only when its batch is scored.
         var deferred: (source: PictureSource, index: Int)? = nil
+        /// For an input that is not scored (an error or skip record): what could still be
+        /// read of it, so that its metadata can send it to review all the same.
+        var salvaged: (dicom: DICOMMetadata?, size: PixelSize?)? = nil
         var image: RGBImage? { picture?.image }
         var isPicture: Bool { picture != nil || deferred != nil }
     }
@@ -122,17 +125,26 @@ struct ScorePipeline {
     /// Veil reads are dropped (`nil`); anything named always gets a record.
     static func decode(_ input: InputWalker.Input, with reader: ImageReader, allModalities: Bool) -> [Decoded]? {
         var record = ScoreRecord(path: input.path, status: "ok")
+        let data: Data
+        do { data = try ImageDecoder.readFile(atPath: input.path) } catch {
+            return [failed(record, error, salvaged: nil)]
+        }
+        // In a folder, only files that are neither an image format Veil recognises (even
+        // one it cannot decode, such as HEIC) nor named like an image are passed over:
+        // a phone's HEIC photos or a damaged JPEG must show up as errors, not vanish.
+        let isDICOM = ImageFormat.sniff(data) == .dicom || DICOMObject.sniff(data)
+        if !input.named && !ImageReader.canRead(data) && ImageFormat.sniff(data) == nil && !isNamedLikeAnImage(input.path) {
+            return nil
+        }
+        record.sha256 = SHA256.hex(data)
         do {
-            let data = try ImageDecoder.readFile(atPath: input.path)
-            if !input.named && !ImageReader.canRead(data) { return nil }
-            record.sha256 = SHA256.hex(data)
             let source = try reader.pictures(in: data)
             if let dicom = source.dicom, !allModalities, let reason = VisibleLight.exclusionReason(for: dicom) {
                 record.status = "skipped"
                 record.skipReason = reason
                 record.format = "dicom"
                 record.dicom = ScoreRecord.DICOMInfo(dicom, syntax: nil)
-                return [Decoded(record: record, picture: nil)]
+                return [Decoded(record: record, picture: nil, salvaged: (dicom, dicom.size))]
             }
             if source.count > eagerFrameLimit {
                 return (0..<source.count).map { index in
@@ -148,21 +160,40 @@ struct ScorePipeline {
                 }
             }
         } catch let error as ImageDecodingError where error.kind == .notAnImage {
-            // A report or DICOMDIR among the images: like any other non-image file in a folder.
-            guard input.named else { return nil }
+            // A report or DICOMDIR among the images: like any other non-image file in a
+            // folder, unless its attributes call for review.
+            let dicom = DICOMObject.salvageMetadata(from: data)
+            guard input.named || dicom?.holdsSensitivityAttributes == true else { return nil }
             record.status = "skipped"
             record.format = "dicom"
             record.skipReason = error.reason
-            return [Decoded(record: record, picture: nil)]
-        } catch let error as ImageDecodingError {
-            record.status = "error"
-            record.error = .init(kind: error.kind.name, message: error.reason)
-            return [Decoded(record: record, picture: nil)]
+            record.dicom = dicom.map { ScoreRecord.DICOMInfo($0, syntax: nil) }
+            return [Decoded(record: record, picture: nil, salvaged: (dicom, dicom?.size))]
         } catch {
-            record.status = "error"
-            record.error = .init(kind: "unreadable-file", message: "\(error)")
-            return [Decoded(record: record, picture: nil)]
+            // Damaged pixels: the attributes or the header may still be whole.
+            let dicom = isDICOM ? DICOMObject.salvageMetadata(from: data) : nil
+            let size = isDICOM ? dicom?.size : (try? ImageDecoder().probe(data))?.size
+            if isDICOM { record.format = "dicom" }
+            record.dicom = dicom.map { ScoreRecord.DICOMInfo($0, syntax: nil) }
+            return [failed(record, error, salvaged: (dicom, size))]
         }
+    }
+
+    /// The error record of an input that could not be read or decoded.
+    static func failed(_ record: ScoreRecord, _ error: Error, salvaged: (dicom: DICOMMetadata?, size: PixelSize?)?) -> Decoded {
+        var record = record
+        record.status = "error"
+        let decoding = error as? ImageDecodingError
+        record.error = .init(kind: decoding?.kind.name ?? "unreadable-file", message: decoding?.reason ?? "\(error)")
+        return Decoded(record: record, picture: nil, salvaged: salvaged)
+    }
+
+    /// File name extensions of images and DICOM objects.
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "jfif", "png", "dcm", "dicom", "heic", "heif", "webp",
+                                               "tif", "tiff", "bmp", "gif", "jp2", "j2k"]
+
+    static func isNamedLikeAnImage(_ path: String) -> Bool {
+        imageExtensions.contains((path as NSString).pathExtension.lowercased())
     }
 
     /// `record` filled in with what the picture says about itself.
@@ -187,6 +218,49 @@ struct ScorePipeline {
         let decoding = error as? ImageDecodingError
         failed.error = .init(kind: decoding?.kind.name ?? "corrupt", message: decoding?.reason ?? "\(error)")
         return failed
+    }
+
+    /// Six decimals: enough for any threshold, and no float noise in records.
+    static func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+
+    /// The policy's verdict on `assessment`, written into `record` and recorded in the
+    /// ledger. The policy sees the scores as computed; the record shows them rounded.
+    private func apply(_ assessment: Assessment, to record: inout ScoreRecord, dicom: DICOMMetadata?, size: PixelSize?,
+                       summary: inout ScoreSummary) throws {
+        record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
+        let suggestions = policy.suggestions(for: assessment.scores, minor: dicom?.isMinor == true,
+                                             nearMisses: assessment.nearMissFlags).map { s in
+            var sourced = s
+            sourced.source = assessment.sources[s.flag]
+            return sourced
+        }
+        record.suggestions = suggestions.map { s in
+            var shown = s
+            shown.score = Self.rounded(s.score)
+            shown.rawScore = s.rawScore.map(Self.rounded)
+            return shown
+        }
+        record.review = ReviewSummary(suggestions)
+        record.policy = .init(name: policy.name, version: policy.version)
+        guard let ledger, record.review != ReviewSummary.none else { return }
+        guard let sha = record.sha256, let size, size.width > 0, size.height > 0 else {
+            // The ledger identifies an image by its bytes and size; without them the image
+            // cannot be queued, and the run must not end as if it had been.
+            warn("\(record.path): calls for review but cannot be queued in the ledger (its size is unknown)")
+            summary.unqueued += 1
+            return
+        }
+        let manifest = classifier.model.manifest
+        do {
+            let image = LedgerImage(sha256: sha, path: record.path, width: size.width, height: size.height,
+                                    studyInstanceUID: dicom?.studyInstanceUID, seriesInstanceUID: dicom?.seriesInstanceUID,
+                                    sopInstanceUID: dicom?.sopInstanceUID)
+            try ledger.record(image: image, frame: record.frame, suggestions: suggestions, policy: policy,
+                              model: manifest.name, modelVersion: manifest.version)
+        } catch {
+            warn("\(error)")
+            throw ExitCodes.outputFailed
+        }
     }
 
     /// Scores a batch and writes the records of every input whose last picture it holds.
@@ -216,39 +290,16 @@ struct ScorePipeline {
         for (item, last) in items {
             var record = item.record
             if item.image != nil, let assessment = next.next() {
-                // The policy sees the scores as computed; records show six decimals, enough
-                // for any threshold and free of float noise.
-                func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
-                record.scores = assessment.scores.mapValues(rounded)
-                record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
+                record.scores = assessment.scores.mapValues(Self.rounded)
                 record.faces = scorer.faceDetector == nil ? nil : assessment.faces.map(ScoreRecord.Face.init)
-                let suggestions = policy.suggestions(for: assessment.scores, minor: item.picture?.dicom?.isMinor == true,
-                                                     nearMisses: assessment.nearMissFlags).map { s in
-                    var sourced = s
-                    sourced.source = assessment.sources[s.flag]
-                    return sourced
-                }
-                record.suggestions = suggestions.map { s in
-                    var shown = s
-                    shown.score = rounded(s.score)
-                    shown.rawScore = s.rawScore.map(rounded)
-                    return shown
-                }
-                record.review = ReviewSummary(suggestions)
                 record.model = .init(name: manifest.name, version: manifest.version, weightsSHA256: manifest.weights.sha256)
-                record.policy = .init(name: policy.name, version: policy.version)
-                if let ledger, let sha = record.sha256, let w = record.width, let h = record.height {
-                    do {
-                        let image = LedgerImage(sha256: sha, path: record.path, width: w, height: h,
-                                                studyInstanceUID: item.picture?.dicom?.studyInstanceUID,
-                                                seriesInstanceUID: item.picture?.dicom?.seriesInstanceUID,
-                                                sopInstanceUID: item.picture?.dicom?.sopInstanceUID)
-                        try ledger.record(image: image, frame: record.frame, suggestions: suggestions, policy: policy,
-                                          model: manifest.name, modelVersion: manifest.version)
-                    } catch {
-                        FileHandle.standardError.write(Data("veil: \(error)\n".utf8))
-                        throw ExitCodes.outputFailed
-                    }
+                try apply(assessment, to: &record, dicom: item.picture?.dicom,
+                          size: PixelSize(width: record.width ?? 0, height: record.height ?? 0), summary: &summary)
+            } else if let salvaged = item.salvaged {
+                // Not scored, but its path or attributes may still call for review: fail closed.
+                let assessment = scorer.assessMetadata(path: record.path, dicom: salvaged.dicom)
+                if !assessment.evidence.isEmpty {
+                    try apply(assessment, to: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)
                 }
             }
             unwritten.append(record)
@@ -296,6 +347,8 @@ struct ScoreSummary {
     var skippedRecords = 0
     /// Named inputs that do not exist.
     var missing = 0
+    /// Records that call for review but could not be recorded in the ledger.
+    var unqueued = 0
     var errors: [String: Int] = [:]
     let started = DispatchTime.now()
 
@@ -304,13 +357,13 @@ struct ScoreSummary {
 
     mutating func add(_ record: ScoreRecord) {
         processed += 1
-        if record.status == "skipped" { skippedRecords += 1; return }
+        if record.status == "skipped" { skippedRecords += 1 }
         if let kind = record.error?.kind {
             errors[kind, default: 0] += 1
             if kind == ImageDecodingError.Kind.noSuchFile.name { missing += 1 }
-            return
         }
-        scored += 1
+        if record.status == "ok" { scored += 1 }
+        // Error and skip records count here too when their metadata calls for review.
         switch record.review {
         case .pending?: pending += 1
         case .restricted?: restricted += 1

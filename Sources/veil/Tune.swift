@@ -56,6 +56,7 @@ struct Tune: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(report, option: "--report", inputs: [scores, truth, ledger])
         let scoreTable = try TuneInputs.readScores(scores)
         let truthTable: [String: [String: Bool]]  // image key → flag → label
         let keyOfScore: (TuneInputs.ScoredImage) -> String

@@ -52,13 +52,7 @@ enum TuneReport {
             if let c = r.calibration { html += "<p>Fitted calibration, for the policy file:</p><pre>\(escape(c))</pre>\n" }
         }
         html += "</body></html>\n"
-        // Written whole or not at all.
-        do {
-            try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            FileHandle.standardError.write(Data("veil: cannot write \(path): \(error.localizedDescription)\n".utf8))
-            throw ExitCodes.outputFailed
-        }
+        try writeWholeFile(Data(html.utf8), to: path)
     }
 
     /// A 300×300 line chart of points in the unit square, with the chosen point marked.

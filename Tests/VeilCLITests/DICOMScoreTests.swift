@@ -173,6 +173,11 @@ struct FaceAndPreviewCommandTests {
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png[16..<20].reduce(0) { $0 << 8 | Int($1) } == 256)
         let refused = try ScoreCommandTests.veil(["preview", "Samples/images/astronaut.jpg", "--out", out, "--level", "2"])
         #expect(refused.status == 64)
+        // A reveal needs a ledger that exists: a mistyped path would hide it from the audit.
+        let mistyped = try ScoreCommandTests.veil(["preview", "Samples/images/astronaut.jpg", "--out", out, "--level", "2",
+                                                   "--ledger", ledger, "--reviewer", "dr.lee"])
+        #expect(mistyped.status == 66 && !FileManager.default.fileExists(atPath: ledger), "\(mistyped.stderr)")
+        _ = try ScoreCommandTests.veil(["score", "--no-faces", "--ledger", ledger, "Samples/images/coins.jpg"])
         let revealed = try ScoreCommandTests.veil(["preview", "Samples/images/astronaut.jpg", "--out", out, "--level", "2",
                                                    "--ledger", ledger, "--reviewer", "dr.lee", "--reason", "unclear"])
         #expect(revealed.status == 0, "\(revealed.stderr)")

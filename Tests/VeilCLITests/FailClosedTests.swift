@@ -54,6 +54,10 @@ struct FailClosedTests {
         let evidence = try #require(record["evidence"] as? [[String: Any]])
         #expect(evidence.first?["snomed"] as? String == "72696002" && evidence.first?["laterality"] as? String == "L")
         #expect(record["review"] as? String == "restricted", "\(record)")
+        // The suggestion names what raised it: the vocabulary and its tables, not the model.
+        let bodyRegion = (record["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "body-region" }
+        let source = try #require(bodyRegion?["source"] as? [String: Any])
+        #expect(source["name"] as? String == "vocabulary" && (source["version"] as? String)?.hasPrefix("tables-") == true, "\(source)")
         // An override naming a code the vocabulary lacks is refused, naming the key.
         let bad = try Self.write("policy: {name: x, version: \"1\"}\nsensitivity_overrides:\n  \"999999999\": intimate\n", "bad.yaml", in: dir)
         let refused = try Self.veil(["score", "--policy", bad, photo.path])
@@ -341,9 +345,180 @@ struct FailClosedTests {
     @Test func clearPreviewIsNotCalledObscured() throws {
         let dir = try Self.folder()
         let ledger = dir.appendingPathComponent("l.sqlite").path
+        _ = try Self.veil(["score", "--no-faces", "--ledger", ledger, "Samples/images/coins.jpg"])
         let run = try Self.veil(["preview", "Samples/images/astronaut.jpg", "--out", dir.appendingPathComponent("p.png").path,
                                  "--level", "3", "--ledger", ledger, "--reviewer", "dr.a"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("shown clear") && !run.stderr.contains(" obscured)"), "\(run.stderr)")
+    }
+
+    // MARK: Found from outside (an attacker's pass over the binary)
+
+    /// No output may be one of the inputs: it would be destroyed while the run exits 0.
+    @Test func outputsNeverOverwriteInputs() throws {
+        let dir = try Self.folder()
+        let photo = dir.appendingPathComponent("x.jpg").path
+        try FileManager.default.copyItem(atPath: "Samples/images/coins.jpg", toPath: photo)
+        let before = try Data(contentsOf: URL(fileURLWithPath: photo))
+        let manifest = try Self.write(photo + "\n", "m.txt", in: dir)
+        let policy = try Self.write("policy: {name: x, version: \"1\"}\n", "p.yaml", in: dir)
+        for args in [["score", photo, "--out", photo], ["score", "--manifest", manifest, "--out", manifest],
+                     ["score", photo, "--policy", policy, "--out", policy], ["preview", photo, "--out", photo]] {
+            let run = try Self.veil(args)
+            #expect(run.status == 64 && run.stderr.contains("would be overwritten"), "\(args): \(run.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: photo)) == before)
+        let (scores, truth, _) = try TuneCommandTests.inputs()
+        let tune = try Self.veil(["tune", scores, "--truth", truth, "--report", truth])
+        let truthText = try String(contentsOfFile: truth, encoding: .utf8)
+        #expect(tune.status == 64 && truthText.hasPrefix("path,"), "\(tune.stderr)")
+    }
+
+    /// Whole-file outputs (previews, reports) follow a link to its file and refuse what is
+    /// not a regular file, rather than replacing a device or a pipe.
+    @Test func wholeFileOutputsRefuseDevicesAndFollowLinks() throws {
+        let dir = try Self.folder()
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let onFifo = try Self.veil(["preview", "Samples/images/coins.jpg", "--out", fifo])
+        #expect(onFifo.status == 73 && onFifo.stderr.contains("not a regular file"), "\(onFifo.stderr)")
+        let target = dir.appendingPathComponent("target.png").path, link = dir.appendingPathComponent("link.png").path
+        try Data("old".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let viaLink = try Self.veil(["preview", "Samples/images/coins.jpg", "--out", link])
+        #expect(viaLink.status == 0, "\(viaLink.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: target))).starts(with: [0x89, 0x50, 0x4E, 0x47]))
+    }
+
+    /// An object whose pixels cannot be scored (damaged, no pixels, not visible light) still
+    /// goes to review when its attributes or its name say it is sensitive.
+    @Test func metadataSendsUnscorableObjectsToReview() throws {
+        let dir = try Self.folder()
+        let ledger = dir.appendingPathComponent("l.sqlite").path
+        let fixtures = DICOMScoreTests.fixtures
+        let objects = ["evidence-truncated", "evidence-no-pixels", "evidence-ct"].map { fixtures.appendingPathComponent($0 + ".dcm").path }
+        let breast = dir.appendingPathComponent("L breast wound.jpg").path
+        try Data(try Data(contentsOf: URL(fileURLWithPath: "Samples/images/coins.jpg")).prefix(4000)).write(to: URL(fileURLWithPath: breast))
+        let run = try Self.veil(["score", "--no-faces", "--ledger", ledger] + objects + [breast])
+        #expect(run.status == 0, "\(run.stderr)")
+        let records = run.records
+        #expect(records.map { $0["status"] as? String } == ["error", "skipped", "skipped", "error"])
+        for record in records {
+            #expect(record["review"] as? String == "restricted", "\(record)")
+        }
+        let evidence = (records[0]["evidence"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []
+        #expect(evidence.contains("SensitiveContentCodeSequence (0008,001D)"))
+        let queued = try Self.veil(["review", "list", "--json", "--ledger", ledger]).stdout.split(separator: "\n")
+        #expect(Set(queued.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["path"] as? String })
+                == Set(objects + [breast]))
+        // In a folder, a pixel-less object with such attributes is not passed over either.
+        let walk = dir.appendingPathComponent("walk")
+        try FileManager.default.createDirectory(at: walk, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: objects[1], toPath: walk.appendingPathComponent("a.dcm").path)
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("structured-report.dcm").path,
+                                         toPath: walk.appendingPathComponent("b.dcm").path)
+        let walked = try Self.veil(["score", walk.path])
+        #expect(walked.records.count == 1 && walked.records.first?["review"] as? String == "restricted", "\(walked.stdout)")
+    }
+
+    /// A model whose outputs the policy does not know, or that lacks a flag the policy
+    /// enables, is refused: its scores would pass unthresholded.
+    @Test func modelAndPolicyMustAgreeOnFlags() throws {
+        let dir = try Self.folder()
+        let original = Self.repository.appendingPathComponent("Models/open_nsfw")
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: original.appendingPathComponent("manifest.json"))) as? [String: Any])
+        var outputs = try #require(manifest["outputs"] as? [[String: Any]])
+        outputs[0]["name"] = "nudtiy"
+        manifest["outputs"] = outputs
+        try JSONSerialization.data(withJSONObject: manifest).write(to: dir.appendingPathComponent("manifest.json"))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("weights.safetensors").path,
+                                                   withDestinationPath: original.appendingPathComponent("weights.safetensors").path)
+        let run = try Self.veil(["score", "--no-faces", "--model", dir.appendingPathComponent("manifest.json").path, "Samples/images/coins.jpg"])
+        #expect(run.status == 69 && run.stderr.contains("'nudtiy'"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        // Only a site flag enabled, which nothing in the run produces: refused.
+        let policy = try Self.write("""
+            policy: {name: x, version: "1"}
+            site_flags: [wound]
+            flags:
+              wound: {review_threshold: 0.5}
+              nudity: {enabled: false}
+              face: {enabled: false}
+              body-region: {enabled: false}
+              sensitive-content: {enabled: false}
+            """, "p.yaml", in: dir)
+        let nothing = try Self.veil(["score", "--policy", policy, "Samples/images/coins.jpg"])
+        #expect(nothing.status == 64 && nothing.stderr.contains("no flag the policy enables"), "\(nothing.stderr)")
+    }
+
+    @Test(arguments: [
+        ("flags:\n  nudity: {calibration: {platt: {a: 10, b: -5}}}\n", "a must be negative"),
+        ("flags:\n  nudity: {calibration: {isotonic: [[0, 0], [1, 0]]}}\n", "must rise"),
+        ("flags:\n  nudity: {calibration: {platt: {a: -1, b: 0}, isotonic: [[0, 0], [1, 1]]}}\n", "not both"),
+        ("site_flags: [Nudity]\nflags:\n  Nudity: {review_threshold: 0.5}\n", "built-in flag"),
+        ("site_flags: [nud\u{456}ty]\nflags:\n  nud\u{456}ty: {review_threshold: 0.5}\n", "lower-case letters a-z"),
+    ] as [(String, String)])
+    func calibrationsAndSiteFlagsThatHideAFlagAreRefused(body: String, message: String) throws {
+        let policy = try Self.write("policy: {name: x, version: \"1\"}\n" + body, "p.yaml", in: try Self.folder())
+        let check = try Self.veil(["policy", "check", policy])
+        #expect(check.status == 65 && check.stderr.contains(message), "\(check.stderr)")
+    }
+
+    @Test func foldersAreWalkedOnceAndUnreadableImagesAreNamed() throws {
+        let dir = try Self.folder()
+        try FileManager.default.copyItem(atPath: "Samples/images/coins.jpg", toPath: dir.appendingPathComponent("coins.jpg").path)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("again").path, withDestinationPath: dir.path)
+        // A phone's HEIC photo (an ftyp box naming heic) and an empty .jpg: errors, not silence.
+        try Data([0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)).write(to: dir.appendingPathComponent("phone.heic"))
+        try Data().write(to: dir.appendingPathComponent("empty.jpg"))
+        try Data("notes".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        let run = try Self.veil(["score", "--no-faces", dir.path])
+        #expect(run.stderr.contains("already walked"), "\(run.stderr)")
+        let byName = Dictionary(run.records.map { (URL(fileURLWithPath: $0["path"] as! String).lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(run.records.count == 3 && Set(byName.keys) == ["coins.jpg", "empty.jpg", "phone.heic"], "\(run.stdout)")
+        #expect((byName["phone.heic"]?["error"] as? [String: Any])?["kind"] as? String == "unsupported-format")
+        #expect((byName["empty.jpg"]?["error"] as? [String: Any])?["kind"] as? String == "empty-file")
+        // A manifest that is a folder, or NUL-separated: refused, not misread.
+        #expect(try Self.veil(["score", "--manifest", dir.path]).status == 64)
+        let nul = try Self.write("Samples/images/coins.jpg\u{0}Samples/images/chelsea.jpg\n", "nul.txt", in: dir)
+        let nulRun = try Self.veil(["score", "--no-faces", "--manifest", nul])
+        #expect(nulRun.status == 64 && nulRun.stderr.contains("NUL"), "\(nulRun.stderr)")
+    }
+
+    @Test func thresholdsAndResumesKeepThePolicyHonest() throws {
+        #expect(try Self.veil(["score", "--threshold", "nudity=0.1", "--threshold", "nudity=0.2", "Samples/images/coins.jpg"]).status == 64)
+        let dir = try Self.folder()
+        let off = try Self.write("policy: {name: x, version: \"1\"}\nflags:\n  nudity: {enabled: false}\n", "off.yaml", in: dir)
+        let disabled = try Self.veil(["score", "--policy", off, "--threshold", "nudity=0.1", "Samples/images/coins.jpg"])
+        #expect(disabled.status == 64 && disabled.stderr.contains("switches this flag off"), "\(disabled.stderr)")
+        // One-run thresholds show in the policy version, and a resume under another policy is refused.
+        let out = dir.appendingPathComponent("s.jsonl").path
+        let first = try Self.veil(["score", "--no-faces", "--threshold", "nudity=0.3", "--out", out, "Samples/images/coins.jpg"])
+        #expect(first.status == 0)
+        let version = (first.records.first?["policy"] as? [String: Any])?["version"] as? String
+        let written = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(written.contains("\"version\":\"1 with --threshold nudity=0.3\""), "\(String(describing: version)) \(written)")
+        let resumed = try Self.veil(["score", "--no-faces", "--resume", "--out", out, "Samples/images/chelsea.jpg"])
+        #expect(resumed.status == 64 && resumed.stderr.contains("recorded under the policy"), "\(resumed.stderr)")
+    }
+
+    @Test func reviewCommandsRefuseWhatWouldLookLikeAnEmptyQueue() throws {
+        let dir = try Self.folder()
+        let ledger = dir.appendingPathComponent("l.sqlite").path
+        let photo = dir.appendingPathComponent("a\nb.jpg").path
+        try FileManager.default.copyItem(atPath: "Samples/images/coins.jpg", toPath: photo)
+        _ = try Self.veil(["score", "--no-faces", "--threshold", "nudity=0.000001", "--ledger", ledger, photo])
+        let typo = try Self.veil(["review", "list", "--ledger", ledger, "--flag", "nudtiy"])
+        #expect(typo.status == 64 && typo.stderr.contains("'nudtiy'"), "\(typo.stderr)")
+        // A path holding a line break cannot forge a row of the table.
+        let list = try Self.veil(["review", "list", "--ledger", ledger])
+        #expect(list.stdout.split(separator: "\n").count == 2 && list.stdout.contains("a\\nb.jpg"), "\(list.stdout)")
+        let forged = try Self.veil(["review", "confirm", "1", "--ledger", ledger, "--reviewer", "dr\nfake"])
+        #expect(forged.status == 64 && forged.stderr.contains("control characters"), "\(forged.stderr)")
+        // An empty file is not turned into a ledger by a command that only reads.
+        let empty = try Self.write("", "empty.sqlite", in: dir)
+        #expect(try Self.veil(["review", "list", "--ledger", empty]).status == 64)
+        #expect(try FileManager.default.attributesOfItem(atPath: empty)[.size] as? Int == 0)
     }
 }

@@ -102,7 +102,8 @@ struct NormalizerTests {
     /// misspellings: they must raise nothing. Real misspellings still match, at near-miss
     /// confidence (below a synonym's), or as the term when a side or a space is run in.
     @Test(arguments: ["tested", "breath", "public", "private", "personal", "marginal", "vertical", "button", "senile",
-                      "festival", "fascial", "lenticular", "peroneus", "vestibular", "ripple", "glands", "abreast"])
+                      "festival", "fascial", "lenticular", "peroneus", "vestibular", "ripple", "glands", "abreast",
+                      "patch test is negative"])
     func ordinaryWordsAreNotNearMisses(word: String) throws {
         let found = try Self.vocabulary.normalize(text: "photo \(word) 2024")
         #expect(found.allSatisfy { $0.concept == nil }, "\(word) → \(Self.describe(found))")
