@@ -62,7 +62,8 @@ public enum TruthFile {
         // The last line may lack its line end in a file written by hand.
         if complete < data.count { records += CSV.records(in: data.suffix(from: data.startIndex + complete) + Data([0x0A])).records }
         let rows = records.enumerated().filter { !($0.element.count == 1 && $0.element[0].isEmpty) }
-        guard let header = rows.first?.element, header.first == "path", header.count >= 2 else {
+        // Spaces after the commas of a hand-written header are not part of the flag names.
+        guard let header = rows.first?.element.map({ $0.trimmingCharacters(in: .whitespaces) }), header.first == "path", header.count >= 2 else {
             throw TruthFileError(file: file, line: 1, reason: "the header must be path followed by one column per flag")
         }
         if let duplicate = Dictionary(grouping: header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {

@@ -174,7 +174,10 @@ private struct Reader {
     }
 
     func string(_ node: Node, key: String) throws -> String {
-        guard case .scalar(let s) = node, !s.string.isEmpty else { throw fail(node, key, "must be non-empty text") }
+        guard case .scalar(let s) = node, !s.string.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+              !s.string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw fail(node, key, "must be non-empty text on one line")
+        }
         return s.string
     }
 

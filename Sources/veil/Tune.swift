@@ -68,6 +68,12 @@ struct Tune: ParsableCommand {
             keyOfScore = { $0.sha256 ?? "" }
         }
         let allFlags = Set(truthTable.values.flatMap(\.keys))
+        // A truth column, or a --flag, that names no flag of the scores is a typo: tuning it
+        // would report "no positives" rather than the mistake.
+        let scored = Set(scoreTable.flatMap(\.scores.keys))
+        for flag in (flags.isEmpty ? allFlags.sorted() : flags) where !scored.contains(flag) {
+            throw TuneInputs.fail("'\(flag)' is not a flag of the score records (they have \(scored.sorted().joined(separator: ", ")))")
+        }
         let chosen = flags.isEmpty ? allFlags.sorted() : flags
         var results: [FlagResult] = []
         var skipped: [String] = []

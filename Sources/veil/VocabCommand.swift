@@ -71,8 +71,9 @@ struct VocabCommand: ParsableCommand {
             if let file {
                 let text: String
                 do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                    FileHandle.standardError.write(Data("veil: cannot read \(file): \(error.localizedDescription)\n".utf8))
-                    throw ExitCodes.usage
+                    let missing = !FileManager.default.fileExists(atPath: file)
+                    warn("cannot read \(file): " + (missing ? "no such file" : "not UTF-8 text, or not a file"))
+                    throw missing ? ExitCodes.noInput : ExitCodes.usage
                 }
                 var output = Data()
                 for line in lines(text) where !line.isEmpty {

@@ -521,4 +521,16 @@ struct FailClosedTests {
         #expect(try Self.veil(["review", "list", "--ledger", empty]).status == 64)
         #expect(try FileManager.default.attributesOfItem(atPath: empty)[.size] as? Int == 0)
     }
+
+    @Test func smallerTyposAreNamedToo() throws {
+        let dir = try Self.folder()
+        let (scores, _, _) = try TuneCommandTests.inputs()
+        let truth = try Self.write("path, nudtiy\nimg0.jpg,1\nimg1.jpg,0\n", "t.csv", in: dir)
+        let tune = try Self.veil(["tune", scores, "--truth", truth])
+        #expect(tune.status == 64 && tune.stderr.contains("'nudtiy' is not a flag of the score records"), "\(tune.stderr)")
+        #expect(try Self.veil(["vocab", "normalize", "--file", dir.appendingPathComponent("none.txt").path]).status == 66)
+        let blank = try Self.write("policy: {name: x, version: \" \"}\n", "p.yaml", in: dir)
+        let check = try Self.veil(["policy", "check", blank])
+        #expect(check.status == 65 && check.stderr.contains("policy.version"), "\(check.stderr)")
+    }
 }
