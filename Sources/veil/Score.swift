@@ -23,7 +23,7 @@ struct Score: ParsableCommand {
         "evidence" names the attribute behind each. Patient name, ID and dates never \
         appear in records or logs.
 
-        Records go to standard output as JSON lines (see "The score record" in README.md). \
+        Records go to standard output as JSON lines (docs/command-line.md, "The score record", lists every field). \
         Scores are suggestions for human review, never labels.
 
         Exit codes: 0 done (per-file errors are in the records); 64 bad options or policy; \

@@ -1,7 +1,7 @@
 import Veil
 
-/// One line of `veil score` output. Field names and meanings are documented in README.md
-/// ("The score record"); `schema` changes whenever a field changes meaning.
+/// One line of `veil score` output. Field names and meanings are documented in
+/// docs/command-line.md ("The score record"); `schema` changes whenever a field changes meaning.
 struct ScoreRecord: Encodable {
     static let schemaVersion = 3
 
