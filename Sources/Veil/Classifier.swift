@@ -42,6 +42,9 @@ public final class Classifier: Sendable {
         if manifest.outputs.isEmpty {
             throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)", "names no score outputs, so it cannot classify images")
         }
+        if Set(manifest.outputs.map(\.name)).count != manifest.outputs.count {
+            throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)", "names a score output twice; one would hide the other")
+        }
         self.model = model
         self.preprocessor = try Preprocessor(manifest: model.manifest)
         var options = decodingOptions

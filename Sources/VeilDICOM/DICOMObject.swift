@@ -83,7 +83,9 @@ public struct DICOMObject: Sendable {
     }
 
     /// What can be read of an object that cannot be decoded: its metadata, from the
-    /// attributes before Pixel Data, or nil when not even those parse. A damaged or
+    /// attributes before Pixel Data up to the first one that cannot be read (a damaged
+    /// Sensitive Content Code Sequence counts as one unreadable label), or nil when not even
+    /// the file meta information parses. Deflated and big-endian objects are not salvaged. A damaged or
     /// pixel-less object may still carry a Sensitive Content Code Sequence or a Body Part
     /// Examined, and those must still reach review.
     public static func salvageMetadata(from data: Data, now: Date = Date()) -> DICOMMetadata? {
@@ -100,7 +102,7 @@ public struct DICOMObject: Sendable {
             start = end
             explicitVR = looksExplicit(bytes, at: start)
         }
-        guard let (set, _) = try? Parser(store: store, explicitVR: explicitVR).parse(from: start, stop: { $0.group >= 0x7FE0 }) else {
+        guard let (set, _) = try? Parser(store: store, explicitVR: explicitVR, lenient: true).parse(from: start, stop: { $0.group >= 0x7FE0 }) else {
             return nil
         }
         return DICOMMetadata(set, now: now)

@@ -12,11 +12,16 @@ struct Parser {
 
     let store: ByteStore
     let explicitVR: Bool
+    /// For salvaging metadata from a damaged object: at the top level, parsing stops at the
+    /// first attribute that cannot be read and returns what came before it, instead of
+    /// throwing. A damaged Sensitive Content Code Sequence still counts as present.
+    var lenient = false
     private var bytes: [UInt8] { store.bytes }
 
-    init(store: ByteStore, explicitVR: Bool) {
+    init(store: ByteStore, explicitVR: Bool, lenient: Bool = false) {
         self.store = store
         self.explicitVR = explicitVR
+        self.lenient = lenient
     }
 
     /// Parses top-level elements from `start` until the end, or until `stop` says the next
@@ -38,70 +43,98 @@ struct Parser {
             let tag = DICOMTag(raw: UInt32(u16(at)) << 16 | UInt32(u16(at + 2)))
             if stop(tag) { return (set, at) }
             if tag == .itemDelimitation {
-                guard inUndefinedItem else { throw corrupt("an item delimiter at byte \(at) is outside any item") }
+                guard inUndefinedItem else {
+                    if lenient && depth == 0 { return (set, at) }
+                    throw corrupt("an item delimiter at byte \(at) is outside any item")
+                }
                 return (set, at + 8)
             }
-            if tag.group == 0xFFFE { throw corrupt("unexpected \(tag) at byte \(at)") }
-
-            var vr: String
-            var length: UInt32
-            var header: Int
-            if explicitVR {
-                let a = bytes[at + 4], b = bytes[at + 5]
-                guard (0x41...0x5A).contains(a), (0x41...0x5A).contains(b) else {
-                    throw corrupt("attribute \(tag) at byte \(at) has no valid VR (bytes \(a), \(b)); the file may not be explicit VR")
-                }
-                vr = String(decoding: [a, b], as: UTF8.self)
-                if longLengthVRs.contains(vr) {
-                    guard at + 12 <= range.upperBound else {
-                        throw truncatedOrCorrupt(at + 12, range, "attribute \(tag)'s header is cut short")
+            if lenient && depth == 0 {
+                do {
+                    at = try Parser(store: store, explicitVR: explicitVR).parseElement(at: at, tag: tag, range: range, depth: depth, into: &set)
+                } catch {
+                    if tag == .sensitiveContentCodeSequence {
+                        // Cut or damaged inside the archive's own label: still a label.
+                        set.elements[tag.raw] = Element(vr: "SQ", value: .sequence([DataSet(store: store)]))
                     }
-                    length = u32(at + 8)
-                    header = 12
-                } else {
-                    length = UInt32(u16(at + 6))
-                    header = 8
+                    return (set, at)
                 }
-            } else {
-                length = u32(at + 4)
-                header = 8
-                vr = tag == .pixelData ? "OW" : implicitSequenceTags.contains(tag.raw) ? "SQ" : "UN"
+                continue
             }
-            let valueStart = at + header
-
-            let element: Element
-            if length == 0xFFFF_FFFF {
-                if tag == .pixelData {
-                    let (fragments, end) = try parseFragments(from: valueStart, in: range)
-                    element = Element(vr: vr, value: .fragments(fragments))
-                    at = end
-                } else if vr == "SQ" || vr == "UN" {
-                    // An undefined-length UN is a sequence in implicit VR (PS3.5 6.2.2).
-                    let nested = vr == "UN" && explicitVR ? Parser(store: store, explicitVR: false) : self
-                    let (items, end) = try nested.parseItems(valueStart..<range.upperBound, depth: depth + 1, definedLength: false, tag: tag)
-                    element = Element(vr: "SQ", value: .sequence(items))
-                    at = end
-                } else {
-                    throw corrupt("attribute \(tag) (VR \(vr)) has an undefined length, which only sequences and pixel data may have")
-                }
-            } else {
-                let end = valueStart + Int(length)
-                guard end <= range.upperBound else {
-                    throw truncatedOrCorrupt(end, range,
-                                             "attribute \(tag) declares \(length) bytes, but only \(max(0, range.upperBound - valueStart)) remain")
-                }
-                if vr == "SQ" {
-                    let (items, _) = try parseItems(valueStart..<end, depth: depth + 1, definedLength: true, tag: tag)
-                    element = Element(vr: vr, value: .sequence(items))
-                } else {
-                    element = Element(vr: vr, value: .bytes(valueStart..<end))
-                }
-                at = end
-            }
-            set.elements[tag.raw] = element
+            at = try parseElement(at: at, tag: tag, range: range, depth: depth, into: &set)
         }
         if inUndefinedItem { throw ImageDecodingError(.truncated, "an item of undefined length has no delimiter before the end of the data") }
         return (set, at)
+    }
+
+    /// Parses the attribute whose tag starts at `at` into `set`; returns where the next begins.
+    private func parseElement(at start: Int, tag: DICOMTag, range: Range<Int>, depth: Int, into set: inout DataSet) throws -> Int {
+        var at = start
+        if tag.group == 0xFFFE { throw corrupt("unexpected \(tag) at byte \(at)") }
+
+        var vr: String
+        var length: UInt32
+        var header: Int
+        if explicitVR {
+            let a = bytes[at + 4], b = bytes[at + 5]
+            guard (0x41...0x5A).contains(a), (0x41...0x5A).contains(b) else {
+                throw corrupt("attribute \(tag) at byte \(at) has no valid VR (bytes \(a), \(b)); the file may not be explicit VR")
+            }
+            vr = String(decoding: [a, b], as: UTF8.self)
+            if longLengthVRs.contains(vr) {
+                guard at + 12 <= range.upperBound else {
+                    throw truncatedOrCorrupt(at + 12, range, "attribute \(tag)'s header is cut short")
+                }
+                length = u32(at + 8)
+                header = 12
+            } else {
+                length = UInt32(u16(at + 6))
+                header = 8
+            }
+        } else {
+            length = u32(at + 4)
+            header = 8
+            vr = tag == .pixelData ? "OW" : implicitSequenceTags.contains(tag.raw) ? "SQ" : "UN"
+        }
+        let valueStart = at + header
+
+        let element: Element
+        if length == 0xFFFF_FFFF {
+            if tag == .pixelData {
+                let (fragments, end) = try parseFragments(from: valueStart, in: range)
+                element = Element(vr: vr, value: .fragments(fragments))
+                at = end
+            } else if vr == "SQ" || vr == "UN" {
+                // An undefined-length UN is a sequence in implicit VR (PS3.5 6.2.2).
+                let nested = vr == "UN" && explicitVR ? Parser(store: store, explicitVR: false) : self
+                let (items, end) = try nested.parseItems(valueStart..<range.upperBound, depth: depth + 1, definedLength: false, tag: tag)
+                element = Element(vr: "SQ", value: .sequence(items))
+                at = end
+            } else {
+                throw corrupt("attribute \(tag) (VR \(vr)) has an undefined length, which only sequences and pixel data may have")
+            }
+        } else {
+            let end = valueStart + Int(length)
+            guard end <= range.upperBound else {
+                throw truncatedOrCorrupt(end, range,
+                                         "attribute \(tag) declares \(length) bytes, but only \(max(0, range.upperBound - valueStart)) remain")
+            }
+            if vr == "SQ" {
+                let (items, _) = try parseItems(valueStart..<end, depth: depth + 1, definedLength: true, tag: tag)
+                element = Element(vr: vr, value: .sequence(items))
+            } else if vr == "UN" && explicitVR && implicitSequenceTags.contains(tag.raw) {
+                // A sequence the writer did not know (stored as UN, as many archives do with
+                // new attributes such as (0008,001D)): its items are implicit VR (PS3.5 6.2.2).
+                let (items, _) = try Parser(store: store, explicitVR: false).parseItems(valueStart..<end, depth: depth + 1,
+                                                                                         definedLength: true, tag: tag)
+                element = Element(vr: "SQ", value: .sequence(items))
+            } else {
+                element = Element(vr: vr, value: .bytes(valueStart..<end))
+            }
+            at = end
+        }
+        set.elements[tag.raw] = element
+        return at
     }
 
     /// The items of a sequence whose value is `range` (defined length) or starts at

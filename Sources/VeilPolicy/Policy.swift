@@ -205,6 +205,16 @@ public struct FlagPolicy: Sendable, Equatable {
             throw fail("calibration.isotonic", "needs at least two points, and must rise from its first probability to its last")
         default: break
         }
+        // Rising is not enough: the highest raw score must still reach the thresholds.
+        if let calibration {
+            let top = calibration.apply(1)
+            if top < reviewThreshold {
+                throw fail("calibration", "maps the highest raw score, 1, to \(top), below the review threshold \(reviewThreshold): the flag could never be reviewed")
+            }
+            if let restrict = restrictThreshold, top < restrict {
+                throw fail("calibration", "maps the highest raw score, 1, to \(top), below the restrict threshold \(restrict): no image could be restricted")
+            }
+        }
     }
 }
 

@@ -257,8 +257,11 @@ extension Ledger {
     static func reviewerName(_ name: String, in path: String) throws -> String {
         let who = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !who.isEmpty else { throw LedgerError(file: path, reason: "a decision or reveal needs a reviewer") }
-        guard !who.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw LedgerError(file: path, reason: "a reviewer's name cannot hold control characters (line breaks, tabs)")
+        // Control and format characters (line breaks, tabs, right-to-left overrides) and line
+        // separators could forge or disguise lines in the trail's text forms.
+        let hidden: Set<Unicode.GeneralCategory> = [.control, .format, .lineSeparator, .paragraphSeparator]
+        guard !who.unicodeScalars.contains(where: { hidden.contains($0.properties.generalCategory) }) else {
+            throw LedgerError(file: path, reason: "a reviewer's name cannot hold control characters (line breaks, tabs, direction overrides)")
         }
         return who
     }

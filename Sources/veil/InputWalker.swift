@@ -10,6 +10,8 @@ struct InputWalker: Sequence, IteratorProtocol {
         /// Named on the command line or in a manifest (always gets a record), rather than
         /// found while walking a folder.
         var named: Bool
+        /// Why the walk could not use this entry (a folder it cannot list): an error record.
+        var problem: String? = nil
     }
 
     private var roots: [String]
@@ -39,21 +41,33 @@ struct InputWalker: Sequence, IteratorProtocol {
                 guard let path = level.popLast() else { stack.removeLast(); continue }
                 stack[stack.count - 1] = level
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-                if isDirectory.boolValue { push(folder: path) } else {
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                    // A link to nothing is named like a file someone meant to keep: say so.
+                    if (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
+                        currentRoot?.files += 1
+                        return Input(path: path, named: false, problem: "a link to a file that does not exist, or a loop of links")
+                    }
+                    continue
+                }
+                if isDirectory.boolValue {
+                    if let problem = push(folder: path) { return Input(path: path, named: false, problem: problem) }
+                } else {
                     currentRoot?.files += 1
                     return Input(path: path, named: false)
                 }
             }
             if let root = currentRoot, root.files == 0, !quiet {
-                FileHandle.standardError.write(Data("veil: warning: the folder \(root.path) holds no files\n".utf8))
+                warn("warning: the folder \(root.path) holds no files")
             }
             currentRoot = nil
             if let path = roots.popLast() {
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                     currentRoot = (path, 0)
-                    push(folder: path)
+                    if let problem = push(folder: path) {
+                        currentRoot = nil
+                        return Input(path: path, named: true, problem: problem)
+                    }
                     continue
                 }
                 return Input(path: path, named: true)
@@ -63,14 +77,21 @@ struct InputWalker: Sequence, IteratorProtocol {
         }
     }
 
-    private mutating func push(folder: String) {
+    /// Queues a folder's entries; returns why it cannot be listed, if it cannot.
+    private mutating func push(folder: String) -> String? {
         guard let identity = FileIdentity(folder), visited.insert(identity).inserted else {
             if !quiet { warn("warning: \(folder) leads back to a folder already walked; not walked again") }
-            return
+            return nil
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            return "cannot list the folder: " + (underlying?.domain == NSPOSIXErrorDomain
+                ? String(cString: strerror(Int32(underlying!.code))) : error.localizedDescription)
+        }
         // Reversed, so that popLast yields them in sorted order.
         stack.append(names.sorted(by: >).map { (folder as NSString).appendingPathComponent($0) })
+        return nil
     }
 }
 

@@ -40,7 +40,7 @@ struct StandardOutput {
                 if written < 0 {
                     if errno == EINTR { continue }
                     let reason = String(cString: strerror(errno))
-                    FileHandle.standardError.write(Data("veil: cannot write to \(name): \(reason)\n".utf8))
+                    warn("cannot write to \(name): \(reason)")
                     throw ExitCodes.outputFailed
                 }
                 offset += written
@@ -55,9 +55,21 @@ struct StandardOutput {
 }
 
 /// A message to the operator on standard error. Its failures are ignored: there is nowhere
-/// left to report them.
+/// left to report them. (FileHandle.standardError.write traps on a closed pipe, which made
+/// `veil … 2>&1 | head -1` die by SIGILL.)
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data("veil: \(message)\n".utf8))
+    writeToStandardError("veil: \(message)\n")
+}
+
+/// Writes `text` to standard error as far as it can; errors are ignored.
+func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { Foundation.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return }
+        bytes = bytes.dropFirst(written)
+    }
 }
 
 /// The lines of a text file, whatever its line ends: LF, or CRLF as Excel and Python's csv
@@ -83,10 +95,25 @@ struct FileIdentity: Hashable {
 
 /// Refuses an output that is one of the command's inputs: writing it would destroy what is
 /// being read (a photo, a manifest, a policy, a truth file) and still exit 0.
-func refuseOverwriting(_ output: String?, option: String, inputs: [String?]) throws {
-    guard let output, let target = FileIdentity(output) else { return }
-    for case let input? in inputs where FileIdentity(input) == target {
-        warn("\(option) \(output) is the same file as the input \(input): it would be overwritten")
+func refuseOverwriting(_ output: String?, option: String, inputs: [String?], mayBeALedger: Bool = false) throws {
+    guard let output else { return }
+    let target = FileIdentity(output), resolved = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
+    for case let input? in inputs {
+        // By identity when both exist; by resolved path when one is yet to be created.
+        let same = target.map { FileIdentity(input) == $0 }
+            ?? (URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == resolved)
+        if same {
+            warn("\(option) \(output) is the same file as \(input): it would be overwritten")
+            throw ExitCodes.usage
+        }
+    }
+    // A review ledger is append-only evidence: no output replaces one, even one this run
+    // does not name.
+    var info = stat()
+    if !mayBeALedger, stat(output, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+       let handle = FileHandle(forReadingAtPath: output), let head = try? handle.read(upToCount: 16),
+       head == Data("SQLite format 3\0".utf8) {
+        warn("\(option) \(output) is an SQLite database (a review ledger?); it would be overwritten")
         throw ExitCodes.usage
     }
 }

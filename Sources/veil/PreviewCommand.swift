@@ -85,7 +85,7 @@ struct PreviewCommand: ParsableCommand {
             throw error.kind == .noSuchFile ? ExitCodes.noInput : ExitCodes.fileErrors
         }
         guard frame <= pictures.count else {
-            FileHandle.standardError.write(Data("veil: \(input) has \(pictures.count) frame(s), not \(frame)\n".utf8))
+            warn("\(input) has \(pictures.count) frame(s), not \(frame)")
             throw ExitCodes.usage
         }
         let picture = pictures[frame - 1]
@@ -124,6 +124,6 @@ struct PreviewCommand: ParsableCommand {
         case .whole: what = "whole image obscured"
         case .faces(let faces): what = "\(faces.count) face(s) obscured"
         }
-        FileHandle.standardError.write(Data("veil: wrote \(out) (\(preview.width)x\(preview.height), level \(level), \(what))\n".utf8))
+        warn("wrote \(out) (\(preview.width)x\(preview.height), level \(level), \(what))")
     }
 }

@@ -160,9 +160,18 @@ struct Score: ParsableCommand {
                 slower than it could. See docs/performance.md.
                 """)
         }
+        // An existing --out must be an earlier run's records: a photo in the folder being
+        // scored, or any other file, would be destroyed before it could be read.
+        var outInfo = stat()
+        if let out, !resume, stat(out, &outInfo) == 0, (outInfo.st_mode & S_IFMT) == S_IFREG,
+           let handle = FileHandle(forReadingAtPath: out), let head = try? handle.read(upToCount: 12), !head.isEmpty,
+           head.first != UInt8(ascii: "{"), !head.starts(with: Data("path,sha256".utf8)) {
+            warn("--out \(out) exists and is not a veil score file; remove it or choose another --out")
+            throw ExitCodes.usage
+        }
         // Nothing this run reads may be what it writes.
         try refuseOverwriting(out, option: "--out", inputs: paths + [manifest, policy, ledger])
-        try refuseOverwriting(ledger, option: "--ledger", inputs: paths + [manifest, policy])
+        try refuseOverwriting(ledger, option: "--ledger", inputs: paths + [manifest, policy, out], mayBeALedger: true)
         // The policy first: a broken policy must stop the run before anything is loaded or written.
         let effective = try EffectivePolicy.loadOrExit(policy, thresholds: try thresholdOverrides())
         let activePolicy = effective.policy
@@ -216,7 +225,8 @@ struct Score: ParsableCommand {
                             faceLevels: faceLevels ?? 2)
         let pipeline = ScorePipeline(scorer: scorer, policy: activePolicy, ledger: reviewLedger, sink: sink,
                                      settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter,
-                                                     allModalities: allModalities))
+                                                     allModalities: allModalities,
+                                                     outputs: Set([out, ledger].compactMap { $0 }.compactMap(FileIdentity.init))))
         let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
         warn(summary.text)
         if summary.missing > 0 {

@@ -22,6 +22,10 @@ struct ScorePipeline {
         var shard: Shard?
         /// Score DICOM objects that are not visible-light captures too.
         var allModalities = false
+        /// The files this run writes (--out, --ledger): an input found in a folder or a
+        /// manifest that is one of them gets an error record instead of being read while it
+        /// is overwritten.
+        var outputs: Set<FileIdentity> = []
     }
 
     let scorer: Scorer
@@ -66,7 +70,7 @@ struct ScorePipeline {
             return chunk
         }
         // Decode a chunk in the background; `wait()` returns its results in input order.
-        let reader = classifier.reader, jobs = settings.jobs, allModalities = settings.allModalities
+        let reader = classifier.reader, jobs = settings.jobs, allModalities = settings.allModalities, outputs = settings.outputs
         func startDecoding(_ chunk: [InputWalker.Input]) -> () -> [[Decoded]?] {
             let group = DispatchGroup()
             let results = ResultsBox(count: chunk.count)
@@ -76,7 +80,7 @@ struct ScorePipeline {
                 // cost spread evenly instead of leaving one worker with the slow ones.
                 DispatchQueue.concurrentPerform(iterations: jobs) { _ in
                     while let i = results.claim() {
-                        results.set(i, Self.decode(chunk[i], with: reader, allModalities: allModalities))
+                        results.set(i, Self.decode(chunk[i], with: reader, allModalities: allModalities, outputs: outputs))
                     }
                 }
                 group.leave()
@@ -123,11 +127,26 @@ struct ScorePipeline {
     /// Reads, hashes and decodes one input: one item per picture (a DICOM object has one
     /// per frame), or one error or skip record. Files found in folders that are not images
     /// Veil reads are dropped (`nil`); anything named always gets a record.
-    static func decode(_ input: InputWalker.Input, with reader: ImageReader, allModalities: Bool) -> [Decoded]? {
+    static func decode(_ input: InputWalker.Input, with reader: ImageReader, allModalities: Bool,
+                       outputs: Set<FileIdentity> = []) -> [Decoded]? {
         var record = ScoreRecord(path: input.path, status: "ok")
+        if !outputs.isEmpty, let identity = FileIdentity(input.path), outputs.contains(identity) {
+            // Found while walking (the output inside the folder scored): not an input at all.
+            guard input.named else { return nil }
+            record.status = "error"
+            record.error = .init(kind: "is-an-output", message: "is a file this run writes (--out or --ledger); not read")
+            return [Decoded(record: record, picture: nil)]
+        }
+        if let problem = input.problem {
+            record.status = "error"
+            record.error = .init(kind: "unreadable-file", message: problem)
+            return [Decoded(record: record, picture: nil, salvaged: (nil, nil))]
+        }
         let data: Data
         do { data = try ImageDecoder.readFile(atPath: input.path) } catch {
-            return [failed(record, error, salvaged: nil)]
+            // Unreadable, but its name may still call for review.
+            let missing = (error as? ImageDecodingError)?.kind == .noSuchFile
+            return [failed(record, error, salvaged: missing && input.named ? nil : (nil, nil))]
         }
         // In a folder, only files that are neither an image format Veil recognises (even
         // one it cannot decode, such as HEIC) nor named like an image are passed over:
@@ -156,7 +175,9 @@ struct ScorePipeline {
                     let loaded = try source.picture(at: index)
                     return Decoded(record: Self.describe(record, loaded), picture: loaded)
                 } catch {
-                    return Decoded(record: Self.frameError(record, error, index: index, of: source.count), picture: nil)
+                    // A frame that cannot be decoded still carries the object's attributes.
+                    return Decoded(record: Self.frameError(record, error, index: index, of: source.count), picture: nil,
+                                   salvaged: (source.dicom, source.dicom?.size))
                 }
             }
         } catch let error as ImageDecodingError where error.kind == .notAnImage {
@@ -225,8 +246,10 @@ struct ScorePipeline {
 
     /// The policy's verdict on `assessment`, written into `record` and recorded in the
     /// ledger. The policy sees the scores as computed; the record shows them rounded.
+    /// Returns false when the record calls for review but cannot be queued in the ledger.
+    @discardableResult
     private func apply(_ assessment: Assessment, to record: inout ScoreRecord, dicom: DICOMMetadata?, size: PixelSize?,
-                       summary: inout ScoreSummary) throws {
+                       summary: inout ScoreSummary) throws -> Bool {
         record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
         let suggestions = policy.suggestions(for: assessment.scores, minor: dicom?.isMinor == true,
                                              nearMisses: assessment.nearMissFlags).map { s in
@@ -242,13 +265,14 @@ struct ScorePipeline {
         }
         record.review = ReviewSummary(suggestions)
         record.policy = .init(name: policy.name, version: policy.version)
-        guard let ledger, record.review != ReviewSummary.none else { return }
+        guard let ledger, record.review != ReviewSummary.none else { return true }
         guard let sha = record.sha256, let size, size.width > 0, size.height > 0 else {
             // The ledger identifies an image by its bytes and size; without them the image
-            // cannot be queued, and the run must not end as if it had been.
-            warn("\(record.path): calls for review but cannot be queued in the ledger (its size is unknown)")
+            // cannot be queued. Its record is withheld, so that --resume tries it again
+            // rather than counting it done, and the run ends with 65.
+            warn("\(record.path): calls for review but cannot be queued in the ledger (its size is unknown); its record is withheld")
             summary.unqueued += 1
-            return
+            return false
         }
         let manifest = classifier.model.manifest
         do {
@@ -261,6 +285,7 @@ struct ScorePipeline {
             warn("\(error)")
             throw ExitCodes.outputFailed
         }
+        return true
     }
 
     /// Scores a batch and writes the records of every input whose last picture it holds.
@@ -280,6 +305,7 @@ struct ScorePipeline {
                 items[i].0.picture = loaded
             } catch {
                 items[i].0.record = Self.frameError(items[i].0.record, error, index: index, of: source.count)
+                items[i].0.salvaged = (source.dicom, source.dicom?.size)
             }
         }
         let pictures = items.compactMap(\.0.picture)
@@ -298,8 +324,11 @@ struct ScorePipeline {
             } else if let salvaged = item.salvaged {
                 // Not scored, but its path or attributes may still call for review: fail closed.
                 let assessment = scorer.assessMetadata(path: record.path, dicom: salvaged.dicom)
-                if !assessment.evidence.isEmpty {
-                    try apply(assessment, to: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)
+                if !assessment.evidence.isEmpty,
+                   !(try apply(assessment, to: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)) {
+                    if last && !unwritten.isEmpty { try sink.write(unwritten); unwritten.removeAll(keepingCapacity: true) }
+                    if last { summary.inputs += 1 }
+                    continue
                 }
             }
             unwritten.append(record)
@@ -404,10 +433,10 @@ final class ProgressLine {
             let eta = Int(Double(total - done) / rate)
             line += String(format: ", ETA %d:%02d:%02d", eta / 3600, eta / 60 % 60, eta % 60)
         }
-        FileHandle.standardError.write(Data((line + "   ").utf8))
+        writeToStandardError(line + "   ")
     }
 
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled { writeToStandardError("\n") }
     }
 }

@@ -365,7 +365,8 @@ struct FailClosedTests {
         for args in [["score", photo, "--out", photo], ["score", "--manifest", manifest, "--out", manifest],
                      ["score", photo, "--policy", policy, "--out", policy], ["preview", photo, "--out", photo]] {
             let run = try Self.veil(args)
-            #expect(run.status == 64 && run.stderr.contains("would be overwritten"), "\(args): \(run.stderr)")
+            #expect(run.status == 64 && (run.stderr.contains("would be overwritten") || run.stderr.contains("not a veil score file")),
+                    "\(args): \(run.stderr)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: photo)) == before)
         let (scores, truth, _) = try TuneCommandTests.inputs()
@@ -532,5 +533,89 @@ struct FailClosedTests {
         let blank = try Self.write("policy: {name: x, version: \" \"}\n", "p.yaml", in: dir)
         let check = try Self.veil(["policy", "check", blank])
         #expect(check.status == 65 && check.stderr.contains("policy.version"), "\(check.stderr)")
+    }
+
+    // MARK: Found by a second outside pass
+
+    /// An output found among the inputs (in a folder walked or a manifest) is never read
+    /// while it is overwritten, and an existing file that is not a score file is refused.
+    @Test func outputsAmongWalkedInputsAreProtected() throws {
+        let dir = try Self.folder()
+        let photo = dir.appendingPathComponent("a.jpg").path
+        try FileManager.default.copyItem(atPath: "Samples/images/coins.jpg", toPath: photo)
+        let before = try Data(contentsOf: URL(fileURLWithPath: photo))
+        let walked = try Self.veil(["score", "--no-faces", dir.path, "--out", photo])
+        #expect(walked.status == 64 && walked.stderr.contains("not a veil score file"), "\(walked.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: photo)) == before)
+        // --out and --ledger on one new file, and --out onto an existing ledger.
+        let both = dir.appendingPathComponent("y.jsonl").path
+        let same = try Self.veil(["score", "--no-faces", photo, "--out", both, "--ledger", both])
+        #expect(same.status == 64 && !FileManager.default.fileExists(atPath: both), "\(same.stderr)")
+        let ledger = dir.appendingPathComponent("l.sqlite").path
+        _ = try Self.veil(["score", "--no-faces", "--ledger", ledger, photo])
+        let onLedger = try Self.veil(["score", "--no-faces", photo, "--out", ledger])
+        #expect(onLedger.status == 64 && onLedger.stderr.contains("not a veil score file"), "\(onLedger.stderr)")
+        let preview = try Self.veil(["preview", photo, "--out", ledger])
+        #expect(preview.status == 64 && preview.stderr.contains("SQLite"), "\(preview.stderr)")
+        // This run's own output, named as an input, gets an error record and is not read;
+        // found in the folder being walked, it is no input at all.
+        let out = dir.appendingPathComponent("scores.jpg").path
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: out))
+        let own = try Self.veil(["score", "--no-faces", dir.path, "--out", out])
+        let records = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(own.status == 0 && !records.contains { $0.contains("scores.jpg") }, "\(own.stderr) \(records)")
+    }
+
+    /// Damage outside Pixel Data, a label stored as UN, and a frame that fails: the archive's
+    /// own label still sends the object to review.
+    @Test func archiveLabelsSurviveDamage() throws {
+        let fixtures = DICOMScoreTests.fixtures
+        let objects = ["evidence-cut-in-label", "evidence-rows-wrong", "evidence-un-label"].map { fixtures.appendingPathComponent($0 + ".dcm").path }
+        let run = try Self.veil(["score", "--no-faces"] + objects)
+        #expect(run.records.count == 3, "\(run.stdout)")
+        for record in run.records {
+            let fields = (record["evidence"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []
+            #expect(fields.contains("SensitiveContentCodeSequence (0008,001D)") && record["review"] as? String == "restricted", "\(record)")
+        }
+    }
+
+    /// A record that calls for review but cannot be queued (no size) is withheld, so that
+    /// --resume tries it again instead of counting it done; the run exits 65 each time.
+    @Test func unqueueableRecordsAreRetriedOnResume() throws {
+        let dir = try Self.folder()
+        let heic = dir.appendingPathComponent("groin.heic").path
+        try Data([0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)).write(to: URL(fileURLWithPath: heic))
+        let ledger = dir.appendingPathComponent("l.sqlite").path, out = dir.appendingPathComponent("s.jsonl").path
+        for _ in 0..<2 {
+            let run = try Self.veil(["score", "--no-faces", "--ledger", ledger, "--out", out, "--resume", heic, "Samples/images/coins.jpg"])
+            #expect(run.status == 65 && run.stderr.contains("withheld"), "\(run.stderr)")
+            let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 1 && !lines[0].contains("groin"))
+        }
+        // Without a ledger there is nothing to queue: the record carries its review.
+        let plain = try Self.veil(["score", "--no-faces", heic])
+        #expect(plain.status == 0 && plain.records.first?["review"] as? String == "restricted", "\(plain.stdout)")
+    }
+
+    @Test func brokenLinksAndUnlistableFoldersGetRecords() throws {
+        let dir = try Self.folder()
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("breast.jpg").path, withDestinationPath: "/nonexistent/x.jpg")
+        let run = try Self.veil(["score", "--no-faces", dir.path])
+        let record = try #require(run.records.first, "\(run.stderr)")
+        #expect(run.status == 0 && (record["error"] as? [String: Any])?["message"] as? String == "a link to a file that does not exist, or a loop of links")
+        #expect(record["review"] as? String == "restricted")
+    }
+
+    @Test func calibrationsMustReachTheThresholdsAndNamesStayPlain() throws {
+        let dir = try Self.folder()
+        for (body, message) in [("platt: {a: -6, b: 100}", "below the review threshold"), ("isotonic: [[0, 0], [0.5, 0.5]]", "below the restrict threshold")] {
+            let policy = try Self.write("policy: {name: x, version: \"1\"}\nflags:\n  nudity:\n    calibration: {\(body)}\n", "p.yaml", in: dir)
+            let check = try Self.veil(["policy", "check", policy])
+            #expect(check.status == 65 && check.stderr.contains(message), "\(check.stderr)")
+        }
+        let ledger = dir.appendingPathComponent("l.sqlite").path
+        _ = try Self.veil(["score", "--no-faces", "--threshold", "nudity=0.000001", "--ledger", ledger, "Samples/images/coins.jpg"])
+        let rlo = try Self.veil(["review", "confirm", "1", "--ledger", ledger, "--reviewer", "bob\u{202E}yrellam"])
+        #expect(rlo.status == 64 && rlo.stderr.contains("control characters"), "\(rlo.stderr)")
     }
 }

@@ -88,6 +88,21 @@ struct DICOMReaderTests {
         }
     }
 
+    /// A Sensitive Content Code Sequence stored as UN (as archives store attributes newer
+    /// than their dictionary) is read as the sequence it is; one cut mid-item still counts.
+    @Test func labelsSurviveUNEncodingAndDamage() throws {
+        let un = try DICOMObject(contentsOf: DICOMFixtures.path("evidence-un-label")).metadata
+        #expect(un.sensitiveContent.map(\.value) == ["LOCAL-17"])
+        let cut = try Data(contentsOf: URL(fileURLWithPath: DICOMFixtures.path("evidence-cut-in-label")))
+        #expect(throws: ImageDecodingError.self) { try DICOMObject(data: cut) }
+        let salvaged = try #require(DICOMObject.salvageMetadata(from: cut))
+        #expect(salvaged.sensitiveContent.count == 1)
+        // Attributes before a damaged Pixel Data are all there, the size included.
+        let truncated = try Data(contentsOf: URL(fileURLWithPath: DICOMFixtures.path("evidence-truncated")))
+        let whole = try DICOMObject(contentsOf: DICOMFixtures.path("evidence")).metadata
+        #expect(DICOMObject.salvageMetadata(from: truncated) == whole)
+    }
+
     /// Each malformed class gives its typed error, naming the file, never a trap.
     @Test(arguments: DICOMFixtures.malformed)
     func malformedObjectGivesTypedError(name: String) throws {

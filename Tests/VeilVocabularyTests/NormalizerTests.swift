@@ -112,7 +112,8 @@ struct NormalizerTests {
     @Test(arguments: [("brest", "76752008", MatchKind.synonym), ("breats", "76752008", .fuzzy), ("scrotel", "20233005", .fuzzy), ("vagnia", "76784001", .fuzzy),
                       ("nippel", "24142002", .fuzzy), ("penus", "18911002", .fuzzy), ("testicel", "40689003", .fuzzy),
                       ("fore skin", "18911002", .synonym), ("peri anal", "53505006", .synonym),
-                      ("leftbreast", "76752008", .synonym), ("RTBREAST", "76752008", .synonym), ("brests", "76752008", .synonym)]
+                      ("leftbreast", "76752008", .synonym), ("RTBREAST", "76752008", .synonym), ("brests", "76752008", .synonym),
+                      ("IMG_breast2", "76752008", .synonym), ("PENIS01", "18911002", .synonym), ("BreastWound", "76752008", .synonym)]
                    as [(String, String, MatchKind)])
     func misspellingsStillMatch(text: String, snomed: String, match: MatchKind) throws {
         let found = try Self.vocabulary.normalize(text: "wound \(text) day 3")
