@@ -94,7 +94,8 @@ struct FileIdentity: Hashable {
 }
 
 /// Refuses an output that is one of the command's inputs: writing it would destroy what is
-/// being read (a photo, a manifest, a policy, a truth file) and still exit 0.
+/// being read (a photo, a manifest, a policy, a truth file) and still exit 0. Unless
+/// `mayBeALedger` (for `--ledger` itself), an existing SQLite file is refused too.
 func refuseOverwriting(_ output: String?, option: String, inputs: [String?], mayBeALedger: Bool = false) throws {
     guard let output else { return }
     let target = FileIdentity(output), resolved = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
