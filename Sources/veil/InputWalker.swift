@@ -85,9 +85,7 @@ struct InputWalker: Sequence, IteratorProtocol {
         }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
-            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            return "cannot list the folder: " + (underlying?.domain == NSPOSIXErrorDomain
-                ? String(cString: strerror(Int32(underlying!.code))) : error.localizedDescription)
+            return "cannot list the folder: " + plainReason(error)
         }
         // Reversed, so that popLast yields them in sorted order.
         stack.append(names.sorted(by: >).map { (folder as NSString).appendingPathComponent($0) })

@@ -131,9 +131,16 @@ func writeWholeFile(_ data: Data, to path: String) throws {
         throw ExitCodes.outputFailed
     }
     do { try data.write(to: resolved, options: .atomic) } catch {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        let reason = underlying?.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(underlying!.code))) : error.localizedDescription
-        warn("cannot write \(path): \(reason)")
+        warn("cannot write \(path): \(plainReason(error))")
         throw ExitCodes.outputFailed
     }
+}
+
+/// The operating system's own words for a Foundation file error ("Permission denied"),
+/// rather than "The operation could not be completed (NSCocoaErrorDomain error 256)".
+func plainReason(_ error: Error) -> String {
+    if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    return error.localizedDescription
 }
