@@ -259,7 +259,7 @@ if what == "vocab" || what == "all" { try measureVocabulary() }
 if what == "gemm-shapes" { gemmShapes(threads: threads) }
 if what == "sha256" {
     let data = [UInt8](repeating: 0x5A, count: 32 << 20)
-    let t = medianSeconds(runs: 5) { _ = SHA256.hex(data) }
+    let t = medianSeconds(runs: 5) { _ = SHA256Hasher.hex(data) }
     print(String(format: "SHA-256: %.0f MB/s on one thread", Double(data.count) / t / 1e6))
 }
 if what == "ceiling", let folder = arguments.dropFirst(2).first {

@@ -1,25 +1,56 @@
 import Foundation
+import VeilDICOM
+import VeilEngine
+import VeilImage
 import VeilModels
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 
-/// Scores images with a model: the vendor-facing entry point.
+/// A model's name, version and weights hash: what every score records about its source.
+public struct ModelIdentity: Sendable, Hashable, Codable {
+    /// The model's name, e.g. `open_nsfw`.
+    public var name: String
+    /// Its version, e.g. `1.0.0`.
+    public var version: String
+    /// The SHA-256 of its weights file, lower-case hex.
+    public var weightsSHA256: String
+
+    init(_ manifest: ModelManifest) {
+        name = manifest.name
+        version = manifest.version
+        weightsSHA256 = manifest.weights.sha256
+    }
+}
+
+/// Scores images with an image classifier: one score per ``Flag`` the model produces.
 ///
 /// ```swift
-/// let classifier = try Classifier.loadDefault()   // once, at start-up
+/// let classifier = try Classifier.loadDefault(runtime: Runtime(threads: 4))   // once
 /// let scores = try classifier.scores(forFileAt: "/archive/wound-0042.jpg")
-/// if scores["nudity", default: 0] >= 0.4 { /* queue for human review */ }
+/// if scores[.nudity, default: 0] >= 0.4 { /* queue for human review */ }
 /// ```
 ///
 /// A `Classifier` is immutable and `Sendable`: load it once and share it between threads.
 /// Each call allocates its own working memory. Scores are suggestions for human review,
-/// never labels.
+/// never labels; ``Scorer`` adds faces, metadata and the policy's thresholds.
 public final class Classifier: Sendable {
-    /// The loaded network.
-    public let model: Model
-    /// The preprocessing chain from the model's manifest.
-    public let preprocessor: Preprocessor
-    /// How files are decoded for this model: scaled JPEG decoding down to
-    /// ``decodeOversampling`` times the size the first preprocessing resize produces.
-    public let decoder: ImageDecoder
+    package let model: Model
+    package let preprocessor: Preprocessor
+    package let decoder: ImageDecoder
+
+    /// The model's name, version and weights hash.
+    public let identity: ModelIdentity
+
+    /// The flags this model scores, in the manifest's order, e.g. `[.nudity]`.
+    public let flags: [Flag]
+
+    /// The threads each forward pass uses.
+    public var runtime: Runtime { model.runtime }
+
+    /// The most images one forward pass takes; longer arrays are scored in passes of this
+    /// size, so that memory stays bounded whatever the caller hands in.
+    public let batchSize: Int
 
     /// How much larger than the model's resize target a scaled JPEG decode must stay.
     ///
@@ -30,10 +61,32 @@ public final class Classifier: Sendable {
     /// no scaling. At 1.4 a 12-megapixel 4:3 photo still decodes at 1/8 scale (504×378).
     public static let decodeOversampling = 1.4
 
-    /// Wraps a loaded model. A detector (a manifest with a `detector` section, such as the
-    /// face detector) is refused: its outputs are boxes, not image scores, and reading them as
-    /// scores would give meaningless flags.
-    public init(model: Model, decodingOptions: DecodingOptions = DecodingOptions()) throws {
+    /// Loads the classifier whose manifest is at `path`.
+    ///
+    /// - Parameters:
+    ///   - runtime: the threads each forward pass may use.
+    ///   - batchSize: the most images per forward pass (at least 1); larger batches make
+    ///     faster matrix products and use more memory.
+    ///   - decodingOptions: limits for decoding files; the target size is set from the model.
+    /// - Throws: ``ModelLoadingError`` naming the file and the cause, also for a detector
+    ///   (its outputs are boxes, not image scores).
+    public convenience init(manifestAt path: String, runtime: Runtime = .automatic, batchSize: Int = 8,
+                            decodingOptions: DecodingOptions = DecodingOptions()) throws {
+        try self.init(model: try Model.load(manifestAt: path, runtime: runtime), batchSize: batchSize,
+                      decodingOptions: decodingOptions)
+    }
+
+    /// Loads the embedded default model: Yahoo's open_nsfw, which scores ``Flag/nudity``.
+    public static func loadDefault(runtime: Runtime = .automatic, batchSize: Int = 8,
+                                   decodingOptions: DecodingOptions = DecodingOptions()) throws -> Classifier {
+        try Classifier(manifestAt: defaultModelManifestPath, runtime: runtime, batchSize: batchSize,
+                       decodingOptions: decodingOptions)
+    }
+
+    /// Where the embedded default model's manifest is installed.
+    public static var defaultModelManifestPath: String { BundledModels.openNSFWManifestPath }
+
+    package init(model: Model, batchSize: Int = 8, decodingOptions: DecodingOptions = DecodingOptions()) throws {
         let manifest = model.manifest
         if manifest.detector != nil {
             throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)",
@@ -46,6 +99,9 @@ public final class Classifier: Sendable {
             throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)", "names a score output twice; one would hide the other")
         }
         self.model = model
+        self.identity = ModelIdentity(manifest)
+        self.flags = manifest.outputs.map { Flag($0.name) }
+        self.batchSize = max(1, batchSize)
         self.preprocessor = try Preprocessor(manifest: model.manifest)
         var options = decodingOptions
         let size = preprocessor.decodeSize ?? preprocessor.inputSize
@@ -54,54 +110,54 @@ public final class Classifier: Sendable {
         self.decoder = ImageDecoder(options: options)
     }
 
-    /// Loads the model whose manifest is at `path`.
-    public convenience init(manifestAt path: String, decodingOptions: DecodingOptions = DecodingOptions()) throws {
-        try self.init(model: try Model.load(manifestAt: path), decodingOptions: decodingOptions)
-    }
-
-    /// Loads the embedded default model: Yahoo's open_nsfw, which scores `nudity`.
-    public static func loadDefault(decodingOptions: DecodingOptions = DecodingOptions()) throws -> Classifier {
-        try Classifier(manifestAt: defaultModelManifestPath, decodingOptions: decodingOptions)
-    }
-
-    /// Where the embedded default model's manifest is installed.
-    public static var defaultModelManifestPath: String { BundledModels.openNSFWManifestPath }
-
-    /// The names of the scores this model produces, e.g. `["nudity"]`.
-    public var scoreNames: [String] { model.manifest.outputs.map(\.name) }
-
     /// Scores one decoded image.
-    public func scores(for image: RGBImage) throws -> [String: Float] {
+    public func scores(for image: RGBImage) throws -> [Flag: Double] {
         try scores(for: [image])[0]
     }
 
-    /// Scores a batch of decoded images in one forward pass; larger batches make larger,
-    /// faster matrix products. Results are in input order.
-    public func scores(for images: [RGBImage]) throws -> [[String: Float]] {
-        guard !images.isEmpty else { return [] }
+    /// Scores decoded images, ``batchSize`` to a forward pass. Results are in input order.
+    public func scores(for images: [RGBImage]) throws -> [[Flag: Double]] {
+        var results: [[Flag: Double]] = []
+        results.reserveCapacity(images.count)
+        for start in stride(from: 0, to: images.count, by: batchSize) {
+            results += try forward(Array(images[start..<min(images.count, start + batchSize)]))
+        }
+        return results
+    }
+
+    private func forward(_ images: [RGBImage]) throws -> [[Flag: Double]] {
         let size = preprocessor.inputSize
         let preprocessor = self.preprocessor
-        let input = Tensor(batchNCHW: images.parallelMap { preprocessor.tensorValues(for: $0) },
+        let input = Tensor(batchNCHW: images.parallelMap(threads: runtime.threads) { preprocessor.tensorValues(for: $0) },
                            channels: 3, height: size.height, width: size.width)
         let outputs = try model.run(input)
         return (0..<images.count).map { n in
-            var result: [String: Float] = [:]
+            var result: [Flag: Double] = [:]
             for spec in model.manifest.outputs {
-                let tensor = outputs[spec.tensor]!
-                result[spec.name] = tensor.storage[(spec.channel * tensor.shape.batch + n) * tensor.shape.plane]
+                // The graph compiler checked at load that every output tensor exists.
+                guard let tensor = outputs[spec.tensor] else { continue }
+                result[Flag(spec.name)] = Double(tensor.storage[(spec.channel * tensor.shape.batch + n) * tensor.shape.plane])
             }
             return result
         }
     }
 
-    /// Reads files for this model: JPEG, PNG and DICOM, decoded at the scale ``decoder`` uses.
+    /// Reads files for this model: JPEG, PNG and DICOM, decoded at the scale it needs.
     public var reader: ImageReader { ImageReader(options: decoder.options) }
 
     /// Decodes the file at `path` (JPEG, PNG or DICOM, sniffed from its bytes) and scores
     /// it. For a multi-frame DICOM object each score is the highest over its frames, so
-    /// that one sensitive frame is enough.
-    public func scores(forFileAt path: String) throws -> [String: Float] {
-        let frames = try scores(for: reader.read(contentsOf: path).map(\.image))
-        return frames.dropFirst().reduce(frames[0]) { best, next in best.merging(next, uniquingKeysWith: max) }
+    /// that one sensitive frame is enough; frames are decoded ``batchSize`` at a time, so a
+    /// long object never sits in memory whole.
+    ///
+    /// - Throws: `ImageDecodingError` naming the file and the cause.
+    public func scores(forFileAt path: String) throws -> [Flag: Double] {
+        let source = try reader.pictures(inFileAt: path)
+        var best: [Flag: Double] = [:]
+        for start in stride(from: 0, to: source.count, by: batchSize) {
+            let images = try (start..<min(source.count, start + batchSize)).map { try source.picture(at: $0).image }
+            for frame in try forward(images) { best.merge(frame, uniquingKeysWith: max) }
+        }
+        return best
     }
 }

@@ -1,11 +1,16 @@
 import Foundation
 import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 
 /// Metadata that raised a flag: which field or DICOM attribute, what it said, and how
 /// strongly. Model scores need no evidence; everything a flag gets from metadata has one.
 public struct Evidence: Sendable, Hashable, Encodable {
     /// The flag raised: `body-region`, `face` or `sensitive-content`.
-    public var flag: String
+    public var flag: Flag
     /// Where the text came from: `fileName`, `folderName`, or a DICOM attribute's keyword
     /// and tag, e.g. `BodyPartExamined (0018,0015)`.
     public var field: String
@@ -26,7 +31,7 @@ public struct Evidence: Sendable, Hashable, Encodable {
     public var match: MatchKind?
 
     /// Creates evidence.
-    public init(flag: String, field: String, text: String, snomed: String? = nil, meaning: String? = nil,
+    public init(flag: Flag, field: String, text: String, snomed: String? = nil, meaning: String? = nil,
                 laterality: String? = nil, sensitivity: SensitivityClass? = nil, confidence: Double, match: MatchKind? = nil) {
         self.flag = flag
         self.field = field
@@ -41,10 +46,10 @@ public struct Evidence: Sendable, Hashable, Encodable {
 
     /// The flag a region of this class raises: intimate regions `body-region`, the face
     /// `face`; other regions none.
-    static func flag(for sensitivity: SensitivityClass) -> String? {
+    static func flag(for sensitivity: SensitivityClass) -> Flag? {
         switch sensitivity {
-        case .intimate: return "body-region"
-        case .face: return "face"
+        case .intimate: return .bodyRegion
+        case .face: return .face
         case .none: return nil
         }
     }
@@ -71,7 +76,7 @@ public struct Evidence: Sendable, Hashable, Encodable {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().lastPathComponent
         return (regions(in: url.deletingPathExtension().lastPathComponent, field: "fileName", vocabulary: vocabulary)
-            + regions(in: folder, field: "folderName", vocabulary: vocabulary)).filter { $0.flag == "body-region" }
+            + regions(in: folder, field: "folderName", vocabulary: vocabulary)).filter { $0.flag == .bodyRegion }
     }
 
     /// Evidence from a DICOM object's attributes:
@@ -103,25 +108,25 @@ public struct Evidence: Sendable, Hashable, Encodable {
             found = found.map { var e = $0; e.laterality = e.laterality ?? side; return e }
         }
         if metadata.recognizableVisualFeatures == "YES" {
-            found.append(Evidence(flag: "face", field: "RecognizableVisualFeatures (0028,0302)", text: "YES", confidence: 1))
+            found.append(Evidence(flag: .face, field: "RecognizableVisualFeatures (0028,0302)", text: "YES", confidence: 1))
         }
         for code in metadata.sensitiveContent {
-            found.append(Evidence(flag: "sensitive-content", field: "SensitiveContentCodeSequence (0008,001D)",
+            found.append(Evidence(flag: .sensitiveContent, field: "SensitiveContentCodeSequence (0008,001D)",
                                   text: code.description, confidence: 1))
         }
         return found
     }
 
     /// The score each flag gets from `evidence`: its most confident item.
-    public static func scores(_ evidence: [Evidence]) -> [String: Double] {
+    public static func scores(_ evidence: [Evidence]) -> [Flag: Double] {
         evidence.reduce(into: [:]) { scores, e in scores[e.flag] = max(scores[e.flag] ?? 0, e.confidence) }
     }
 
     /// The flags whose score rests only on near misses: no item at least as confident is an
     /// exact or synonym match.
-    public static func nearMissFlags(_ evidence: [Evidence]) -> Set<String> {
+    public static func nearMissFlags(_ evidence: [Evidence]) -> Set<Flag> {
         let best = scores(evidence)
-        let sure = Set(evidence.filter { $0.match != .fuzzy && $0.confidence >= best[$0.flag]! }.map(\.flag))
+        let sure = Set(evidence.filter { $0.match != .fuzzy && $0.confidence >= best[$0.flag, default: 0] }.map(\.flag))
         return Set(evidence.filter { $0.match == .fuzzy }.map(\.flag)).subtracting(sure)
     }
 }

@@ -1,5 +1,11 @@
 import Foundation
+import VeilDICOM
+import VeilEngine
+import VeilImage
 import VeilModels
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 
 /// A face found in an image, in that image's pixels (origin top left).
 public struct FaceDetection: Sendable, Hashable, Encodable {
@@ -37,18 +43,27 @@ public struct FaceDetection: Sendable, Hashable, Encodable {
 /// Immutable and `Sendable`; load once and share.
 public final class FaceDetector: Sendable {
     /// The network.
-    public let model: Model
+    package let model: Model
     let spec: ModelManifest.DetectorSpec
     /// The preprocessing chain from the model's manifest.
-    public let preprocessor: Preprocessor
+    package let preprocessor: Preprocessor
+    /// The detector's name, version and weights hash, as recorded with its scores.
+    public var identity: ModelIdentity { ModelIdentity(model.manifest) }
     let anchors: [Anchor]
 
     struct Anchor: Sendable {
         var x: Double, y: Double, w: Double, h: Double
     }
 
+    /// Loads the detector whose manifest is at `path` (it needs a `detector` section).
+    ///
+    /// - Throws: ``ModelLoadingError`` naming the file and the cause.
+    public convenience init(manifestAt path: String, runtime: Runtime = .automatic) throws {
+        try self.init(model: try Model.load(manifestAt: path, runtime: runtime))
+    }
+
     /// Wraps a loaded detector model; its manifest needs a `detector` section.
-    public init(model: Model) throws {
+    package init(model: Model) throws {
         guard let spec = model.manifest.detector else {
             throw ModelLoadingError(file: "manifest of \(model.manifest.name)", "is not a face detector: it has no 'detector' section (it looks like an image classifier)")
         }
@@ -68,8 +83,8 @@ public final class FaceDetector: Sendable {
     }
 
     /// Loads the bundled BlazeFace short-range detector.
-    public static func loadDefault() throws -> FaceDetector {
-        try FaceDetector(model: try Model.load(manifestAt: BundledModels.blazeFaceManifestPath))
+    public static func loadDefault(runtime: Runtime = .automatic) throws -> FaceDetector {
+        try FaceDetector(manifestAt: BundledModels.blazeFaceManifestPath, runtime: runtime)
     }
 
     /// Faces in `image`, as MediaPipe's face detection finds them: the whole image fitted
@@ -81,7 +96,7 @@ public final class FaceDetector: Sendable {
     /// ``detect(in:)`` for several images in one forward pass.
     public func detect(inEach images: [RGBImage]) throws -> [[FaceDetection]] {
         let size = preprocessor.inputSize
-        let framed = images.parallelMap { $0.letterboxed(to: size) }
+        let framed = images.parallelMap(threads: model.runtime.threads) { $0.letterboxed(to: size) }
         let raw = try run(framed.map(\.image))
         return zip(raw, framed).map { detections, frame in
             suppress(detections).map { project($0, frame.letterbox) }
@@ -182,7 +197,7 @@ public final class FaceDetector: Sendable {
     func run(_ inputs: [RGBImage]) throws -> [[FaceDetection]] {
         let size = preprocessor.inputSize
         let preprocessor = self.preprocessor
-        let input = Tensor(batchNCHW: inputs.parallelMap { preprocessor.tensorValues(prepared: $0) },
+        let input = Tensor(batchNCHW: inputs.parallelMap(threads: model.runtime.threads) { preprocessor.tensorValues(prepared: $0) },
                            channels: 3, height: size.height, width: size.width)
         let outputs = try model.run(input)
         let d = spec.decoding
@@ -240,7 +255,7 @@ public final class FaceDetector: Sendable {
     }
 
     func suppress(_ detections: [FaceDetection]) -> [FaceDetection] {
-        spec.suppression.algorithm == "weighted"
+        spec.suppression.algorithm == .weighted
             ? Self.weightedSuppression(detections, threshold: spec.suppression.minSuppressionThreshold)
             : Self.plainSuppression(detections, threshold: spec.suppression.minSuppressionThreshold)
     }

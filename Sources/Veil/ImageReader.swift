@@ -1,5 +1,10 @@
 import Foundation
-@_exported import VeilDICOM
+import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 
 /// One picture to score: a JPEG or PNG file, or one frame of a DICOM object.
 public struct LoadedImage: Sendable {
@@ -52,11 +57,21 @@ public struct ImageReader: Sendable {
         let decoded = try ImageDecoder(options: options).decodeWithDetails(data)
         return PictureSource(single: LoadedImage(image: decoded.image, format: decoded.format, fullSize: decoded.fullSize))
     }
+
     /// Reads the file at `path`; errors name the file.
     public func read(contentsOf path: String) throws -> [LoadedImage] {
+        let source = try pictures(inFileAt: path)
+        return try (0..<source.count).map(source.picture(at:))
+    }
+
+    /// The pictures in the file at `path`, decoded only when asked for (see
+    /// ``pictures(in:)``); errors, also those of frames decoded later, name the file.
+    public func pictures(inFileAt path: String) throws -> PictureSource {
         let data = try ImageDecoder.readFile(atPath: path)
         do {
-            return try read(data)
+            var source = try pictures(in: data)
+            source.file = path
+            return source
         } catch let error as ImageDecodingError {
             throw error.attributed(to: path)
         }
@@ -68,6 +83,8 @@ public struct PictureSource: Sendable {
     private let single: LoadedImage?
     private let object: DICOMObject?
     private let options: DecodingOptions
+    /// The file the pictures came from, named in errors.
+    var file: String?
 
     init(single: LoadedImage) {
         self.single = single
@@ -88,12 +105,22 @@ public struct PictureSource: Sendable {
     public var count: Int { object?.numberOfFrames ?? 1 }
 
     /// Picture `index` (0-based); for DICOM, frame `index + 1` decoded now.
+    ///
+    /// - Throws: `ImageDecodingError` if the frame cannot be decoded, or `index` is not
+    ///   below ``count``.
     public func picture(at index: Int) throws -> LoadedImage {
+        guard index >= 0 && index < count else {
+            throw ImageDecodingError(.corrupt, "asked for picture \(index + 1) of \(count)").attributed(to: file)
+        }
         if let single { return single }
-        let object = object!
-        return LoadedImage(image: try object.frame(index, options: options), format: .dicom, fullSize: object.size,
-                           frame: (index + 1, object.numberOfFrames), dicom: object.metadata,
-                           transferSyntax: object.transferSyntax)
+        guard let object else { throw ImageDecodingError(.corrupt, "no pictures").attributed(to: file) }
+        do {
+            return LoadedImage(image: try object.frame(index, options: options), format: .dicom, fullSize: object.size,
+                               frame: (index + 1, object.numberOfFrames), dicom: object.metadata,
+                               transferSyntax: object.transferSyntax)
+        } catch let error as ImageDecodingError {
+            throw error.attributed(to: file)
+        }
     }
 }
 

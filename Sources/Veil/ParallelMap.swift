@@ -1,12 +1,18 @@
 import Dispatch
+import Foundation
+import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
 import VeilTensor
+import VeilVocabulary
 
 extension Array where Element: Sendable {
-    /// `map` over `ComputeThreads.count` threads, results in order. For per-image
+    /// `map` over `threads` threads, results in order. For per-image
     /// preprocessing before a forward pass: done one image at a time, it left all cores but
     /// one idle between passes.
-    func parallelMap<T: Sendable>(_ transform: @Sendable (Element) -> T) -> [T] {
-        let workers = Swift.min(count, ComputeThreads.count)
+    func parallelMap<T: Sendable>(threads: Int, _ transform: @Sendable (Element) -> T) -> [T] {
+        let workers = Swift.min(count, threads)
         guard workers > 1 else { return map(transform) }
         let results = LockedValue([T?](repeating: nil, count: count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in

@@ -1,9 +1,17 @@
+import Foundation
+import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
+
 /// Turns a decoded RGB image into one model input, following the manifest's preprocessing
 /// steps so that the code and the model cannot drift apart.
 ///
 /// Steps are pure functions applied in manifest order: `resize`, `centerCrop` on the image,
 /// then `channelOrder` and `normalize` when converting to `(C, H, W)` floats.
-public struct Preprocessor: Sendable {
+package struct Preprocessor: Sendable {
     enum ImageStep: Sendable {
         case resize(PixelSize, ResizeFilter)
         case centerCrop(PixelSize)
@@ -15,80 +23,32 @@ public struct Preprocessor: Sendable {
     let mean: [Float]
     let scale: [Float]
     /// The size the model finally sees.
-    public let inputSize: PixelSize
+    package let inputSize: PixelSize
     /// The smallest decoded size that loses nothing: the first resize's target, which is
     /// what scaled JPEG decoding should cover.
-    public let decodeSize: PixelSize?
+    package let decodeSize: PixelSize?
 
-    /// Builds the chain from a manifest, checking that it ends at the model's input size.
-    public init(manifest: ModelManifest) throws {
-        var steps: [ImageStep] = []
-        var bgr = false
-        var mean: [Float] = [0, 0, 0], scale: [Float] = [1, 1, 1]
-        var decodeSize: PixelSize?
-        func fail(_ reason: String) -> ModelLoadingError {
-            ModelLoadingError(file: "manifest of \(manifest.name)", "preprocessing: \(reason)")
-        }
-        for step in manifest.preprocessing {
-            switch step.op {
-            case "resize":
-                guard let w = step.width, let h = step.height, w > 0, h > 0 else { throw fail("resize needs positive width and height") }
-                let filter: ResizeFilter
-                switch step.filter ?? "bilinear" {
-                case "bilinear": filter = .bilinear
-                case "box": filter = .box
-                case let other: throw fail("unknown resize filter '\(other)'")
-                }
-                if decodeSize == nil { decodeSize = PixelSize(width: w, height: h) }
-                steps.append(.resize(PixelSize(width: w, height: h), filter))
-            case "letterbox":
-                guard let w = step.width, let h = step.height, w > 0, h > 0 else { throw fail("letterbox needs positive width and height") }
-                guard step.filter ?? "bilinear" == "bilinear" else { throw fail("letterbox samples bilinearly") }
-                if decodeSize == nil { decodeSize = PixelSize(width: w, height: h) }
-                steps.append(.letterbox(PixelSize(width: w, height: h)))
-            case "centerCrop":
-                guard let w = step.width, let h = step.height, w > 0, h > 0 else { throw fail("centerCrop needs positive width and height") }
-                steps.append(.centerCrop(PixelSize(width: w, height: h)))
-            case "channelOrder":
-                guard let order = step.order, order == "RGB" || order == "BGR" else { throw fail("channelOrder must be RGB or BGR") }
-                bgr = order == "BGR"
-            case "normalize":
-                guard let m = step.mean, m.count == 3 else { throw fail("normalize needs three mean values") }
-                mean = m
-                if let s = step.scale {
-                    guard s.count == 3 else { throw fail("normalize needs three scale values") }
-                    scale = s
-                }
-            default:
-                throw fail("unknown step '\(step.op)'")
-            }
-        }
-        // Without a fixed-size step the model could not take arbitrary images.
-        var size: PixelSize?
-        for step in steps {
+    /// Builds the chain from a manifest's checked plan (see `ModelManifest.preprocessingPlan()`,
+    /// which model loading has already run).
+    package init(manifest: ModelManifest) throws {
+        let plan = try manifest.preprocessingPlan()
+        imageSteps = plan.steps.map { step in
             switch step {
-            case .resize(let s, _), .letterbox(let s): size = s
-            case .centerCrop(let s):
-                guard let current = size, s.width <= current.width, s.height <= current.height else {
-                    throw fail("centerCrop to \(s) needs a larger resize before it")
-                }
-                size = s
+            case let .resize(w, h, filter):
+                return .resize(PixelSize(width: w, height: h), filter == .box ? .box : .bilinear)
+            case let .letterbox(w, h): return .letterbox(PixelSize(width: w, height: h))
+            case let .centerCrop(w, h): return .centerCrop(PixelSize(width: w, height: h))
             }
         }
-        guard let size, size.width == manifest.input.width, size.height == manifest.input.height,
-              manifest.input.channels == 3 else {
-            throw fail("the steps produce \(size?.description ?? "no fixed size"), but the model takes 3x\(manifest.input.height)x\(manifest.input.width)")
-        }
-        self.imageSteps = steps
-        self.bgr = bgr
-        self.mean = mean
-        self.scale = scale
-        self.inputSize = size
-        self.decodeSize = decodeSize
+        bgr = plan.bgr
+        mean = plan.mean
+        scale = plan.scale
+        inputSize = PixelSize(width: manifest.input.width, height: manifest.input.height)
+        decodeSize = plan.decodeSize.map { PixelSize(width: $0.width, height: $0.height) }
     }
 
     /// The resized and cropped image, before conversion to floats.
-    public func prepare(_ image: RGBImage) -> RGBImage {
+    package func prepare(_ image: RGBImage) -> RGBImage {
         var current = image
         for step in imageSteps {
             switch step {
@@ -101,12 +61,12 @@ public struct Preprocessor: Sendable {
     }
 
     /// One `(C, H, W)` model input for `image`.
-    public func tensorValues(for image: RGBImage) -> [Float] {
+    package func tensorValues(for image: RGBImage) -> [Float] {
         tensorValues(prepared: prepare(image))
     }
 
     /// One `(C, H, W)` model input for an image already resized to ``inputSize``.
-    public func tensorValues(prepared: RGBImage) -> [Float] {
+    package func tensorValues(prepared: RGBImage) -> [Float] {
         let plane = prepared.width * prepared.height
         var values = [Float](repeating: 0, count: 3 * plane)
         prepared.pixels.withUnsafeBufferPointer { px in
@@ -123,11 +83,11 @@ public struct Preprocessor: Sendable {
 }
 
 /// Where a letterboxed image sits in its frame: model-input pixel = image pixel × scale + offset.
-public struct Letterbox: Sendable, Hashable {
-    public var scaleX: Double
-    public var scaleY: Double
-    public var offsetX: Double
-    public var offsetY: Double
+package struct Letterbox: Sendable, Hashable {
+    package var scaleX: Double
+    package var scaleY: Double
+    package var offsetX: Double
+    package var offsetY: Double
 }
 
 extension RGBImage {
@@ -137,7 +97,7 @@ extension RGBImage {
     /// `(x − offset) / scale`, without averaging over the pixels a large reduction skips, and
     /// taps outside the image read black. Matching MediaPipe here keeps detection scores
     /// within 1e-3 of its own. Also returns the mapping back to this image's pixels.
-    public func letterboxed(to size: PixelSize) -> (image: RGBImage, letterbox: Letterbox) {
+    package func letterboxed(to size: PixelSize) -> (image: RGBImage, letterbox: Letterbox) {
         let scale = min(Double(size.width) / Double(width), Double(size.height) / Double(height))
         let tx = (Double(size.width) - Double(width) * scale) / 2, ty = (Double(size.height) - Double(height) * scale) / 2
         var out = [UInt8](repeating: 0, count: size.width * size.height * 3)

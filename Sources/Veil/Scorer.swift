@@ -1,56 +1,245 @@
 import Foundation
+import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 
-/// Everything Veil concludes about one picture before any policy applies.
+/// Everything Veil concludes about one picture, and what the policy makes of it: the same
+/// verdict `veil score` prints.
 public struct Assessment: Sendable {
-    /// Flag → score: the classifier's (`nudity`), `face` (the best face's confidence, or the
-    /// metadata's), and the metadata flags (`body-region`, always present; `sensitive-content`).
-    public var scores: [String: Double]
+    /// Flag → score, as computed (never rounded): the classifier's (``Flag/nudity``),
+    /// ``Flag/face`` (the best face's confidence, or the metadata's), and the metadata
+    /// flags (``Flag/bodyRegion``, always present for a scored picture;
+    /// ``Flag/sensitiveContent``).
+    public var scores: [Flag: Double]
     /// The metadata behind metadata-raised flags.
     public var evidence: [Evidence]
     /// Faces found, in the original image's pixels (full size, display orientation).
     public var faces: [FaceDetection]
     /// Flag → what produced its score: the classifier, the face detector, the vocabulary
     /// (file and folder names) or a DICOM attribute. Recorded with each suggestion.
-    public var sources: [String: Provenance] = [:]
+    public var sources: [Flag: Provenance] = [:]
+    /// The policy's verdict, one suggestion per enabled flag that has a score, each with its
+    /// source; empty until a policy has been applied.
+    public var suggestions: [Suggestion] = []
+    /// For DICOM: this picture's frame (1-based) and the object's number of frames.
+    public var frame: Int?
+    /// For DICOM: the object's number of frames.
+    public var frames: Int?
+
+    /// The most protective state of ``suggestions``: what the image needs now.
+    public var review: ReviewSummary { ReviewSummary(suggestions) }
 
     /// The flags whose score comes only from near-miss text matches (see
     /// ``Evidence/nearMissFlags(_:)``); a policy may hold them to their own threshold.
-    public var nearMissFlags: Set<String> {
+    public var nearMissFlags: Set<Flag> {
         // A model's or detector's score above the evidence's makes the flag no near miss.
         Evidence.nearMissFlags(evidence).filter { flag in
             evidence.contains { $0.flag == flag && $0.confidence >= (scores[flag] ?? 0) }
         }
     }
+
+    /// Fills ``suggestions`` from `policy`; `minor` says the patient was under 18.
+    mutating func apply(_ policy: Policy, minor: Bool) {
+        suggestions = policy.suggestions(for: scores, minor: minor, nearMisses: nearMissFlags).map { s in
+            var sourced = s
+            sourced.source = sources[s.flag]
+            return sourced
+        }
+    }
 }
 
-/// The classifier, the face detector and the vocabulary together: what `veil score` runs on
-/// each picture, for embedders who want the same verdicts.
+/// Why a ``Scorer`` cannot be made from these parts.
+public struct ScorerConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public enum Kind: Sendable {
+        /// The model and the policy disagree on the flags: a score no rule thresholds, or a
+        /// flag the policy enables that the model should produce and does not.
+        case modelDoesNotFitPolicy
+        /// No flag the policy enables can be scored by these models or read from metadata.
+        case nothingToScore
+    }
+    /// What is wrong.
+    public var kind: Kind
+    /// A sentence for operators.
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// The classifier, the face detector, the vocabulary and the policy together: what
+/// `veil score` runs on each picture, for embedders who want the same verdicts.
+///
+/// ```swift
+/// let scorer = try Scorer.load(policy: .standard, runtime: Runtime(threads: 4))
+/// for assessment in try scorer.assess(fileAt: "/archive/IMG_0042.dcm") where assessment.review != .none {
+///     // queue the image for human review
+/// }
+/// ```
 ///
 /// Immutable and `Sendable`; load once and share.
 public final class Scorer: Sendable {
-    /// The image classifier (`nudity` with the default model).
+    /// The image classifier (``Flag/nudity`` with the default model).
     public let classifier: Classifier
     /// The face detector, or nil to skip face detection.
     public let faceDetector: FaceDetector?
-    /// The body-part vocabulary that reads paths and DICOM attributes.
+    /// The body-part vocabulary that reads paths and DICOM attributes, with the policy's
+    /// sensitivity overrides applied.
     public let vocabulary: Vocabulary
+    /// The policy whose thresholds turn scores into suggestions.
+    public let policy: Policy
     /// Face detection passes: 1 is the whole image only (MediaPipe's own pipeline), 2 adds
     /// tiles of half the shorter side, 3 also quarter tiles (see ``FaceDetector/faces(in:levels:)``).
     public let faceLevels: Int
 
-    /// Combines loaded parts.
-    public init(classifier: Classifier, faceDetector: FaceDetector?, vocabulary: Vocabulary, faceLevels: Int = 2) {
-        self.classifier = classifier
-        self.faceDetector = faceDetector
-        self.vocabulary = vocabulary
-        self.faceLevels = faceLevels
+    /// Flags the policy enables that nothing in this scorer produces; they are never
+    /// suggested. Worth telling the operator.
+    public var unscoredFlags: [Flag] {
+        policy.flags.filter(\.value.enabled).keys.filter { !producedFlags.contains($0) }.sorted()
     }
 
-    /// The bundled models, and the vocabulary as `policy` has it (its sensitivity
-    /// overrides applied); `faces: false` leaves the face detector out.
-    public static func loadDefault(faces: Bool = true, policy: Policy = .standard) throws -> Scorer {
-        Scorer(classifier: try Classifier.loadDefault(), faceDetector: faces ? try FaceDetector.loadDefault() : nil,
-               vocabulary: try policy.vocabulary())
+    /// The flags these parts can score: the classifier's, and those metadata can raise.
+    public var producedFlags: Set<Flag> {
+        Set(classifier.flags + [.bodyRegion, .face, .sensitiveContent])
+    }
+
+    /// Combines loaded parts, checking that the classifier and the policy agree: every score
+    /// the classifier produces must be a flag of the policy, and a policy that enables
+    /// ``Flag/nudity`` needs a classifier that scores it.
+    ///
+    /// - Parameter faceLevels: 1, 2 or 3; other values are clamped into that range.
+    /// - Throws: ``ScorerConfigurationError``, or `VocabularyError` if the policy's
+    ///   sensitivity overrides name an unknown code.
+    public init(classifier: Classifier, faceDetector: FaceDetector?, policy: Policy = .standard, faceLevels: Int = 2) throws {
+        self.classifier = classifier
+        self.faceDetector = faceDetector
+        self.policy = policy
+        self.faceLevels = min(3, max(1, faceLevels))
+        self.vocabulary = try policy.vocabulary()
+        let name = "\(classifier.identity.name) \(classifier.identity.version)"
+        for flag in classifier.flags where policy.flags[flag] == nil {
+            throw ScorerConfigurationError(kind: .modelDoesNotFitPolicy,
+                                           reason: "the model \(name) scores '\(flag)', which is not a flag of the policy, so nothing would ever threshold it")
+        }
+        if policy.flags[.nudity]?.enabled == true, !classifier.flags.contains(.nudity) {
+            throw ScorerConfigurationError(kind: .modelDoesNotFitPolicy,
+                                           reason: "the policy enables 'nudity', but the model \(name) does not score it; switch it off in the policy (enabled: false) to run without it")
+        }
+        let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
+        guard enabled.contains(where: producedFlags.contains) else {
+            throw ScorerConfigurationError(kind: .nothingToScore,
+                                           reason: "no flag the policy enables (\(enabled.map(\.rawValue).joined(separator: ", "))) can be scored by the model \(name) or read from metadata")
+        }
+    }
+
+    /// The bundled models under `policy`. The face detector is loaded when the policy
+    /// enables ``Flag/face`` and `faces` is true.
+    ///
+    /// - Throws: ``ModelLoadingError``, ``ScorerConfigurationError`` or `VocabularyError`.
+    public static func load(policy: Policy = .standard, runtime: Runtime = .automatic, faces: Bool = true,
+                            faceLevels: Int = 2, batchSize: Int = 8) throws -> Scorer {
+        let detector = faces && policy.flags[.face]?.enabled == true ? try FaceDetector.loadDefault(runtime: runtime) : nil
+        return try Scorer(classifier: try Classifier.loadDefault(runtime: runtime, batchSize: batchSize),
+                          faceDetector: detector, policy: policy, faceLevels: faceLevels)
+    }
+
+    /// One picture to assess, and the path it came from (its file and folder names are
+    /// evidence too).
+    public struct Input: Sendable {
+        /// The decoded picture.
+        public var picture: LoadedImage
+        /// Where it came from: a file path, or any name whose last parts describe it.
+        public var path: String
+
+        /// Pairs a picture with its path.
+        public init(picture: LoadedImage, path: String) {
+            self.picture = picture
+            self.path = path
+        }
+    }
+
+    /// Assesses the file at `path`: one assessment per picture (a DICOM object has one per
+    /// frame), frames decoded and scored ``Classifier/batchSize`` at a time.
+    ///
+    /// - Throws: `ImageDecodingError` naming the file and the cause.
+    public func assess(fileAt path: String) throws -> [Assessment] {
+        let source = try classifier.reader.pictures(inFileAt: path)
+        var results: [Assessment] = []
+        let step = classifier.batchSize
+        for start in stride(from: 0, to: source.count, by: step) {
+            let inputs = try (start..<min(source.count, start + step)).map { Input(picture: try source.picture(at: $0), path: path) }
+            results += try assess(inputs)
+        }
+        return results
+    }
+
+    /// What the metadata alone says of an input whose pixels cannot be scored (damaged, not
+    /// a visible-light capture, no pixels at all): evidence from its path and, for DICOM,
+    /// its attributes, with the policy applied. Only metadata flags get scores; nothing is
+    /// said of the pixels.
+    public func assessMetadata(path: String, dicom: DICOMMetadata?) -> Assessment {
+        var evidence = Evidence.fromPath(path, vocabulary: vocabulary)
+        if let dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
+        var sources: [Flag: Provenance] = [:]
+        for e in evidence.sorted(by: { $0.confidence > $1.confidence }) where sources[e.flag] == nil {
+            sources[e.flag] = source(of: e)
+        }
+        var assessment = Assessment(scores: Evidence.scores(evidence), evidence: evidence, faces: [], sources: sources)
+        assessment.apply(policy, minor: dicom?.isMinor == true)
+        return assessment
+    }
+
+    /// Assesses pictures, ``Classifier/batchSize`` to a forward pass; results in input order.
+    public func assess(_ inputs: [Input]) throws -> [Assessment] {
+        guard !inputs.isEmpty else { return [] }
+        let images = inputs.map(\.picture.image)
+        let modelScores = try classifier.scores(for: images)
+        var allFaces: [[FaceDetection]]?
+        if let faceDetector {
+            allFaces = []
+            for start in stride(from: 0, to: images.count, by: classifier.batchSize) {
+                allFaces! += try faceDetector.faces(inEach: Array(images[start..<min(images.count, start + classifier.batchSize)]),
+                                                    levels: faceLevels)
+            }
+        }
+        return inputs.indices.map { index in
+            let picture = inputs[index].picture, raw = modelScores[index]
+            var evidence = Evidence.fromPath(inputs[index].path, vocabulary: vocabulary)
+            if let dicom = picture.dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
+            var scores = raw
+            scores[.bodyRegion] = 0
+            var faces: [FaceDetection] = []
+            if let allFaces {
+                // Boxes come back in the decoded (possibly reduced) image; report full-size pixels.
+                let sx = Double(picture.fullSize.width) / Double(max(1, picture.image.width))
+                let sy = Double(picture.fullSize.height) / Double(max(1, picture.image.height))
+                faces = allFaces[index].map { f in
+                    FaceDetection(x: f.x * sx, y: f.y * sy, width: f.width * sx, height: f.height * sy, score: f.score,
+                                  keypoints: f.keypoints.map { [$0[0] * sx, $0[1] * sy] })
+                }
+                scores[.face] = faces.map(\.score).max() ?? 0
+            }
+            var sources: [Flag: Provenance] = [:]
+            let classifierSource = Provenance(name: classifier.identity.name, version: classifier.identity.version)
+            for flag in raw.keys { sources[flag] = classifierSource }
+            if let detector = faceDetector {
+                sources[.face] = Provenance(name: detector.identity.name, version: detector.identity.version)
+            }
+            // A flag's strongest evidence names its source when it is at least as strong as
+            // the model's score: then the metadata, not the model, sent the image to review.
+            let evidenceScores = Evidence.scores(evidence)
+            sources[.bodyRegion] = Provenance(name: "vocabulary", version: vocabulary.tableVersion)
+            for (flag, best) in evidenceScores where best >= (scores[flag] ?? 0) {
+                guard let e = evidence.first(where: { $0.flag == flag && $0.confidence == best }) else { continue }
+                sources[flag] = source(of: e)
+            }
+            scores.merge(evidenceScores, uniquingKeysWith: max)
+            var assessment = Assessment(scores: scores, evidence: evidence, faces: faces, sources: sources,
+                                        frame: picture.frame?.number, frames: picture.frame?.of)
+            assessment.apply(policy, minor: picture.dicom?.isMinor == true)
+            return assessment
+        }
     }
 
     /// What raised a piece of evidence: the vocabulary reading a path, or a DICOM attribute
@@ -59,60 +248,5 @@ public final class Scorer: Sendable {
         let fromPath = e.field == "fileName" || e.field == "folderName"
         return Provenance(name: fromPath ? "vocabulary" : "DICOM \(e.field)",
                           version: e.snomed == nil ? "attribute" : vocabulary.tableVersion)
-    }
-
-    /// What the metadata alone says of an input whose pixels cannot be scored (damaged, not
-    /// a visible-light capture, no pixels at all): evidence from its path and, for DICOM,
-    /// its attributes. Only metadata flags get scores; nothing is said of the pixels.
-    public func assessMetadata(path: String, dicom: DICOMMetadata?) -> Assessment {
-        var evidence = Evidence.fromPath(path, vocabulary: vocabulary)
-        if let dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
-        var sources: [String: Provenance] = [:]
-        for e in evidence.sorted(by: { $0.confidence > $1.confidence }) where sources[e.flag] == nil {
-            sources[e.flag] = source(of: e)
-        }
-        return Assessment(scores: Evidence.scores(evidence), evidence: evidence, faces: [], sources: sources)
-    }
-
-    /// Assesses pictures in one batch; `paths[i]` is where `pictures[i]` came from (its file
-    /// and folder names are evidence too).
-    public func assess(_ pictures: [LoadedImage], paths: [String]) throws -> [Assessment] {
-        precondition(pictures.count == paths.count, "one path per picture")
-        let modelScores = try classifier.scores(for: pictures.map(\.image))
-        let allFaces = try faceDetector?.faces(inEach: pictures.map(\.image), levels: faceLevels)
-        return zip(pictures.indices, zip(paths, modelScores)).map { index, pathAndScores in
-            let picture = pictures[index], (path, raw) = pathAndScores
-            var evidence = Evidence.fromPath(path, vocabulary: vocabulary)
-            if let dicom = picture.dicom { evidence += Evidence.fromDICOM(dicom, vocabulary: vocabulary) }
-            var scores = raw.mapValues(Double.init)
-            scores["body-region"] = 0
-            var faces: [FaceDetection] = []
-            if let allFaces {
-                // Boxes come back in the decoded (possibly reduced) image; report full-size pixels.
-                let sx = Double(picture.fullSize.width) / Double(picture.image.width)
-                let sy = Double(picture.fullSize.height) / Double(picture.image.height)
-                faces = allFaces[index].map { f in
-                    FaceDetection(x: f.x * sx, y: f.y * sy, width: f.width * sx, height: f.height * sy, score: f.score,
-                                  keypoints: f.keypoints.map { [$0[0] * sx, $0[1] * sy] })
-                }
-                scores["face"] = faces.map(\.score).max() ?? 0
-            }
-            var sources: [String: Provenance] = [:]
-            let classifierSource = Provenance(name: classifier.model.manifest.name, version: classifier.model.manifest.version)
-            for flag in raw.keys { sources[flag] = classifierSource }
-            if let detector = faceDetector {
-                sources["face"] = Provenance(name: detector.model.manifest.name, version: detector.model.manifest.version)
-            }
-            // A flag's strongest evidence names its source when it is at least as strong as
-            // the model's score: then the metadata, not the model, sent the image to review.
-            let evidenceScores = Evidence.scores(evidence)
-            sources["body-region"] = Provenance(name: "vocabulary", version: vocabulary.tableVersion)
-            for (flag, best) in evidenceScores where best >= (scores[flag] ?? 0) {
-                guard let e = evidence.first(where: { $0.flag == flag && $0.confidence == best }) else { continue }
-                sources[flag] = source(of: e)
-            }
-            scores.merge(evidenceScores, uniquingKeysWith: max)
-            return Assessment(scores: scores, evidence: evidence, faces: faces, sources: sources)
-        }
     }
 }

@@ -109,7 +109,7 @@ struct GraphCompiler {
             var new: Pending?
 
             switch node.op {
-            case "conv2d":
+            case .conv2d:
                 let w = try tensor(node, "weight")!
                 let groups = a.groups ?? 1
                 guard w.shape.count == 4 else { throw fail(node, "weight must be 4-D (out, in/groups, kh, kw), got \(w.shape)") }
@@ -130,7 +130,7 @@ struct GraphCompiler {
                                                                   inputChannels: inChannels, outputChannels: w.shape[0], groups: groups, window: window),
                               inputs: node.inputs, output: node.output)
 
-            case "batchNorm":
+            case .batchNorm:
                 let mean = try tensor(node, "mean")!, variance = try tensor(node, "variance")!
                 let gamma = try tensor(node, "scale", required: false), beta = try tensor(node, "bias", required: false)
                 for t in [mean, variance, gamma, beta].compactMap({ $0 }) where t.shape != [inChannels] {
@@ -163,7 +163,7 @@ struct GraphCompiler {
                                   inputs: node.inputs, output: node.output)
                 }
 
-            case "relu":
+            case .relu:
                 if let index = fusable(node.inputs[0]), pending[index].activation == .none, pending[index].supportsFusedActivation {
                     pending[index].activation = .relu
                     pending[index].output = node.output
@@ -172,9 +172,9 @@ struct GraphCompiler {
                     new = Pending(name: node.name, kind: .relu, inputs: node.inputs, output: node.output)
                 }
 
-            case "maxPool", "averagePool":
+            case .maxPool, .averagePool:
                 guard let kernel = a.kernel else { throw fail(node, "needs a 'kernel' attribute") }
-                let pooling = try Pooling(kind: node.op == "maxPool" ? .max : .average,
+                let pooling = try Pooling(kind: node.op == .maxPool ? .max : .average,
                                           window: try window(a, kernel: kernel, node: node), ceilMode: a.ceilMode ?? false)
                 if pooling.kind == .max, let index = fusable(node.inputs[0]), case .convolution = pending[index].kind,
                    pending[index].inputs.count == 1, pending[index].thenPool == nil {
@@ -186,7 +186,7 @@ struct GraphCompiler {
                     new = Pending(name: node.name, kind: .pooling(pooling), inputs: node.inputs, output: node.output)
                 }
 
-            case "fullyConnected":
+            case .fullyConnected:
                 let w = try tensor(node, "weight")!
                 guard w.shape.count == 2 else { throw fail(node, "weight must be 2-D (units, inputs), got \(w.shape)") }
                 if let units = a.units, units != w.shape[0] { throw fail(node, "declares \(units) units but its weight has \(w.shape[0])") }
@@ -197,7 +197,7 @@ struct GraphCompiler {
                                                                      units: w.shape[0], inputs: w.shape[1]),
                               inputs: node.inputs, output: node.output)
 
-            case "add":
+            case .add:
                 guard node.inputs.count == 2 else { throw fail(node, "add takes exactly two inputs") }
                 guard channels[node.inputs[1]] == inChannels else {
                     throw fail(node, "adds \(inChannels) channels to \(channels[node.inputs[1]]!)")
@@ -211,28 +211,26 @@ struct GraphCompiler {
                     new = Pending(name: node.name, kind: .add, inputs: node.inputs, output: node.output)
                 }
 
-            case "concat":
+            case .concat:
                 outChannels = node.inputs.reduce(0) { $0 + channels[$1]! }
                 new = Pending(name: node.name, kind: .concat, inputs: node.inputs, output: node.output)
 
-            case "padChannels":
+            case .padChannels:
                 guard let extra = a.extraChannels, extra >= 0 else { throw fail(node, "needs a non-negative 'extraChannels'") }
                 outChannels = inChannels + extra
                 new = Pending(name: node.name, kind: .padChannels(extra), inputs: node.inputs, output: node.output)
 
-            case "reshape":
+            case .reshape:
                 guard let shape = a.shape, shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
                     throw fail(node, "needs a 'shape' attribute of three positive sizes (channels, height, width)")
                 }
                 outChannels = shape[0]
                 new = Pending(name: node.name, kind: .reshape(shape[0], shape[1], shape[2]), inputs: node.inputs, output: node.output)
 
-            case "softmax":
+            case .softmax:
                 new = Pending(name: node.name, kind: .softmax, inputs: node.inputs, output: node.output)
-            case "sigmoid":
+            case .sigmoid:
                 new = Pending(name: node.name, kind: .sigmoid, inputs: node.inputs, output: node.output)
-            default:
-                throw fail(node, "unknown operation '\(node.op)'")
             }
             if let new {
                 producer[node.output] = pending.count

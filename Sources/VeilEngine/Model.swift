@@ -18,10 +18,12 @@ import VeilTensor
 /// output tensor the manifest names. Concurrent calls share nothing but the read-only
 /// weights and a pool of spare activation storage that one call at a time takes (so that
 /// repeated runs reuse memory instead of faulting in fresh pages); thread use inside a call
-/// follows `ComputeThreads`.
-public final class Model: Sendable {
+/// follows the ``Runtime`` the model was loaded with.
+package final class Model: Sendable {
     /// The manifest the model was loaded from.
-    public let manifest: ModelManifest
+    package let manifest: ModelManifest
+    /// The threads each run may use.
+    package let runtime: Runtime
     let steps: [Step]
     let inputSlot: Int
     let outputSlots: [String: Int]
@@ -33,7 +35,7 @@ public final class Model: Sendable {
     let spareActivations = LockedValue(TensorPool())
 
     /// Loads the model whose manifest is at `path`; the weights file is found beside it.
-    public static func load(manifestAt path: String) throws -> Model {
+    package static func load(manifestAt path: String, runtime: Runtime) throws -> Model {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ModelLoadingError(file: path, "cannot read the manifest: \((error as NSError).localizedDescription)")
@@ -42,13 +44,13 @@ public final class Model: Sendable {
         let weightsPath = URL(fileURLWithPath: path).deletingLastPathComponent()
             .appendingPathComponent(manifest.weights.file).path
         let weights = try SafeTensorsFile(path: weightsPath)
-        var hash = SHA256()
+        var hash = SHA256Hasher()
         weights.data.withUnsafeBytes { hash.update($0) }
         let digest = hash.finalizeHex()
         guard digest == manifest.weights.sha256.lowercased() else {
             throw ModelLoadingError(file: weightsPath, "SHA-256 is \(digest), but the manifest expects \(manifest.weights.sha256)")
         }
-        return try Model(manifest: manifest, weights: weights, manifestPath: path)
+        return try Model(manifest: manifest, weights: weights, manifestPath: path, runtime: runtime)
     }
 
     /// The manifest in `data`, checked for the format; `path` names it in errors.
@@ -64,19 +66,26 @@ public final class Model: Sendable {
         guard manifest.format == "veil-model", manifest.formatVersion == 1 else {
             throw ModelLoadingError(file: path, "format '\(manifest.format)' version \(manifest.formatVersion) is not veil-model version 1")
         }
+        if let key = try unknownKey(in: data, decoded: manifest) {
+            throw ModelLoadingError(file: path, "unknown key '\(key)': not part of the veil-model format (a misspelling would silently fall back to a default)")
+        }
         return manifest
     }
 
     /// A model from a manifest and weights in memory, without the weights' hash check: the
     /// fuzz target's entry into the loader (Tools/fuzz), which must reach the graph compiler
     /// with weights that a hash would otherwise stop at the door.
-    static func load(manifest data: Data, weights: Data) throws -> Model {
+    static func load(manifest data: Data, weights: Data, runtime: Runtime = Runtime(threads: 1)) throws -> Model {
         let manifest = try decodeManifest(data, path: "manifest.json")
         return try Model(manifest: manifest, weights: SafeTensorsFile(data: weights, path: manifest.weights.file),
-                         manifestPath: "manifest.json")
+                         manifestPath: "manifest.json", runtime: runtime)
     }
 
-    init(manifest: ModelManifest, weights: SafeTensorsFile, manifestPath: String) throws {
+    init(manifest: ModelManifest, weights: SafeTensorsFile, manifestPath: String, runtime: Runtime) throws {
+        self.runtime = runtime
+        // A broken image chain fails here, not when images arrive. A manifest without one is a
+        // bare tensor model, which the image classifier and the face detector refuse.
+        if !manifest.preprocessing.isEmpty { _ = try manifest.preprocessingPlan() }
         let compiled = try GraphCompiler(manifest: manifest, weights: weights, manifestPath: manifestPath).compile()
         self.manifest = manifest
         self.steps = compiled.steps
@@ -92,7 +101,7 @@ public final class Model: Sendable {
     }
 
     /// The per-image input size `(channels, height, width)`.
-    public var inputSize: (channels: Int, height: Int, width: Int) {
+    package var inputSize: (channels: Int, height: Int, width: Int) {
         (manifest.input.channels, manifest.input.height, manifest.input.width)
     }
 
@@ -100,24 +109,24 @@ public final class Model: Sendable {
     ///
     /// - Throws: `TensorShapeError` if `input` is not `(C, N, H, W)` with the manifest's
     ///   per-image size.
-    public func run(_ input: Tensor) throws -> [String: Tensor] {
+    package func run(_ input: Tensor) throws -> [String: Tensor] {
         try execute(input, timing: nil)
     }
 
     /// The time one layer took in ``runProfiled(_:)``.
-    public struct LayerTiming: Sendable {
+    package struct LayerTiming: Sendable {
         /// The layer's node name (the first node of a fused group).
-        public var name: String
+        package var name: String
         /// The operation, e.g. `"convolution 3x3 s1"`.
-        public var operation: String
+        package var operation: String
         /// Wall time.
-        public var seconds: Double
+        package var seconds: Double
         /// Floating-point operations the layer performed (2 per multiply-add), for GFLOP/s.
-        public var flops: Double
+        package var flops: Double
     }
 
     /// Runs like ``run(_:)`` and also reports each layer's wall time, for benchmarks.
-    public func runProfiled(_ input: Tensor) throws -> (outputs: [String: Tensor], layers: [LayerTiming]) {
+    package func runProfiled(_ input: Tensor) throws -> (outputs: [String: Tensor], layers: [LayerTiming]) {
         var timings: [LayerTiming] = []
         let outputs = try execute(input) { step, inputShape, seconds, output in
             timings.append(LayerTiming(name: step.name, operation: step.summary, seconds: seconds,
@@ -127,6 +136,10 @@ public final class Model: Sendable {
     }
 
     private func execute(_ input: Tensor, timing: ((Step, Tensor.Shape, Double, Tensor) -> Void)?) throws -> [String: Tensor] {
+        try runtime.enter { try executeSteps(input, timing: timing) }
+    }
+
+    private func executeSteps(_ input: Tensor, timing: ((Step, Tensor.Shape, Double, Tensor) -> Void)?) throws -> [String: Tensor] {
         let spec = manifest.input
         guard input.shape.channels == spec.channels, input.shape.height == spec.height,
               input.shape.width == spec.width, input.shape.batch > 0 else {
@@ -155,12 +168,39 @@ public final class Model: Sendable {
 }
 
 /// The input handed to ``Model/run(_:)`` has the wrong shape.
-public struct ModelInputError: Error, Sendable, CustomStringConvertible {
+package struct ModelInputError: Error, Sendable, CustomStringConvertible {
     /// The shape the model takes.
-    public var expected: String
+    package var expected: String
     /// The shape it was given.
-    public var got: String
-    public var description: String { "model input must be \(expected) (CxNxHxW), got \(got)" }
+    package var got: String
+    package var description: String { "model input must be \(expected) (CxNxHxW), got \(got)" }
+}
+
+/// The first key of the manifest in `data` that the format does not define, as a path such
+/// as `graph[3].attributes.strides`, or nil. Found by encoding what was decoded and
+/// comparing: every key the decoder understood comes back, any other does not.
+private func unknownKey(in data: Data, decoded: ModelManifest) throws -> String? {
+    let encoder = JSONEncoder()
+    let original = try JSONSerialization.jsonObject(with: data)
+    let known = try JSONSerialization.jsonObject(with: encoder.encode(decoded))
+    func walk(_ original: Any, _ known: Any, _ path: String) -> String? {
+        if let object = original as? [String: Any], let knownObject = known as? [String: Any] {
+            for key in object.keys.sorted() {
+                let here = path.isEmpty ? key : "\(path).\(key)"
+                guard let counterpart = knownObject[key] else {
+                    if object[key] is NSNull { continue }  // an explicit null of an optional key
+                    return here
+                }
+                if let found = walk(object[key]!, counterpart, here) { return found }
+            }
+        } else if let array = original as? [Any], let knownArray = known as? [Any] {
+            for (index, (item, counterpart)) in zip(array, knownArray).enumerated() {
+                if let found = walk(item, counterpart, "\(path)[\(index)]") { return found }
+            }
+        }
+        return nil
+    }
+    return walk(original, known, "")
 }
 
 private func describe(_ error: DecodingError) -> String {

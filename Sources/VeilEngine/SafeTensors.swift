@@ -106,10 +106,10 @@ struct SafeTensorsFile {
 }
 
 /// Writes safetensors files: used by the importers, and by tests that build small models.
-public enum SafeTensorsWriter {
+package enum SafeTensorsWriter {
     /// Serialises `tensors` (name → shape and float32 values) with names in sorted order, so
     /// the same input always gives the same bytes.
-    public static func encode(_ tensors: [String: (shape: [Int], values: [Float])],
+    package static func encode(_ tensors: [String: (shape: [Int], values: [Float])],
                               metadata: [String: String] = [:]) throws -> [UInt8] {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }

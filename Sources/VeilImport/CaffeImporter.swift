@@ -11,14 +11,14 @@ import VeilEngine
 ///
 /// The conversion is deterministic: the same files always give the same bytes, which is what
 /// lets a test re-import the originals and compare with the committed weights.
-public struct CaffeImporter {
+package struct CaffeImporter {
     private struct Blob {
         var shape: [Int]
         var values: [Float]
     }
 
     /// Imports the files at the given paths.
-    public static func importModel(prototxt prototxtPath: String, caffemodel modelPath: String,
+    package static func importModel(prototxt prototxtPath: String, caffemodel modelPath: String,
                                    description: ModelDescription) throws -> ImportedModel {
         func read(_ path: String) throws -> [UInt8] {
             do { return try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) } catch {
@@ -47,12 +47,12 @@ public struct CaffeImporter {
             provenance: .init(
                 sources: [
                     .init(origin: "\(description.origin): \(URL(fileURLWithPath: prototxtPath).lastPathComponent)",
-                          sha256: SHA256.hex(prototxtBytes)),
+                          sha256: SHA256Hasher.hex(prototxtBytes)),
                     .init(origin: "\(description.origin): \(URL(fileURLWithPath: modelPath).lastPathComponent)",
-                          sha256: SHA256.hex(modelBytes)),
+                          sha256: SHA256Hasher.hex(modelBytes)),
                 ],
                 converter: description.converter, notes: description.notes),
-            weights: .init(file: "weights.safetensors", sha256: SHA256.hex(weights)),
+            weights: .init(file: "weights.safetensors", sha256: SHA256Hasher.hex(weights)),
             input: input,
             preprocessing: description.preprocessing,
             outputs: description.outputs,
@@ -153,7 +153,7 @@ public struct CaffeImporter {
             return b
         }
 
-        mutating func emit(_ name: String, op: String, bottoms: [String], tops: [String],
+        mutating func emit(_ name: String, op: ModelManifest.Node.Operation, bottoms: [String], tops: [String],
                            attributes: ModelManifest.Attributes? = nil, weights: [String: Blob] = [:]) throws {
             let inputs = try bottoms.map { bottom -> String in
                 guard let tensor = current[bottom] else { throw fail(name, "reads blob '\(bottom)', which no earlier layer writes") }
@@ -191,7 +191,7 @@ public struct CaffeImporter {
                 }
                 var weights = ["weight": b[0]]
                 if hasBias { weights["bias"] = Blob(shape: [b[1].values.count], values: b[1].values) }
-                try emit(name, op: "conv2d", bottoms: bottoms, tops: tops,
+                try emit(name, op: .conv2d, bottoms: bottoms, tops: tops,
                          attributes: .init(outputChannels: p.int("num_output"), groups: p.int("group") ?? 1,
                                            kernel: kernel, stride: stride, pad: [pad[0], pad[1], pad[0], pad[1]]),
                          weights: weights)
@@ -213,7 +213,7 @@ public struct CaffeImporter {
                     if hasBias { weights["bias"] = Blob(shape: [s[1].values.count], values: s[1].values) }
                     outputTops = scale.scalars("top")
                 }
-                try emit(name, op: "batchNorm", bottoms: bottoms, tops: outputTops,
+                try emit(name, op: .batchNorm, bottoms: bottoms, tops: outputTops,
                          attributes: .init(epsilon: p?.float("eps") ?? 1e-5), weights: weights)
 
             case "Scale":
@@ -223,7 +223,7 @@ public struct CaffeImporter {
                 if let slope = layer.message("relu_param")?.float("negative_slope"), slope != 0 {
                     throw fail(name, "leaky ReLU (negative_slope \(slope)) is not supported")
                 }
-                try emit(name, op: "relu", bottoms: bottoms, tops: tops)
+                try emit(name, op: .relu, bottoms: bottoms, tops: tops)
 
             case "Pooling":
                 let p = layer.message("pooling_param") ?? TextMessage()
@@ -233,7 +233,7 @@ public struct CaffeImporter {
                 let kernel = try pair(p, "kernel", layer: name, default: nil)
                 let stride = try pair(p, "stride", layer: name, default: 1)
                 let pad = try pair(p, "pad", layer: name, default: 0)
-                try emit(name, op: kind == "MAX" ? "maxPool" : "averagePool", bottoms: bottoms, tops: tops,
+                try emit(name, op: kind == "MAX" ? .maxPool : .averagePool, bottoms: bottoms, tops: tops,
                          attributes: .init(kernel: kernel, stride: stride, pad: [pad[0], pad[1], pad[0], pad[1]], ceilMode: true))
 
             case "Eltwise":
@@ -243,7 +243,7 @@ public struct CaffeImporter {
                     throw fail(name, "Eltwise coefficients other than 1 are not supported")
                 }
                 guard bottoms.count == 2 else { throw fail(name, "Eltwise over \(bottoms.count) inputs is not supported") }
-                try emit(name, op: "add", bottoms: bottoms, tops: tops)
+                try emit(name, op: .add, bottoms: bottoms, tops: tops)
 
             case "InnerProduct":
                 let p = layer.message("inner_product_param") ?? TextMessage()
@@ -253,16 +253,16 @@ public struct CaffeImporter {
                 guard units > 0, b[0].values.count % units == 0 else { throw fail(name, "weight blob \(b[0].shape) does not match num_output \(units)") }
                 var weights = ["weight": Blob(shape: [units, b[0].values.count / units], values: b[0].values)]
                 if hasBias { weights["bias"] = Blob(shape: [units], values: b[1].values) }
-                try emit(name, op: "fullyConnected", bottoms: bottoms, tops: tops, attributes: .init(units: units), weights: weights)
+                try emit(name, op: .fullyConnected, bottoms: bottoms, tops: tops, attributes: .init(units: units), weights: weights)
 
             case "Softmax":
                 if let axis = layer.message("softmax_param")?.int("axis"), axis != 1 { throw fail(name, "softmax over axis \(axis) is not supported") }
-                try emit(name, op: "softmax", bottoms: bottoms, tops: tops)
+                try emit(name, op: .softmax, bottoms: bottoms, tops: tops)
             case "Sigmoid":
-                try emit(name, op: "sigmoid", bottoms: bottoms, tops: tops)
+                try emit(name, op: .sigmoid, bottoms: bottoms, tops: tops)
             case "Concat":
                 if let axis = layer.message("concat_param")?.int("axis"), axis != 1 { throw fail(name, "concat over axis \(axis) is not supported") }
-                try emit(name, op: "concat", bottoms: bottoms, tops: tops)
+                try emit(name, op: .concat, bottoms: bottoms, tops: tops)
             case "Dropout":
                 // Identity at inference.
                 guard let bottom = bottoms.first, let top = tops.first, let tensor = current[bottom] else { throw fail(name, "malformed Dropout") }

@@ -144,14 +144,14 @@ struct ProtobufReader {
 }
 
 /// Why a model could not be imported.
-public struct ImportError: Error, Sendable, CustomStringConvertible {
+package struct ImportError: Error, Sendable, CustomStringConvertible {
     /// The source file at fault.
-    public var file: String
+    package var file: String
     /// What is wrong.
-    public var reason: String
+    package var reason: String
     init(file: String, _ reason: String) {
         self.file = file
         self.reason = reason
     }
-    public var description: String { "\(file): \(reason)" }
+    package var description: String { "\(file): \(reason)" }
 }

@@ -12,10 +12,10 @@ import VeilEngine
 /// TFLite stores activations NHWC and weights OHWI (depthwise: 1HWC); Veil wants OIHW,
 /// so weights are transposed here, once. SAME padding becomes explicit, possibly
 /// asymmetric, padding computed from the tensor shapes the model declares.
-public enum TFLiteImporter {
+package enum TFLiteImporter {
     /// Imports the model file at `path`.
     /// `description.detector` gives the detector's parameters; the heads come from the graph.
-    public static func importModel(tflite path: String, description: ModelDescription) throws -> ImportedModel {
+    package static func importModel(tflite path: String, description: ModelDescription) throws -> ImportedModel {
         guard var detector = description.detector else {
             throw ImportError(file: path, "the description has no detector parameters; TFLite import is for detectors")
         }
@@ -36,9 +36,9 @@ public enum TFLiteImporter {
         let manifest = ModelManifest(
             name: description.name, version: description.version, license: description.license, summary: description.summary,
             provenance: .init(sources: [.init(origin: "\(description.origin): \(URL(fileURLWithPath: path).lastPathComponent)",
-                                              sha256: SHA256.hex(bytes))],
+                                              sha256: SHA256Hasher.hex(bytes))],
                               converter: description.converter, notes: description.notes),
-            weights: .init(file: "weights.safetensors", sha256: SHA256.hex(weights)),
+            weights: .init(file: "weights.safetensors", sha256: SHA256Hasher.hex(weights)),
             input: input, preprocessing: description.preprocessing, outputs: [], graph: converter.graph,
             detector: detector)
         return ImportedModel(manifest: manifest, weights: weights)
@@ -145,7 +145,7 @@ public enum TFLiteImporter {
             return [totalH / 2, totalW / 2, totalH - totalH / 2, totalW - totalW / 2]
         }
 
-        mutating func emit(_ name: String, _ op: String, _ inputs: [String], _ out: Int,
+        mutating func emit(_ name: String, _ op: ModelManifest.Node.Operation, _ inputs: [String], _ out: Int,
                            attributes: ModelManifest.Attributes? = nil,
                            weights: [String: (shape: [Int], values: [Float])] = [:], relu: Bool = false) {
             var roles: [String: String] = [:]
@@ -157,7 +157,7 @@ public enum TFLiteImporter {
                                weights: roles.isEmpty ? nil : roles))
             activations[out] = name
             if relu {
-                graph.append(.init(name: "\(name)/relu", op: "relu", inputs: [name], output: "\(name)/relu"))
+                graph.append(.init(name: "\(name)/relu", op: .relu, inputs: [name], output: "\(name)/relu"))
                 activations[out] = "\(name)/relu"
             }
         }
@@ -200,17 +200,17 @@ public enum TFLiteImporter {
                 var weights: [String: (shape: [Int], values: [Float])] = ["weight": ([outC, inC, kernel[0], kernel[1]], oihw)]
                 if ins.count > 2, ins[2] >= 0 { weights["bias"] = ([outC], try constant(n, ins[2])) }
                 let pad = padding(try o.uint8(0), input: inShape, output: outShape, kernel: kernel, stride: stride)
-                emit(name, "conv2d", [try activation(n, ins[0])], out,
+                emit(name, .conv2d, [try activation(n, ins[0])], out,
                      attributes: .init(outputChannels: outC, groups: depthwise ? outC : 1, kernel: kernel, stride: stride, pad: pad),
                      weights: weights, relu: try fusedReLU(n, try o.uint8(actField)))
 
             case .add:
                 guard ins.count == 2 else { throw fail(n, "ADD needs two inputs") }
-                emit(name, "add", [try activation(n, ins[0]), try activation(n, ins[1])], out,
+                emit(name, .add, [try activation(n, ins[0]), try activation(n, ins[1])], out,
                      relu: try fusedReLU(n, try options?.uint8(0) ?? 0))
 
             case .relu:
-                emit(name, "relu", [try activation(n, ins[0])], out)
+                emit(name, .relu, [try activation(n, ins[0])], out)
 
             case .pad:
                 let pads = try constant(n, ins[1]).map { Int($0) }
@@ -218,7 +218,7 @@ public enum TFLiteImporter {
                 guard pads.count == 8, pads[0..<7].allSatisfy({ $0 == 0 }), pads[7] > 0 else {
                     throw fail(n, "PAD \(pads) is not supported; only zero channels appended are")
                 }
-                emit(name, "padChannels", [try activation(n, ins[0])], out, attributes: .init(extraChannels: pads[7]))
+                emit(name, .padChannels, [try activation(n, ins[0])], out, attributes: .init(extraChannels: pads[7]))
 
             case .maxPool2d:
                 guard let o = options else { throw fail(n, "MAX_POOL_2D without options") }
@@ -226,7 +226,7 @@ public enum TFLiteImporter {
                 let kernel = [Int(try o.int32(4, default: 1)), Int(try o.int32(3, default: 1))]
                 let pad = padding(try o.uint8(0), input: infos[ins[0]].shape, output: outShape, kernel: kernel, stride: stride)
                 guard try o.uint8(5) == 0 else { throw fail(n, "fused activation on pooling is not supported") }
-                emit(name, "maxPool", [try activation(n, ins[0])], out, attributes: .init(kernel: kernel, stride: stride, pad: pad))
+                emit(name, .maxPool, [try activation(n, ins[0])], out, attributes: .init(kernel: kernel, stride: stride, pad: pad))
 
             case .reshape:
                 // Only the flattening of a head [1, H, W, C] into [1, H·W·C/K, K].

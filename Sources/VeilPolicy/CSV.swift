@@ -57,7 +57,7 @@ public struct TruthFileError: Error, Sendable, CustomStringConvertible {
 /// 1 (sensitive), 0 (not) or nothing (not labelled).
 public enum TruthFile {
     /// Image path → flag → label. `file` names the source in errors.
-    public static func parse(_ data: Data, file: String) throws -> [String: [String: Bool]] {
+    public static func parse(_ data: Data, file: String) throws -> [String: [Flag: Bool]] {
         var (records, complete) = CSV.records(in: data)
         // The last line may lack its line end in a file written by hand.
         if complete < data.count { records += CSV.records(in: data.suffix(from: data.startIndex + complete) + Data([0x0A])).records }
@@ -69,17 +69,17 @@ public enum TruthFile {
         if let duplicate = Dictionary(grouping: header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
             throw TruthFileError(file: file, line: 1, reason: "column \(duplicate) appears twice")
         }
-        var table: [String: [String: Bool]] = [:]
+        var table: [String: [Flag: Bool]] = [:]
         for (n, fields) in rows.dropFirst() {
             guard fields.count == header.count else {
                 throw TruthFileError(file: file, line: n + 1, reason: "\(fields.count) columns, the header has \(header.count)")
             }
             guard !fields[0].isEmpty else { throw TruthFileError(file: file, line: n + 1, reason: "the path is empty") }
-            var labels: [String: Bool] = [:]
+            var labels: [Flag: Bool] = [:]
             for (flag, value) in zip(header.dropFirst(), fields.dropFirst()) {
                 switch value.trimmingCharacters(in: .whitespaces) {
-                case "1": labels[flag] = true
-                case "0": labels[flag] = false
+                case "1": labels[Flag(flag)] = true
+                case "0": labels[Flag(flag)] = false
                 case "": continue
                 default: throw TruthFileError(file: file, line: n + 1, reason: "column \(flag) must be 0 or 1, not '\(value)'")
                 }

@@ -7,10 +7,10 @@ extension Policy {
         var lines = ["policy:", "  name: \(Self.quoted(name))", "  version: \(Self.quoted(version))"]
         if let approvedBy { lines.append("  approved_by: \(Self.quoted(approvedBy))") }
         if let approvedOn { lines.append("  approved_on: \(Self.quoted(approvedOn))") }
-        if !siteFlags.isEmpty { lines.append("site_flags: [" + siteFlags.sorted().map(Self.quoted).joined(separator: ", ") + "]") }
+        if !siteFlags.isEmpty { lines.append("site_flags: [" + siteFlags.sorted().map { Self.quoted($0.rawValue) }.joined(separator: ", ") + "]") }
         lines.append("flags:")
         for (flag, rule) in flags.sorted(by: { $0.key < $1.key }) {
-            lines.append("  \(Self.plainOrQuoted(flag)):")
+            lines.append("  \(Self.plainOrQuoted(flag.rawValue)):")
             lines.append("    enabled: \(rule.enabled)")
             lines.append("    review_threshold: \(rule.reviewThreshold)")
             // Written even when absent, so that a default restriction is not inherited back.

@@ -18,11 +18,11 @@ public struct Policy: Sendable, Equatable {
     public var approvedOn: String?
     /// Per-flag rules, by flag name: Veil's built-in flags (``builtInFlags``) and the site's
     /// own (``siteFlags``).
-    public var flags: [String: FlagPolicy]
+    public var flags: [Flag: FlagPolicy]
     /// Flags the site adds beyond ``builtInFlags`` (its own models' outputs, later heads).
     /// Declared apart from their rules, so that a misspelt flag name is an error rather than
     /// a new flag that nothing ever scores while the real one stays at its default.
-    public var siteFlags: Set<String>
+    public var siteFlags: Set<Flag>
     /// Site changes to the vocabulary's sensitivity classes, by SNOMED CT code.
     public var sensitivityOverrides: [String: SensitivityClass]
     /// What changes for images of patients under 18 (known from DICOM metadata).
@@ -30,7 +30,7 @@ public struct Policy: Sendable, Equatable {
 
     /// Creates a policy.
     public init(name: String, version: String, approvedBy: String? = nil, approvedOn: String? = nil,
-                flags: [String: FlagPolicy], siteFlags: Set<String> = [], sensitivityOverrides: [String: SensitivityClass] = [:],
+                flags: [Flag: FlagPolicy], siteFlags: Set<Flag> = [], sensitivityOverrides: [String: SensitivityClass] = [:],
                 minors: MinorsRule = .restrict) {
         self.name = name
         self.version = version
@@ -45,7 +45,7 @@ public struct Policy: Sendable, Equatable {
     /// The flags Veil itself raises: `nudity` (the classifier), `face` (the face detector and
     /// metadata), `body-region` (metadata naming an intimate region) and `sensitive-content`
     /// (the archive's own Sensitive Content Code Sequence).
-    public static let builtInFlags: [String] = ["body-region", "face", "nudity", "sensitive-content"]
+    public static let builtInFlags: [Flag] = Flag.builtIn
 
     /// Checks what the type cannot: every flag is built in or declared, thresholds are in
     /// order, and at least one flag is enabled. A policy that fails this would switch a
@@ -53,10 +53,10 @@ public struct Policy: Sendable, Equatable {
     public func validate(file: String = "<policy>") throws {
         func fail(_ key: String?, _ reason: String) -> PolicyError { PolicyError(file: file, line: nil, key: key, reason: reason) }
         for flag in flags.keys.sorted() where !Self.builtInFlags.contains(flag) && !siteFlags.contains(flag) {
-            throw fail("flags.\(flag)", Self.unknownFlagReason(flag))
+            throw fail("flags.\(flag)", Self.unknownFlagReason(flag.rawValue))
         }
         for flag in siteFlags.sorted() {
-            if let reason = Self.siteFlagProblem(flag) { throw fail("site_flags", reason) }
+            if let reason = Self.siteFlagProblem(flag.rawValue) { throw fail("site_flags", reason) }
             if flags[flag] == nil { throw fail("site_flags", "'\(flag)' is declared but has no rules under flags") }
         }
         for (flag, rule) in flags.sorted(by: { $0.key < $1.key }) {
@@ -80,7 +80,7 @@ public struct Policy: Sendable, Equatable {
     /// and hyphens, so that `Nudity` or a look-alike in another script cannot pass for a
     /// built-in flag while the real one is switched off.
     static func siteFlagProblem(_ flag: String) -> String? {
-        if builtInFlags.contains(flag.lowercased()) { return "'\(flag)' is a built-in flag; list only the site's own flags" }
+        if builtInFlags.contains(Flag(flag.lowercased())) { return "'\(flag)' is a built-in flag; list only the site's own flags" }
         let allowed = flag.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-") }
         guard allowed, flag.first?.isLetter == true else {
             return "'\(flag)': site flag names are lower-case letters a-z, digits and hyphens, starting with a letter"
@@ -90,8 +90,8 @@ public struct Policy: Sendable, Equatable {
 
     /// Why `flag` is not accepted, with the nearest known name when it looks like a typo.
     static func unknownFlagReason(_ flag: String) -> String {
-        var reason = "unknown flag '\(flag)'; Veil's flags are \(builtInFlags.joined(separator: ", "))"
-        if let near = builtInFlags.min(by: { editDistance($0, flag) < editDistance($1, flag) }), editDistance(near, flag) <= 2 {
+        var reason = "unknown flag '\(flag)'; Veil's flags are \(builtInFlags.map(\.rawValue).joined(separator: ", "))"
+        if let near = builtInFlags.map(\.rawValue).min(by: { editDistance($0, flag) < editDistance($1, flag) }), editDistance(near, flag) <= 2 {
             reason += " (did you mean '\(near)'?)"
         }
         return reason + "; a flag of the site's own must be listed under site_flags"
@@ -99,16 +99,16 @@ public struct Policy: Sendable, Equatable {
 
     /// A copy with some review thresholds replaced for one run (`veil score --threshold`),
     /// checked like the file: the flag must exist and review must not rise above restrict.
-    public func overridingReviewThresholds(_ overrides: [String: Double]) throws -> Policy {
+    public func overridingReviewThresholds(_ overrides: [Flag: Double]) throws -> Policy {
         var copy = self
         for (flag, value) in overrides.sorted(by: { $0.key < $1.key }) {
             guard var rule = flags[flag] else {
-                throw PolicyError(file: "--threshold", line: nil, key: flag,
+                throw PolicyError(file: "--threshold", line: nil, key: flag.rawValue,
                                   reason: Self.builtInFlags.contains(flag) || siteFlags.contains(flag)
-                                      ? "the policy has no rules for this flag" : Self.unknownFlagReason(flag))
+                                      ? "the policy has no rules for this flag" : Self.unknownFlagReason(flag.rawValue))
             }
             guard rule.enabled else {
-                throw PolicyError(file: "--threshold", line: nil, key: flag, reason: "the policy switches this flag off, so a threshold for it would do nothing")
+                throw PolicyError(file: "--threshold", line: nil, key: flag.rawValue, reason: "the policy switches this flag off, so a threshold for it would do nothing")
             }
             rule.reviewThreshold = value
             try rule.validate { PolicyError(file: "--threshold", line: nil, key: "\(flag)=\(value)", reason: $1) }

@@ -82,13 +82,13 @@ extension Policy {
         approvedBy = try info["approved_by"].map { try reader.string($0, key: "policy.approved_by") }
         approvedOn = try info["approved_on"].map { try reader.string($0, key: "policy.approved_on") }
 
-        var siteFlags: Set<String> = []
+        var siteFlags: Set<Flag> = []
         if let node = top["site_flags"] {
             guard let items = node.sequence else { throw reader.fail(node, "site_flags", "must be a list of flag names") }
             for item in items {
                 let flag = try reader.string(item, key: "site_flags")
                 if let reason = Self.siteFlagProblem(flag) { throw reader.fail(item, "site_flags", reason) }
-                siteFlags.insert(flag)
+                siteFlags.insert(Flag(flag))
             }
         }
         self.siteFlags = siteFlags
@@ -99,9 +99,10 @@ extension Policy {
         if let flagsNode = top["flags"] {
             guard let mapping = flagsNode.mapping else { throw reader.fail(flagsNode, "flags", "must map flag names to their rules") }
             for (keyNode, value) in mapping {
-                guard let flag = keyNode.string, !flag.isEmpty else { throw reader.fail(keyNode, "flags", "flag names must be text") }
+                guard let name = keyNode.string, !name.isEmpty else { throw reader.fail(keyNode, "flags", "flag names must be text") }
+                let flag = Flag(name)
                 guard Self.builtInFlags.contains(flag) || siteFlags.contains(flag) else {
-                    throw reader.fail(keyNode, "flags.\(flag)", Self.unknownFlagReason(flag))
+                    throw reader.fail(keyNode, "flags.\(flag)", Self.unknownFlagReason(name))
                 }
                 flags[flag] = try reader.flag(value, key: "flags.\(flag)", base: Policy.standard.flags[flag])
             }

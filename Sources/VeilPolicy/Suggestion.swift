@@ -30,7 +30,7 @@ public struct Provenance: Sendable, Equatable, Codable {
 /// What the policy suggests for one flag of one image.
 public struct Suggestion: Sendable, Equatable, Codable {
     /// The flag, e.g. `"nudity"`.
-    public var flag: String
+    public var flag: Flag
     /// The score the threshold was compared with (calibrated, if the policy calibrates).
     public var score: Double
     /// The model's raw score, when calibration changed it.
@@ -43,7 +43,7 @@ public struct Suggestion: Sendable, Equatable, Codable {
     public var source: Provenance?
 
     /// Creates a suggestion.
-    public init(flag: String, score: Double, rawScore: Double? = nil, threshold: Double, state: SuggestionState) {
+    public init(flag: Flag, score: Double, rawScore: Double? = nil, threshold: Double, state: SuggestionState) {
         self.flag = flag
         self.score = score
         self.rawScore = rawScore
@@ -57,8 +57,8 @@ extension Policy {
     /// flag-name order. `minor` says the image is of a patient under 18; ``minors`` decides
     /// what that changes. `nearMisses` names the flags whose score rests only on a near-miss
     /// text match; their rule's ``FlagPolicy/nearMissThreshold`` applies, if it has one.
-    public func suggestions(for scores: [String: Double], minor: Bool = false,
-                            nearMisses: Set<String> = []) -> [Suggestion] {
+    public func suggestions(for scores: [Flag: Double], minor: Bool = false,
+                            nearMisses: Set<Flag> = []) -> [Suggestion] {
         flags.keys.sorted().compactMap { flag in
             guard let rule = flags[flag], rule.enabled, let raw = scores[flag] else { return nil }
             let score = rule.calibration?.apply(raw) ?? raw

@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import VeilDICOM
+import VeilImage
 import VeilPolicy
 
 /// A reviewer's verdict on one suggestion.
@@ -25,7 +27,7 @@ public struct LedgerEntry: Sendable, Codable, Equatable {
     public var path: String
     public var width: Int
     public var height: Int
-    public var flag: String
+    public var flag: Flag
     public var score: Double
     public var threshold: Double
     /// The current state: the latest decision if there is one, else what was suggested.
@@ -94,6 +96,14 @@ public struct LedgerImage: Sendable {
         self.seriesInstanceUID = seriesInstanceUID
         self.sopInstanceUID = sopInstanceUID
     }
+
+    /// The identity of an image Veil read: its bytes' hash, its path, its full size and,
+    /// for DICOM, the object's UIDs. What `veil score` and `veil preview` record.
+    public init(sha256: String, path: String, size: PixelSize, dicom: DICOMMetadata?) {
+        self.init(sha256: sha256, path: path, width: size.width, height: size.height,
+                  studyInstanceUID: dicom?.studyInstanceUID, seriesInstanceUID: dicom?.seriesInstanceUID,
+                  sopInstanceUID: dicom?.sopInstanceUID)
+    }
 }
 
 extension Ledger {
@@ -122,17 +132,17 @@ extension Ledger {
                     let asked = try Int64.fetchOne(db, sql: """
                         SELECT id FROM suggestion WHERE image_id = ? AND frame IS ? AND flag = ? AND model = ?
                             AND model_version = ? AND policy = ? AND policy_version = ?
-                        """, arguments: [imageID, frame, s.flag, producer, version, policy.name, policy.version])
+                        """, arguments: [imageID, frame, s.flag.rawValue, producer, version, policy.name, policy.version])
                     if asked != nil { continue }
                     let earlier = try Int64.fetchOne(db, sql: """
                         SELECT max(d.id) FROM decision d JOIN suggestion s ON s.id = d.suggestion_id
                         WHERE s.image_id = ? AND s.frame IS ? AND s.flag = ?
-                        """, arguments: [imageID, frame, s.flag])
+                        """, arguments: [imageID, frame, s.flag.rawValue])
                     try db.execute(sql: """
                         INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version,
                                                 policy, policy_version, confidentiality, created_at, frame, supersedes_decision)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [imageID, s.flag, min(1, max(0, s.score)), s.threshold,
+                        """, arguments: [imageID, s.flag.rawValue, min(1, max(0, s.score)), s.threshold,
                                          s.state == .provisionallyRestricted ? "restricted" : "pending",
                                          producer, version, policy.name, policy.version,
                                          policy.flags[s.flag]?.confidentiality ?? "R", now, frame, earlier])
@@ -180,7 +190,7 @@ extension Ledger {
     }
 
     /// Every suggestion with its latest decision, oldest first, optionally filtered.
-    public func entries(flag: String? = nil, state: ReviewState? = nil) throws -> [LedgerEntry] {
+    public func entries(flag: Flag? = nil, state: ReviewState? = nil) throws -> [LedgerEntry] {
         do {
             return try pool.read { db in
                 let rows = try Row.fetchAll(db, sql: """
@@ -197,7 +207,7 @@ extension Ledger {
                     let decided: String? = r[16]
                     let suggested: String = r[8]
                     return LedgerEntry(
-                        suggestionID: r[0], sha256: r[1], path: r[2], width: r[3], height: r[4], flag: r[5],
+                        suggestionID: r[0], sha256: r[1], path: r[2], width: r[3], height: r[4], flag: Flag(r[5] as String),
                         score: r[6], threshold: r[7], state: ReviewState(rawValue: decided ?? suggested) ?? .pending,
                         model: r[9], modelVersion: r[10], policy: r[11], policyVersion: r[12], confidentiality: r[13],
                         suggestedAt: r[14], frame: r[19], studyInstanceUID: r[20], seriesInstanceUID: r[21],
@@ -217,14 +227,14 @@ extension Ledger {
                     SELECT s.created_at, s.id, i.sha256, s.flag, s.score, s.state, s.policy, s.policy_version, s.model, s.model_version
                     FROM suggestion s JOIN image i ON i.id = s.image_id ORDER BY s.id
                     """).map { r in
-                    AuditEvent(at: r[0], event: "suggested", suggestionID: r[1], sha256: r[2], flag: r[3], score: r[4],
+                    AuditEvent(at: r[0], event: "suggested", suggestionID: r[1], sha256: r[2], flag: (r[3] as String?).map { Flag($0) }, score: r[4],
                                state: r[5], policy: "\(r[6] as String) \(r[7] as String)", model: "\(r[8] as String) \(r[9] as String)")
                 }
                 events += try Row.fetchAll(db, sql: """
                     SELECT d.decided_at, d.suggestion_id, i.sha256, s.flag, d.decision, d.reviewer, d.reason
                     FROM decision d JOIN suggestion s ON s.id = d.suggestion_id JOIN image i ON i.id = s.image_id ORDER BY d.id
                     """).map { r in
-                    AuditEvent(at: r[0], event: "decided", suggestionID: r[1], sha256: r[2], flag: r[3], state: r[4],
+                    AuditEvent(at: r[0], event: "decided", suggestionID: r[1], sha256: r[2], flag: (r[3] as String?).map { Flag($0) }, state: r[4],
                                reviewer: r[5], reason: r[6])
                 }
                 events += try Row.fetchAll(db, sql: """
@@ -281,7 +291,7 @@ public struct AuditEvent: Sendable, Codable, Equatable {
     /// The suggestion (absent for reveals, which concern the image).
     public var suggestionID: Int64?
     public var sha256: String
-    public var flag: String?
+    public var flag: Flag?
     public var score: Double?
     public var state: String?
     /// For reveals: the preview level shown (0 most obscured).
@@ -291,7 +301,7 @@ public struct AuditEvent: Sendable, Codable, Equatable {
     public var reviewer: String?
     public var reason: String?
 
-    init(at: String, event: String, suggestionID: Int64? = nil, sha256: String, flag: String? = nil, score: Double? = nil,
+    init(at: String, event: String, suggestionID: Int64? = nil, sha256: String, flag: Flag? = nil, score: Double? = nil,
          state: String? = nil, policy: String? = nil, model: String? = nil, reviewer: String? = nil, reason: String? = nil,
          level: Int? = nil) {
         self.at = at; self.event = event; self.suggestionID = suggestionID; self.sha256 = sha256; self.flag = flag

@@ -13,20 +13,20 @@
 /// ## Ownership and threading
 /// `Tensor` is a value type over a copy-on-write array: copies are cheap until written,
 /// and a tensor may be sent between threads.
-public struct Tensor: Sendable, Equatable {
+package struct Tensor: Sendable, Equatable {
     /// The dimensions of a tensor, in Veil's `(C, N, H, W)` order.
-    public struct Shape: Hashable, Sendable, CustomStringConvertible {
+    package struct Shape: Hashable, Sendable, CustomStringConvertible {
         /// Channels.
-        public var channels: Int
+        package var channels: Int
         /// Images in the batch.
-        public var batch: Int
+        package var batch: Int
         /// Rows per image.
-        public var height: Int
+        package var height: Int
         /// Columns per image.
-        public var width: Int
+        package var width: Int
 
         /// Creates a shape.
-        public init(channels: Int, batch: Int, height: Int, width: Int) {
+        package init(channels: Int, batch: Int, height: Int, width: Int) {
             self.channels = channels
             self.batch = batch
             self.height = height
@@ -34,20 +34,20 @@ public struct Tensor: Sendable, Equatable {
         }
 
         /// The number of elements.
-        public var count: Int { channels * batch * height * width }
+        package var count: Int { channels * batch * height * width }
         /// Elements in one channel of one image.
-        public var plane: Int { height * width }
+        package var plane: Int { height * width }
         /// `"CxNxHxW"`.
-        public var description: String { "\(channels)x\(batch)x\(height)x\(width) (CxNxHxW)" }
+        package var description: String { "\(channels)x\(batch)x\(height)x\(width) (CxNxHxW)" }
     }
 
     /// The dimensions.
-    public private(set) var shape: Shape
+    package private(set) var shape: Shape
     /// The elements in `(C, N, H, W)` order.
-    public var storage: [Float]
+    package var storage: [Float]
 
     /// A zero-filled tensor.
-    public init(zeros shape: Shape) {
+    package init(zeros shape: Shape) {
         self.shape = shape
         self.storage = [Float](repeating: 0, count: shape.count)
     }
@@ -60,14 +60,14 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Wraps `storage`, which must hold `shape.count` elements in `(C, N, H, W)` order.
-    public init(shape: Shape, storage: [Float]) {
+    package init(shape: Shape, storage: [Float]) {
         precondition(storage.count == shape.count, "tensor \(shape) needs \(shape.count) values, got \(storage.count)")
         self.shape = shape
         self.storage = storage
     }
 
     /// Builds a batch from per-image `(C, H, W)` arrays, all of the same size.
-    public init(batchNCHW images: [[Float]], channels: Int, height: Int, width: Int) {
+    package init(batchNCHW images: [[Float]], channels: Int, height: Int, width: Int) {
         let plane = height * width
         let shape = Shape(channels: channels, batch: images.count, height: height, width: width)
         var storage = [Float](repeating: 0, count: shape.count)
@@ -82,7 +82,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Image `n` of the batch as a `(C, H, W)` array.
-    public func image(_ n: Int) -> [Float] {
+    package func image(_ n: Int) -> [Float] {
         var out = [Float]()
         out.reserveCapacity(shape.channels * shape.plane)
         for c in 0..<shape.channels {
@@ -93,7 +93,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// The same elements under a new shape with the same count.
-    public func reshaped(_ newShape: Shape) -> Tensor {
+    package func reshaped(_ newShape: Shape) -> Tensor {
         precondition(newShape.count == shape.count, "cannot reshape \(shape) to \(newShape)")
         return Tensor(shape: newShape, storage: storage)
     }
@@ -112,7 +112,7 @@ public struct Tensor: Sendable, Equatable {
 /// freed a few layers earlier, so that is enough for a ResNet's stages, while a network whose
 /// tensors all differ in size (a face detector run over tiles) does not pile up every size
 /// it ever freed. A pool is a value used by one computation at a time.
-public struct TensorPool: Sendable {
+package struct TensorPool: Sendable {
     /// Oldest first.
     private var spare: [[Float]] = []
     private var heldFloats = 0
@@ -125,7 +125,7 @@ public struct TensorPool: Sendable {
     static let limitInLargestTensors = 3
 
     /// An empty pool.
-    public init() {}
+    package init() {}
 
     /// A tensor of `shape` whose elements are unspecified: reused storage when the pool has
     /// some of that size. Only for kernels that write every element before reading any.
@@ -140,7 +140,7 @@ public struct TensorPool: Sendable {
 
     /// Keeps `tensor`'s storage for a later tensor of the same element count, within the
     /// bound. Storage still shared with a live tensor is safe to hand over: arrays copy on write.
-    public mutating func recycle(_ tensor: Tensor) {
+    package mutating func recycle(_ tensor: Tensor) {
         let count = tensor.storage.count
         largest = max(largest, count)
         guard count <= Self.limitInLargestTensors * largest else { return }

@@ -1,36 +1,49 @@
 import Dispatch
 import Foundation
+import COpenBLAS
 
-/// How many threads Veil's compute may use.
+/// How many threads Veil's compute may use: a value the embedder creates once and hands to
+/// the loaders, never a process-wide setting.
 ///
 /// Every layer is split into blocks that these threads take whole; each block's matrix
-/// product is a single-threaded OpenBLAS call (OpenBLAS's own threads are turned off the
-/// first time Veil touches it, see ``BLASDiagnostics``). So a process that runs Veil on
-/// `count` threads keeps at most `count` cores busy: N threads, never N². OpenBLAS's thread
-/// count is process-wide, so an application that also calls OpenBLAS itself finds it
-/// single-threaded after Veil's first product.
-public enum ComputeThreads {
-    /// Sets the number of threads for Veil's layers. Call once at start-up; every loaded
-    /// model shares it.
-    public static func configure(_ count: Int) {
-        _ = OpenBLASSetup.done
-        state.withLock { $0 = max(1, count) }
+/// product is one OpenBLAS call. OpenBLAS's own thread count is process-wide and Veil
+/// leaves it alone, so each of Veil's threads may start that many more; ``automatic`` takes
+/// this into account. For the best speed give OpenBLAS one thread (`OPENBLAS_NUM_THREADS=1`
+/// in the service's environment, or ``ProcessWideOpenBLASTuning/apply()`` at start-up) and
+/// Veil all the cores.
+public struct Runtime: Sendable, Hashable, CustomStringConvertible {
+    /// Veil's worker threads for one forward pass, at least 1.
+    public let threads: Int
+
+    /// A runtime with `threads` worker threads; values below 1 mean 1.
+    public init(threads: Int) {
+        self.threads = max(1, threads)
     }
 
-    /// The configured thread count; until ``configure(_:)`` is called, the count OpenBLAS
-    /// would have used (its default, or `OPENBLAS_NUM_THREADS`).
-    public static var count: Int {
-        state.withLock { value in
-            if value == 0 { value = OpenBLASSetup.done.defaultThreads }
-            return value
-        }
+    /// All the cores this process may use, shared with OpenBLAS so that Veil's threads times
+    /// OpenBLAS's threads never exceed them: all the cores when OpenBLAS is single-threaded,
+    /// one thread (and OpenBLAS's own threading) when it is not.
+    public static var automatic: Runtime {
+        let blasThreads = max(1, Int(openblas_get_num_threads()))
+        return Runtime(threads: max(1, ProcessInfo.processInfo.activeProcessorCount / blasThreads))
     }
 
-    private static let state = LockedValue(0)
+    public var description: String { "Runtime(threads: \(threads))" }
 
-    /// Runs `body(i)` for every `i` in `0..<iterations`, spread over the configured threads.
-    static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
-        let threads = min(count, iterations)
+    /// Runs `body` with this runtime in force for the kernels it calls on this thread.
+    ///
+    /// The kernels read it from a task-local value, not a global, so that two models with
+    /// different runtimes can run at once in one process.
+    package func enter<R>(_ body: () throws -> R) rethrows -> R {
+        try ComputeScope.$runtime.withValue(self, operation: body)
+    }
+
+    /// The runtime of the innermost ``enter(_:)`` on this thread; one thread outside any.
+    package static var current: Runtime { ComputeScope.runtime }
+
+    /// Runs `body(i)` for every `i` in `0..<iterations`, spread over this runtime's threads.
+    package func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+        let threads = min(self.threads, iterations)
         if threads <= 1 {
             for i in 0..<iterations { body(i) }
             return
@@ -49,6 +62,10 @@ public enum ComputeThreads {
     }
 }
 
+private enum ComputeScope {
+    @TaskLocal static var runtime = Runtime(threads: 1)
+}
+
 /// A value behind a lock (`Mutex` would need macOS 15 as the deployment target).
 /// Shared with Veil's other modules (`package`), which need the same small lock.
 package final class LockedValue<Value>: @unchecked Sendable {
@@ -64,7 +81,7 @@ package final class LockedValue<Value>: @unchecked Sendable {
     }
 }
 
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+package struct UncheckedSendable<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }

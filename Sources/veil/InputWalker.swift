@@ -1,5 +1,9 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
+import VeilVocabulary
 
 /// The inputs of `veil score`, produced lazily so that memory does not grow with the size of
 /// the backlog: folders are walked depth-first, each folder's entries sorted, and manifests

@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilEngine
+import VeilDICOM
+import VeilImage
 import VeilImport
+import VeilPolicy
+import VeilVocabulary
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +98,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             let path = manifest ?? Classifier.defaultModelManifestPath
-            let model = try modelStep([path]) { try Model.load(manifestAt: path) }
+            let model = try modelStep([path]) { try Model.load(manifestAt: path, runtime: Runtime(threads: 1)) }
             let m = model.manifest
             try StandardOutput.line("\(m.name) \(m.version) (\(m.license))")
             if let summary = m.summary { try StandardOutput.line(summary) }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VeilPolicy
+import VeilReview
 
 /// Standard output with every write checked. `print` buffers and drops errors, so a full
 /// disk or a closed pipe would lose records while `veil` exits 0; here any failed write
@@ -143,4 +145,49 @@ func plainReason(_ error: Error) -> String {
         return String(cString: strerror(Int32(underlying.code)))
     }
     return error.localizedDescription
+}
+
+/// In this module `Flag` is Veil's flag name; swift-argument-parser's property wrapper is
+/// written `@ArgumentParser.Flag`.
+typealias Flag = VeilPolicy.Flag
+
+/// Flags are named on the command line as in policy files: `--flag nudity`.
+extension VeilPolicy.Flag: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard !argument.isEmpty else { return nil }
+        self.init(rawValue: argument)
+    }
+}
+
+/// `--format` of `veil score` and `veil review export`.
+enum RecordFormat: String, CaseIterable, ExpressibleByArgument {
+    case jsonl, csv
+}
+
+/// `--fit-calibration` of `veil tune`.
+enum CalibrationMethod: String, CaseIterable, ExpressibleByArgument {
+    case platt, isotonic
+}
+
+/// `--state` of `veil review list`.
+extension ReviewState: ExpressibleByArgument {}
+
+/// `--threshold FLAG=VALUE` of `veil score`: one run's review threshold for one flag.
+struct ThresholdOverride: ExpressibleByArgument {
+    var flag: Flag
+    var value: Double
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]), (0...1).contains(value) else { return nil }
+        flag = Flag(parts[0])
+        self.value = value
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// `--shard K/N`: the part of the inputs this run scores.
+extension Shard: ExpressibleByArgument {
+    init?(argument: String) { self.init(argument) }
 }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
+import VeilVocabulary
 
 /// The policy a command runs under, and the vocabulary it implies (the policy's
 /// sensitivity overrides applied), loaded and checked together so that every command that
@@ -11,7 +15,7 @@ struct EffectivePolicy {
 
     /// Loads the policy file at `path`, or Veil's built-in policy, and applies one-run review
     /// thresholds (`--threshold`). Throws a ``PolicyError`` naming the file and key.
-    static func load(_ path: String?, thresholds: [String: Double] = [:]) throws -> EffectivePolicy {
+    static func load(_ path: String?, thresholds: [Flag: Double] = [:]) throws -> EffectivePolicy {
         let file = path ?? "(built-in policy)"
         var policy = try path.map { try Policy.load(path: $0) } ?? .standard
         policy = try policy.overridingReviewThresholds(thresholds)
@@ -25,7 +29,7 @@ struct EffectivePolicy {
 
     /// ``load(_:thresholds:)`` for commands: a problem is printed and ends the command with `code`.
     /// A policy file that does not exist exits 66, like any other missing input.
-    static func loadOrExit(_ path: String?, thresholds: [String: Double] = [:], code: ExitCode = ExitCodes.usage) throws -> EffectivePolicy {
+    static func loadOrExit(_ path: String?, thresholds: [Flag: Double] = [:], code: ExitCode = ExitCodes.usage) throws -> EffectivePolicy {
         if let path, !FileManager.default.fileExists(atPath: path) {
             warn("\(path): no such policy file")
             throw ExitCodes.noInput
@@ -89,7 +93,7 @@ struct PolicyCommand: ParsableCommand {
             let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
             let off = policy.flags.filter { !$0.value.enabled }.keys.sorted()
             try StandardOutput.line("\(file): valid: \(policy.name) version \(policy.version); flags enabled: "
-                + enabled.joined(separator: ", ") + (off.isEmpty ? "" : "; switched off: " + off.joined(separator: ", ")))
+                + enabled.map(\.rawValue).joined(separator: ", ") + (off.isEmpty ? "" : "; switched off: " + off.map(\.rawValue).joined(separator: ", ")))
         }
     }
 }

@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilEngine
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 import VeilReview
+import VeilVocabulary
 
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,40 +71,36 @@ struct PreviewCommand: ParsableCommand {
         let activePolicy = effective.policy
         let scorer: Scorer
         do {
-            scorer = Scorer(classifier: try Classifier.loadDefault(), faceDetector: try FaceDetector.loadDefault(),
-                            vocabulary: effective.vocabulary)
+            scorer = try Scorer(classifier: try Classifier.loadDefault(), faceDetector: try FaceDetector.loadDefault(),
+                                policy: activePolicy)
         } catch {
             warn("cannot load the models: \(error)")
             throw ExitCodes.modelUnavailable
         }
         let data: Data
-        let pictures: [LoadedImage]
+        let picture: LoadedImage
         do {
             data = try ImageDecoder.readFile(atPath: input)
             // Previews need more pixels than the model does.
-            var options = scorer.classifier.decoder.options
+            var options = scorer.classifier.reader.options
             options.minimumSize = PixelSize(width: maxSide, height: maxSide)
-            pictures = try ImageReader(options: options).read(data)
+            let source = try ImageReader(options: options).pictures(in: data)
+            guard frame <= source.count else {
+                warn("\(input) has \(source.count) frame(s), not \(frame)")
+                throw ExitCodes.usage
+            }
+            picture = try source.picture(at: frame - 1)
         } catch let error as ImageDecodingError {
             warn("\(error.attributed(to: input))")
             throw error.kind == .noSuchFile ? ExitCodes.noInput : ExitCodes.fileErrors
         }
-        guard frame <= pictures.count else {
-            warn("\(input) has \(pictures.count) frame(s), not \(frame)")
-            throw ExitCodes.usage
-        }
-        let picture = pictures[frame - 1]
-        let assessment = try scorer.assess([picture], paths: [input])[0]
-        let suggestions = activePolicy.suggestions(for: assessment.scores, minor: picture.dicom?.isMinor == true,
-                                                   nearMisses: assessment.nearMissFlags)
+        let assessment = try scorer.assess([Scorer.Input(picture: picture, path: input)])[0]
+        let suggestions = assessment.suggestions
         let mode = Preview.mode(for: suggestions, faces: assessment.faces)
 
         if level > 0, let ledger, let reviewer {
             do {
-                let image = LedgerImage(sha256: SHA256.hex(data), path: input, width: picture.fullSize.width,
-                                        height: picture.fullSize.height, studyInstanceUID: picture.dicom?.studyInstanceUID,
-                                        seriesInstanceUID: picture.dicom?.seriesInstanceUID,
-                                        sopInstanceUID: picture.dicom?.sopInstanceUID)
+                let image = LedgerImage(sha256: SHA256Hasher.hex(data), path: input, size: picture.fullSize, dicom: picture.dicom)
                 // The ledger must exist already: a mistyped path would record the reveal
                 // where no auditor looks.
                 try Ledger(path: ledger, create: false).recordReveal(image: image, reviewer: reviewer, level: level, reason: reason)

@@ -1,5 +1,9 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
+import VeilVocabulary
 
 /// Where score records go: standard output or a file, as JSON lines or CSV.
 ///
@@ -7,10 +11,9 @@ import Veil
 /// is scored, so a run killed at any moment leaves at most one torn last line, which
 /// `--resume` cuts off before carrying on.
 final class RecordSink {
-    enum Format: String { case jsonl, csv }
 
-    let format: Format
-    let flags: [String]
+    let format: RecordFormat
+    let flags: [Flag]
     private let handle: FileHandle
     /// The file, or "standard output", for messages.
     private let destination: String
@@ -20,7 +23,7 @@ final class RecordSink {
     /// truncated away, and the paths already recorded are returned so they can be skipped.
     /// `policy` is this run's policy name and version: a file resumed under another policy
     /// would mix two policies' suggestions in one set of records.
-    init(path: String?, format: Format, flags: [String], resume: Bool, policy: (name: String, version: String)? = nil) throws {
+    init(path: String?, format: RecordFormat, flags: [Flag], resume: Bool, policy: (name: String, version: String)? = nil) throws {
         self.format = format
         self.flags = flags
         encoder = JSONEncoder()
@@ -86,7 +89,7 @@ final class RecordSink {
     /// Every whole line must be a record of `format` (for CSV, under the same header), else
     /// resuming would append to a file it does not understand: refused, naming the line.
     /// Only an unterminated last line, which a killed run leaves, is cut.
-    static func recordedPaths(in data: Data, format: Format, header: String, path: String,
+    static func recordedPaths(in data: Data, format: RecordFormat, header: String, path: String,
                               policy: (name: String, version: String)?) throws -> (Set<String>, Int) {
         var done = Set<String>()
         func refuse(_ line: Int, _ why: String) -> RecordSinkError {
@@ -132,7 +135,7 @@ final class RecordSink {
         }
     }
 
-    static func csvHeader(_ flags: [String]) -> String {
+    static func csvHeader(_ flags: [Flag]) -> String {
         (["path", "sha256", "status", "error_kind", "error_message", "format", "width", "height", "frame", "frames",
           "study_instance_uid", "series_instance_uid", "sop_instance_uid", "minor"]
          + flags.map { "score_\($0)" } + ["suggestions", "review", "evidence", "model", "model_version", "weights_sha256",

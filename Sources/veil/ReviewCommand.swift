@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 import VeilReview
+import VeilVocabulary
 
 struct ReviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,9 +47,9 @@ struct ReviewCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List suggestions with their current state.")
         @OptionGroup var options: LedgerOption
-        @Option(help: "Only this flag.") var flag: String?
-        @Option(help: "Only this state: pending, restricted, confirmed, rejected.") var state: String?
-        @Flag(help: "Print JSON lines.") var json = false
+        @Option(help: "Only this flag.") var flag: Flag?
+        @Option(help: "Only this state: pending, restricted, confirmed, rejected.") var state: ReviewState?
+        @ArgumentParser.Flag(help: "Print JSON lines.") var json = false
 
         /// Control characters shown as `\n`, `\t` or `\u{…}`, and backslashes doubled.
         static func escaped(_ text: String) -> String {
@@ -64,19 +68,16 @@ struct ReviewCommand: ParsableCommand {
         }
 
         mutating func validate() throws {
-            if let state, ReviewState(rawValue: state) == nil {
-                throw ValidationError("--state must be one of: \(ReviewState.allCases.map(\.rawValue).joined(separator: ", ")).")
-            }
         }
 
         func run() throws {
             let ledger = try options.open()
             // A misspelt flag would list nothing, which reads as "nothing to review".
             if let flag, !Policy.builtInFlags.contains(flag), try !ledger.entries().contains(where: { $0.flag == flag }) {
-                warn("no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.joined(separator: ", "))")
+                warn("no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.map(\.rawValue).joined(separator: ", "))")
                 throw ExitCodes.usage
             }
-            let entries = try ledger.entries(flag: flag, state: state.flatMap(ReviewState.init(rawValue:)))
+            let entries = try ledger.entries(flag: flag, state: state)
             if json {
                 for e in entries { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
                 return
@@ -135,29 +136,19 @@ struct ReviewCommand: ParsableCommand {
             """
         )
         @OptionGroup var options: LedgerOption
-        @Option(help: "jsonl or csv.") var format: String = "jsonl"
+        @Option(help: "jsonl or csv.") var format: RecordFormat = .jsonl
 
         mutating func validate() throws {
-            if format != "jsonl" && format != "csv" { throw ValidationError("--format must be jsonl or csv.") }
         }
 
         func run() throws {
-            let labels = try options.open().entries(state: .confirmed).map(ConfirmedLabel.init)
-            if format == "csv" {
-                try StandardOutput.line("sha256,path,frame,study_instance_uid,series_instance_uid,sop_instance_uid,flag,score,reviewer,decided_at,security_system,security_code,security_display")
-                for l in labels {
-                    let fields = [l.sha256, l.path, l.frame.map(String.init) ?? "", l.studyInstanceUID ?? "",
-                                  l.seriesInstanceUID ?? "", l.sopInstanceUID ?? "", l.flag, String(l.score), l.reviewer,
-                                  l.decidedAt, l.security.system, l.security.code, l.security.display]
-                    try StandardOutput.line(fields.map(csvField).joined(separator: ","))
-                }
+            let labels = try options.open().entries(state: .confirmed).compactMap(ConfirmedLabel.init)
+            if format == .csv {
+                try StandardOutput.line(ConfirmedLabel.csvHeader)
+                for label in labels { try StandardOutput.line(label.csvRow) }
                 return
             }
-            for l in labels { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(l), as: UTF8.self)) }
-        }
-
-        func csvField(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            for label in labels { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(label), as: UTF8.self)) }
         }
     }
 
@@ -169,50 +160,5 @@ struct ReviewCommand: ParsableCommand {
                 try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(event), as: UTF8.self))
             }
         }
-    }
-}
-
-/// A FHIR `Coding` for `meta.security`, from the HL7 v3 Confidentiality code system.
-struct SecurityLabel: Encodable {
-    static let confidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-    var system = SecurityLabel.confidentialitySystem
-    var code: String
-    var display: String
-
-    init(code: String) {
-        self.code = code
-        display = code == "V" ? "very restricted" : "restricted"
-    }
-}
-
-/// One exported, reviewer-confirmed label.
-struct ConfirmedLabel: Encodable {
-    var sha256: String
-    var path: String
-    /// For DICOM: the frame and the UIDs that find the object in the archive.
-    var frame: Int?
-    var studyInstanceUID: String?
-    var seriesInstanceUID: String?
-    var sopInstanceUID: String?
-    var flag: String
-    var score: Double
-    var reviewer: String
-    var decidedAt: String
-    var policy: String
-    var security: SecurityLabel
-
-    init(_ e: LedgerEntry) {
-        sha256 = e.sha256
-        path = e.path
-        frame = e.frame
-        studyInstanceUID = e.studyInstanceUID
-        seriesInstanceUID = e.seriesInstanceUID
-        sopInstanceUID = e.sopInstanceUID
-        flag = e.flag
-        score = e.score
-        reviewer = e.reviewer ?? ""
-        decidedAt = e.decidedAt ?? ""
-        policy = "\(e.policy) \(e.policyVersion)"
-        security = SecurityLabel(code: e.confidentiality)
     }
 }

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 import VeilReview
+import VeilVocabulary
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,13 +52,13 @@ struct Score: ParsableCommand {
     var out: String?
 
     @Option(help: "Record format: jsonl or csv.")
-    var format: String = "jsonl"
+    var format: RecordFormat = .jsonl
 
-    @Flag(help: "Continue an interrupted run: check that --out holds records of this format, cut a torn last line, skip inputs already recorded.")
+    @ArgumentParser.Flag(help: "Continue an interrupted run: check that --out holds records of this format, cut a torn last line, skip inputs already recorded.")
     var resume = false
 
     @Option(help: ArgumentHelp("Score only shard K of N (0-based), chosen by a stable hash of each path.", valueName: "K/N"))
-    var shard: String?
+    var shard: Shard?
 
     @Option(help: "Images per forward pass; larger batches make faster matrix products.")
     var batchSize = 8
@@ -72,21 +76,21 @@ struct Score: ParsableCommand {
     var policy: String?
 
     @Option(name: .customLong("threshold"), help: ArgumentHelp("Override a flag's review threshold for this run.", valueName: "FLAG=VALUE"))
-    var thresholds: [String] = []
+    var thresholds: [ThresholdOverride] = []
 
     @Option(help: "Also record the suggestions that call for review in this review ledger (SQLite).")
     var ledger: String?
 
-    @Flag(help: "Skip face detection (the `face` flag then comes from metadata only).")
+    @ArgumentParser.Flag(help: "Skip face detection (the `face` flag then comes from metadata only).")
     var noFaces = false
 
     @Option(help: "Face detection passes: 1 the whole image only (MediaPipe's pipeline, fastest), 2 adds tiles of half the shorter side (default; finds faces down to about 8% of the photo's width), 3 adds quarter tiles.")
     var faceLevels: Int?
 
-    @Flag(help: "Also score DICOM objects that are not visible-light captures (CT, MR, US, ...), which are skipped by default: the models were made for photographs.")
+    @ArgumentParser.Flag(help: "Also score DICOM objects that are not visible-light captures (CT, MR, US, ...), which are skipped by default: the models were made for photographs.")
     var allModalities = false
 
-    @Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
+    @ArgumentParser.Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
     var failOnError = false
 
     mutating func validate() throws {
@@ -99,49 +103,18 @@ struct Score: ParsableCommand {
         if let jobs, jobs > cores {
             throw ValidationError("--jobs \(jobs) is more than the \(cores) cores of --threads (or of this machine): decoding workers share those cores.")
         }
-        if RecordSink.Format(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv.") }
         if resume && out == nil { throw ValidationError("--resume needs --out: there is no file to resume on standard output.") }
-        if let shard, Shard(shard) == nil { throw ValidationError("--shard takes K/N with 0 <= K < N, e.g. 3/16; got '\(shard)'.") }
         _ = try thresholdOverrides()
-    }
-
-    /// The model and the policy must agree on the flags: a score no rule thresholds, or a
-    /// built-in flag the policy enables but the model does not produce, would pass images
-    /// through unreviewed while the run looks normal. A policy whose enabled flags nothing
-    /// can produce is refused too.
-    static func checkModel(_ classifier: Classifier, against policy: Policy, modelPath: String?) throws {
-        let name = "\(classifier.model.manifest.name) \(classifier.model.manifest.version)" + (modelPath.map { " (\($0))" } ?? "")
-        for output in classifier.scoreNames where policy.flags[output] == nil {
-            warn("the model \(name) scores '\(output)', which is not a flag of the policy, so nothing would ever threshold it")
-            throw ExitCodes.modelUnavailable
-        }
-        let produced = Set(classifier.scoreNames + ["body-region", "face", "sensitive-content"])
-        if policy.flags["nudity"]?.enabled == true, !classifier.scoreNames.contains("nudity") {
-            warn("the policy enables 'nudity', but the model \(name) does not score it; switch it off in the policy (enabled: false) to run without it")
-            throw ExitCodes.modelUnavailable
-        }
-        let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
-        guard enabled.contains(where: produced.contains) else {
-            warn("no flag the policy enables (\(enabled.joined(separator: ", "))) can be scored by the model \(name) or read from metadata")
-            throw ExitCodes.usage
-        }
-        for flag in enabled where !produced.contains(flag) {
-            warn("note: the policy's flag '\(flag)' is enabled, but nothing in this run scores it; it will never be suggested")
-        }
     }
 
     /// All cores unless `--threads` says otherwise.
     var cores: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
 
-    func thresholdOverrides() throws -> [String: Double] {
-        var out: [String: Double] = [:]
+    func thresholdOverrides() throws -> [Flag: Double] {
+        var out: [Flag: Double] = [:]
         for item in thresholds {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]), (0...1).contains(value) else {
-                throw ValidationError("--threshold takes FLAG=VALUE with VALUE between 0 and 1, e.g. nudity=0.3; got '\(item)'.")
-            }
-            guard out[parts[0]] == nil else { throw ValidationError("--threshold names \(parts[0]) twice.") }
-            out[parts[0]] = value
+            guard out[item.flag] == nil else { throw ValidationError("--threshold names \(item.flag) twice.") }
+            out[item.flag] = item.value
         }
         // The flag's existence and restrict >= review are checked against the policy in `run`.
         return out
@@ -152,7 +125,7 @@ struct Score: ParsableCommand {
         // alternating, each phase has all of them in turn.
         let overlap = jobs != nil
         let workers = overlap ? min(jobs!, max(1, cores - 1)) : cores
-        ComputeThreads.configure(overlap ? max(1, cores - workers) : cores)
+        let runtime = Runtime(threads: overlap ? max(1, cores - workers) : cores)
         if BLASDiagnostics.isUsingGenericKernelsOnModernCPU {
             warn("""
                 note: OpenBLAS runs its generic '\(BLASDiagnostics.coreName)' kernels on this AVX2 processor \
@@ -177,22 +150,44 @@ struct Score: ParsableCommand {
         let activePolicy = effective.policy
         let classifier: Classifier
         do {
-            classifier = try model.map { try Classifier(manifestAt: $0) } ?? Classifier.loadDefault()
+            classifier = try model.map { try Classifier(manifestAt: $0, runtime: runtime, batchSize: batchSize) }
+                ?? Classifier.loadDefault(runtime: runtime, batchSize: batchSize)
         } catch {
             warn("cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
             throw ExitCodes.modelUnavailable
         }
-        try Self.checkModel(classifier, against: activePolicy, modelPath: model)
+        // Face detection runs when the policy asks for the `face` flag.
+        let faceDetector: FaceDetector?
+        do {
+            faceDetector = activePolicy.flags[.face]?.enabled == true && !noFaces ? try FaceDetector.loadDefault(runtime: runtime) : nil
+        } catch {
+            warn("cannot load the face detector: \(error)")
+            throw ExitCodes.modelUnavailable
+        }
+        // The model and the policy must agree on the flags: a score no rule thresholds, or a
+        // built-in flag the policy enables but the model does not produce, would pass images
+        // through unreviewed while the run looks normal.
+        let scorer: Scorer
+        do {
+            scorer = try Scorer(classifier: classifier, faceDetector: faceDetector, policy: activePolicy,
+                                faceLevels: faceLevels ?? 2)
+        } catch let error as ScorerConfigurationError {
+            warn(error.reason + (model.map { " (\($0))" } ?? ""))
+            throw error.kind == .nothingToScore ? ExitCodes.usage : ExitCodes.modelUnavailable
+        }
+        for flag in scorer.unscoredFlags {
+            warn("note: the policy's flag '\(flag)' is enabled, but nothing in this run scores it; it will never be suggested")
+        }
         let reviewLedger: Ledger?
         do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
             warn("\(error)")
             throw ExitCodes.outputFailed
         }
         // CSV columns: the model's flags and those metadata can raise.
-        let flags = Array(Set(classifier.scoreNames + ["body-region", "face", "sensitive-content"])).sorted()
+        let flags = scorer.producedFlags.sorted()
         let sink: RecordSink
         do {
-            sink = try RecordSink(path: out, format: RecordSink.Format(rawValue: format)!, flags: flags, resume: resume,
+            sink = try RecordSink(path: out, format: format, flags: flags, resume: resume,
                                   policy: (activePolicy.name, activePolicy.version))
         } catch let error as RecordSinkError {
             warn("\(error)")
@@ -203,7 +198,7 @@ struct Score: ParsableCommand {
             warn("cannot open the output: \(error)")
             throw ExitCodes.outputFailed
         }
-        let shardFilter = shard.flatMap(Shard.init)
+        let shardFilter = shard
         // The total is only worth a counting pass when someone watches the progress line
         // (a manifest on standard input cannot be read twice, so it is not counted).
         var total: Int?
@@ -213,17 +208,7 @@ struct Score: ParsableCommand {
             where (shardFilter?.contains(input.path) ?? true) && !sink.done.contains(input.path) { count += 1 }
             total = count
         }
-        // Face detection runs when the policy asks for the `face` flag.
-        let faceDetector: FaceDetector?
-        do {
-            faceDetector = activePolicy.flags["face"]?.enabled == true && !noFaces ? try FaceDetector.loadDefault() : nil
-        } catch {
-            warn("cannot load the face detector: \(error)")
-            throw ExitCodes.modelUnavailable
-        }
-        let scorer = Scorer(classifier: classifier, faceDetector: faceDetector, vocabulary: effective.vocabulary,
-                            faceLevels: faceLevels ?? 2)
-        let pipeline = ScorePipeline(scorer: scorer, policy: activePolicy, ledger: reviewLedger, sink: sink,
+        let pipeline = ScorePipeline(scorer: scorer, ledger: reviewLedger, sink: sink,
                                      settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter,
                                                      allModalities: allModalities,
                                                      outputs: Set([out, ledger].compactMap { $0 }.compactMap(FileIdentity.init))))

@@ -1,7 +1,12 @@
 import Dispatch
 import Foundation
 import Veil
+import VeilEngine
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 import VeilReview
+import VeilVocabulary
 
 /// The batch scoring pipeline.
 ///
@@ -30,7 +35,7 @@ struct ScorePipeline {
 
     let scorer: Scorer
     var classifier: Classifier { scorer.classifier }
-    let policy: Policy
+    var policy: Policy { scorer.policy }
     let ledger: Ledger?
     let sink: RecordSink
     let settings: Settings
@@ -155,7 +160,7 @@ struct ScorePipeline {
         if !input.named && !ImageReader.canRead(data) && ImageFormat.sniff(data) == nil && !isNamedLikeAnImage(input.path) {
             return nil
         }
-        record.sha256 = SHA256.hex(data)
+        record.sha256 = SHA256Hasher.hex(data)
         do {
             let source = try reader.pictures(in: data)
             if let dicom = source.dicom, !allModalities, let reason = VisibleLight.exclusionReason(for: dicom) {
@@ -244,26 +249,22 @@ struct ScorePipeline {
     /// Six decimals: enough for any threshold, and no float noise in records.
     static func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
 
-    /// The policy's verdict on `assessment`, written into `record` and recorded in the
-    /// ledger. The policy sees the scores as computed; the record shows them rounded.
-    /// Returns false when the record calls for review but cannot be queued in the ledger.
+    /// The policy's verdict on `assessment` (applied by the scorer, to the scores as
+    /// computed), written into `record` and recorded in the ledger; the record shows the
+    /// scores rounded. Returns false when the record calls for review but cannot be queued
+    /// in the ledger.
     @discardableResult
-    private func apply(_ assessment: Assessment, to record: inout ScoreRecord, dicom: DICOMMetadata?, size: PixelSize?,
-                       summary: inout ScoreSummary) throws -> Bool {
+    private func record(_ assessment: Assessment, in record: inout ScoreRecord, dicom: DICOMMetadata?, size: PixelSize?,
+                        summary: inout ScoreSummary) throws -> Bool {
         record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
-        let suggestions = policy.suggestions(for: assessment.scores, minor: dicom?.isMinor == true,
-                                             nearMisses: assessment.nearMissFlags).map { s in
-            var sourced = s
-            sourced.source = assessment.sources[s.flag]
-            return sourced
-        }
+        let suggestions = assessment.suggestions
         record.suggestions = suggestions.map { s in
             var shown = s
             shown.score = Self.rounded(s.score)
             shown.rawScore = s.rawScore.map(Self.rounded)
             return shown
         }
-        record.review = ReviewSummary(suggestions)
+        record.review = assessment.review
         record.policy = .init(name: policy.name, version: policy.version)
         guard let ledger, record.review != ReviewSummary.none else { return true }
         guard let sha = record.sha256, let size, size.width > 0, size.height > 0 else {
@@ -274,13 +275,11 @@ struct ScorePipeline {
             summary.unqueued += 1
             return false
         }
-        let manifest = classifier.model.manifest
+        let model = classifier.identity
         do {
-            let image = LedgerImage(sha256: sha, path: record.path, width: size.width, height: size.height,
-                                    studyInstanceUID: dicom?.studyInstanceUID, seriesInstanceUID: dicom?.seriesInstanceUID,
-                                    sopInstanceUID: dicom?.sopInstanceUID)
+            let image = LedgerImage(sha256: sha, path: record.path, size: size, dicom: dicom)
             try ledger.record(image: image, frame: record.frame, suggestions: suggestions, policy: policy,
-                              model: manifest.name, modelVersion: manifest.version)
+                              model: model.name, modelVersion: model.version)
         } catch {
             warn("\(error)")
             throw ExitCodes.outputFailed
@@ -308,24 +307,21 @@ struct ScorePipeline {
                 items[i].0.salvaged = (source.dicom, source.dicom?.size)
             }
         }
-        let pictures = items.compactMap(\.0.picture)
-        let paths = items.filter { $0.0.image != nil }.map(\.0.record.path)
-        let assessments = pictures.isEmpty ? [] : try scorer.assess(pictures, paths: paths)
-        var next = assessments.makeIterator()
-        let manifest = classifier.model.manifest
+        let inputs = items.compactMap { item in item.0.picture.map { Scorer.Input(picture: $0, path: item.0.record.path) } }
+        var next = try scorer.assess(inputs).makeIterator()
         for (item, last) in items {
             var record = item.record
             if item.image != nil, let assessment = next.next() {
                 record.scores = assessment.scores.mapValues(Self.rounded)
                 record.faces = scorer.faceDetector == nil ? nil : assessment.faces.map(ScoreRecord.Face.init)
-                record.model = .init(name: manifest.name, version: manifest.version, weightsSHA256: manifest.weights.sha256)
-                try apply(assessment, to: &record, dicom: item.picture?.dicom,
+                record.model = classifier.identity
+                try self.record(assessment, in: &record, dicom: item.picture?.dicom,
                           size: PixelSize(width: record.width ?? 0, height: record.height ?? 0), summary: &summary)
             } else if let salvaged = item.salvaged {
                 // Not scored, but its path or attributes may still call for review: fail closed.
                 let assessment = scorer.assessMetadata(path: record.path, dicom: salvaged.dicom)
                 if !assessment.evidence.isEmpty,
-                   !(try apply(assessment, to: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)) {
+                   !(try self.record(assessment, in: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)) {
                     if last && !unwritten.isEmpty { try sink.write(unwritten); unwritten.removeAll(keepingCapacity: true) }
                     if last { summary.inputs += 1 }
                     continue

@@ -1,4 +1,8 @@
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
+import VeilVocabulary
 
 /// One line of `veil score` output. Field names and meanings are documented in
 /// docs/command-line.md ("The score record"); `schema` changes whenever a field changes meaning.
@@ -8,12 +12,6 @@ struct ScoreRecord: Encodable {
     struct ErrorInfo: Encodable {
         var kind: String
         var message: String
-    }
-
-    struct ModelInfo: Encodable {
-        var name: String
-        var version: String
-        var weightsSHA256: String
     }
 
     var schema = ScoreRecord.schemaVersion
@@ -33,7 +31,7 @@ struct ScoreRecord: Encodable {
     /// For DICOM: the UIDs that link the label back to the archive, and whether the
     /// patient was a minor. Never the patient's name, ID or dates.
     var dicom: DICOMInfo?
-    var scores: [String: Double]?
+    var scores: [Flag: Double]?
     /// Faces found, boxes in original-image pixels.
     var faces: [Face]?
     /// The metadata that raised flags: which field or attribute raised which flag.
@@ -42,7 +40,7 @@ struct ScoreRecord: Encodable {
     var suggestions: [Suggestion]?
     /// `none`, `pending` or `restricted`: the most protective state of the suggestions.
     var review: ReviewSummary?
-    var model: ModelInfo?
+    var model: ModelIdentity?
     var policy: PolicyInfo?
 
     struct DICOMInfo: Encodable {

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 import VeilReview
+import VeilVocabulary
 
 struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,21 +26,20 @@ struct Tune: ParsableCommand {
     @Argument(help: "Scores from `veil score` (JSON lines).") var scores: String
     @Option(help: "Ground truth CSV: path,<flag>,<flag>… with 0/1 values.") var truth: String?
     @Option(help: "Use the confirmed and rejected decisions in this review ledger as truth.") var ledger: String?
-    @Option(name: .customLong("flag"), help: "Only these flags (repeatable); default: every flag with truth.") var flags: [String] = []
+    @Option(name: .customLong("flag"), help: "Only these flags (repeatable); default: every flag with truth.") var flags: [Flag] = []
     @Option(help: "The recall the threshold must reach.") var targetRecall = 0.99
-    @Flag(help: "Print JSON.") var json = false
+    @ArgumentParser.Flag(help: "Print JSON.") var json = false
     @Option(help: "Also write a self-contained HTML report here.") var report: String?
-    @Option(help: "Fit a calibration (platt or isotonic) and print it as policy YAML.") var fitCalibration: String?
+    @Option(help: "Fit a calibration (platt or isotonic) and print it as policy YAML.") var fitCalibration: CalibrationMethod?
 
     mutating func validate() throws {
         if (truth == nil) == (ledger == nil) { throw ValidationError("Give exactly one of --truth or --ledger.") }
         if !(0.0...1.0).contains(targetRecall) || targetRecall == 0 { throw ValidationError("--target-recall must be in (0, 1].") }
-        if let f = fitCalibration, f != "platt" && f != "isotonic" { throw ValidationError("--fit-calibration must be platt or isotonic.") }
     }
 
     /// Everything a report needs about one flag.
     struct FlagResult: Encodable {
-        var flag: String
+        var flag: Flag
         var images: Int
         var positives: Int
         var rocAUC: Double
@@ -58,7 +61,7 @@ struct Tune: ParsableCommand {
     func run() throws {
         try refuseOverwriting(report, option: "--report", inputs: [scores, truth, ledger])
         let scoreTable = try TuneInputs.readScores(scores)
-        let truthTable: [String: [String: Bool]]  // image key → flag → label
+        let truthTable: [String: [Flag: Bool]]  // image key → flag → label
         let keyOfScore: (TuneInputs.ScoredImage) -> String
         if let truth {
             truthTable = try TuneInputs.readTruthCSV(truth, known: Set(scoreTable.map(\.path)))
@@ -72,11 +75,11 @@ struct Tune: ParsableCommand {
         // would report "no positives" rather than the mistake.
         let scored = Set(scoreTable.flatMap(\.scores.keys))
         for flag in (flags.isEmpty ? allFlags.sorted() : flags) where !scored.contains(flag) {
-            throw TuneInputs.fail("'\(flag)' is not a flag of the score records (they have \(scored.sorted().joined(separator: ", ")))")
+            throw TuneInputs.fail("'\(flag)' is not a flag of the score records (they have \(scored.sorted().map(\.rawValue).joined(separator: ", ")))")
         }
         let chosen = flags.isEmpty ? allFlags.sorted() : flags
         var results: [FlagResult] = []
-        var skipped: [String] = []
+        var skipped: [Flag] = []
         for flag in chosen {
             var samples: [(score: Double, positive: Bool)] = []
             for image in scoreTable {
@@ -95,7 +98,7 @@ struct Tune: ParsableCommand {
             var calibrationYAML: String?
             var calibrated: Calibration?
             if let method = fitCalibration {
-                let fitted = method == "platt" ? try Calibration.fitPlatt(samples) : try Calibration.fitIsotonic(samples)
+                let fitted = method == .platt ? try Calibration.fitPlatt(samples) : try Calibration.fitIsotonic(samples)
                 calibrationYAML = Self.yaml(fitted)
                 calibrated = fitted
             }
@@ -121,7 +124,7 @@ struct Tune: ParsableCommand {
             try TuneReport.write(results, scoresFile: scores, to: report)
         }
         if json {
-            struct Output: Encodable { var schema = 1; var flags: [FlagResult]; var skipped: [String] }
+            struct Output: Encodable { var schema = 1; var flags: [FlagResult]; var skipped: [Flag] }
             let out = Output(flags: results, skipped: skipped)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -158,7 +161,7 @@ enum TuneInputs {
     struct ScoredImage {
         var path: String
         var sha256: String?
-        var scores: [String: Double]
+        var scores: [Flag: Double]
     }
 
     static func fail(_ message: String, code: ExitCode = ExitCodes.usage) -> ExitCode {
@@ -183,15 +186,16 @@ enum TuneInputs {
             guard object["status"] as? String == "ok" else { continue }
             guard let scores = object["scores"] as? [String: Any] else { throw fail("\(file):\(n + 1): record has no scores") }
             images.append(ScoredImage(path: path, sha256: object["sha256"] as? String,
-                                      scores: scores.compactMapValues { ($0 as? NSNumber)?.doubleValue }))
+                                      scores: Dictionary(uniqueKeysWithValues: scores.compactMap { key, value in
+                                          (value as? NSNumber).map { (Flag(key), $0.doubleValue) } })))
         }
         return images
     }
 
-    static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [String: Bool]] {
+    static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [Flag: Bool]] {
         try mustExist(file, "truth file")
         guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
-        let table: [String: [String: Bool]]
+        let table: [String: [Flag: Bool]]
         do { table = try TruthFile.parse(data, file: file) } catch { throw fail("\(error)") }
         let unknown = table.keys.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty {
@@ -201,11 +205,11 @@ enum TuneInputs {
     }
 
     /// Truth from reviewers: confirmed = 1, rejected = 0, latest decision per image and flag.
-    static func readLedgerTruth(_ file: String) throws -> [String: [String: Bool]] {
+    static func readLedgerTruth(_ file: String) throws -> [String: [Flag: Bool]] {
         try mustExist(file, "review ledger")
         let ledger: Ledger
         do { ledger = try Ledger(path: file, create: false) } catch { throw fail("\(error)") }
-        var table: [String: [String: Bool]] = [:]
+        var table: [String: [Flag: Bool]] = [:]
         for entry in try ledger.entries() where entry.state == .confirmed || entry.state == .rejected {
             table[entry.sha256, default: [:]][entry.flag] = entry.state == .confirmed
         }

@@ -1,5 +1,9 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
+import VeilVocabulary
 
 /// The committee's report: one self-contained HTML file, inline SVG, no scripts, no network.
 enum TuneReport {
@@ -22,7 +26,7 @@ enum TuneReport {
 
         """
         for r in results {
-            html += "<h2>Flag <code>\(escape(r.flag))</code></h2>\n"
+            html += "<h2>Flag <code>\(escape(r.flag.rawValue))</code></h2>\n"
             html += "<p class=\"summary\">\(escape(r.summary))</p>\n"
             html += String(format: "<p>%d labelled images, %d of them sensitive. ROC AUC %.3f; PR AUC (average precision) %.3f.",
                            r.images, r.positives, r.rocAUC, r.prAUC)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Veil
 
 @main
 struct VeilCommand: ParsableCommand {
@@ -27,6 +28,10 @@ struct VeilCommand: ParsableCommand {
         // A closed pipe must be a write error that exits 73 with a message, not a silent
         // death by SIGPIPE that loses records.
         signal(SIGPIPE, SIG_IGN)
+        // The process is the CLI's own, so it sets OpenBLAS up for Veil's workers (one
+        // OpenBLAS thread, its idle threads ended, the right kernels) before any thread
+        // starts; the library never does this for an embedder.
+        ProcessWideOpenBLASTuning.apply()
         main(nil)
     }
 }

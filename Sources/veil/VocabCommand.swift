@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
+import VeilVocabulary
 
 struct VocabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +60,7 @@ struct VocabCommand: ParsableCommand {
         @Option(help: "Read one name per line from this file and write JSON lines.")
         var file: String?
 
-        @Flag(help: "Print JSON instead of a table.")
+        @ArgumentParser.Flag(help: "Print JSON instead of a table.")
         var json = false
 
         mutating func validate() throws {
@@ -107,7 +111,7 @@ struct VocabCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every concept: SNOMED CT code, meaning, Body Part Examined term, sensitivity.")
 
-        @Flag(help: "Print JSON lines.")
+        @ArgumentParser.Flag(help: "Print JSON lines.")
         var json = false
 
         func run() throws {

@@ -32,15 +32,24 @@ struct ModelLoadingTests {
                 preprocessing: [],
                 outputs: [.init(name: "p", tensor: "prob", channel: 1)],
                 graph: [
-                    .init(name: "conv", op: "conv2d", inputs: ["x"], output: "c",
+                    .init(name: "conv", op: .conv2d, inputs: ["x"], output: "c",
                           attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1]), weights: ["weight": "conv.weight", "bias": "conv.bias"]),
-                    .init(name: "bn", op: "batchNorm", inputs: ["c"], output: "b",
+                    .init(name: "bn", op: .batchNorm, inputs: ["c"], output: "b",
                           weights: ["mean": "bn.mean", "variance": "bn.variance", "scale": "bn.scale", "bias": "bn.bias"]),
-                    .init(name: "relu", op: "relu", inputs: ["b"], output: "r"),
-                    .init(name: "pool", op: "averagePool", inputs: ["r"], output: "g", attributes: .init(kernel: [5, 5])),
-                    .init(name: "fc", op: "fullyConnected", inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
-                    .init(name: "softmax", op: "softmax", inputs: ["f"], output: "prob"),
+                    .init(name: "relu", op: .relu, inputs: ["b"], output: "r"),
+                    .init(name: "pool", op: .averagePool, inputs: ["r"], output: "g", attributes: .init(kernel: [5, 5])),
+                    .init(name: "fc", op: .fullyConnected, inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
+                    .init(name: "softmax", op: .softmax, inputs: ["f"], output: "prob"),
                 ])
+        }
+
+        /// Writes the model with its manifest's JSON changed by `edit` (as parsed objects).
+        func write(editingJSON edit: (inout [String: Any]) -> Void) throws -> String {
+            let path = try write()
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            edit(&json)
+            try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+            return path
         }
 
         /// Writes the model into a fresh folder and returns the manifest's path.
@@ -50,7 +59,7 @@ struct ModelLoadingTests {
             let bytes = try overrideBytes ?? SafeTensorsWriter.encode(tensors)
             try Data(bytes).write(to: dir.appendingPathComponent("weights.safetensors"))
             var m = manifest
-            if fixHash { m.weights.sha256 = SHA256.hex(bytes) }
+            if fixHash { m.weights.sha256 = SHA256Hasher.hex(bytes) }
             try JSONEncoder().encode(m).write(to: dir.appendingPathComponent("manifest.json"))
             return dir.appendingPathComponent("manifest.json").path
         }
@@ -102,7 +111,7 @@ struct ModelLoadingTests {
 
     @Test func validModelMatchesHandComputation() throws {
         let tiny = TinyModel()
-        let model = try Model.load(manifestAt: try tiny.write())
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
         // Batch norm was folded and ReLU fused: conv, pool, fc, softmax remain.
         #expect(model.steps.count == 4)
         let inputs: [[Float]] = [(0..<50).map { Float($0 % 9) / 4 - 1 }, (0..<50).map { Float(($0 * 7) % 11) / 5 - 1 }]
@@ -116,7 +125,7 @@ struct ModelLoadingTests {
 
     static func expectLoadError(_ path: String, mentioning fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
         do {
-            _ = try Model.load(manifestAt: path)
+            _ = try Model.load(manifestAt: path, runtime: Runtime(threads: 2))
             Issue.record("loaded a broken model", sourceLocation: sourceLocation)
         } catch let error as ModelLoadingError {
             for fragment in fragments {
@@ -124,6 +133,35 @@ struct ModelLoadingTests {
             }
         } catch {
             Issue.record("untyped error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The manifest is as strict as a policy file: a misspelt or unknown key, an unknown
+    /// operation and a broken preprocessing chain each fail at load, naming what is wrong.
+    @Test func manifestTyposAreRejected() throws {
+        func graph(_ json: inout [String: Any], _ index: Int, _ change: (inout [String: Any]) -> Void) {
+            var nodes = json["graph"] as! [[String: Any]]
+            change(&nodes[index])
+            json["graph"] = nodes
+        }
+        // "strides" for "stride": without the check the pool would run at stride 1.
+        Self.expectLoadError(try TinyModel().write { json in
+            graph(&json, 3) { node in node["attributes"] = ["kernel": [5, 5], "strides": [2, 2]] }
+        }, mentioning: ["unknown key", "graph[3].attributes.strides"])
+        Self.expectLoadError(try TinyModel().write { $0["licence"] = "MIT" }, mentioning: ["unknown key 'licence'"])
+        Self.expectLoadError(try TinyModel().write { json in graph(&json, 2) { $0["op"] = "gelu" } },
+                             mentioning: ["gelu", "graph"])
+        // Preprocessing: an unknown step, a channel order that is not one, a crop larger than
+        // the resize before it, and a chain that ends at another size than the input's.
+        let steps: [([[String: Any]], [String])] = [
+            ([["op": "sharpen"]], ["sharpen"]),
+            ([["op": "resize", "width": 5, "height": 5], ["op": "channelOrder", "order": "GBR"]], ["GBR"]),
+            ([["op": "resize", "width": 4, "height": 4], ["op": "centerCrop", "width": 5, "height": 5]],
+             ["preprocessing[1]", "centerCrop"]),
+            ([["op": "resize", "width": 6, "height": 6]], ["6x6", "2x5x5"]),
+        ]
+        for (chain, fragments) in steps {
+            Self.expectLoadError(try TinyModel().write { $0["preprocessing"] = chain }, mentioning: fragments)
         }
     }
 
@@ -162,10 +200,6 @@ struct ModelLoadingTests {
         unused.tensors["stray"] = ([1], [0])
         Self.expectLoadError(try unused.write(), mentioning: ["not used", "stray"])
 
-        var unknownOp = TinyModel()
-        unknownOp.manifest.graph[2].op = "gelu"
-        Self.expectLoadError(try unknownOp.write(), mentioning: ["'relu'", "gelu"])
-
         var dangling = TinyModel()
         dangling.manifest.graph[3].inputs = ["nowhere"]
         Self.expectLoadError(try dangling.write(), mentioning: ["'pool'", "nowhere"])
@@ -186,15 +220,15 @@ struct ModelLoadingTests {
     /// The fully connected layer can also read a reshaped (flattened) tensor: same numbers.
     @Test func reshapeBeforeTheClassifierKeepsTheResult() throws {
         var tiny = TinyModel()
-        tiny.manifest.graph.insert(.init(name: "flatten", op: "reshape", inputs: ["g"], output: "gf",
+        tiny.manifest.graph.insert(.init(name: "flatten", op: .reshape, inputs: ["g"], output: "gf",
                                          attributes: .init(shape: [3, 1, 1])), at: 4)
         tiny.manifest.graph[5].inputs = ["gf"]
-        let model = try Model.load(manifestAt: try tiny.write())
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
         let input: [Float] = (0..<50).map { Float($0 % 9) / 4 - 1 }
         let out = try model.run(Tensor(batchNCHW: [input], channels: 2, height: 5, width: 5))["prob"]!
         #expect(abs(out.storage[1] - Self.handComputed(tiny, input: input)) <= 1e-5)
         var bad = TinyModel()
-        bad.manifest.graph.insert(.init(name: "flatten", op: "reshape", inputs: ["g"], output: "gf",
+        bad.manifest.graph.insert(.init(name: "flatten", op: .reshape, inputs: ["g"], output: "gf",
                                         attributes: .init(shape: [2, 1, 1])), at: 4)
         bad.manifest.graph[5].inputs = ["gf"]
         Self.expectLoadError(try bad.write(), mentioning: ["'flatten'"])
@@ -209,12 +243,12 @@ struct ModelLoadingTests {
         var tiny = TinyModel()
         let projection: [Float] = [0.3, -0.2, 0.1, 0.4, -0.5, 0.25]
         tiny.tensors["proj.weight"] = ([3, 2, 1, 1], projection)
-        let proj = ModelManifest.Node(name: "proj", op: "conv2d", inputs: ["x"], output: "s", weights: ["weight": "proj.weight"])
+        let proj = ModelManifest.Node(name: "proj", op: .conv2d, inputs: ["x"], output: "s", weights: ["weight": "proj.weight"])
         // [conv, bn, relu, pool, fc, softmax] → [(proj), conv, bn, (proj), add, relu, …]
-        tiny.manifest.graph.insert(.init(name: "add", op: "add", inputs: operands, output: "a"), at: 2)
+        tiny.manifest.graph.insert(.init(name: "add", op: .add, inputs: operands, output: "a"), at: 2)
         tiny.manifest.graph[3].inputs = ["a"]
         tiny.manifest.graph.insert(proj, at: projectionFirst ? 0 : 2)
-        let model = try Model.load(manifestAt: try tiny.write())
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
         // proj, conv + bn + add + relu, pool, fc, softmax.
         #expect(model.steps.count == 5)
         #expect(model.steps.filter { $0.inputs.count == 2 }.count == 1, "one convolution takes the shortcut")
@@ -243,10 +277,10 @@ struct ModelLoadingTests {
     @Test func maxPoolJoinsTheConvolution() throws {
         var tiny = TinyModel()
         // [conv, bn, relu, pool, fc, softmax] → [conv, bn, relu, maxPool, pool, fc, softmax]
-        tiny.manifest.graph.insert(.init(name: "maxpool", op: "maxPool", inputs: ["r"], output: "m",
+        tiny.manifest.graph.insert(.init(name: "maxpool", op: .maxPool, inputs: ["r"], output: "m",
                                          attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1])), at: 3)
         tiny.manifest.graph[4].inputs = ["m"]
-        let model = try Model.load(manifestAt: try tiny.write())
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
         #expect(model.steps.count == 4)
         #expect(model.steps[0].summary == "convolution 3x3 s1 2→3 + max pool 3x3")
         let input = { (seed: Int, n: Int) in (0..<50).map { Float(($0 * (5 + seed) + n * 7) % 13) / 6 - 1 } }

@@ -10,11 +10,11 @@ struct SHA256Tests {
          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
     ])
     func knownAnswers(message: String, digest: String) {
-        #expect(SHA256.hex(Array(message.utf8)) == digest)
+        #expect(SHA256Hasher.hex(Array(message.utf8)) == digest)
     }
 
     @Test func millionAsInUnevenChunks() {
-        var hash = SHA256()
+        var hash = SHA256Hasher()
         var remaining = 1_000_000
         var chunk = 1
         while remaining > 0 {
@@ -29,7 +29,7 @@ struct SHA256Tests {
     /// A copy taken mid-message hashes on independently (value semantics), and a finalized
     /// hash starts again from the empty message.
     @Test func copiesAreIndependentAndFinalizeRestarts() {
-        var first = SHA256()
+        var first = SHA256Hasher()
         first.update(Array("ab".utf8))
         var second = first
         first.update(Array("c".utf8))

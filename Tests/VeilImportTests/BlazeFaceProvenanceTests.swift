@@ -35,7 +35,7 @@ struct BlazeFaceProvenanceTests {
         let committedPath = Self.repository.appendingPathComponent("Models/blazeface_short_range/manifest.json").path
         let committed = try JSONDecoder().decode(ModelManifest.self, from: Data(contentsOf: URL(fileURLWithPath: committedPath)))
         let output = try TFLiteImporter.importModel(tflite: file, description: BlazeFacePreset.description)
-        #expect(SHA256.hex(output.weights) == committed.weights.sha256)
+        #expect(SHA256Hasher.hex(output.weights) == committed.weights.sha256)
         #expect(output.manifest == committed)
         #expect(committed.provenance.sources.first?.sha256 == "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8")
     }

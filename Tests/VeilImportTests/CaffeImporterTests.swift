@@ -132,10 +132,10 @@ struct CaffeImporterTests {
         let w = Weights()
         let (p, m) = try Self.write(Self.prototxt, Self.caffemodel(w))
         let output = try CaffeImporter.importModel(prototxt: p, caffemodel: m, description: Self.description)
-        #expect(output.manifest.graph.map(\.op) == ["conv2d", "batchNorm", "relu", "maxPool", "fullyConnected", "softmax"])
+        #expect(output.manifest.graph.map(\.op.rawValue) == ["conv2d", "batchNorm", "relu", "maxPool", "fullyConnected", "softmax"])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-imported-\(UUID())").path
         try output.write(to: dir)
-        let model = try Model.load(manifestAt: dir + "/manifest.json")
+        let model = try Model.load(manifestAt: dir + "/manifest.json", runtime: Runtime(threads: 2))
         let x: [Float] = (0..<72).map { (i: Int) -> Float in Float((i * 3) % 17) / 8 - 1 }
         let prob = try model.run(Tensor(batchNCHW: [x], channels: 2, height: 6, width: 6))["prob"]!
         let expected = Self.handComputed(w, x)

@@ -37,9 +37,9 @@ struct OpenNSFWProvenanceTests {
         let output = try CaffeImporter.importModel(prototxt: folder + "/deploy.prototxt",
                                                    caffemodel: folder + "/resnet_50_1by2_nsfw.caffemodel",
                                                    description: OpenNSFWPreset.description)
-        #expect(SHA256.hex(output.weights) == committed.weights.sha256)
+        #expect(SHA256Hasher.hex(output.weights) == committed.weights.sha256)
         let onDisk = try Data(contentsOf: Self.repository.appendingPathComponent("Models/open_nsfw/weights.safetensors"))
-        #expect(SHA256.hex(onDisk) == committed.weights.sha256)
+        #expect(SHA256Hasher.hex(onDisk) == committed.weights.sha256)
         #expect(output.manifest == committed)
     }
 }

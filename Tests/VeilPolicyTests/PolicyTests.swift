@@ -47,7 +47,7 @@ struct PolicyTests {
     /// States at and around the thresholds; calibration applies before them.
     @Test func suggestionsFollowTheThresholds() throws {
         let policy = try Policy(yaml: Self.sample)
-        func state(_ flag: String, _ score: Double) -> SuggestionState? {
+        func state(_ flag: Flag, _ score: Double) -> SuggestionState? {
             policy.suggestions(for: [flag: score]).first?.state
         }
         #expect(state("body-region", 0.49) == .belowThreshold)
@@ -108,8 +108,8 @@ struct PolicyTests {
     /// Images of minors: `restrict` restricts whatever reaches review, `review-all` also
     /// reviews any nonzero score, `same` changes nothing.
     @Test func minorsRuleDecidesWhatChanges() throws {
-        let scores = ["face": 0.75, "nudity": 0.05, "body-region": 0.0]
-        func states(_ rule: String, minor: Bool) throws -> [String: SuggestionState] {
+        let scores: [Flag: Double] = ["face": 0.75, "nudity": 0.05, "body-region": 0.0]
+        func states(_ rule: String, minor: Bool) throws -> [Flag: SuggestionState] {
             let policy = try Policy(yaml: """
                 policy: {name: x, version: "1"}
                 minors: \(rule)

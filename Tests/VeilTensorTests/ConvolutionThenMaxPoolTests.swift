@@ -36,8 +36,6 @@ struct ConvolutionThenMaxPoolTests {
 
     @Test(arguments: cases)
     func matchesTheNaiveLayersInTurn(_ c: Case) throws {
-        ComputeThreads.configure(c.threads)
-        defer { ComputeThreads.configure(2) }
         var rng = TestRandom(seed: UInt64(c.cin * 100 + c.cout + c.height))
         let k = (c.cin / c.groups) * c.convolution.kernelHeight * c.convolution.kernelWidth
         let conv = try Convolution2D(inputChannels: c.cin, outputChannels: c.cout, groups: c.groups, window: c.convolution,
@@ -51,7 +49,7 @@ struct ConvolutionThenMaxPoolTests {
         // Storage from a NaN-filled pool: every pooled element must be written.
         var pool = TensorPool()
         pool.recycle(Tensor(shape: outShape, storage: [Float](repeating: .nan, count: outShape.count)))
-        let fast = fused.forward(input, pool: &pool)
+        let fast = Runtime(threads: c.threads).enter { fused.forward(input, pool: &pool) }
         let slow = ReferenceKernels.pooling(pooling, ReferenceKernels.convolution(conv, input))
         #expect(fast.shape == slow.shape, "\(c)")
         #expect(!fast.storage.contains { $0.isNaN }, "\(c): a pooled element was never written")

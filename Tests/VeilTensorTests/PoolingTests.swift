@@ -19,7 +19,7 @@ struct PoolingTests {
         let shape = Tensor.Shape(channels: 3, batch: 2, height: height, width: width)
         var rng = TestRandom(seed: UInt64(height * width))
         let input = Tensor(shape: shape, storage: (0..<shape.count).map { _ in rng.uniform() })
-        let fast = pool.forward(input), slow = ReferenceKernels.pooling(pool, input)
+        let fast = Runtime(threads: 2).enter { pool.forward(input) }, slow = ReferenceKernels.pooling(pool, input)
         #expect(fast.shape == slow.shape)
         let worst = zip(fast.storage, slow.storage).map { abs($0 - $1) }.max() ?? 0
         #expect(worst <= 1e-6, "\(kind) \(window) ceil \(ceil) \(height)x\(width): \(worst)")

@@ -1,6 +1,12 @@
 import Foundation
 import Testing
 import Veil
+import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 
 /// Which metadata raises which flag, and that the DICOM rules fail closed.
 struct EvidenceTests {

@@ -1,5 +1,11 @@
 import Foundation
 import Testing
+import VeilDICOM
+import VeilEngine
+import VeilImage
+import VeilPolicy
+import VeilTensor
+import VeilVocabulary
 @testable import Veil
 
 /// Reviewer-safe previews: what gets obscured, how strongly, and that nothing else changes.
@@ -7,7 +13,7 @@ struct PreviewTests {
     static let astronaut = try! ImageDecoder().decode(contentsOf: URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().appendingPathComponent("../../Samples/images/astronaut.jpg").standardized.path)
 
-    static func suggestion(_ flag: String, _ state: SuggestionState) -> Suggestion {
+    static func suggestion(_ flag: Flag, _ state: SuggestionState) -> Suggestion {
         Suggestion(flag: flag, score: 0.9, threshold: 0.5, state: state)
     }
 

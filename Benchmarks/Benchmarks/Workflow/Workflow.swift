@@ -24,7 +24,7 @@ let benchmarks: @Sendable () -> Void = {
         var images: [RGBImage] = []
         for path in photos {
             let data = try ImageDecoder.readFile(atPath: path)
-            blackHole(SHA256.hex(data))
+            blackHole(SHA256Hasher.hex(data))
             images.append(try classifier.decoder.decode(data))
         }
         blackHole(try classifier.scores(for: images))

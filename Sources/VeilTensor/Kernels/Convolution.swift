@@ -1,5 +1,5 @@
 /// What a layer does to its output before handing it on; fused into the layer's last pass.
-public enum Activation: String, Sendable, Hashable, Codable {
+package enum Activation: String, Sendable, Hashable, Codable {
     /// Leaves values as they are.
     case none
     /// `max(0, x)`.
@@ -7,26 +7,26 @@ public enum Activation: String, Sendable, Hashable, Codable {
 }
 
 /// The geometry of a 2-D convolution or pooling window.
-public struct Window: Hashable, Sendable, CustomStringConvertible {
+package struct Window: Hashable, Sendable, CustomStringConvertible {
     /// Kernel rows.
-    public var kernelHeight: Int
+    package var kernelHeight: Int
     /// Kernel columns.
-    public var kernelWidth: Int
+    package var kernelWidth: Int
     /// Vertical step between windows.
-    public var strideY: Int
+    package var strideY: Int
     /// Horizontal step between windows.
-    public var strideX: Int
+    package var strideX: Int
     /// Zero (or, for pooling, ignored) rows added above the input.
-    public var padTop: Int
+    package var padTop: Int
     /// Columns added left of the input.
-    public var padLeft: Int
+    package var padLeft: Int
     /// Rows added below the input.
-    public var padBottom: Int
+    package var padBottom: Int
     /// Columns added right of the input.
-    public var padRight: Int
+    package var padRight: Int
 
     /// Creates a window; `pad` applies to all four sides unless a side is given.
-    public init(kernelHeight: Int, kernelWidth: Int, strideY: Int = 1, strideX: Int = 1,
+    package init(kernelHeight: Int, kernelWidth: Int, strideY: Int = 1, strideX: Int = 1,
                 padTop: Int = 0, padLeft: Int = 0, padBottom: Int = 0, padRight: Int = 0) {
         self.kernelHeight = kernelHeight
         self.kernelWidth = kernelWidth
@@ -39,7 +39,7 @@ public struct Window: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A square kernel with equal stride and padding on every side.
-    public static func square(_ kernel: Int, stride: Int = 1, pad: Int = 0) -> Window {
+    package static func square(_ kernel: Int, stride: Int = 1, pad: Int = 0) -> Window {
         Window(kernelHeight: kernel, kernelWidth: kernel, strideY: stride, strideX: stride,
                padTop: pad, padLeft: pad, padBottom: pad, padRight: pad)
     }
@@ -49,7 +49,7 @@ public struct Window: Hashable, Sendable, CustomStringConvertible {
             && padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0
     }
 
-    public var description: String {
+    package var description: String {
         "kernel \(kernelHeight)x\(kernelWidth) stride \(strideY)x\(strideX) pad t\(padTop) l\(padLeft) b\(padBottom) r\(padRight)"
     }
 }
@@ -64,17 +64,17 @@ public struct Window: Hashable, Sendable, CustomStringConvertible {
 /// bias, shortcut and activation while the block is still in cache. Depthwise convolutions
 /// (`groups == inputChannels == outputChannels`) use a direct loop, since a GEMM with one
 /// input channel per group would do no useful blocking.
-public struct Convolution2D: Sendable {
+package struct Convolution2D: Sendable {
     /// Input channels.
-    public let inputChannels: Int
+    package let inputChannels: Int
     /// Output channels.
-    public let outputChannels: Int
+    package let outputChannels: Int
     /// Channel groups; `inputChannels` for a depthwise convolution.
-    public let groups: Int
+    package let groups: Int
     /// Kernel, stride and padding.
-    public let window: Window
+    package let window: Window
     /// Applied after the bias.
-    public let activation: Activation
+    package let activation: Activation
     let weights: [Float]
     let bias: [Float]
     /// The Winograd form of a 3×3, stride-1 convolution with enough channels; nil otherwise.
@@ -87,7 +87,7 @@ public struct Convolution2D: Sendable {
     static let columnBlock = 256 << 10
 
     /// Creates a convolution, checking every size against the others.
-    public init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
+    package init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
                 weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
         guard inputChannels > 0, outputChannels > 0, groups > 0,
               inputChannels % groups == 0, outputChannels % groups == 0 else {
@@ -119,7 +119,7 @@ public struct Convolution2D: Sendable {
     }
 
     /// The output shape for `input`, or an error naming the mismatch.
-    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+    package func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
         guard input.channels == inputChannels else {
             throw TensorShapeError("convolution expects \(inputChannels) input channels, got \(input)")
         }
@@ -134,13 +134,13 @@ public struct Convolution2D: Sendable {
     /// With `residual` (a tensor of the output's shape) the result is
     /// `activation(convolution + bias + residual)`: a ResNet shortcut added while each block
     /// of the output is still in cache, instead of in a separate pass over memory.
-    public func forward(_ input: Tensor, residual: Tensor? = nil) -> Tensor {
+    package func forward(_ input: Tensor, residual: Tensor? = nil) -> Tensor {
         var pool = TensorPool()
         return forward(input, residual: residual, pool: &pool)
     }
 
     /// Convolves like ``forward(_:residual:)``, taking the output's storage from `pool` when it can.
-    public func forward(_ input: Tensor, residual: Tensor? = nil, pool: inout TensorPool) -> Tensor {
+    package func forward(_ input: Tensor, residual: Tensor? = nil, pool: inout TensorPool) -> Tensor {
         let outShape = try! outputShape(for: input.shape)  // checked when the graph was planned
         if let residual { precondition(residual.shape == outShape, "residual \(residual.shape) does not match output \(outShape)") }
         // Every path writes every output element (GEMMs with beta 0), so no zero fill is needed.
@@ -160,7 +160,7 @@ public struct Convolution2D: Sendable {
     /// reference to it. Reading the shortcut and writing the output then touch the same
     /// memory once, instead of streaming through two tensors. The shortcut layers of a ResNet,
     /// whose few input channels leave them bound by that traffic, took a quarter less time.
-    public func forward(_ input: Tensor, addingInto shortcut: consuming Tensor, pool: inout TensorPool) -> Tensor {
+    package func forward(_ input: Tensor, addingInto shortcut: consuming Tensor, pool: inout TensorPool) -> Tensor {
         // A depthwise layer writes its sums before its epilogue reads the shortcut.
         guard !isDepthwise else { return forward(input, residual: shortcut, pool: &pool) }
         let outShape = try! outputShape(for: input.shape)
@@ -230,7 +230,7 @@ public struct Convolution2D: Sendable {
         let k = cinG * window.kernelHeight * window.kernelWidth
         let total = outShape.batch * outShape.plane
         let direct = isPointwise  // a 1×1, stride-1 convolution multiplies the input itself
-        let workers = ComputeThreads.count
+        let workers = Runtime.current.threads
         let block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: workers)
         let blocks = (total + block - 1) / block
         input.storage.withUnsafeBufferPointer { src in
@@ -239,7 +239,7 @@ public struct Convolution2D: Sendable {
                     let (src, w, dst) = (src.baseAddress!, w.baseAddress!, dst.baseAddress!)
                     let residual = shortcut.pointer(output: dst)
                     let parts = min(workers, blocks)
-                    ComputeThreads.parallelFor(parts) { part in
+                    Runtime.current.parallelFor(parts) { part in
                         let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
                         // The product lands here, contiguous and in cache, and the epilogue
                         // writes each output element once: OpenBLAS's zeroing and the kernel's
@@ -289,8 +289,8 @@ public struct Convolution2D: Sendable {
                 output.storage.withUnsafeMutableBufferPointer { dst in
                     let dstBase = dst.baseAddress!
                     let planes = outShape.channels * outShape.batch
-                    let workers = min(ComputeThreads.count, planes)
-                    ComputeThreads.parallelFor(workers) { worker in
+                    let workers = min(Runtime.current.threads, planes)
+                    Runtime.current.parallelFor(workers) { worker in
                         let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedWidth * paddedHeight)
                         padded.initialize(repeating: 0, count: paddedWidth * paddedHeight)
                         defer { padded.deallocate() }
@@ -385,8 +385,8 @@ enum Im2Col {
         input.storage.withUnsafeBufferPointer { src in
             phased.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
-                let workers = min(ComputeThreads.count, rows)
-                ComputeThreads.parallelFor(workers) { worker in
+                let workers = min(Runtime.current.threads, rows)
+                Runtime.current.parallelFor(workers) { worker in
                     for row in (rows * worker / workers)..<(rows * (worker + 1) / workers) {
                         let from = src + row * width, to = dst + row * width
                         for j in 0..<evens { to[j] = from[2 * j] }
@@ -471,11 +471,11 @@ enum Im2Col {
 }
 
 /// A tensor's shape does not fit the operation asked of it.
-public struct TensorShapeError: Error, Sendable, CustomStringConvertible {
+package struct TensorShapeError: Error, Sendable, CustomStringConvertible {
     /// What does not fit.
-    public var reason: String
+    package var reason: String
     init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+    package var description: String { reason }
 }
 
 /// `max(0, x)` as one comparison and select, which vectorizes. `Swift.max` is generic over

@@ -6,21 +6,21 @@
 /// pooling, both bound by that memory traffic. Fused, it never exists whole: each worker
 /// keeps one band of it in a scratch buffer, and the rows that two neighbouring windows share
 /// are carried over to the next band instead of being computed twice.
-public struct ConvolutionThenMaxPool: Sendable {
+package struct ConvolutionThenMaxPool: Sendable {
     /// The convolution, activation included.
-    public let convolution: Convolution2D
+    package let convolution: Convolution2D
     /// The max pooling of its output.
-    public let pooling: Pooling
+    package let pooling: Pooling
 
     /// Fuses `convolution` and `pooling`, which must be a max pooling.
-    public init(_ convolution: Convolution2D, _ pooling: Pooling) throws {
+    package init(_ convolution: Convolution2D, _ pooling: Pooling) throws {
         guard pooling.kind == .max else { throw TensorShapeError("only a max pooling fuses into the convolution before it") }
         self.convolution = convolution
         self.pooling = pooling
     }
 
     /// The pooled output's shape for `input`, or an error naming the mismatch.
-    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+    package func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
         try pooling.outputShape(for: convolution.outputShape(for: input))
     }
 
@@ -28,7 +28,7 @@ public struct ConvolutionThenMaxPool: Sendable {
     /// Takes storage from `pool` when it can. The same result as the two layers one after
     /// the other, which is also how convolutions that the band schedule does not cover run
     /// (grouped, depthwise, or Winograd's).
-    public func forward(_ input: Tensor, pool: inout TensorPool) -> Tensor {
+    package func forward(_ input: Tensor, pool: inout TensorPool) -> Tensor {
         let convShape = try! convolution.outputShape(for: input.shape)  // checked when the graph was planned
         guard convolution.groups == 1, convolution.winograd?.pays(for: convShape) != true else {
             let full = convolution.forward(input, pool: &pool)
@@ -78,8 +78,8 @@ public struct ConvolutionThenMaxPool: Sendable {
             conv.weights.withUnsafeBufferPointer { w in
                 output.storage.withUnsafeMutableBufferPointer { dst in
                     let (src, w, dst) = (src.baseAddress!, w.baseAddress!, dst.baseAddress!)
-                    let workers = min(ComputeThreads.count, bands)
-                    ComputeThreads.parallelFor(workers) { worker in
+                    let workers = min(Runtime.current.threads, bands)
+                    Runtime.current.parallelFor(workers) { worker in
                         let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * capacity)
                         // Two products, this band's and the last one's, whose shared rows
                         // are copied over rather than computed again.

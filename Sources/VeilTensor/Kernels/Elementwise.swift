@@ -1,16 +1,16 @@
 import Foundation
 
 /// Layers that combine or reshape tensors without arithmetic-heavy inner loops.
-public enum Elementwise {
+package enum Elementwise {
     /// `a + b`, then `activation`; both must have the same shape.
-    public static func add(_ a: Tensor, _ b: Tensor, activation: Activation) throws -> Tensor {
+    package static func add(_ a: Tensor, _ b: Tensor, activation: Activation) throws -> Tensor {
         var out = a
         try addInPlace(&out, b, activation: activation)
         return out
     }
 
     /// `a = activation(a + b)`, reusing `a`'s storage when it is uniquely referenced.
-    public static func addInPlace(_ out: inout Tensor, _ b: Tensor, activation: Activation) throws {
+    package static func addInPlace(_ out: inout Tensor, _ b: Tensor, activation: Activation) throws {
         guard out.shape == b.shape else { throw TensorShapeError("cannot add \(out.shape) and \(b.shape)") }
         let relu = activation == .relu
         out.storage.withUnsafeMutableBufferPointer { dst in
@@ -18,7 +18,7 @@ public enum Elementwise {
                 let base = dst.baseAddress!
                 let count = dst.count
                 let chunks = max(1, min(64, count / 65_536))
-                ComputeThreads.parallelFor(chunks) { chunk in
+                Runtime.current.parallelFor(chunks) { chunk in
                     let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
                     if relu {
                         for i in start..<end { base[i] = rectified(base[i] + src[i]) }
@@ -31,7 +31,7 @@ public enum Elementwise {
     }
 
     /// `max(0, x)`.
-    public static func relu(_ x: Tensor) -> Tensor {
+    package static func relu(_ x: Tensor) -> Tensor {
         var out = x
         for i in out.storage.indices { out.storage[i] = rectified(out.storage[i]) }
         return out
@@ -39,7 +39,7 @@ public enum Elementwise {
 
     /// Channels of all `inputs`, in order; every other dimension must agree. With Veil's
     /// channel-major layout this is a plain append.
-    public static func concatChannels(_ inputs: [Tensor]) throws -> Tensor {
+    package static func concatChannels(_ inputs: [Tensor]) throws -> Tensor {
         guard let first = inputs.first else { throw TensorShapeError("concat needs at least one input") }
         var storage = [Float]()
         storage.reserveCapacity(inputs.reduce(0) { $0 + $1.shape.count })
@@ -58,7 +58,7 @@ public enum Elementwise {
     }
 
     /// `x` with `extra` zero channels appended (ResNet-style shortcuts that widen).
-    public static func padChannels(_ x: Tensor, extra: Int) -> Tensor {
+    package static func padChannels(_ x: Tensor, extra: Int) -> Tensor {
         var shape = x.shape
         shape.channels += extra
         var storage = x.storage
@@ -69,7 +69,7 @@ public enum Elementwise {
     /// Each image's `(C, H, W)` values, read in that order, regrouped as `shape` (channels,
     /// height, width): the per-image reshape of NCHW frameworks, carried over to Veil's
     /// channel-major layout.
-    public static func reshapePerImage(_ x: Tensor, to shape: (channels: Int, height: Int, width: Int)) throws -> Tensor {
+    package static func reshapePerImage(_ x: Tensor, to shape: (channels: Int, height: Int, width: Int)) throws -> Tensor {
         let perImage = x.shape.channels * x.shape.plane
         guard shape.channels * shape.height * shape.width == perImage, shape.channels > 0, shape.height > 0, shape.width > 0 else {
             throw TensorShapeError("cannot reshape \(x.shape) to \(shape.channels)x\(shape.height)x\(shape.width) per image")
@@ -79,7 +79,7 @@ public enum Elementwise {
     }
 
     /// Softmax across channels, independently for every image and position.
-    public static func softmaxChannels(_ x: Tensor) -> Tensor {
+    package static func softmaxChannels(_ x: Tensor) -> Tensor {
         var out = x
         let c = x.shape.channels, stride = x.shape.batch * x.shape.plane
         for i in 0..<stride {
@@ -97,7 +97,7 @@ public enum Elementwise {
     }
 
     /// The logistic function `1 / (1 + e^-x)`, element by element.
-    public static func sigmoid(_ x: Tensor) -> Tensor {
+    package static func sigmoid(_ x: Tensor) -> Tensor {
         var out = x
         for i in out.storage.indices { out.storage[i] = 1 / (1 + expf(-out.storage[i])) }
         return out
@@ -106,18 +106,18 @@ public enum Elementwise {
 
 /// A fully connected (inner product) layer: `y = W · x + b` per image, with `W` stored
 /// `(outputs, inputs)` row-major and `x` each image's `(C, H, W)` values flattened.
-public struct FullyConnected: Sendable {
+package struct FullyConnected: Sendable {
     /// Values per image in.
-    public let inputs: Int
+    package let inputs: Int
     /// Values per image out.
-    public let outputs: Int
+    package let outputs: Int
     /// Applied after the bias.
-    public let activation: Activation
+    package let activation: Activation
     let weights: [Float]
     let bias: [Float]
 
     /// Creates the layer, checking the weight and bias sizes.
-    public init(inputs: Int, outputs: Int, weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
+    package init(inputs: Int, outputs: Int, weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
         guard weights.count == inputs * outputs else {
             throw TensorShapeError("fully connected weights hold \(weights.count) values, expected \(outputs)x\(inputs)")
         }
@@ -132,7 +132,7 @@ public struct FullyConnected: Sendable {
     }
 
     /// The output shape: `outputs` channels of 1×1 per image.
-    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+    package func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
         guard input.channels * input.plane == inputs else {
             throw TensorShapeError("fully connected layer expects \(inputs) values per image, got \(input)")
         }
@@ -140,7 +140,7 @@ public struct FullyConnected: Sendable {
     }
 
     /// Applies the layer.
-    public func forward(_ input: Tensor) -> Tensor {
+    package func forward(_ input: Tensor) -> Tensor {
         let n = input.shape.batch
         // (C, N, H, W) is a [inputs × N] matrix only when H = W = 1; otherwise gather each
         // image's values first.

@@ -4,9 +4,9 @@
 /// last window would start inside the bottom or right padding. Averages divide by the window
 /// clipped to the padded input (Caffe's and ONNX's `count_include_pad` rule), so padded
 /// zeros count, while the part of a ceil-mode window beyond the padding does not.
-public struct Pooling: Sendable {
+package struct Pooling: Sendable {
     /// Which reduction.
-    public enum Kind: String, Sendable, Codable {
+    package enum Kind: String, Sendable, Codable {
         /// The largest value in the window.
         case max
         /// The mean of the window.
@@ -14,14 +14,14 @@ public struct Pooling: Sendable {
     }
 
     /// Which reduction.
-    public let kind: Kind
+    package let kind: Kind
     /// Kernel, stride and padding.
-    public let window: Window
+    package let window: Window
     /// Round the output size up (Caffe) instead of down (most other frameworks).
-    public let ceilMode: Bool
+    package let ceilMode: Bool
 
     /// Creates a pooling layer.
-    public init(kind: Kind, window: Window, ceilMode: Bool) throws {
+    package init(kind: Kind, window: Window, ceilMode: Bool) throws {
         guard window.isValid else { throw TensorShapeError("invalid pooling window: \(window)") }
         self.kind = kind
         self.window = window
@@ -29,7 +29,7 @@ public struct Pooling: Sendable {
     }
 
     /// The output shape for `input`.
-    public func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
+    package func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
         func extent(_ size: Int, _ padA: Int, _ padB: Int, _ kernel: Int, _ stride: Int) -> Int {
             let span = size + padA + padB - kernel
             guard span >= 0 else { return 0 }
@@ -44,13 +44,13 @@ public struct Pooling: Sendable {
     }
 
     /// Pools `input`; its shape must have passed ``outputShape(for:)``.
-    public func forward(_ input: Tensor) -> Tensor {
+    package func forward(_ input: Tensor) -> Tensor {
         var pool = TensorPool()
         return forward(input, pool: &pool)
     }
 
     /// Pools `input`, taking the output's storage from `pool` when it can.
-    public func forward(_ input: Tensor, pool: inout TensorPool) -> Tensor {
+    package func forward(_ input: Tensor, pool: inout TensorPool) -> Tensor {
         let inShape = input.shape
         let outShape = try! outputShape(for: inShape)  // checked when the graph was planned
         var output = pool.uninitialized(outShape)  // every output is written below
@@ -58,8 +58,8 @@ public struct Pooling: Sendable {
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
                 let planes = outShape.channels * outShape.batch
-                let workers = min(ComputeThreads.count, planes)
-                ComputeThreads.parallelFor(workers) { worker in
+                let workers = min(Runtime.current.threads, planes)
+                Runtime.current.parallelFor(workers) { worker in
                     let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: inShape.width)
                     defer { columnMax.deallocate() }
                     for plane in (planes * worker / workers)..<(planes * (worker + 1) / workers) {

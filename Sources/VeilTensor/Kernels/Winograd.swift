@@ -55,8 +55,8 @@ struct WinogradF43: Sendable {
         let u = [Float](unsafeUninitializedCapacity: 36 * pairs) { u, initialized in
             weights.withUnsafeBufferPointer { w in
                 let (u, w) = (u.baseAddress!, w.baseAddress!)
-                let parts = min(ComputeThreads.count, max(1, pairs / 1024))
-                ComputeThreads.parallelFor(parts) { part in
+                let parts = min(Runtime.current.threads, max(1, pairs / 1024))
+                Runtime.current.parallelFor(parts) { part in
                     // A run of pairs at a time, so that each of the 36 positions gets whole
                     // cache lines instead of one scattered float per pair.
                     let run = 64
@@ -117,7 +117,7 @@ struct WinogradF43: Sendable {
         let plan = Plan(inShape: inShape, outShape: outShape, padTop: padTop, padLeft: padLeft,
                         tilesX: tilesX, tilesPerImage: tilesX * tilesY)
         let total = outShape.batch * plan.tilesPerImage
-        let workers = ComputeThreads.count
+        let workers = Runtime.current.threads
         let cin = inputChannels, cout = outputChannels
         transformed.withUnsafeBufferPointer { u in
             let u = u.baseAddress!
@@ -125,16 +125,16 @@ struct WinogradF43: Sendable {
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * total)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * total)
                 defer { v.deallocate(); m.deallocate() }
-                ComputeThreads.parallelFor(workers) { part in
+                Runtime.current.parallelFor(workers) { part in
                     let scratch = StripScratch(width: plan.stripWidth)
                     defer { scratch.deallocate() }
                     transformInputs(src, plan, first: 0, count: total,
                                     channels: (cin * part / workers)..<(cin * (part + 1) / workers), into: v, scratch)
                 }
-                ComputeThreads.parallelFor(workers) { part in
+                Runtime.current.parallelFor(workers) { part in
                     multiply(u, v, m, count: total, positions: (36 * part / workers)..<(36 * (part + 1) / workers))
                 }
-                ComputeThreads.parallelFor(workers) { part in
+                Runtime.current.parallelFor(workers) { part in
                     transformOutputs(m, plan, first: 0, count: total,
                                      channels: (cout * part / workers)..<(cout * (part + 1) / workers),
                                      into: dst, epilogue: epilogue, residual: residual)
@@ -144,7 +144,7 @@ struct WinogradF43: Sendable {
             let block = blockTiles(total: total, workers: workers)
             let blocks = (total + block - 1) / block
             let parts = min(workers, blocks)
-            ComputeThreads.parallelFor(parts) { part in
+            Runtime.current.parallelFor(parts) { part in
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * block)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
                 let scratch = StripScratch(width: plan.stripWidth)

@@ -53,14 +53,14 @@ func writeSeeds(to folder: URL) throws {
             input: .init(tensor: "x", channels: 2, height: 5, width: 5), preprocessing: [],
             outputs: [.init(name: "p", tensor: "prob", channel: 1)],
             graph: [
-                .init(name: "conv", op: "conv2d", inputs: ["x"], output: "c",
+                .init(name: "conv", op: .conv2d, inputs: ["x"], output: "c",
                       attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1]), weights: ["weight": "conv.weight", "bias": "conv.bias"]),
-                .init(name: "bn", op: "batchNorm", inputs: ["c"], output: "b",
+                .init(name: "bn", op: .batchNorm, inputs: ["c"], output: "b",
                       weights: ["mean": "bn.mean", "variance": "bn.variance", "scale": "bn.scale", "bias": "bn.bias"]),
-                .init(name: "relu", op: "relu", inputs: ["b"], output: "r"),
+                .init(name: "relu", op: .relu, inputs: ["b"], output: "r"),
                 .init(name: "pool", op: pool, inputs: ["r"], output: "g", attributes: .init(kernel: [5, 5])),
-                .init(name: "fc", op: "fullyConnected", inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
-                .init(name: "softmax", op: "softmax", inputs: ["f"], output: "prob"),
+                .init(name: "fc", op: .fullyConnected, inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
+                .init(name: "softmax", op: .softmax, inputs: ["f"], output: "prob"),
             ])
         let json = try JSONEncoder().encode(manifest)
         var seed = Data((0..<4).map { UInt8(truncatingIfNeeded: json.count >> (8 * $0)) })

@@ -6,16 +6,16 @@ import CCrypto
 /// (a system library, like libjpeg-turbo and OpenBLAS): its digest uses the processor's SHA
 /// extensions where present, about 2 GB/s against 150 MB/s for portable Swift, and `veil
 /// score` hashes every file it reads, megabytes per camera photo.
-public struct SHA256: @unchecked Sendable {
+package struct SHA256Hasher: @unchecked Sendable {
     /// Shared between copies until one of them is updated (then copied, as arrays are).
     private var context: Context
 
     /// A fresh hash.
-    public init() { context = Context() }
+    package init() { context = Context() }
 
     /// The hex digest of `bytes`.
-    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var hash = SHA256()
+    package static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var hash = SHA256Hasher()
         // Contiguous inputs (Array, Data) are hashed in place, without a copy.
         if bytes.withContiguousStorageIfAvailable({ hash.update(UnsafeRawBufferPointer($0)) }) == nil {
             hash.update(Array(bytes))
@@ -24,7 +24,7 @@ public struct SHA256: @unchecked Sendable {
     }
 
     /// Adds `bytes` to the message.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         if !isKnownUniquelyReferenced(&context) { context = context.copy() }
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         let status = EVP_DigestUpdate(context.pointer, base, bytes.count)
@@ -32,12 +32,12 @@ public struct SHA256: @unchecked Sendable {
     }
 
     /// Adds `bytes` to the message.
-    public mutating func update(_ bytes: [UInt8]) {
+    package mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The 32-byte digest; the hash then starts again from an empty message.
-    public mutating func finalize() -> [UInt8] {
+    package mutating func finalize() -> [UInt8] {
         if !isKnownUniquelyReferenced(&context) { context = context.copy() }
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
@@ -48,7 +48,7 @@ public struct SHA256: @unchecked Sendable {
     }
 
     /// The digest as 64 lowercase hex characters.
-    public mutating func finalizeHex() -> String {
+    package mutating func finalizeHex() -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(64)

@@ -1,0 +1,64 @@
+import Dispatch
+import Foundation
+import Testing
+@testable import VeilTensor
+
+/// The runtime is a value handed down, not process state: two models with different thread
+/// counts can run at once, and nothing outside a forward pass changes.
+struct RuntimeTests {
+    @Test func threadCountIsScopedToTheCallThatEntersIt() {
+        #expect(Runtime.current.threads == 1, "outside any forward pass Veil uses one thread")
+        Runtime(threads: 3).enter {
+            #expect(Runtime.current.threads == 3)
+            Runtime(threads: 2).enter { #expect(Runtime.current.threads == 2) }
+            #expect(Runtime.current.threads == 3)
+        }
+        #expect(Runtime.current.threads == 1)
+        #expect(Runtime(threads: 0).threads == 1, "a count below 1 means 1, never a trap")
+    }
+
+    /// Two threads in two runtimes at once each see their own count.
+    @Test func concurrentRuntimesDoNotSeeEachOther() {
+        let seen = LockedValue([Int: Int]())
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let wanted = i + 2
+            Runtime(threads: wanted).enter {
+                for _ in 0..<1000 where Runtime.current.threads != wanted { seen.withLock { $0[i] = Runtime.current.threads } }
+            }
+        }
+        #expect(seen.withLock { $0 }.isEmpty)
+    }
+
+    /// Products split over two workers give the exact sums (small integers are exact in
+    /// single precision, so any split or lost part would show).
+    @Test func splitProductsAreExact() {
+        var c = [Float](repeating: 0, count: 64 * 64)
+        Runtime(threads: 2).enter {
+            MatrixMultiply.multiply(m: 64, n: 64, k: 64, a: .init(repeating: 1, count: 4096), b: .init(repeating: 2, count: 4096), into: &c)
+        }
+        #expect(c.allSatisfy { $0 == 128 })
+        var d = [Float](repeating: 0, count: 4)
+        MatrixMultiply.multiply(m: 2, n: 2, k: 2, a: [1, 2, 3, 4], b: [5, 6, 7, 8], into: &d)
+        #expect(d == [19, 22, 43, 50])
+    }
+
+    /// The automatic runtime never plans more threads than cores once OpenBLAS's own threads
+    /// are counted in.
+    @Test func automaticRuntimeLeavesRoomForOpenBLASThreads() {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(Runtime.automatic.threads * max(1, BLASDiagnostics.threadCount) <= max(cores, BLASDiagnostics.threadCount))
+        #expect(Runtime.automatic.threads >= 1)
+    }
+
+    /// The opt-in tuning's kernel choice for CPUs OpenBLAS 0.3.21 does not recognise. Only
+    /// the pure choice is tested here: `apply()` itself changes the whole process, so it is
+    /// tested through the `veil` binary (`ProcessTuningTests`), never inside this test run.
+    @Test func kernelsFollowTheCPUFlags() {
+        let avx512: Set<String> = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"]
+        #expect(ProcessWideOpenBLASTuning.bestCore(for: avx512) == "SkylakeX")
+        // AVX-512 Foundation alone (Xeon Phi) lacks the BW/VL/DQ parts the SkylakeX kernels use.
+        #expect(ProcessWideOpenBLASTuning.bestCore(for: ["avx2", "fma", "avx512f"]) == "Haswell")
+        #expect(ProcessWideOpenBLASTuning.bestCore(for: ["avx", "avx2"]) == nil, "AVX2 without FMA")
+        #expect(ProcessWideOpenBLASTuning.bestCore(for: ["sse3", "ssse3"]) == nil)
+    }
+}
