@@ -13,10 +13,9 @@ let package = Package(
     ],
     targets: [
         // Generated inputs shared by the benchmarks (no image is downloaded).
-        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Veil", package: "Veil")], path: "Shared"),
-        // Side-by-side comparisons with ratios: swift run -c release veil-compare
-        .executableTarget(name: "veil-compare", dependencies: ["BenchmarkSupport", .product(name: "Veil", package: "Veil")],
-                          path: "Compare"),
+        // The synthetic photos are shared with veil-compare, a target of the root package.
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Veil", package: "Veil")], path: "Compare",
+                exclude: ["main.swift"]),
         .executableTarget(
             name: "Decoding",
             dependencies: [

@@ -1,10 +1,15 @@
 import Foundation
-import BenchmarkSupport
 import Veil
+import VeilEngine
+import VeilImage
+import VeilTensor
+import VeilVocabulary
 
 // `swift run -c release veil-compare [decode|forward|all]`: measurements that need a ratio
 // printed beside them, each side measured in the same run on the same machine. The
 // package-benchmark targets track regressions; this prints the comparisons the README quotes.
+// It is a target of the root package (not of Benchmarks/) because it measures the engine's
+// `package` internals: single layers, raw forward passes and the GEMM ceiling.
 
 func medianSeconds(runs: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows -> Double {
     for _ in 0..<warmup { try body() }
@@ -48,15 +53,15 @@ func compareDecoding() throws {
 }
 
 func compareForward(threads: Int) throws {
-    ComputeThreads.configure(threads)
+    let runtime = Runtime(threads: threads)
     print("## open_nsfw forward pass vs the machine's sgemm ceiling (\(threads) threads)")
     let n = 2048
     let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
     var c = [Float](repeating: 0, count: n * n)
-    let tGemm = medianSeconds(runs: 7) { MatrixMultiply.multiply(m: n, n: n, k: n, a: a, b: b, into: &c) }
+    let tGemm = medianSeconds(runs: 7) { runtime.enter { MatrixMultiply.multiply(m: n, n: n, k: n, a: a, b: b, into: &c) } }
     let ceiling = 2 * Double(n * n * n) / tGemm / 1e9
     print(String(format: "sgemm %dx%dx%d: %.1f GFLOP/s (the ceiling)", n, n, n, ceiling))
-    let model = try Classifier.loadDefault().model
+    let model = try Classifier.loadDefault(runtime: runtime).model
     let flopsPerImage = 2 * 1.07e9
     let widths = [6, 10, 10, 12]
     print(row(["batch", "images/s", "GFLOP/s", "of ceiling"], widths: widths))
@@ -73,8 +78,8 @@ func compareForward(threads: Int) throws {
 }
 
 func profileForward(batch: Int, threads: Int) throws {
-    ComputeThreads.configure(threads)
-    let model = try Classifier.loadDefault().model
+    let runtime = Runtime(threads: threads)
+    let model = try Classifier.loadDefault(runtime: runtime).model
     let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
         (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
     }
@@ -123,9 +128,9 @@ func measureVocabulary() throws {
 /// Face detection on a 12-MP photo (as decoded for scoring), beside the nudity model's
 /// forward pass on the same image; and BlazeFace's recall on scikit-image's lfw_subset.
 func compareFaces(threads: Int) throws {
-    ComputeThreads.configure(threads)
-    let classifier = try Classifier.loadDefault()
-    let detector = try FaceDetector.loadDefault()
+    let runtime = Runtime(threads: threads)
+    let classifier = try Classifier.loadDefault(runtime: runtime)
+    let detector = try FaceDetector.loadDefault(runtime: runtime)
     let image = try classifier.decoder.decode(SyntheticPhoto.jpeg(.noisy, width: 4032, height: 3024))
     let nudity = try medianSeconds(runs: 9) { _ = try classifier.scores(for: image) }
     let whole = try medianSeconds(runs: 9) { _ = try detector.detect(in: image) }
@@ -156,8 +161,8 @@ func compareFaces(threads: Int) throws {
 /// Where BlazeFace's time goes at batch 16 (16 tiles of a photo): letterbox, forward pass,
 /// the whole detect call, time by operation type, and the slowest layers.
 func profileFaces(threads: Int) throws {
-    ComputeThreads.configure(threads)
-    let detector = try FaceDetector.loadDefault()
+    let runtime = Runtime(threads: threads)
+    let detector = try FaceDetector.loadDefault(runtime: runtime)
     let size = detector.preprocessor.inputSize
     let tiles = (0..<16).map { i in RGBImage(width: 189, height: 189) { x, y in (UInt8((x + i) % 256), UInt8(y % 256), 90) } }
     let letterbox = medianSeconds(runs: 9) { _ = tiles[0].letterboxed(to: size) }
@@ -183,7 +188,7 @@ func profileFaces(threads: Int) throws {
 }
 
 func gemmShapes(threads: Int) {
-    ComputeThreads.configure(threads)
+    let runtime = Runtime(threads: threads)
     // `veil-compare gemm-shapes THREADS [M K N]...` for other shapes.
     let given = arguments.dropFirst(2).compactMap { Int($0) }
     var shapes: [(Int, Int, Int)] = [(64, 147, 1783), (64, 147, 200_704), (32, 288, 910), (32, 288, 50_176), (128, 1152, 227), (256, 256, 12544)]
@@ -194,7 +199,7 @@ func gemmShapes(threads: Int) {
     for (m, k, n) in shapes {
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         var c = [Float](repeating: 0, count: m * n)
-        let t = medianSeconds(runs: 9) { MatrixMultiply.multiply(m: m, n: n, k: k, a: a, b: b, into: &c) }
+        let t = medianSeconds(runs: 9) { runtime.enter { MatrixMultiply.multiply(m: m, n: n, k: k, a: a, b: b, into: &c) } }
         print(String(format: "gemm m=%d k=%d n=%d: %.1f GFLOP/s", m, k, n, 2 * Double(m * n * k) / t / 1e9))
     }
 }
@@ -205,7 +210,7 @@ func gemmShapes(threads: Int) {
 func ceiling(folder: String, threads: Int) throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
         .map { (folder as NSString).appendingPathComponent($0) }
-    let classifier = try Classifier.loadDefault()
+    let classifier = try Classifier.loadDefault(runtime: Runtime(threads: threads))
     let decoder = classifier.decoder
     let box = LockedImages()
     let startDecode = DispatchTime.now().uptimeNanoseconds
@@ -217,7 +222,6 @@ func ceiling(folder: String, threads: Int) throws {
         }
     }
     let decodeRate = Double(files.count) / (Double(DispatchTime.now().uptimeNanoseconds - startDecode) / 1e9)
-    ComputeThreads.configure(threads)
     let images = box.images
     _ = try classifier.scores(for: Array(images.prefix(8)))
     let startForward = DispatchTime.now().uptimeNanoseconds
@@ -250,6 +254,8 @@ final class LockedImages: @unchecked Sendable {
     var images: [RGBImage] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
+// A benchmark is a process of its own: set OpenBLAS up as `veil` does.
+ProcessWideOpenBLASTuning.apply()
 let arguments = CommandLine.arguments.dropFirst()
 let what = arguments.first ?? "all"
 let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
@@ -279,7 +285,7 @@ if what == "conv" {
         exit(64)
     }
     let (cin, cout, kernel, stride, size, batch) = (p[0], p[1], p[2], p[3], p[4], p[5])
-    ComputeThreads.configure(threads)
+    let runtime = Runtime(threads: threads)
     let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, window: .square(kernel, stride: stride, pad: kernel / 2),
                                  weights: (0..<(cout * cin * kernel * kernel)).map { Float($0 % 13) / 13 - 0.5 }, bias: nil, activation: .relu)
     let input = Tensor(shape: .init(channels: cin, batch: batch, height: size, width: size),
@@ -288,7 +294,7 @@ if what == "conv" {
     let residual = arguments.contains("shortcut") ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
     var pool = TensorPool()
     let cpu0 = processCPUSeconds()
-    let t = medianSeconds(runs: 15) { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) }
+    let t = medianSeconds(runs: 15) { runtime.enter { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) } }
     let cpu = (processCPUSeconds() - cpu0) / 16
     let flops = 2.0 * Double(cout * cin * kernel * kernel * outShape.plane * batch)
     print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s), %.2f ms CPU", cin, cout, kernel, kernel, stride,
@@ -296,8 +302,8 @@ if what == "conv" {
 }
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
-    ComputeThreads.configure(threads)
-    let model = try Classifier.loadDefault().model
+    let runtime = Runtime(threads: threads)
+    let model = try Classifier.loadDefault(runtime: runtime).model
     var rates: [String: Double] = [:]
     for batch in [1, 16] {
         let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
@@ -315,8 +321,8 @@ if what == "forward-cpu" {
     // CPU time per image of the forward pass (user + system, all threads), besides wall time:
     // on a shared VM whose neighbours steal cycles, CPU time compares code changes more
     // steadily than wall time does. Not a substitute for the same-run ratios the README quotes.
-    ComputeThreads.configure(threads)
-    let model = try Classifier.loadDefault().model
+    let runtime = Runtime(threads: threads)
+    let model = try Classifier.loadDefault(runtime: runtime).model
     for batch in [1, 16] {
         let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
             (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }

@@ -108,7 +108,7 @@ def main():
     folder, files = corpus(args.images)
     mb = sum(os.path.getsize(f) for f in files) / len(files) / 1e6
     subprocess.run(["swift", "build", "-c", "release", "--product", "veil"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    bench = os.path.join(ROOT, "Benchmarks")
+    bench = ROOT  # veil-compare is a target of the root package
     subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=bench, check=True, stdout=subprocess.DEVNULL)
     # The Caffe files for the Python pipeline's ONNX graph (fetched once, as the parity tools do).
     sys.path.insert(0, HERE)

@@ -64,7 +64,7 @@ def timed(cmd, cwd=None):
 
 
 def veil_rates(threads):
-    bench = os.path.join(ROOT, "Benchmarks")
+    bench = ROOT  # veil-compare is a target of the root package
     subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=bench, check=True,
                    stdout=subprocess.DEVNULL)
     out, rss = timed([os.path.join(bench, ".build", "release", "veil-compare"), "forward-json", str(threads)], cwd=bench)

@@ -124,3 +124,10 @@ public struct PictureSource: Sendable {
     }
 }
 
+
+/// The SHA-256 of a file's bytes, as Veil identifies images in score records and the review
+/// ledger (`LedgerImage.sha256`).
+public enum ContentDigest {
+    /// The SHA-256 of `data`, lower-case hex.
+    public static func sha256(_ data: Data) -> String { SHA256Hasher.hex(data) }
+}

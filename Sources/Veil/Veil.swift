@@ -45,6 +45,10 @@ public typealias PixelSize = VeilImage.PixelSize
 public typealias DecodingOptions = VeilImage.DecodingOptions
 /// Why an image could not be read, naming the file and the cause; see `VeilImage.ImageDecodingError`.
 public typealias ImageDecodingError = VeilImage.ImageDecodingError
+/// Decodes JPEG and PNG bytes, optionally at reduced scale; see `VeilImage.ImageDecoder`.
+public typealias ImageDecoder = VeilImage.ImageDecoder
+/// Resampling filters for `RGBImage.resized(to:filter:)`; see `VeilImage.ResizeFilter`.
+public typealias ResizeFilter = VeilImage.ResizeFilter
 /// A container format; see `VeilImage.ImageFormat`.
 public typealias ImageFormat = VeilImage.ImageFormat
 /// A DICOM object's identification and evidence attributes; see `VeilDICOM.DICOMMetadata`.

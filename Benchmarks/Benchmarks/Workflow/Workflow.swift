@@ -8,14 +8,15 @@ import VeilReview
 // and recording suggestions in the review ledger.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .peakMemoryResident], maxDuration: .seconds(10))
-    ComputeThreads.configure(ProcessInfo.processInfo.activeProcessorCount)
+    ProcessWideOpenBLASTuning.apply()  // a process of its own, set up as `veil` sets itself up
+    let runtime = Runtime(threads: ProcessInfo.processInfo.activeProcessorCount)
 
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-benchmark-12mp")
     try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let photos = (0..<8).map { folder.appendingPathComponent("photo-\($0).jpg").path }
     let jpeg = SyntheticPhoto.jpeg(.noisy, width: 4032, height: 3024)
     for path in photos where !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: Data(jpeg)) }
-    let classifier = try! Classifier.loadDefault()
+    let classifier = try! Classifier.loadDefault(runtime: runtime)
     let imagesPerSecond = BenchmarkMetric.custom("images/s", polarity: .prefersLarger, useScalingFactor: false)
     Benchmark("score 8 photos of 12 MP end to end (read, hash, decode, forward)",
               configuration: .init(metrics: [.wallClock, imagesPerSecond, .peakMemoryResident], maxIterations: 5)) { benchmark in
@@ -23,9 +24,9 @@ let benchmarks: @Sendable () -> Void = {
         let start = DispatchTime.now().uptimeNanoseconds
         var images: [RGBImage] = []
         for path in photos {
-            let data = try ImageDecoder.readFile(atPath: path)
-            blackHole(SHA256Hasher.hex(data))
-            images.append(try classifier.decoder.decode(data))
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            blackHole(ContentDigest.sha256(data))
+            images.append(try classifier.reader.read(data)[0].image)
         }
         blackHole(try classifier.scores(for: images))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -35,10 +36,10 @@ let benchmarks: @Sendable () -> Void = {
 
     // Face detection per 12-MP photo, as veil score runs it on the DCT-scaled decode (which
     // is measured in Decoding): the whole image and the half-size tiles through BlazeFace.
-    let faceDetector = try! FaceDetector.loadDefault()
+    let faceDetector = try! FaceDetector.loadDefault(runtime: runtime)
     Benchmark("detect faces in one 12 MP photo decoded at 1/8 scale (whole image + 1/2 tiles)",
               configuration: .init(metrics: [.wallClock, .peakMemoryResident], maxIterations: 20)) { benchmark in
-        let image = try classifier.decoder.decode(ImageDecoder.readFile(atPath: photos[0]))
+        let image = try classifier.reader.read(contentsOf: photos[0])[0].image
         benchmark.startMeasurement()
         blackHole(try faceDetector.faces(in: image))
         benchmark.stopMeasurement()
