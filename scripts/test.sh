@@ -8,4 +8,13 @@ bash scripts/ensure-system-packages.sh
 swift build -c release -Xswiftc -enable-testing --build-tests
 # The benchmark package must keep building (it is never run here: speed is not a test).
 (cd Benchmarks && swift build --build-path ../.build-benchmarks)
-swift test -c release -Xswiftc -enable-testing --skip-build
+# The embedding example builds against the public API alone and scores a JPEG and a DICOM
+# object: the astronaut's face goes to review, and the DICOM object's attributes restrict it.
+(cd Examples/PhotoScreening && swift build --build-path ../../.build-examples)
+example=$(.build-examples/debug/PhotoScreening Samples/images/astronaut.jpg Tests/VeilDICOMTests/Fixtures/evidence.dcm)
+echo "$example"
+grep -q '^Samples/images/astronaut.jpg: review pending; face ' <<<"$example"
+grep -q '^Tests/VeilDICOMTests/Fixtures/evidence.dcm frame 1 of 1: review restricted;' <<<"$example"
+# One OpenBLAS thread under the tests' own Runtime threads, as the README advises embedders;
+# the veil binaries the tests start set this up themselves (ProcessTuningTests checks it).
+OPENBLAS_NUM_THREADS=1 swift test -c release -Xswiftc -enable-testing --skip-build

@@ -9,10 +9,13 @@ import VeilVocabulary
 
 /// A face found in an image, in that image's pixels (origin top left).
 public struct FaceDetection: Sendable, Hashable, Encodable {
-    /// The box: left edge, top edge, width and height.
+    /// The box's left edge.
     public var x: Double
+    /// The top edge.
     public var y: Double
+    /// The box's width.
     public var width: Double
+    /// The box's height.
     public var height: Double
     /// The detector's confidence, 0 to 1.
     public var score: Double

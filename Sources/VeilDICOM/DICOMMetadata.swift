@@ -58,6 +58,7 @@ public struct DICOMMetadata: Sendable, Hashable {
     /// Rows (0028,0010) and Columns (0028,0011): the frame size the object declares, known
     /// even when its pixels cannot be decoded.
     public var rows: Int?
+    /// Columns (0028,0011).
     public var columns: Int?
 
     /// Body Part Examined (0018,0015).

@@ -10,9 +10,13 @@ import Foundation
 public struct ThresholdTuning: Sendable {
     /// One operating point.
     public struct Point: Sendable, Equatable, Codable {
+        /// Scores at or above this go to review.
         public var threshold: Double
+        /// The share of sensitive images sent to review.
         public var recall: Double
+        /// The share of reviewed images that are sensitive.
         public var precision: Double
+        /// The share of clear images sent to review.
         public var falsePositiveRate: Double
         /// The share of all images sent to review.
         public var reviewRate: Double
@@ -29,6 +33,7 @@ public struct ThresholdTuning: Sendable {
             try c.encode(reviewRate, forKey: .reviewRate)
             try c.encode(reviewsPer10000, forKey: .reviewsPer10000)
         }
+        /// Creates an operating point.
         public init(threshold: Double, recall: Double, precision: Double, falsePositiveRate: Double, reviewRate: Double) {
             self.threshold = threshold
             self.recall = recall
@@ -48,7 +53,9 @@ public struct ThresholdTuning: Sendable {
 
     /// Scores and 0/1 truth, one pair per image.
     public let samples: [(score: Double, positive: Bool)]
+    /// How many samples are sensitive.
     public let positives: Int
+    /// How many samples are clear.
     public let negatives: Int
     /// Every distinct score as a threshold, from high to low.
     public let curve: [Point]
@@ -141,7 +148,9 @@ public struct ThresholdTuning: Sendable {
 
 /// Tuning is not possible with the data given.
 public struct TuningError: Error, Sendable, CustomStringConvertible {
+    /// Why, for operators.
     public var reason: String
+    /// Creates an error.
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }

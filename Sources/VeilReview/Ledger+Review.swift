@@ -22,30 +22,49 @@ public enum ReviewState: String, Sendable, Codable, CaseIterable {
 
 /// One suggestion and its latest decision.
 public struct LedgerEntry: Sendable, Codable, Equatable {
+    /// The suggestion's number in the ledger, as `veil review` shows it.
     public var suggestionID: Int64
+    /// The image's SHA-256, lower-case hex.
     public var sha256: String
+    /// The image's path when it was recorded.
     public var path: String
+    /// The image's full width in pixels.
     public var width: Int
+    /// The image's full height in pixels.
     public var height: Int
+    /// The flag suggested.
     public var flag: Flag
+    /// The score the threshold was compared with.
     public var score: Double
+    /// The review threshold that applied.
     public var threshold: Double
     /// The current state: the latest decision if there is one, else what was suggested.
     public var state: ReviewState
+    /// What produced the score: a model's name, `vocabulary`, or a DICOM attribute.
     public var model: String
+    /// Its version.
     public var modelVersion: String
+    /// The policy's name.
     public var policy: String
+    /// The policy's version.
     public var policyVersion: String
     /// The HL7 v3 Confidentiality code a confirmed label carries.
     public var confidentiality: String
+    /// When the suggestion was recorded, ISO 8601.
     public var suggestedAt: String
     /// For DICOM: the frame (1-based) of a multi-frame object, and the object's UIDs.
     public var frame: Int?
+    /// For DICOM: the Study Instance UID.
     public var studyInstanceUID: String?
+    /// For DICOM: the Series Instance UID.
     public var seriesInstanceUID: String?
+    /// For DICOM: the SOP Instance UID.
     public var sopInstanceUID: String?
+    /// Who decided, once someone has.
     public var reviewer: String?
+    /// The reason given with the decision or reveal, if any.
     public var reason: String?
+    /// When the latest decision was made, ISO 8601.
     public var decidedAt: String?
     /// The decision this suggestion was raised again after (under a new model or policy
     /// version), which its review may supersede.
@@ -76,13 +95,19 @@ public struct DecisionReceipt: Sendable, Equatable {
 
 /// Identifies an image in the ledger by its bytes, not its path.
 public struct LedgerImage: Sendable {
+    /// The image's SHA-256, lower-case hex.
     public var sha256: String
+    /// The image's path when it was recorded.
     public var path: String
+    /// The image's full width in pixels.
     public var width: Int
+    /// The image's full height in pixels.
     public var height: Int
     /// For DICOM objects: the UIDs that identify it in the archive.
     public var studyInstanceUID: String?
+    /// For DICOM: the Series Instance UID.
     public var seriesInstanceUID: String?
+    /// For DICOM: the SOP Instance UID.
     public var sopInstanceUID: String?
 
     /// Creates an image identity.
@@ -285,20 +310,29 @@ extension Ledger {
 
 /// One line of the audit trail.
 public struct AuditEvent: Sendable, Codable, Equatable {
+    /// When, ISO 8601.
     public var at: String
     /// `suggested`, `decided` or `revealed`.
     public var event: String
     /// The suggestion (absent for reveals, which concern the image).
     public var suggestionID: Int64?
+    /// The image's SHA-256, lower-case hex.
     public var sha256: String
+    /// The flag suggested.
     public var flag: Flag?
+    /// The score the threshold was compared with.
     public var score: Double?
+    /// The state suggested, or the decision made.
     public var state: String?
     /// For reveals: the preview level shown (0 most obscured).
     public var level: Int?
+    /// The policy's name.
     public var policy: String?
+    /// What produced the score: a model's name, `vocabulary`, or a DICOM attribute.
     public var model: String?
+    /// Who decided, once someone has.
     public var reviewer: String?
+    /// The reason given with the decision or reveal, if any.
     public var reason: String?
 
     init(at: String, event: String, suggestionID: Int64? = nil, sha256: String, flag: Flag? = nil, score: Double? = nil,

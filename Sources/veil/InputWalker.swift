@@ -109,13 +109,11 @@ final class ManifestReader {
             handle = .standardInput
         } else {
             guard let h = FileHandle(forReadingAtPath: path) else {
-                warn("cannot read the manifest \(path)")
-                throw FileManager.default.fileExists(atPath: path) ? ExitCodes.usage : ExitCodes.noInput
+                throw CommandFailure(FileManager.default.fileExists(atPath: path) ? .usage : .noInput, "cannot read the manifest \(path)")
             }
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-                warn("the manifest \(path) is a folder; a manifest lists one path per line")
-                throw ExitCodes.usage
+                throw CommandFailure(.usage, "the manifest \(path) is a folder; a manifest lists one path per line")
             }
             handle = h
         }
@@ -128,7 +126,7 @@ final class ManifestReader {
             if let path = parser.nextPath(atEnd: finished) {
                 if path.utf8.contains(0) {
                     warn("the manifest holds a NUL byte: give one path per line (find -print, not -print0)")
-                    Foundation.exit(ExitCodes.usage.rawValue)
+                    Foundation.exit(ExitStatus.usage.rawValue)
                 }
                 return path
             }
@@ -136,7 +134,7 @@ final class ManifestReader {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch {
                 warn("cannot read the manifest: \(error.localizedDescription)")
-                Foundation.exit(ExitCodes.usage.rawValue)
+                Foundation.exit(ExitStatus.usage.rawValue)
             }
             if chunk.isEmpty { finished = true } else { parser.append(chunk) }
         }

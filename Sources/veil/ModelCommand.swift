@@ -19,6 +19,10 @@ struct ModelCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import-caffe",
             abstract: "Convert a Caffe deploy.prototxt and .caffemodel into a Veil model folder.",
+            usage: """
+            veil model import-caffe --prototxt <prototxt> --caffemodel <caffemodel>
+                 --out <out> --preset <preset>
+            """,
             discussion: """
             Writes manifest.json and weights.safetensors into --out. The conversion is \
             deterministic: the same inputs always give the same bytes.
@@ -105,6 +109,8 @@ struct ModelCommand: ParsableCommand {
             try StandardOutput.line("input: \(m.input.channels)x\(m.input.height)x\(m.input.width), scores: \(m.outputs.map(\.name).joined(separator: ", "))")
             try StandardOutput.line("weights: \(m.weights.file), sha256 \(m.weights.sha256)")
             for source in m.provenance.sources { try StandardOutput.line("source: \(source.origin) sha256 \(source.sha256)") }
+            // What this process runs the model on, after the veil command's OpenBLAS set-up.
+            try StandardOutput.line("OpenBLAS: \(BLASDiagnostics.coreName) kernels, \(BLASDiagnostics.threadCount) thread(s) per product")
         }
     }
 }
@@ -121,8 +127,7 @@ extension ModelCommand.ImportCaffe.Preset {
 /// exit code: 66 when one of `inputs` does not exist, 69 when the model cannot be read or
 /// written, instead of swift-argument-parser's 1.
 func modelStep<T>(_ inputs: [String], _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let code as ExitCode { throw code } catch {
-        warn("\(error)")
-        throw inputs.contains(where: { !FileManager.default.fileExists(atPath: $0) }) ? ExitCodes.noInput : ExitCodes.modelUnavailable
+    do { return try body() } catch let failure as CommandFailure { throw failure } catch {
+        throw CommandFailure(inputs.contains(where: { !FileManager.default.fileExists(atPath: $0) }) ? .noInput : .modelUnavailable, "\(error)")
     }
 }

@@ -42,8 +42,7 @@ struct StandardOutput {
                 if written < 0 {
                     if errno == EINTR { continue }
                     let reason = String(cString: strerror(errno))
-                    warn("cannot write to \(name): \(reason)")
-                    throw ExitCodes.outputFailed
+                    throw CommandFailure(.outputFailed, "cannot write to \(name): \(reason)")
                 }
                 offset += written
             }
@@ -106,8 +105,7 @@ func refuseOverwriting(_ output: String?, option: String, inputs: [String?], may
         let same = target.map { FileIdentity(input) == $0 }
             ?? (URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == resolved)
         if same {
-            warn("\(option) \(output) is the same file as \(input): it would be overwritten")
-            throw ExitCodes.usage
+            throw CommandFailure(.usage, "\(option) \(output) is the same file as \(input): it would be overwritten")
         }
     }
     // A review ledger is append-only evidence: no output replaces one, even one this run
@@ -116,8 +114,7 @@ func refuseOverwriting(_ output: String?, option: String, inputs: [String?], may
     if !mayBeALedger, stat(output, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
        let handle = FileHandle(forReadingAtPath: output), let head = try? handle.read(upToCount: 16),
        head == Data("SQLite format 3\0".utf8) {
-        warn("\(option) \(output) is an SQLite database (a review ledger?); it would be overwritten")
-        throw ExitCodes.usage
+        throw CommandFailure(.usage, "\(option) \(output) is an SQLite database (a review ledger?); it would be overwritten")
     }
 }
 
@@ -129,12 +126,10 @@ func writeWholeFile(_ data: Data, to path: String) throws {
     let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath()
     var info = stat()
     if stat(resolved.path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
-        warn("cannot write \(path): it is not a regular file")
-        throw ExitCodes.outputFailed
+        throw CommandFailure(.outputFailed, "cannot write \(path): it is not a regular file")
     }
     do { try data.write(to: resolved, options: .atomic) } catch {
-        warn("cannot write \(path): \(plainReason(error))")
-        throw ExitCodes.outputFailed
+        throw CommandFailure(.outputFailed, "cannot write \(path): \(plainReason(error))")
     }
 }
 

@@ -29,14 +29,12 @@ struct EffectivePolicy {
 
     /// ``load(_:thresholds:)`` for commands: a problem is printed and ends the command with `code`.
     /// A policy file that does not exist exits 66, like any other missing input.
-    static func loadOrExit(_ path: String?, thresholds: [Flag: Double] = [:], code: ExitCode = ExitCodes.usage) throws -> EffectivePolicy {
+    static func loadOrExit(_ path: String?, thresholds: [Flag: Double] = [:], code: ExitStatus = .usage) throws -> EffectivePolicy {
         if let path, !FileManager.default.fileExists(atPath: path) {
-            warn("\(path): no such policy file")
-            throw ExitCodes.noInput
+            throw CommandFailure(.noInput, "\(path): no such policy file")
         }
         do { return try load(path, thresholds: thresholds) } catch {
-            warn("\(error)")
-            throw code
+            throw CommandFailure(code, "\(error)")
         }
     }
 }
@@ -52,7 +50,7 @@ struct PolicyCommand: ParsableCommand {
 
         Examples:
           veil policy show                      # Veil's built-in default
-          veil policy show site-policy.yaml     # what that file means, defaults filled in
+          veil policy show site-policy.yaml     # that file, with defaults filled in
           veil policy check site-policy.yaml && echo ready
         """,
         subcommands: [Show.self, Check.self]
@@ -67,7 +65,7 @@ struct PolicyCommand: ParsableCommand {
         var file: String?
 
         func run() throws {
-            let effective = try EffectivePolicy.loadOrExit(file, code: ExitCodes.fileErrors)
+            let effective = try EffectivePolicy.loadOrExit(file, code: .fileErrors)
             var out = StandardOutput()
             try out.line("# Effective policy" + (file.map { " of \($0)" } ?? ": Veil's built-in default"))
             try out.line(effective.policy.yaml.trimmingCharacters(in: .newlines))
@@ -89,7 +87,7 @@ struct PolicyCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            let policy = try EffectivePolicy.loadOrExit(file, code: ExitCodes.fileErrors).policy
+            let policy = try EffectivePolicy.loadOrExit(file, code: .fileErrors).policy
             let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
             let off = policy.flags.filter { !$0.value.enabled }.keys.sorted()
             try StandardOutput.line("\(file): valid: \(policy.name) version \(policy.version); flags enabled: "

@@ -12,6 +12,11 @@ struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
         abstract: "Write a reviewer-safe thumbnail: pixelated so that nothing sensitive can be made out.",
+        usage: """
+        veil preview <input> --out <out> [--level <level>] [--frame <frame>]
+             [--max-side <max-side>] [--policy <policy>] [--ledger <ledger>]
+             [--reviewer <reviewer>] [--reason <reason>]
+        """,
         discussion: """
         The input is scored as `veil score` would (model, face detector, metadata, policy). \
         If nudity, body-region or sensitive-content is pending, the whole thumbnail is \
@@ -25,7 +30,8 @@ struct PreviewCommand: ParsableCommand {
 
         Examples:
           veil preview photo.jpg --out queue/photo-preview.jpg
-          veil preview photo.jpg --out /tmp/p.jpg --level 1 --ledger review.sqlite --reviewer dr.lee
+          veil preview photo.jpg --out /tmp/p.jpg --level 1 \\
+            --ledger review.sqlite --reviewer dr.lee
         """
     )
 
@@ -74,8 +80,7 @@ struct PreviewCommand: ParsableCommand {
             scorer = try Scorer(classifier: try Classifier.loadDefault(), faceDetector: try FaceDetector.loadDefault(),
                                 policy: activePolicy)
         } catch {
-            warn("cannot load the models: \(error)")
-            throw ExitCodes.modelUnavailable
+            throw CommandFailure(.modelUnavailable, "cannot load the models: \(error)")
         }
         let data: Data
         let picture: LoadedImage
@@ -86,13 +91,11 @@ struct PreviewCommand: ParsableCommand {
             options.minimumSize = PixelSize(width: maxSide, height: maxSide)
             let source = try ImageReader(options: options).pictures(in: data)
             guard frame <= source.count else {
-                warn("\(input) has \(source.count) frame(s), not \(frame)")
-                throw ExitCodes.usage
+                throw CommandFailure(.usage, "\(input) has \(source.count) frame(s), not \(frame)")
             }
             picture = try source.picture(at: frame - 1)
         } catch let error as ImageDecodingError {
-            warn("\(error.attributed(to: input))")
-            throw error.kind == .noSuchFile ? ExitCodes.noInput : ExitCodes.fileErrors
+            throw CommandFailure(error.kind == .noSuchFile ? .noInput : .fileErrors, "\(error.attributed(to: input))")
         }
         let assessment = try scorer.assess([Scorer.Input(picture: picture, path: input)])[0]
         let suggestions = assessment.suggestions
@@ -105,15 +108,13 @@ struct PreviewCommand: ParsableCommand {
                 // where no auditor looks.
                 try Ledger(path: ledger, create: false).recordReveal(image: image, reviewer: reviewer, level: level, reason: reason)
             } catch {
-                warn("the reveal could not be recorded, so no preview was written: \(error)")
-                throw (error as? LedgerError)?.isMissing == true ? ExitCodes.noInput : ExitCodes.outputFailed
+                throw CommandFailure((error as? LedgerError)?.isMissing == true ? .noInput : .outputFailed, "the reveal could not be recorded, so no preview was written: \(error)")
             }
         }
         let preview = Preview.render(picture.image, fullSize: picture.fullSize, mode: mode, level: level, maxSide: maxSide)
         let bytes: [UInt8]
         do { bytes = out.lowercased().hasSuffix(".png") ? try preview.pngData() : try preview.jpegData(quality: 85) } catch {
-            warn("cannot encode the preview: \(error)")
-            throw ExitCodes.outputFailed
+            throw CommandFailure(.outputFailed, "cannot encode the preview: \(error)")
         }
         try writeWholeFile(Data(bytes), to: out)
         let what: String

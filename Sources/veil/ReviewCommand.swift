@@ -18,7 +18,8 @@ struct ReviewCommand: ParsableCommand {
         Examples:
           veil score --ledger review.sqlite /archive/photos > scores.jsonl
           veil review list --ledger review.sqlite --state restricted
-          veil review confirm 17 --ledger review.sqlite --reviewer dr.lee --reason "exposed breast"
+          veil review confirm 17 --ledger review.sqlite --reviewer dr.lee \\
+            --reason "exposed breast"
           veil review export --ledger review.sqlite --format csv > labels.csv
         """,
         subcommands: [List.self, Confirm.self, Reject.self, Export.self, Audit.self]
@@ -32,8 +33,7 @@ struct ReviewCommand: ParsableCommand {
         /// empty queue.
         func open() throws -> Ledger {
             do { return try Ledger(path: ledger, create: false) } catch let error as LedgerError {
-                warn("\(error)")
-                throw error.isMissing ? ExitCodes.noInput : ExitCodes.usage
+                throw CommandFailure(error.isMissing ? .noInput : .usage, "\(error)")
             }
         }
     }
@@ -45,7 +45,8 @@ struct ReviewCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List suggestions with their current state.")
+        static let configuration = CommandConfiguration(abstract: "List suggestions with their current state.",
+                                                        usage: "veil review list --ledger <ledger> [--flag <flag>] [--state <state>]\n     [--json]")
         @OptionGroup var options: LedgerOption
         @Option(help: "Only this flag.") var flag: Flag?
         @Option(help: "Only this state: pending, restricted, confirmed, rejected.") var state: ReviewState?
@@ -74,8 +75,7 @@ struct ReviewCommand: ParsableCommand {
             let ledger = try options.open()
             // A misspelt flag would list nothing, which reads as "nothing to review".
             if let flag, !Policy.builtInFlags.contains(flag), try !ledger.entries().contains(where: { $0.flag == flag }) {
-                warn("no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.map(\.rawValue).joined(separator: ", "))")
-                throw ExitCodes.usage
+                throw CommandFailure(.usage, "no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.map(\.rawValue).joined(separator: ", "))")
             }
             let entries = try ledger.entries(flag: flag, state: state)
             if json {
@@ -103,8 +103,7 @@ struct ReviewCommand: ParsableCommand {
             do {
                 receipt = try ledger.decide(suggestion: id, reviewer: reviewer, decision: decision, reason: reason)
             } catch {
-                warn("\(error)")
-                throw ExitCodes.usage
+                throw CommandFailure(.usage, "\(error)")
             }
             var text = "suggestion \(id): \(decision.rawValue) by \(reviewer) (decision \(receipt.id))"
             for past in receipt.supersedes {
@@ -116,13 +115,15 @@ struct ReviewCommand: ParsableCommand {
     }
 
     struct Confirm: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Confirm a suggestion: the flag applies.")
+        static let configuration = CommandConfiguration(abstract: "Confirm a suggestion: the flag applies.",
+                                                        usage: "veil review confirm --ledger <ledger> <id> --reviewer <reviewer>\n     [--reason <reason>]")
         @OptionGroup var arguments: DecisionArguments
         func run() throws { try arguments.record(.confirmed) }
     }
 
     struct Reject: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a suggestion: the flag does not apply.")
+        static let configuration = CommandConfiguration(abstract: "Reject a suggestion: the flag does not apply.",
+                                                        usage: "veil review reject --ledger <ledger> <id> --reviewer <reviewer>\n     [--reason <reason>]")
         @OptionGroup var arguments: DecisionArguments
         func run() throws { try arguments.record(.rejected) }
     }

@@ -281,8 +281,7 @@ struct ScorePipeline {
             try ledger.record(image: image, frame: record.frame, suggestions: suggestions, policy: policy,
                               model: model.name, modelVersion: model.version)
         } catch {
-            warn("\(error)")
-            throw ExitCodes.outputFailed
+            throw CommandFailure(.outputFailed, "\(error)")
         }
         return true
     }

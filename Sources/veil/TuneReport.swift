@@ -7,7 +7,7 @@ import VeilVocabulary
 
 /// The committee's report: one self-contained HTML file, inline SVG, no scripts, no network.
 enum TuneReport {
-    static func write(_ results: [Tune.FlagResult], scoresFile: String, to path: String) throws {
+    static func write(_ results: [TuneCommand.FlagResult], scoresFile: String, to path: String) throws {
         var html = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>Veil threshold tuning</title>

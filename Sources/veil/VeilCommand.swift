@@ -20,7 +20,7 @@ struct VeilCommand: ParsableCommand {
           69  a model cannot be loaded
           73  the output, ledger or preview cannot be written
         """,
-        subcommands: [Score.self, ReviewCommand.self, PreviewCommand.self, Tune.self, VocabCommand.self,
+        subcommands: [ScoreCommand.self, ReviewCommand.self, PreviewCommand.self, TuneCommand.self, VocabCommand.self,
                       PolicyCommand.self, ModelCommand.self]
     )
 
@@ -32,6 +32,14 @@ struct VeilCommand: ParsableCommand {
         // OpenBLAS thread, its idle threads ended, the right kernels) before any thread
         // starts; the library never does this for an embedder.
         ProcessWideOpenBLASTuning.apply()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CommandFailure {
+            if !failure.message.isEmpty { warn(failure.message) }
+            exit(withError: failure.status.code)
+        } catch {
+            exit(withError: error)
+        }
     }
 }

@@ -48,7 +48,8 @@ struct VocabCommand: ParsableCommand {
             no known region gets one result with match "none": Veil prefers unknown to wrong.
 
             Examples:
-              veil vocab normalize "PHOTO L BREAST WOUND DAY 3" KNEE SRT:T-04000 FEMALE_BREAST_EXPOSED
+              veil vocab normalize "PHOTO L BREAST WOUND DAY 3" KNEE SRT:T-04000 \\
+                FEMALE_BREAST_EXPOSED
               veil vocab normalize --json "bilat groin rash"
               veil vocab normalize --file descriptions.txt > regions.jsonl
             """
@@ -76,8 +77,7 @@ struct VocabCommand: ParsableCommand {
                 let text: String
                 do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                     let missing = !FileManager.default.fileExists(atPath: file)
-                    warn("cannot read \(file): " + (missing ? "no such file" : "not UTF-8 text, or not a file"))
-                    throw missing ? ExitCodes.noInput : ExitCodes.usage
+                    throw CommandFailure(missing ? .noInput : .usage, "cannot read \(file): " + (missing ? "no such file" : "not UTF-8 text, or not a file"))
                 }
                 var output = Data()
                 for line in lines(text) where !line.isEmpty {

@@ -27,10 +27,15 @@ struct ScoreCommandTests {
         return products.appendingPathComponent("veil")
     }()
 
-    static func veil(_ arguments: [String]) throws -> Run {
+    static func veil(_ arguments: [String], environment: [String: String?] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = veilExecutable
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (key, value) in environment { merged[key] = value }
+            process.environment = merged
+        }
         process.currentDirectoryURL = repository
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -7,8 +7,9 @@ import VeilPolicy
 import VeilReview
 import VeilVocabulary
 
-struct Score: ParsableCommand {
+struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "score",
         abstract: "Score image files and folders, one JSON record per image.",
         discussion: """
         Folders are walked recursively, in sorted order. JPEG, PNG and DICOM are read, \
@@ -37,7 +38,8 @@ struct Score: ParsableCommand {
         Examples:
           veil score Samples/images
           veil score /archive/photos --batch-size 16 --out scores.jsonl
-          veil score --policy site.yaml --ledger review.sqlite /archive/photos > scores.jsonl
+          veil score --policy site.yaml --ledger review.sqlite /archive/photos \\
+            > scores.jsonl
           find /archive -name '*.dcm' | veil score --manifest - --out scores.jsonl
         """
     )
@@ -90,7 +92,7 @@ struct Score: ParsableCommand {
     @ArgumentParser.Flag(help: "Also score DICOM objects that are not visible-light captures (CT, MR, US, ...), which are skipped by default: the models were made for photographs.")
     var allModalities = false
 
-    @ArgumentParser.Flag(help: "Exit with code \(ExitCodes.fileErrors.rawValue) if any file failed.")
+    @ArgumentParser.Flag(help: "Exit with code \(ExitStatus.fileErrors.rawValue) if any file failed.")
     var failOnError = false
 
     mutating func validate() throws {
@@ -139,8 +141,7 @@ struct Score: ParsableCommand {
         if let out, !resume, stat(out, &outInfo) == 0, (outInfo.st_mode & S_IFMT) == S_IFREG,
            let handle = FileHandle(forReadingAtPath: out), let head = try? handle.read(upToCount: 12), !head.isEmpty,
            head.first != UInt8(ascii: "{"), !head.starts(with: Data("path,sha256".utf8)) {
-            warn("--out \(out) exists and is not a veil score file; remove it or choose another --out")
-            throw ExitCodes.usage
+            throw CommandFailure(.usage, "--out \(out) exists and is not a veil score file; remove it or choose another --out")
         }
         // Nothing this run reads may be what it writes.
         try refuseOverwriting(out, option: "--out", inputs: paths + [manifest, policy, ledger])
@@ -153,16 +154,14 @@ struct Score: ParsableCommand {
             classifier = try model.map { try Classifier(manifestAt: $0, runtime: runtime, batchSize: batchSize) }
                 ?? Classifier.loadDefault(runtime: runtime, batchSize: batchSize)
         } catch {
-            warn("cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
-            throw ExitCodes.modelUnavailable
+            throw CommandFailure(.modelUnavailable, "cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
         }
         // Face detection runs when the policy asks for the `face` flag.
         let faceDetector: FaceDetector?
         do {
             faceDetector = activePolicy.flags[.face]?.enabled == true && !noFaces ? try FaceDetector.loadDefault(runtime: runtime) : nil
         } catch {
-            warn("cannot load the face detector: \(error)")
-            throw ExitCodes.modelUnavailable
+            throw CommandFailure(.modelUnavailable, "cannot load the face detector: \(error)")
         }
         // The model and the policy must agree on the flags: a score no rule thresholds, or a
         // built-in flag the policy enables but the model does not produce, would pass images
@@ -172,16 +171,15 @@ struct Score: ParsableCommand {
             scorer = try Scorer(classifier: classifier, faceDetector: faceDetector, policy: activePolicy,
                                 faceLevels: faceLevels ?? 2)
         } catch let error as ScorerConfigurationError {
-            warn(error.reason + (model.map { " (\($0))" } ?? ""))
-            throw error.kind == .nothingToScore ? ExitCodes.usage : ExitCodes.modelUnavailable
+            throw CommandFailure(error.kind == .nothingToScore ? .usage : .modelUnavailable,
+                                 error.reason + (model.map { " (\($0))" } ?? ""))
         }
         for flag in scorer.unscoredFlags {
             warn("note: the policy's flag '\(flag)' is enabled, but nothing in this run scores it; it will never be suggested")
         }
         let reviewLedger: Ledger?
         do { reviewLedger = try ledger.map { try Ledger(path: $0) } } catch {
-            warn("\(error)")
-            throw ExitCodes.outputFailed
+            throw CommandFailure(.outputFailed, "\(error)")
         }
         // CSV columns: the model's flags and those metadata can raise.
         let flags = scorer.producedFlags.sorted()
@@ -190,13 +188,11 @@ struct Score: ParsableCommand {
             sink = try RecordSink(path: out, format: format, flags: flags, resume: resume,
                                   policy: (activePolicy.name, activePolicy.version))
         } catch let error as RecordSinkError {
-            warn("\(error)")
-            throw error.isResumeMismatch ? ExitCodes.usage : ExitCodes.outputFailed
-        } catch let code as ExitCode {
-            throw code  // a failed write of the CSV header, already reported
+            throw CommandFailure(error.isResumeMismatch ? .usage : .outputFailed, "\(error)")
+        } catch let failure as CommandFailure {
+            throw failure  // a failed write of the CSV header
         } catch {
-            warn("cannot open the output: \(error)")
-            throw ExitCodes.outputFailed
+            throw CommandFailure(.outputFailed, "cannot open the output: \(error)")
         }
         let shardFilter = shard
         // The total is only worth a counting pass when someone watches the progress line
@@ -215,13 +211,11 @@ struct Score: ParsableCommand {
         let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
         warn(summary.text)
         if summary.missing > 0 {
-            warn("\(summary.missing) input(s) do not exist (records with error kind no-such-file)")
-            throw ExitCodes.noInput
+            throw CommandFailure(.noInput, "\(summary.missing) input(s) do not exist (records with error kind no-such-file)")
         }
         if summary.unqueued > 0 {
-            warn("\(summary.unqueued) record(s) call for review but are not in the ledger: see the messages above")
-            throw ExitCodes.fileErrors
+            throw CommandFailure(.fileErrors, "\(summary.unqueued) record(s) call for review but are not in the ledger: see the messages above")
         }
-        if failOnError && !summary.errors.isEmpty { throw ExitCodes.fileErrors }
+        if failOnError && !summary.errors.isEmpty { throw CommandFailure(.fileErrors, "some files failed (--fail-on-error)") }
     }
 }

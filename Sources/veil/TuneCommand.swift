@@ -7,9 +7,15 @@ import VeilPolicy
 import VeilReview
 import VeilVocabulary
 
-struct Tune: ParsableCommand {
+struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tune",
         abstract: "Measure thresholds against reviewed truth: AUCs, the threshold for a target recall, and its review workload.",
+        usage: """
+        veil tune <scores> (--truth <truth> | --ledger <ledger>)
+             [--flag <flag> ...] [--target-recall <target-recall>] [--json]
+             [--report <report>] [--fit-calibration platt|isotonic]
+        """,
         discussion: """
         Reads Veil's score output (JSON lines) and ground truth: either a CSV with a `path` \
         column and one 0/1 column per flag, or the confirmed and rejected decisions in a \
@@ -19,7 +25,8 @@ struct Tune: ParsableCommand {
         Examples:
           veil tune scores.jsonl --truth labels.csv --target-recall 0.99
           veil tune scores.jsonl --ledger review.sqlite --json
-          veil tune scores.jsonl --truth labels.csv --report tuning.html --fit-calibration isotonic
+          veil tune scores.jsonl --truth labels.csv --report tuning.html \\
+            --fit-calibration isotonic
         """
     )
 
@@ -117,8 +124,7 @@ struct Tune: ParsableCommand {
                                       calibration: calibrationYAML, summary: summary, curve: tuning.curve))
         }
         if results.isEmpty {
-            warn("no flag could be tuned: each needs confirmed-sensitive and confirmed-clear images")
-            throw ExitCodes.fileErrors
+            throw CommandFailure(.fileErrors, "no flag could be tuned: each needs confirmed-sensitive and confirmed-clear images")
         }
         if let report {
             try TuneReport.write(results, scoresFile: scores, to: report)
@@ -164,14 +170,13 @@ enum TuneInputs {
         var scores: [Flag: Double]
     }
 
-    static func fail(_ message: String, code: ExitCode = ExitCodes.usage) -> ExitCode {
-        warn(message)
-        return code
+    static func fail(_ message: String, code: ExitStatus = .usage) -> CommandFailure {
+        CommandFailure(code, message)
     }
 
     /// A missing input file is EX_NOINPUT, as for `veil score`.
     static func mustExist(_ file: String, _ what: String) throws {
-        if !FileManager.default.fileExists(atPath: file) { throw fail("\(file): no such \(what)", code: ExitCodes.noInput) }
+        if !FileManager.default.fileExists(atPath: file) { throw fail("\(file): no such \(what)", code: .noInput) }
     }
 
     static func readScores(_ file: String) throws -> [ScoredImage] {
