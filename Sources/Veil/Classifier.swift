@@ -64,6 +64,7 @@ public final class Classifier: Sendable {
     /// Loads the classifier whose manifest is at `path`.
     ///
     /// - Parameters:
+    ///   - path: the model's `manifest.json`; the weights file is found beside it.
     ///   - runtime: the threads each forward pass may use.
     ///   - batchSize: the most images per forward pass (at least 1); larger batches make
     ///     faster matrix products and use more memory.
@@ -76,7 +77,7 @@ public final class Classifier: Sendable {
                       decodingOptions: decodingOptions)
     }
 
-    /// Loads the embedded default model: Yahoo's open_nsfw, which scores ``Flag/nudity``.
+    /// Loads the embedded default model: Yahoo's open_nsfw, which scores `Flag.nudity`.
     public static func loadDefault(runtime: Runtime = .automatic, batchSize: Int = 8,
                                    decodingOptions: DecodingOptions = DecodingOptions()) throws -> Classifier {
         try Classifier(manifestAt: defaultModelManifestPath, runtime: runtime, batchSize: batchSize,

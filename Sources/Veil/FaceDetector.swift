@@ -40,7 +40,7 @@ public struct FaceDetection: Sendable, Hashable, Encodable {
 ///
 /// ``detect(in:)`` is MediaPipe's own pipeline (the whole image letterboxed into the 128×128
 /// input). BlazeFace's short-range model sees faces that fill a good part of that input, so
-/// ``faces(in:)`` also runs it over a pyramid of overlapping square tiles and merges the
+/// ``faces(in:levels:)`` also runs it over a pyramid of overlapping square tiles and merges the
 /// results: a face a few percent of a 12-megapixel photo's width is found that way.
 ///
 /// Immutable and `Sendable`; load once and share.

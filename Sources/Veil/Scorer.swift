@@ -9,10 +9,10 @@ import VeilVocabulary
 /// Everything Veil concludes about one picture, and what the policy makes of it: the same
 /// verdict `veil score` prints.
 public struct Assessment: Sendable {
-    /// Flag → score, as computed (never rounded): the classifier's (``Flag/nudity``),
-    /// ``Flag/face`` (the best face's confidence, or the metadata's), and the metadata
-    /// flags (``Flag/bodyRegion``, always present for a scored picture;
-    /// ``Flag/sensitiveContent``).
+    /// Flag → score, as computed (never rounded): the classifier's (`Flag.nudity`),
+    /// `Flag.face` (the best face's confidence, or the metadata's), and the metadata
+    /// flags (`Flag.bodyRegion`, always present for a scored picture;
+    /// `Flag.sensitiveContent`).
     public var scores: [Flag: Double]
     /// The metadata behind metadata-raised flags.
     public var evidence: [Evidence]
@@ -80,7 +80,7 @@ public struct ScorerConfigurationError: Error, Sendable, CustomStringConvertible
 ///
 /// Immutable and `Sendable`; load once and share.
 public final class Scorer: Sendable {
-    /// The image classifier (``Flag/nudity`` with the default model).
+    /// The image classifier (`Flag.nudity` with the default model).
     public let classifier: Classifier
     /// The face detector, or nil to skip face detection.
     public let faceDetector: FaceDetector?
@@ -106,9 +106,13 @@ public final class Scorer: Sendable {
 
     /// Combines loaded parts, checking that the classifier and the policy agree: every score
     /// the classifier produces must be a flag of the policy, and a policy that enables
-    /// ``Flag/nudity`` needs a classifier that scores it.
+    /// `Flag.nudity` needs a classifier that scores it.
     ///
-    /// - Parameter faceLevels: 1, 2 or 3; other values are clamped into that range.
+    /// - Parameters:
+    ///   - classifier: the image classifier.
+    ///   - faceDetector: the face detector, or nil to take `face` from metadata only.
+    ///   - policy: the thresholds that turn scores into suggestions.
+    ///   - faceLevels: 1, 2 or 3; other values are clamped into that range.
     /// - Throws: ``ScorerConfigurationError``, or `VocabularyError` if the policy's
     ///   sensitivity overrides name an unknown code.
     public init(classifier: Classifier, faceDetector: FaceDetector?, policy: Policy = .standard, faceLevels: Int = 2) throws {
@@ -134,7 +138,7 @@ public final class Scorer: Sendable {
     }
 
     /// The bundled models under `policy`. The face detector is loaded when the policy
-    /// enables ``Flag/face`` and `faces` is true.
+    /// enables `Flag.face` and `faces` is true.
     ///
     /// - Throws: ``ModelLoadingError``, ``ScorerConfigurationError`` or `VocabularyError`.
     public static func load(policy: Policy = .standard, runtime: Runtime = .automatic, faces: Bool = true,
