@@ -9,13 +9,14 @@ public enum SyntheticPhoto {
         case noisy
     }
 
+    /// A JPEG of the given (positive) size; a benchmark's input, so a bad size may stop it.
     public static func jpeg(_ kind: Kind, width: Int, height: Int) -> [UInt8] {
         var state: UInt64 = 0x5EED
         func noise() -> Int {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Int((state >> 33) % 41) - 20
         }
-        let image = RGBImage(width: width, height: height) { x, y in
+        let image = try! RGBImage(width: width, height: height) { x, y in
             let r = 60 + 150 * x / width, g = 40 + 120 * y / height, b = 90 + 60 * (x + y) / (width + height)
             if kind == .smooth { return (UInt8(r), UInt8(g), UInt8(b)) }
             func clamp(_ v: Int) -> UInt8 { UInt8(max(0, min(255, v))) }

@@ -145,8 +145,8 @@ func compareFaces(threads: Int) throws {
         .appendingPathComponent("../../Tests/VeilTests/Fixtures/faces/lfw_subset.u8").standardized
     if let bytes = try? [UInt8](Data(contentsOf: lfw)), bytes.count == 200 * 625 {
         // Each 25x25 crop 5x by repetition on a black 128x128 frame, as the goldens made them.
-        let frames = (0..<200).map { i in
-            RGBImage(width: 128, height: 128) { x, y -> (UInt8, UInt8, UInt8) in
+        let frames = try (0..<200).map { i in
+            try RGBImage(width: 128, height: 128) { x, y -> (UInt8, UInt8, UInt8) in
                 guard (1..<126).contains(x), (1..<126).contains(y) else { return (0, 0, 0) }
                 let v = bytes[i * 625 + ((y - 1) / 5) * 25 + (x - 1) / 5]
                 return (v, v, v)
@@ -164,7 +164,7 @@ func profileFaces(threads: Int) throws {
     let runtime = Runtime(threads: threads)
     let detector = try FaceDetector.loadDefault(runtime: runtime)
     let size = detector.preprocessor.inputSize
-    let tiles = (0..<16).map { i in RGBImage(width: 189, height: 189) { x, y in (UInt8((x + i) % 256), UInt8(y % 256), 90) } }
+    let tiles = try (0..<16).map { i in try RGBImage(width: 189, height: 189) { x, y in (UInt8((x + i) % 256), UInt8(y % 256), 90) } }
     let letterbox = medianSeconds(runs: 9) { _ = tiles[0].letterboxed(to: size) }
     let input = Tensor(batchNCHW: tiles.map { detector.preprocessor.tensorValues(prepared: $0.letterboxed(to: size).image) },
                        channels: 3, height: size.height, width: size.width)

@@ -124,7 +124,7 @@ public final class FaceDetector: Sendable {
                 guard side >= preprocessor.inputSize.width / 2 else { break }
                 for y in Self.starts(length: image.height, side: side) {
                     for x in Self.starts(length: image.width, side: side) {
-                        crops.append((image.cropped(x: x, y: y, size: PixelSize(width: side, height: side)), owner, x, y))
+                        crops.append((image.region(x: x, y: y, size: PixelSize(width: side, height: side)), owner, x, y))
                     }
                 }
             }

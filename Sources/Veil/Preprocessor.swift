@@ -52,8 +52,10 @@ package struct Preprocessor: Sendable {
         var current = image
         for step in imageSteps {
             switch step {
-            case let .resize(size, filter): current = current.resized(to: size, filter: filter)
-            case let .centerCrop(size): current = current.centerCropped(to: size)
+            case let .resize(size, filter): current = current.resampled(to: size, filter: filter)
+            case let .centerCrop(size):
+                // The plan checked that the crop fits the resize before it.
+                current = current.region(x: (current.width - size.width) / 2, y: (current.height - size.height) / 2, size: size)
             case let .letterbox(size): current = current.letterboxed(to: size).image
             }
         }
@@ -121,7 +123,7 @@ extension RGBImage {
                 }
             }
         }
-        return (RGBImage(width: size.width, height: size.height, pixels: out),
+        return (RGBImage(valid: size.width, size.height, out),
                 Letterbox(scaleX: scale, scaleY: scale, offsetX: tx, offsetY: ty))
     }
 }

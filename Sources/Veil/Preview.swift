@@ -46,7 +46,7 @@ public enum Preview {
         let scale = min(1, Double(maxSide) / Double(max(image.width, image.height)))
         let size = PixelSize(width: max(1, Int((Double(image.width) * scale).rounded())),
                              height: max(1, Int((Double(image.height) * scale).rounded())))
-        let thumbnail = image.resized(to: size, filter: .box)
+        let thumbnail = image.resampled(to: size, filter: .box)
         guard level < clearLevel else { return thumbnail }
         switch mode {
         case .clear:
@@ -88,6 +88,6 @@ extension RGBImage {
                 for y in by..<ye { for x in bx..<xe { for c in 0..<3 { out[(y * width + x) * 3 + c] = mean[c] } } }
             }
         }
-        return RGBImage(width: width, height: height, pixels: out)
+        return RGBImage(valid: width, height, out)
     }
 }

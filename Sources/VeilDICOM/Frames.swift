@@ -99,7 +99,7 @@ extension DICOMObject {
     }
 
     static func inverted(_ image: RGBImage) -> RGBImage {
-        RGBImage(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
+        RGBImage(valid: image.width, image.height, image.pixels.map { 255 - $0 })
     }
 
     /// Box-reduces by the largest whole factor (up to 8) that keeps `minimum` covered.
@@ -108,7 +108,7 @@ extension DICOMObject {
         let factor = min(8, image.width / minimum.width, image.height / minimum.height)
         guard factor >= 2 else { return image }
         let size = PixelSize(width: (image.width + factor - 1) / factor, height: (image.height + factor - 1) / factor)
-        return image.resized(to: size, filter: .box)
+        return image.resampled(to: size, filter: .box)
     }
 }
 
@@ -150,7 +150,7 @@ enum PixelConversion {
                 }
             }
         }
-        return RGBImage(width: pixels.columns, height: pixels.rows, pixels: out)
+        return RGBImage(valid: pixels.columns, pixels.rows, out)
     }
 
     /// YCbCr (full range, ITU-R BT.601 coefficients, as PS3.3 defines YBR_FULL) to RGB.

@@ -37,7 +37,7 @@ enum JPEGDecoder {
         if isCMYK {
             buffer = cmykToRGB(buffer, inverted: markers.hasAdobeMarker)
         }
-        let image = RGBImage(width: scaled.width, height: scaled.height, pixels: buffer)
+        let image = RGBImage(valid: scaled.width, scaled.height, buffer)
         return DecodedImage(image: image.oriented(markers.orientation), format: .jpeg,
                             fullSize: markers.orientation.swapsAxes ? stored.transposed : stored)
     }

@@ -62,7 +62,7 @@ extension RGBImage {
                 }
             }
         }
-        return RGBImage(width: out.width, height: out.height, pixels: buffer)
+        return RGBImage(valid: out.width, out.height, buffer)
     }
 }
 

@@ -50,7 +50,7 @@ enum PNGDecoder {
             try finishRead(&png, into: &rgb, rowStride: size.width * 3)
             buffer = rgb
         }
-        let image = RGBImage(width: size.width, height: size.height, pixels: buffer)
+        let image = RGBImage(valid: size.width, size.height, buffer)
         return DecodedImage(image: image.oriented(chunks.orientation), format: .png,
                             fullSize: chunks.orientation.swapsAxes ? size.transposed : size)
     }

@@ -15,21 +15,31 @@ public struct RGBImage: Sendable, Equatable {
     /// `width * height * 3` bytes, laid out as described on the type.
     public internal(set) var pixels: [UInt8]
 
-    /// Wraps an existing pixel buffer.
+    /// Wraps an existing pixel buffer, laid out as described on the type.
     ///
-    /// - Precondition: `width` and `height` are positive and `pixels.count == width * height * 3`.
-    ///   A mismatch is a programming error, not bad input, so it traps.
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(width > 0 && height > 0, "RGBImage needs positive dimensions")
-        precondition(pixels.count == width * height * 3,
-                     "RGBImage of \(width)x\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
+    /// - Throws: ``ImageGeometryError`` if `width` or `height` is not positive, or `pixels`
+    ///   does not hold `width * height * 3` bytes.
+    public init(width: Int, height: Int, pixels: [UInt8]) throws {
+        guard width > 0 && height > 0 else { throw ImageGeometryError("an image needs a positive size, not \(width)x\(height)") }
+        guard width.multipliedReportingOverflow(by: height * 3) == (pixels.count, false) else {
+            throw ImageGeometryError("a \(width)x\(height) RGB image needs \(width)×\(height)×3 bytes, not \(pixels.count)")
+        }
+        self.init(valid: width, height, pixels)
+    }
+
+    /// Wraps a buffer that the caller, a decoder of this package, has sized correctly.
+    package init(valid width: Int, _ height: Int, _ pixels: [UInt8]) {
+        assert(width > 0 && height > 0 && pixels.count == width * height * 3, "\(width)x\(height), \(pixels.count) bytes")
         self.width = width
         self.height = height
         self.pixels = pixels
     }
 
     /// Creates an image by calling `color(x, y)` once for every pixel.
-    public init(width: Int, height: Int, color: (_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8)) {
+    ///
+    /// - Throws: ``ImageGeometryError`` if `width` or `height` is not positive.
+    public init(width: Int, height: Int, color: (_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8)) throws {
+        guard width > 0 && height > 0 else { throw ImageGeometryError("an image needs a positive size, not \(width)x\(height)") }
         var buffer = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
@@ -40,10 +50,11 @@ public struct RGBImage: Sendable, Equatable {
                 buffer[i + 2] = b
             }
         }
-        self.init(width: width, height: height, pixels: buffer)
+        self.init(valid: width, height, buffer)
     }
 
-    /// The red, green and blue bytes of the pixel at column `x`, row `y`.
+    /// The red, green and blue bytes of the pixel at column `x`, row `y`, which must lie in
+    /// the image, as an array's index must.
     public subscript(x: Int, y: Int) -> (red: UInt8, green: UInt8, blue: UInt8) {
         let i = (y * width + x) * 3
         return (pixels[i], pixels[i + 1], pixels[i + 2])
@@ -68,4 +79,16 @@ public struct PixelSize: Hashable, Sendable, CustomStringConvertible {
 
     /// `"WIDTHxHEIGHT"`.
     public var description: String { "\(width)x\(height)" }
+}
+
+/// An image operation refused because of its sizes: a non-positive size, a buffer of the
+/// wrong length, or a region outside the image.
+public struct ImageGeometryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What does not fit.
+    public var reason: String
+
+    /// Creates an error.
+    public init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
 }

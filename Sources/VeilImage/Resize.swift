@@ -31,9 +31,15 @@ public enum ResizeFilter: Sendable, CaseIterable {
 extension RGBImage {
     /// This image resampled to `size` with `filter`. Pure: `self` is unchanged.
     ///
-    /// - Precondition: `size` is positive in both dimensions.
-    public func resized(to size: PixelSize, filter: ResizeFilter = .bilinear) -> RGBImage {
-        precondition(size.width > 0 && size.height > 0, "resize target must be positive, got \(size)")
+    /// - Throws: ``ImageGeometryError`` if `size` is not positive in both dimensions.
+    public func resized(to size: PixelSize, filter: ResizeFilter = .bilinear) throws -> RGBImage {
+        guard size.width > 0 && size.height > 0 else { throw ImageGeometryError("cannot resize to \(size)") }
+        return resampled(to: size, filter: filter)
+    }
+
+    /// ``resized(to:filter:)`` for sizes this package has already checked.
+    package func resampled(to size: PixelSize, filter: ResizeFilter = .bilinear) -> RGBImage {
+        assert(size.width > 0 && size.height > 0, "resize target must be positive, got \(size)")
         if size.width == width && size.height == height { return self }
         var current = self
         // Horizontal first, then vertical, each rounding to 8 bits, as Pillow does.
@@ -48,26 +54,33 @@ extension RGBImage {
 
     /// The `size`-sized region whose top-left corner is at (`x`, `y`).
     ///
-    /// - Precondition: the region lies inside the image.
-    public func cropped(x: Int, y: Int, size: PixelSize) -> RGBImage {
-        precondition(x >= 0 && y >= 0 && size.width > 0 && size.height > 0
-                     && x + size.width <= width && y + size.height <= height,
-                     "crop \(size) at (\(x), \(y)) lies outside a \(width)x\(height) image")
+    /// - Throws: ``ImageGeometryError`` if the region is empty or does not lie inside the image.
+    public func cropped(x: Int, y: Int, size: PixelSize) throws -> RGBImage {
+        guard x >= 0 && y >= 0 && size.width > 0 && size.height > 0
+                && x + size.width <= width && y + size.height <= height else {
+            throw ImageGeometryError("a \(size) region at (\(x), \(y)) does not lie inside a \(width)x\(height) image")
+        }
+        return region(x: x, y: y, size: size)
+    }
+
+    /// ``cropped(x:y:size:)`` for a region this package has already checked.
+    package func region(x: Int, y: Int, size: PixelSize) -> RGBImage {
+        assert(x >= 0 && y >= 0 && x + size.width <= width && y + size.height <= height)
         var buffer = [UInt8]()
         buffer.reserveCapacity(size.width * size.height * 3)
         for row in y..<(y + size.height) {
             let start = (row * width + x) * 3
             buffer.append(contentsOf: pixels[start..<(start + size.width * 3)])
         }
-        return RGBImage(width: size.width, height: size.height, pixels: buffer)
+        return RGBImage(valid: size.width, size.height, buffer)
     }
 
     /// The centred `size`-sized region; an odd margin leaves the extra pixel on the
     /// right and bottom (offsets round down), as Caffe's and torchvision's centre crops do.
     ///
-    /// - Precondition: `size` fits inside the image.
-    public func centerCropped(to size: PixelSize) -> RGBImage {
-        cropped(x: (width - size.width) / 2, y: (height - size.height) / 2, size: size)
+    /// - Throws: ``ImageGeometryError`` if `size` is empty or larger than the image.
+    public func centerCropped(to size: PixelSize) throws -> RGBImage {
+        try cropped(x: (width - size.width) / 2, y: (height - size.height) / 2, size: size)
     }
 
     /// Resamples each row to `newWidth` pixels.
@@ -107,7 +120,7 @@ extension RGBImage {
             }
             initialized = newWidth * height * 3
         }
-        return RGBImage(width: newWidth, height: height, pixels: out)
+        return RGBImage(valid: newWidth, height, out)
     }
 
     /// Resamples each column to `newHeight` pixels, a whole row at a time: each output row is
@@ -140,7 +153,7 @@ extension RGBImage {
             }
             initialized = rowLength * newHeight
         }
-        return RGBImage(width: width, height: newHeight, pixels: out)
+        return RGBImage(valid: width, newHeight, out)
     }
 }
 

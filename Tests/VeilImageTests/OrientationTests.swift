@@ -25,9 +25,9 @@ struct OrientationTests {
 
     /// The pure transform agrees with the EXIF definitions on a 3×2 image of distinct pixels.
     @Test(arguments: Orientation.allCases)
-    func orientedMovesEveryPixel(orientation: Orientation) {
+    func orientedMovesEveryPixel(orientation: Orientation) throws {
         // Stored image: pixel value encodes its stored position.
-        let stored = RGBImage(width: 3, height: 2) { x, y in (UInt8(x), UInt8(y), 0) }
+        let stored = try RGBImage(width: 3, height: 2) { x, y in (UInt8(x), UInt8(y), 0) }
         let shown = stored.oriented(orientation)
         // Where EXIF says the stored top-left corner (0th row, 0th column) appears.
         let corner: (x: Int, y: Int)

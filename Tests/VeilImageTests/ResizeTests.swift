@@ -15,7 +15,7 @@ struct ResizeTests {
     func matchesPillow(golden: String, filter: ResizeFilter) throws {
         let source = try Fixtures.decode("resize-source.png")
         let expected = try Fixtures.decode(golden)
-        let resized = source.resized(to: PixelSize(width: expected.width, height: expected.height), filter: filter)
+        let resized = try source.resized(to: PixelSize(width: expected.width, height: expected.height), filter: filter)
         let diff = PixelDifference(resized) { x, y in
             let p = expected[x, y]
             return [Int(p.red), Int(p.green), Int(p.blue)]
@@ -23,9 +23,9 @@ struct ResizeTests {
         #expect(diff.maximum <= 1, "\(golden): \(diff)")
     }
 
-    @Test func boxDownscaleByAnIntegerFactorAveragesBlocks() {
-        let image = RGBImage(width: 4, height: 2) { x, _ in (UInt8(x * 10), 0, 255) }
-        let half = image.resized(to: PixelSize(width: 2, height: 1), filter: .box)
+    @Test func boxDownscaleByAnIntegerFactorAveragesBlocks() throws {
+        let image = try RGBImage(width: 4, height: 2) { x, _ in (UInt8(x * 10), 0, 255) }
+        let half = try image.resized(to: PixelSize(width: 2, height: 1), filter: .box)
         #expect(half[0, 0] == (5, 0, 255))
         #expect(half[1, 0] == (25, 0, 255))
     }
@@ -48,36 +48,50 @@ struct ResizeTests {
     /// The vertical pass runs along rows of the image; it must give the same bytes as the
     /// horizontal pass run on the transposed image, which is what it replaced.
     @Test(arguments: [ResizeFilter.bilinear, .box])
-    func verticalPassEqualsTheHorizontalOneTransposed(filter: ResizeFilter) {
+    func verticalPassEqualsTheHorizontalOneTransposed(filter: ResizeFilter) throws {
         var state: UInt32 = 12345
         for (width, height, newWidth, newHeight) in [(37, 61, 37, 20), (50, 33, 20, 90), (504, 378, 256, 256), (9, 200, 9, 7)] {
             let pixels = (0..<(width * height * 3)).map { _ -> UInt8 in
                 state = state &* 1_664_525 &+ 1_013_904_223
                 return UInt8(truncatingIfNeeded: state >> 24)
             }
-            let image = RGBImage(width: width, height: height, pixels: pixels)
-            let across = image.resized(to: PixelSize(width: newWidth, height: height), filter: filter)
-            let viaTranspose = across.oriented(.transpose)
+            let image = try RGBImage(width: width, height: height, pixels: pixels)
+            let across = try image.resized(to: PixelSize(width: newWidth, height: height), filter: filter)
+            let viaTranspose = try across.oriented(.transpose)
                 .resized(to: PixelSize(width: newHeight, height: newWidth), filter: filter).oriented(.transpose)
-            let direct = image.resized(to: PixelSize(width: newWidth, height: newHeight), filter: filter)
+            let direct = try image.resized(to: PixelSize(width: newWidth, height: newHeight), filter: filter)
             #expect(direct.width == newWidth && direct.height == newHeight)
             #expect(direct.pixels == viaTranspose.pixels, "\(width)x\(height) → \(newWidth)x\(newHeight)")
         }
     }
 
-    @Test func sameSizeIsIdentity() {
-        let image = RGBImage(width: 5, height: 3) { x, y in (UInt8(x), UInt8(y), 7) }
-        #expect(image.resized(to: PixelSize(width: 5, height: 3)) == image)
+    @Test func sameSizeIsIdentity() throws {
+        let image = try RGBImage(width: 5, height: 3) { x, y in (UInt8(x), UInt8(y), 7) }
+        #expect(try image.resized(to: PixelSize(width: 5, height: 3)) == image)
     }
 
-    @Test func cropsTakeTheRightPixels() {
-        let image = RGBImage(width: 10, height: 8) { x, y in (UInt8(x), UInt8(y), 0) }
-        let crop = image.cropped(x: 3, y: 2, size: PixelSize(width: 4, height: 5))
+    /// Sizes that do not fit are typed errors, never traps: an embedder's bad arguments must
+    /// not bring its server down.
+    @Test func impossibleGeometryIsAnError() throws {
+        let image = try RGBImage(width: 10, height: 8) { x, y in (UInt8(x), UInt8(y), 0) }
+        #expect(throws: ImageGeometryError.self) { try RGBImage(width: 2, height: 2, pixels: [0, 0, 0]) }
+        #expect(throws: ImageGeometryError.self) { try RGBImage(width: 0, height: 2, pixels: []) }
+        #expect(throws: ImageGeometryError.self) { try RGBImage(width: Int.max, height: 2, pixels: []) }
+        #expect(throws: ImageGeometryError.self) { try RGBImage(width: -1, height: 3) { _, _ in (0, 0, 0) } }
+        #expect(throws: ImageGeometryError.self) { try image.resized(to: PixelSize(width: 0, height: 4)) }
+        #expect(throws: ImageGeometryError.self) { try image.cropped(x: 8, y: 0, size: PixelSize(width: 4, height: 4)) }
+        #expect(throws: ImageGeometryError.self) { try image.cropped(x: -1, y: 0, size: PixelSize(width: 4, height: 4)) }
+        #expect(throws: ImageGeometryError.self) { try image.centerCropped(to: PixelSize(width: 11, height: 4)) }
+    }
+
+    @Test func cropsTakeTheRightPixels() throws {
+        let image = try RGBImage(width: 10, height: 8) { x, y in (UInt8(x), UInt8(y), 0) }
+        let crop = try image.cropped(x: 3, y: 2, size: PixelSize(width: 4, height: 5))
         #expect(crop.width == 4 && crop.height == 5)
         #expect(crop[0, 0] == (3, 2, 0))
         #expect(crop[3, 4] == (6, 6, 0))
         // Odd margins round down, as Caffe's centre crop does: (10 - 7) / 2 = 1.
-        let center = image.centerCropped(to: PixelSize(width: 7, height: 5))
+        let center = try image.centerCropped(to: PixelSize(width: 7, height: 5))
         #expect(center[0, 0] == (1, 1, 0))
     }
 }

@@ -76,8 +76,8 @@ struct FaceDetectorTests {
         let lfw = Self.goldens["lfw_subset"] as! [String: Any]
         let expected = lfw["faces_found"] as! [Int], scores = lfw["best_scores"] as! [Double]
         let bytes = [UInt8](try Data(contentsOf: Self.directory.appendingPathComponent("lfw_subset.u8")))
-        let frames = (0..<200).map { i -> RGBImage in
-            RGBImage(width: 128, height: 128) { x, y in
+        let frames = try (0..<200).map { i -> RGBImage in
+            try RGBImage(width: 128, height: 128) { x, y in
                 let (cx, cy) = (x - 1, y - 1)
                 guard (0..<125).contains(cx), (0..<125).contains(cy) else { return (0, 0, 0) }
                 let v = bytes[i * 625 + (cy / 5) * 25 + cx / 5]
@@ -99,11 +99,11 @@ struct FaceDetectorTests {
     /// original image's pixels.
     @Test func tilesFindASmallFaceInALargePhoto() throws {
         let face = try Self.image("astronaut-face-128")
-        var canvas = RGBImage(width: 1600, height: 1200) { x, y in (UInt8(60 + x % 40), UInt8(70 + y % 30), 80) }
+        var canvas = try RGBImage(width: 1600, height: 1200) { x, y in (UInt8(60 + x % 40), UInt8(70 + y % 30), 80) }
         let (ox, oy) = (1100, 250)
         var pixels = canvas.pixels
         for y in 0..<128 { for x in 0..<128 { for c in 0..<3 { pixels[((oy + y) * 1600 + ox + x) * 3 + c] = face.pixels[(y * 128 + x) * 3 + c] } } }
-        canvas = RGBImage(width: 1600, height: 1200, pixels: pixels)
+        canvas = try RGBImage(width: 1600, height: 1200, pixels: pixels)
         let whole = try Self.detector.detect(in: canvas)
         let tiled = try Self.detector.faces(in: canvas, levels: 3)
         #expect(whole.isEmpty, "a 128-px face in a 1600x1200 image is too small for one 128x128 pass")

@@ -48,7 +48,7 @@ let benchmarks: @Sendable () -> Void = {
         .decode(SyntheticPhoto.jpeg(.smooth, width: 4032, height: 3024))
     for filter in [ResizeFilter.bilinear, .box] {
         Benchmark("resize \(small.width)x\(small.height) to 256x256, \(filter)") { benchmark in
-            for _ in benchmark.scaledIterations { blackHole(small.resized(to: PixelSize(width: 256, height: 256), filter: filter)) }
+            for _ in benchmark.scaledIterations { blackHole(try small.resized(to: PixelSize(width: 256, height: 256), filter: filter)) }
         }
     }
 }
