@@ -5,7 +5,6 @@ import VeilImage
 import VeilModels
 import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 
 /// A model's name, version and weights hash: what every score records about its source.
 public struct ModelIdentity: Sendable, Hashable, Codable {

@@ -5,7 +5,6 @@ import VeilImage
 import VeilModels
 import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 
 /// A face found in an image, in that image's pixels (origin top left).
 public struct FaceDetection: Sendable, Hashable, Encodable {

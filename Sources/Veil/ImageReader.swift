@@ -4,7 +4,6 @@ import VeilEngine
 import VeilImage
 import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 
 /// One picture to score: a JPEG or PNG file, or one frame of a DICOM object.
 public struct LoadedImage: Sendable {

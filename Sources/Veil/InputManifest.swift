@@ -1,10 +1,4 @@
 import Foundation
-import VeilDICOM
-import VeilEngine
-import VeilImage
-import VeilPolicy
-import VeilTensor
-import VeilVocabulary
 
 /// Reads a manifest, a list of inputs one path per line, a chunk at a time, so that a list
 /// of millions of paths (or one arriving on a pipe) never sits in memory whole.

@@ -1,11 +1,6 @@
 import Dispatch
 import Foundation
-import VeilDICOM
-import VeilEngine
-import VeilImage
-import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 
 extension Array where Element: Sendable {
     /// `map` over `threads` threads, results in order. For per-image

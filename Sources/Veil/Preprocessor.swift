@@ -2,7 +2,6 @@ import Foundation
 import VeilDICOM
 import VeilEngine
 import VeilImage
-import VeilPolicy
 import VeilTensor
 import VeilVocabulary
 

@@ -1,10 +1,7 @@
 import Foundation
-import VeilDICOM
-import VeilEngine
 import VeilImage
 import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 
 /// Reviewer-safe thumbnails: small, and pixelated strongly enough that nothing intimate or
 /// identifying can be made out, so that confirming a label never requires seeing the image

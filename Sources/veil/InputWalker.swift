@@ -1,8 +1,5 @@
 import Foundation
 import Veil
-import VeilDICOM
-import VeilImage
-import VeilPolicy
 import VeilVocabulary
 
 /// The inputs of `veil score`, produced lazily so that memory does not grow with the size of

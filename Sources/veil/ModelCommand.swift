@@ -2,11 +2,8 @@ import ArgumentParser
 import Foundation
 import Veil
 import VeilEngine
-import VeilDICOM
-import VeilImage
 import VeilImport
 import VeilPolicy
-import VeilVocabulary
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

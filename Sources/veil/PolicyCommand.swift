@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Veil
-import VeilDICOM
-import VeilImage
 import VeilPolicy
 import VeilVocabulary
 

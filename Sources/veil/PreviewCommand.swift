@@ -6,7 +6,6 @@ import VeilDICOM
 import VeilImage
 import VeilPolicy
 import VeilReview
-import VeilVocabulary
 
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

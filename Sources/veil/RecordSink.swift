@@ -1,7 +1,6 @@
 import Foundation
 import Veil
 import VeilDICOM
-import VeilImage
 import VeilPolicy
 import VeilVocabulary
 

@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
 import Veil
-import VeilDICOM
-import VeilImage
 import VeilPolicy
 import VeilReview
-import VeilVocabulary
 
 struct ReviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,7 +6,6 @@ import VeilDICOM
 import VeilImage
 import VeilPolicy
 import VeilReview
-import VeilVocabulary
 
 /// The batch scoring pipeline.
 ///

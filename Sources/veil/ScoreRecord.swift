@@ -1,8 +1,6 @@
 import Veil
 import VeilDICOM
-import VeilImage
 import VeilPolicy
-import VeilVocabulary
 
 /// One line of `veil score` output. Field names and meanings are documented in
 /// docs/command-line.md ("The score record"); `schema` changes whenever a field changes meaning.

@@ -1,9 +1,6 @@
 import Foundation
 import Veil
-import VeilDICOM
-import VeilImage
 import VeilPolicy
-import VeilVocabulary
 
 /// The committee's report: one self-contained HTML file, inline SVG, no scripts, no network.
 enum TuneReport {

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-import VeilDICOM
-import VeilEngine
 import VeilImage
-import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 @testable import Veil
 
 /// BlazeFace on Veil's engine against MediaPipe 0.10.14 itself: goldens written by

@@ -1,11 +1,8 @@
 import Foundation
 import Testing
-import VeilDICOM
 import VeilEngine
 import VeilImage
-import VeilPolicy
 import VeilTensor
-import VeilVocabulary
 @testable import Veil
 
 /// Veil's open_nsfw against an independent reference: the same Caffe files rebuilt as an ONNX

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-import VeilDICOM
-import VeilEngine
 import VeilImage
 import VeilPolicy
-import VeilTensor
-import VeilVocabulary
 @testable import Veil
 
 /// Reviewer-safe previews: what gets obscured, how strongly, and that nothing else changes.
