@@ -1,5 +1,8 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 
 /// libFuzzer's entry point: salvage the metadata, parse the bytes as a DICOM object, and
 /// decode up to four frames at full and at reduced scale. Typed errors are the expected

@@ -1,5 +1,8 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 
 /// libFuzzer's entry point: decode the bytes as an image at full size and DCT-scaled to a
 /// small target, as `veil score` does. Typed errors are the expected outcome for most

@@ -1,6 +1,6 @@
 import Foundation
 @testable import VeilEngine
-import VeilTensor
+@testable import VeilTensor
 
 /// libFuzzer's entry point. The input is a model in one buffer: a 4-byte little-endian
 /// manifest length, the manifest's JSON, then the safetensors weights. The weights' hash is
@@ -46,7 +46,7 @@ func writeSeeds(to folder: URL) throws {
         "fc.weight": ([2, 3], [1, -1, 0.5, -0.5, 1, 1]), "fc.bias": ([2], [0, 0.25]),
     ]
     let weights = try SafeTensorsWriter.encode(tensors)
-    for (name, pool) in [("tiny-average", "averagePool"), ("tiny-max", "maxPool")] {
+    for (name, pool) in [("tiny-average", ModelManifest.Node.Operation.averagePool), ("tiny-max", .maxPool)] {
         let manifest = ModelManifest(
             name: name, version: "1", license: "CC0-1.0", provenance: .init(sources: [], converter: "ModelFuzz"),
             weights: .init(file: "weights.safetensors", sha256: ""),

@@ -1,5 +1,8 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 
 /// libFuzzer's entry point: parse the bytes as a policy file; an accepted policy must print
 /// as YAML that loads back to the same policy.

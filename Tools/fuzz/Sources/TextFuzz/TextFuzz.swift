@@ -1,5 +1,8 @@
 import Foundation
 import Veil
+import VeilDICOM
+import VeilImage
+import VeilPolicy
 
 /// libFuzzer's entry point for the text readers. The first byte picks the reader: even, a
 /// truth CSV; odd, an input manifest fed in chunks whose sizes the second byte sets, which
