@@ -6,8 +6,10 @@
 #   bash scripts/docs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-graphs=.build/docs/symbol-graphs
-rm -rf .build/docs && mkdir -p "$graphs/all" "$graphs/Veil"
+# Symbol graphs are written when a module compiles; a cached build keeps the last ones,
+# which match the sources, so only the archive and the Veil subset are made afresh.
+graphs=.build/symbol-graphs
+rm -rf .build/docs "$graphs/Veil" && mkdir -p .build/docs "$graphs/all" "$graphs/Veil"
 swift build --target Veil -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$PWD/$graphs/all"
 cp "$graphs"/all/Veil.symbols.json "$graphs/Veil/"
 cp "$graphs"/all/Veil@*.symbols.json "$graphs/Veil/" 2>/dev/null || true

@@ -22,6 +22,16 @@ public struct FaceDetection: Sendable, Hashable, Encodable {
     /// centre, right ear tragion, left ear tragion (the subject's right and left).
     public var keypoints: [[Double]]
 
+    /// Creates a detection, for example to render a preview of faces found elsewhere.
+    public init(x: Double, y: Double, width: Double, height: Double, score: Double, keypoints: [[Double]] = []) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+        self.score = score
+        self.keypoints = keypoints
+    }
+
     /// Intersection over union with `other`.
     public func iou(_ other: FaceDetection) -> Double {
         let w = min(x + width, other.x + other.width) - max(x, other.x)
@@ -97,6 +107,7 @@ public final class FaceDetector: Sendable {
 
     /// ``detect(in:)`` for several images in one forward pass.
     public func detect(inEach images: [RGBImage]) throws -> [[FaceDetection]] {
+        guard !images.isEmpty else { return [] }
         let size = preprocessor.inputSize
         let framed = images.parallelMap(threads: model.runtime.threads) { $0.letterboxed(to: size) }
         let raw = try run(framed.map(\.image))

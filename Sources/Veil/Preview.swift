@@ -39,7 +39,9 @@ public enum Preview {
 
     /// The preview of `image` (which may be a reduced decode of an image of `fullSize`):
     /// at most `maxSide` pixels on its longer side, obscured per `mode` at `level`.
+    /// A `fullSize` that is not positive is taken to be the image's own size.
     public static func render(_ image: RGBImage, fullSize: PixelSize, mode: Mode, level: Int, maxSide: Int = 256) -> RGBImage {
+        let fullSize = fullSize.width > 0 && fullSize.height > 0 ? fullSize : PixelSize(width: image.width, height: image.height)
         let scale = min(1, Double(maxSide) / Double(max(image.width, image.height)))
         let size = PixelSize(width: max(1, Int((Double(image.width) * scale).rounded())),
                              height: max(1, Int((Double(image.height) * scale).rounded())))
@@ -57,10 +59,17 @@ public enum Preview {
             let sx = Double(size.width) / Double(fullSize.width), sy = Double(size.height) / Double(fullSize.height)
             var result = thumbnail
             for face in faces {
+                // A box that is not a number cannot say where the face is: hide everything.
+                guard [face.x, face.y, face.width, face.height].allSatisfy(\.isFinite) else {
+                    return render(image, fullSize: fullSize, mode: .whole, level: level, maxSide: maxSide)
+                }
                 let grow = 0.25 * max(face.width, face.height)
-                let x0 = max(0, Int(((face.x - grow) * sx).rounded(.down))), y0 = max(0, Int(((face.y - grow) * sy).rounded(.down)))
-                let x1 = min(size.width, Int(((face.x + face.width + grow) * sx).rounded(.up)))
-                let y1 = min(size.height, Int(((face.y + face.height + grow) * sy).rounded(.up)))
+                // Clamped in floating point first, so that no box converts to an Int out of range.
+                func clamped(_ v: Double, _ limit: Int) -> Double { min(Double(limit), max(0, v)) }
+                let x0 = Int(clamped((face.x - grow) * sx, size.width).rounded(.down))
+                let y0 = Int(clamped((face.y - grow) * sy, size.height).rounded(.down))
+                let x1 = Int(clamped((face.x + face.width + grow) * sx, size.width).rounded(.up))
+                let y1 = Int(clamped((face.y + face.height + grow) * sy, size.height).rounded(.up))
                 guard x1 > x0, y1 > y0 else { continue }
                 let blocks = blocksAcrossFace[max(0, level)]
                 let block = max(1, Int((Double(max(x1 - x0, y1 - y0)) / Double(blocks)).rounded(.up)))

@@ -28,6 +28,25 @@ public struct Assessment: Sendable {
     public var frame: Int?
     /// For DICOM: the object's number of frames.
     public var frames: Int?
+    /// Why the pixels were not scored, when they were not: the verdict then rests on what
+    /// the metadata says (the path and, for DICOM, the attributes that could be read), as
+    /// `veil score`'s `skipped` and `error` records do.
+    public var notScored: NotScored?
+
+    /// Why a picture's pixels were not scored.
+    public enum NotScored: Sendable, Equatable {
+        /// A DICOM object that is not a visible-light capture (CT, US, …): the models were
+        /// made for photographs. The reason names the modality or SOP class.
+        case notVisibleLight(String)
+        /// The file, or this frame, could not be decoded; the error names the file and cause.
+        case undecodable(ImageDecodingError)
+
+        /// The decoding error, for ``undecodable(_:)``; nil for a capture that is not visible light.
+        public var error: ImageDecodingError? {
+            if case .undecodable(let error) = self { return error }
+            return nil
+        }
+    }
 
     /// The most protective state of ``suggestions``: what the image needs now.
     public var review: ReviewSummary { ReviewSummary(suggestions) }
@@ -92,6 +111,10 @@ public final class Scorer: Sendable {
     /// Face detection passes: 1 is the whole image only (MediaPipe's own pipeline), 2 adds
     /// tiles of half the shorter side, 3 also quarter tiles (see ``FaceDetector/faces(in:levels:)``).
     public let faceLevels: Int
+    /// Whether DICOM objects that are not visible-light captures are scored too (by default
+    /// they are assessed on their metadata only, as `veil score` does without
+    /// `--all-modalities`).
+    public let allModalities: Bool
 
     /// Flags the policy enables that nothing in this scorer produces; they are never
     /// suggested. Worth telling the operator.
@@ -113,13 +136,18 @@ public final class Scorer: Sendable {
     ///   - faceDetector: the face detector, or nil to take `face` from metadata only.
     ///   - policy: the thresholds that turn scores into suggestions.
     ///   - faceLevels: 1, 2 or 3; other values are clamped into that range.
-    /// - Throws: ``ScorerConfigurationError``, or `VocabularyError` if the policy's
-    ///   sensitivity overrides name an unknown code.
-    public init(classifier: Classifier, faceDetector: FaceDetector?, policy: Policy = .standard, faceLevels: Int = 2) throws {
+    ///   - allModalities: score DICOM objects that are not visible-light captures too.
+    /// - Throws: ``PolicyError`` if the policy does not pass `Policy.validate(file:)` (a
+    ///   threshold out of range would switch a flag off unseen), ``ScorerConfigurationError``,
+    ///   or ``VocabularyError`` if the policy's sensitivity overrides name an unknown code.
+    public init(classifier: Classifier, faceDetector: FaceDetector?, policy: Policy = .standard, faceLevels: Int = 2,
+                allModalities: Bool = false) throws {
+        try policy.validate(file: "policy \(policy.name) \(policy.version)")
         self.classifier = classifier
         self.faceDetector = faceDetector
         self.policy = policy
         self.faceLevels = min(3, max(1, faceLevels))
+        self.allModalities = allModalities
         self.vocabulary = try policy.vocabulary()
         let name = "\(classifier.identity.name) \(classifier.identity.version)"
         for flag in classifier.flags where policy.flags[flag] == nil {
@@ -140,12 +168,17 @@ public final class Scorer: Sendable {
     /// The bundled models under `policy`. The face detector is loaded when the policy
     /// enables `Flag.face` and `faces` is true.
     ///
-    /// - Throws: ``ModelLoadingError``, ``ScorerConfigurationError`` or `VocabularyError`.
+    /// `decodingOptions` sets the limits for reading files (the pixel limit against
+    /// decompression bombs); the target size comes from the model.
+    ///
+    /// - Throws: ``ModelLoadingError``, ``PolicyError``, ``ScorerConfigurationError`` or
+    ///   ``VocabularyError``.
     public static func load(policy: Policy = .standard, runtime: Runtime = .automatic, faces: Bool = true,
-                            faceLevels: Int = 2, batchSize: Int = 8) throws -> Scorer {
+                            faceLevels: Int = 2, batchSize: Int = 8, allModalities: Bool = false,
+                            decodingOptions: DecodingOptions = DecodingOptions()) throws -> Scorer {
         let detector = faces && policy.flags[.face]?.enabled == true ? try FaceDetector.loadDefault(runtime: runtime) : nil
-        return try Scorer(classifier: try Classifier.loadDefault(runtime: runtime, batchSize: batchSize),
-                          faceDetector: detector, policy: policy, faceLevels: faceLevels)
+        return try Scorer(classifier: try Classifier.loadDefault(runtime: runtime, batchSize: batchSize, decodingOptions: decodingOptions),
+                          faceDetector: detector, policy: policy, faceLevels: faceLevels, allModalities: allModalities)
     }
 
     /// One picture to assess, and the path it came from (its file and folder names are
@@ -163,17 +196,53 @@ public final class Scorer: Sendable {
         }
     }
 
-    /// Assesses the file at `path`: one assessment per picture (a DICOM object has one per
-    /// frame), frames decoded and scored ``Classifier/batchSize`` at a time.
+    /// Assesses the file at `path` as `veil score` does: one assessment per picture (a DICOM
+    /// object has one per frame), frames decoded and scored ``Classifier/batchSize`` at a time.
     ///
-    /// - Throws: `ImageDecodingError` naming the file and the cause.
+    /// Nothing that can be read is lost. A file whose pixels cannot be decoded, a frame that
+    /// fails, and a DICOM object that is not a visible-light capture each get an assessment
+    /// with ``Assessment/notScored`` set, whose verdict rests on the path and on whatever
+    /// DICOM attributes could be salvaged: a damaged object marked sensitive is still
+    /// restricted.
+    ///
+    /// - Throws: `ImageDecodingError` only when the file cannot be read at all (it does not
+    ///   exist, is a folder, a device, or unreadable).
     public func assess(fileAt path: String) throws -> [Assessment] {
-        let source = try classifier.reader.pictures(inFileAt: path)
+        let data = try ImageDecoder.readFile(atPath: path)
+        let source: PictureSource
+        do {
+            source = try classifier.reader.pictures(in: data)
+        } catch let error as ImageDecodingError {
+            let isDICOM = ImageFormat.sniff(data) == .dicom || DICOMObject.sniff(data)
+            var assessment = assessMetadata(path: path, dicom: isDICOM ? DICOMObject.salvageMetadata(from: data) : nil)
+            assessment.notScored = .undecodable(error.attributed(to: path))
+            return [assessment]
+        }
+        if let dicom = source.dicom, !allModalities, let reason = VisibleLight.exclusionReason(for: dicom) {
+            var assessment = assessMetadata(path: path, dicom: dicom)
+            assessment.notScored = .notVisibleLight(reason)
+            return [assessment]
+        }
         var results: [Assessment] = []
-        let step = classifier.batchSize
-        for start in stride(from: 0, to: source.count, by: step) {
-            let inputs = try (start..<min(source.count, start + step)).map { Input(picture: try source.picture(at: $0), path: path) }
-            results += try assess(inputs)
+        for start in stride(from: 0, to: source.count, by: classifier.batchSize) {
+            // Frames that decode are scored together; one that fails is assessed on the
+            // object's attributes, and the others go on.
+            var decoded: [(index: Int, input: Input)] = [], failed: [(index: Int, assessment: Assessment)] = []
+            for index in start..<min(source.count, start + classifier.batchSize) {
+                do {
+                    decoded.append((index, Input(picture: try source.picture(at: index), path: path)))
+                } catch {
+                    var assessment = assessMetadata(path: path, dicom: source.dicom)
+                    assessment.notScored = .undecodable((error as? ImageDecodingError)?.attributed(to: path)
+                                                        ?? ImageDecodingError(.corrupt, "\(error)", file: path))
+                    assessment.frame = source.dicom == nil ? nil : index + 1
+                    assessment.frames = source.dicom == nil ? nil : source.count
+                    failed.append((index, assessment))
+                }
+            }
+            let scored = try assess(decoded.map(\.input))
+            results += (zip(decoded.map(\.index), scored).map { ($0, $1) } + failed.map { ($0.index, $0.assessment) })
+                .sorted { $0.0 < $1.0 }.map(\.1)
         }
         return results
     }

@@ -57,3 +57,13 @@ public typealias DICOMMetadata = VeilDICOM.DICOMMetadata
 public typealias Vocabulary = VeilVocabulary.Vocabulary
 /// A body region's sensitivity class; see `VeilVocabulary.SensitivityClass`.
 public typealias SensitivityClass = VeilVocabulary.SensitivityClass
+/// A size that does not fit an image operation; see `VeilImage.ImageGeometryError`.
+public typealias ImageGeometryError = VeilImage.ImageGeometryError
+/// A DICOM transfer syntax; see `VeilDICOM.TransferSyntax`.
+public typealias TransferSyntax = VeilDICOM.TransferSyntax
+/// A policy's calibration of raw scores; see `VeilPolicy.Calibration`.
+public typealias Calibration = VeilPolicy.Calibration
+/// What a policy changes for images of minors; see `VeilPolicy.MinorsRule`.
+public typealias MinorsRule = VeilPolicy.MinorsRule
+/// Vocabulary tables or overrides that cannot be used; see `VeilVocabulary.VocabularyError`.
+public typealias VocabularyError = VeilVocabulary.VocabularyError

@@ -107,6 +107,10 @@ public struct ImageDecoder: Sendable {
             throw ImageDecodingError(.unreadableFile, "cannot read the file: \(String(cString: strerror(code)))", file: path)
         }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw ImageDecodingError(.isAFolder, "is a folder, not an image file", file: path) }
+        // A device, pipe or socket is no image file, and reading one could block forever.
+        if (info.st_mode & S_IFMT) != S_IFREG {
+            throw ImageDecodingError(.unreadableFile, "is not a regular file (a device, pipe or socket)", file: path)
+        }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
         } catch {

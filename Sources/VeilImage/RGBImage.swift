@@ -17,14 +17,27 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Wraps an existing pixel buffer, laid out as described on the type.
     ///
-    /// - Throws: ``ImageGeometryError`` if `width` or `height` is not positive, or `pixels`
-    ///   does not hold `width * height * 3` bytes.
+    /// - Throws: ``ImageGeometryError`` if the size is not positive or above
+    ///   ``maximumPixelCount``, or `pixels` does not hold `width * height * 3` bytes.
     public init(width: Int, height: Int, pixels: [UInt8]) throws {
-        guard width > 0 && height > 0 else { throw ImageGeometryError("an image needs a positive size, not \(width)x\(height)") }
-        guard width.multipliedReportingOverflow(by: height * 3) == (pixels.count, false) else {
-            throw ImageGeometryError("a \(width)x\(height) RGB image needs \(width)×\(height)×3 bytes, not \(pixels.count)")
+        try Self.checkSize(width, height)
+        guard pixels.count == width * height * 3 else {
+            throw ImageGeometryError("a \(width)x\(height) RGB image needs \(width * height * 3) bytes, not \(pixels.count)")
         }
         self.init(valid: width, height, pixels)
+    }
+
+    /// The most pixels an image may have: 2³⁰, three gigabytes of RGB, ten times the largest
+    /// decode ``DecodingOptions/pixelLimit`` allows by default. Sizes are checked against it
+    /// before anything is multiplied or allocated.
+    public static let maximumPixelCount = 1 << 30
+
+    /// Throws unless `width` × `height` is a positive size of at most ``maximumPixelCount``.
+    static func checkSize(_ width: Int, _ height: Int) throws {
+        guard width > 0 && height > 0 else { throw ImageGeometryError("an image needs a positive size, not \(width)x\(height)") }
+        guard width <= maximumPixelCount / height else {
+            throw ImageGeometryError("\(width)x\(height) is more than \(maximumPixelCount) pixels")
+        }
     }
 
     /// Wraps a buffer that the caller, a decoder of this package, has sized correctly.
@@ -37,9 +50,9 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Creates an image by calling `color(x, y)` once for every pixel.
     ///
-    /// - Throws: ``ImageGeometryError`` if `width` or `height` is not positive.
+    /// - Throws: ``ImageGeometryError`` if the size is not positive or too large.
     public init(width: Int, height: Int, color: (_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8)) throws {
-        guard width > 0 && height > 0 else { throw ImageGeometryError("an image needs a positive size, not \(width)x\(height)") }
+        try Self.checkSize(width, height)
         var buffer = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {

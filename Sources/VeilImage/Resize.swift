@@ -33,7 +33,7 @@ extension RGBImage {
     ///
     /// - Throws: ``ImageGeometryError`` if `size` is not positive in both dimensions.
     public func resized(to size: PixelSize, filter: ResizeFilter = .bilinear) throws -> RGBImage {
-        guard size.width > 0 && size.height > 0 else { throw ImageGeometryError("cannot resize to \(size)") }
+        do { try Self.checkSize(size.width, size.height) } catch { throw ImageGeometryError("cannot resize to \(size): \(error)") }
         return resampled(to: size, filter: filter)
     }
 
@@ -56,8 +56,9 @@ extension RGBImage {
     ///
     /// - Throws: ``ImageGeometryError`` if the region is empty or does not lie inside the image.
     public func cropped(x: Int, y: Int, size: PixelSize) throws -> RGBImage {
+        // Compared without adding, so that no position or size can overflow.
         guard x >= 0 && y >= 0 && size.width > 0 && size.height > 0
-                && x + size.width <= width && y + size.height <= height else {
+                && size.width <= width && size.height <= height && x <= width - size.width && y <= height - size.height else {
             throw ImageGeometryError("a \(size) region at (\(x), \(y)) does not lie inside a \(width)x\(height) image")
         }
         return region(x: x, y: y, size: size)
@@ -80,7 +81,10 @@ extension RGBImage {
     ///
     /// - Throws: ``ImageGeometryError`` if `size` is empty or larger than the image.
     public func centerCropped(to size: PixelSize) throws -> RGBImage {
-        try cropped(x: (width - size.width) / 2, y: (height - size.height) / 2, size: size)
+        guard size.width > 0 && size.height > 0 && size.width <= width && size.height <= height else {
+            throw ImageGeometryError("a \(size) centre crop does not fit a \(width)x\(height) image")
+        }
+        return region(x: (width - size.width) / 2, y: (height - size.height) / 2, size: size)
     }
 
     /// Resamples each row to `newWidth` pixels.

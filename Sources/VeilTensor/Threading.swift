@@ -12,12 +12,17 @@ import COpenBLAS
 /// in the service's environment, or ``ProcessWideOpenBLASTuning/apply()`` at start-up) and
 /// Veil all the cores.
 public struct Runtime: Sendable, Hashable, CustomStringConvertible {
-    /// Veil's worker threads for one forward pass, at least 1.
+    /// Veil's worker threads for one forward pass, from 1 to ``maximumThreads``.
     public let threads: Int
 
-    /// A runtime with `threads` worker threads; values below 1 mean 1.
+    /// The most threads a runtime takes: more than any machine Veil runs on has cores, and
+    /// small enough that the kernels' work splits never overflow.
+    public static let maximumThreads = 1024
+
+    /// A runtime with `threads` worker threads; values below 1 mean 1, values above
+    /// ``maximumThreads`` mean that many.
     public init(threads: Int) {
-        self.threads = max(1, threads)
+        self.threads = min(Self.maximumThreads, max(1, threads))
     }
 
     /// All the cores this process may use, shared with OpenBLAS so that Veil's threads times

@@ -253,8 +253,8 @@ struct ScorePipeline {
     /// scores rounded. Returns false when the record calls for review but cannot be queued
     /// in the ledger.
     @discardableResult
-    private func record(_ assessment: Assessment, in record: inout ScoreRecord, dicom: DICOMMetadata?, size: PixelSize?,
-                        summary: inout ScoreSummary) throws -> Bool {
+    private func fill(_ assessment: Assessment, into record: inout ScoreRecord, dicom: DICOMMetadata?, size: PixelSize?,
+                      summary: inout ScoreSummary) throws -> Bool {
         record.evidence = assessment.evidence.isEmpty ? nil : assessment.evidence
         let suggestions = assessment.suggestions
         record.suggestions = suggestions.map { s in
@@ -313,13 +313,13 @@ struct ScorePipeline {
                 record.scores = assessment.scores.mapValues(Self.rounded)
                 record.faces = scorer.faceDetector == nil ? nil : assessment.faces.map(ScoreRecord.Face.init)
                 record.model = classifier.identity
-                try self.record(assessment, in: &record, dicom: item.picture?.dicom,
+                try fill(assessment, into: &record, dicom: item.picture?.dicom,
                           size: PixelSize(width: record.width ?? 0, height: record.height ?? 0), summary: &summary)
             } else if let salvaged = item.salvaged {
                 // Not scored, but its path or attributes may still call for review: fail closed.
                 let assessment = scorer.assessMetadata(path: record.path, dicom: salvaged.dicom)
                 if !assessment.evidence.isEmpty,
-                   !(try self.record(assessment, in: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)) {
+                   !(try fill(assessment, into: &record, dicom: salvaged.dicom, size: salvaged.size, summary: &summary)) {
                     if last && !unwritten.isEmpty { try sink.write(unwritten); unwritten.removeAll(keepingCapacity: true) }
                     if last { summary.inputs += 1 }
                     continue

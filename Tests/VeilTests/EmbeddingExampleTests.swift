@@ -20,18 +20,20 @@ struct PhotoScreening {
     }
 
     /// The flags a person must review before anyone else sees this file (a photo, or every
-    /// frame of a DICOM object); nil when it cannot be read, which calls for a person too.
+    /// frame of a DICOM object); nil when its pixels cannot be read, which calls for a
+    /// person too.
     func flagsForReview(fileAt path: String) -> [Flag]? {
         do {
             let verdicts = try scorer.assess(fileAt: path)
+            if let error = verdicts.compactMap(\.notScored?.error).first {
+                // Typed: names the file and the cause, never holds pixels.
+                print("cannot decode \(error.file ?? path): \(error.kind): \(error.reason)")
+                return nil
+            }
             let flags = verdicts.flatMap(\.suggestions).filter { $0.state != .belowThreshold }.map(\.flag)
             return Set(flags).sorted()
-        } catch let error as ImageDecodingError {
-            // Typed: names the file and the cause, never holds pixels.
-            print("cannot read \(error.file ?? path): \(error.kind): \(error.reason)")
-            return nil
         } catch {
-            print("scoring failed: \(error)")
+            print("cannot read \(path): \(error)")
             return nil
         }
     }
