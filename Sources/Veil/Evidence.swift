@@ -29,10 +29,15 @@ public struct Evidence: Sendable, Hashable, Encodable {
     /// For text: how the words matched the vocabulary. `fuzzy` is a near miss, a word one or
     /// two letters from an anatomic term, which the policy may review at its own threshold.
     public var match: MatchKind?
+    /// For a Sensitive Content Code Sequence item that Veil recognises: the CID 900
+    /// category or CID 901 detail it holds, with the group's meaning.
+    public var contentCode: SensitiveContentCode?
 
     /// Creates evidence.
     public init(flag: Flag, field: String, text: String, snomed: String? = nil, meaning: String? = nil,
-                laterality: String? = nil, sensitivity: SensitivityClass? = nil, confidence: Double, match: MatchKind? = nil) {
+                laterality: String? = nil, sensitivity: SensitivityClass? = nil, confidence: Double, match: MatchKind? = nil,
+                contentCode: SensitiveContentCode? = nil) {
+        self.contentCode = contentCode
         self.flag = flag
         self.field = field
         self.text = text
@@ -85,9 +90,12 @@ public struct Evidence: Sendable, Hashable, Encodable {
     ///   Image Laterality fills in the side;
     /// - Recognizable Visual Features `YES` raises `face`: the archive says the image
     ///   identifies the patient;
-    /// - any Sensitive Content Code Sequence item raises `sensitive-content`. Veil fails
-    ///   closed here: a code it does not recognise, or an item without a readable code,
-    ///   still counts as sensitive. An empty sequence raises nothing.
+    /// - any Sensitive Content Code Sequence item raises `sensitive-content`, and a code of
+    ///   CID 900 or 901 is reported with its meaning. Veil fails closed here: a code it does
+    ///   not recognise, or an item without a readable code, still counts as sensitive. The
+    ///   one exception is 131390 "No Sensitive Content Identified", a person's earlier
+    ///   clearance: it is reported, with confidence 0, and raises nothing by itself; the
+    ///   pixels are still scored. An empty sequence raises nothing.
     public static func fromDICOM(_ metadata: DICOMMetadata, vocabulary: Vocabulary) -> [Evidence] {
         var found: [Evidence] = []
         if let value = metadata.bodyPartExamined {
@@ -111,8 +119,9 @@ public struct Evidence: Sendable, Hashable, Encodable {
             found.append(Evidence(flag: .face, field: "RecognizableVisualFeatures (0028,0302)", text: "YES", confidence: 1))
         }
         for code in metadata.sensitiveContent {
+            let known = SensitiveContentCode.recognize(scheme: code.scheme, value: code.value)
             found.append(Evidence(flag: .sensitiveContent, field: "SensitiveContentCodeSequence (0008,001D)",
-                                  text: code.description, confidence: 1))
+                                  text: code.description, meaning: known?.meaning, confidence: known == .noSensitiveContent ? 0 : 1, contentCode: known))
         }
         return found
     }

@@ -67,3 +67,7 @@ public typealias Calibration = VeilPolicy.Calibration
 public typealias MinorsRule = VeilPolicy.MinorsRule
 /// Vocabulary tables or overrides that cannot be used; see `VeilVocabulary.VocabularyError`.
 public typealias VocabularyError = VeilVocabulary.VocabularyError
+/// A DICOM sensitive content code (CID 900 or 901); see `VeilVocabulary.SensitiveContentCode`.
+public typealias SensitiveContentCode = VeilVocabulary.SensitiveContentCode
+/// The CID 901 detail for an anatomic region; see `VeilVocabulary.ContentDetail`.
+public typealias ContentDetail = VeilVocabulary.ContentDetail

@@ -17,6 +17,7 @@ extension Policy {
             lines.append("    restrict_threshold: \(rule.restrictThreshold.map { "\($0)" } ?? "null")")
             if let nearMiss = rule.nearMissThreshold { lines.append("    near_miss_review_threshold: \(nearMiss)") }
             lines.append("    confidentiality: \(rule.confidentiality)")
+            if let category = rule.category { lines.append("    category: \(Self.quoted(category.key))  # \(category.meaning)") }
             switch rule.calibration {
             case let .platt(a, b)?: lines.append("    calibration:\n      platt: {a: \(a), b: \(b)}")
             case let .isotonic(points)?:

@@ -171,10 +171,15 @@ public struct FlagPolicy: Sendable, Equatable {
     /// The HL7 v3 Confidentiality code (`R` restricted or `V` very restricted) a confirmed
     /// label carries.
     public var confidentiality: String
+    /// The DICOM Sensitive Content Category (CID 900) a confirmed label carries, e.g.
+    /// 131394 Gruesome Content. Nil means ``Policy/contentCategory(for:)``'s default.
+    public var category: SensitiveContentCode?
 
     /// Creates flag rules.
     public init(enabled: Bool = true, reviewThreshold: Double, restrictThreshold: Double? = nil,
-                nearMissThreshold: Double? = nil, calibration: Calibration? = nil, confidentiality: String = "R") {
+                nearMissThreshold: Double? = nil, calibration: Calibration? = nil, confidentiality: String = "R",
+                category: SensitiveContentCode? = nil) {
+        self.category = category
         self.enabled = enabled
         self.reviewThreshold = reviewThreshold
         self.restrictThreshold = restrictThreshold
@@ -196,6 +201,9 @@ public struct FlagPolicy: Sendable, Equatable {
         guard ["R", "V"].contains(confidentiality) else {
             throw fail("confidentiality", "must be the HL7 v3 Confidentiality code R (restricted) or V (very restricted)")
         }
+        if let category, category.group != .category || category == .noSensitiveContent {
+            throw fail("category", "\(category) is not a category a label can carry; use one of \(Self.categoryChoices)")
+        }
         // A calibration that falls, or stays flat, would turn the strongest evidence into the
         // weakest: the flag would never reach review while the policy says it is on.
         switch calibration {
@@ -215,6 +223,23 @@ public struct FlagPolicy: Sendable, Equatable {
                 throw fail("calibration", "maps the highest raw score, 1, to \(top), below the restrict threshold \(restrict): no image could be restricted")
             }
         }
+    }
+}
+
+extension FlagPolicy {
+    /// The CID 900 codes a flag's label may carry, for error messages.
+    static var categoryChoices: String {
+        SensitiveContentCode.categories.filter { $0 != .noSensitiveContent }.map { "\($0.value) \($0.meaning)" }.joined(separator: ", ")
+    }
+}
+
+extension Policy {
+    /// The DICOM Sensitive Content Category a confirmed `flag` is labelled with: the flag's
+    /// own `category`, else 131395 Sensitive Content. Nil only for `sensitive-content`
+    /// without a category of its own, whose label is the archive's own code.
+    public func contentCategory(for flag: Flag) -> SensitiveContentCode? {
+        if let own = flags[flag]?.category { return own }
+        return flag == .sensitiveContent ? nil : .sensitiveContent
     }
 }
 
@@ -259,12 +284,12 @@ extension Policy {
         flags: [
             // open_nsfw's authors call scores under 0.2 safe and over 0.8 NSFW. Reviewing from
             // 0.2 keeps recall high; restricting from 0.8 hides the clear cases at once.
-            "nudity": FlagPolicy(reviewThreshold: 0.2, restrictThreshold: 0.8, confidentiality: "R"),
+            "nudity": FlagPolicy(reviewThreshold: 0.2, restrictThreshold: 0.8, confidentiality: "R", category: .nudityContent),
             // Metadata naming an intimate region is strong evidence: any clear match (synonym
             // 0.9, exact 1.0) is reviewed and restricted; fuzzy matches (0.65-0.8) reviewed only.
-            "body-region": FlagPolicy(reviewThreshold: 0.6, restrictThreshold: 0.85, confidentiality: "R"),
+            "body-region": FlagPolicy(reviewThreshold: 0.6, restrictThreshold: 0.85, confidentiality: "R", category: .nudityContent),
             // An identifiable face is a HIPAA identifier but rarely shocking: review, no restriction.
-            "face": FlagPolicy(reviewThreshold: 0.7, confidentiality: "R"),
+            "face": FlagPolicy(reviewThreshold: 0.7, confidentiality: "R", category: .identifyingContent),
             // The archive's own Sensitive Content Code Sequence: any item (score 1) is
             // reviewed and restricted, whatever its code.
             "sensitive-content": FlagPolicy(reviewThreshold: 0.5, restrictThreshold: 0.5, confidentiality: "R"),

@@ -192,7 +192,7 @@ private struct Reader {
     /// file leaves out keep their default values; a site flag needs its review threshold.
     func flag(_ node: Node, key: String, base: FlagPolicy?) throws -> FlagPolicy {
         let m = try mapping(node, key: key, allowed: ["enabled", "review_threshold", "restrict_threshold", "near_miss_review_threshold",
-                                                      "calibration", "confidentiality"])
+                                                      "calibration", "confidentiality", "category"])
         guard var rule = base ?? m["review_threshold"].map({ _ in FlagPolicy(reviewThreshold: 0) }) else {
             throw fail(node, key, "needs a review_threshold")
         }
@@ -208,6 +208,14 @@ private struct Reader {
         }
         if let c = m["confidentiality"] { rule.confidentiality = try string(c, key: "\(key).confidentiality") }
         if let c = m["calibration"] { rule.calibration = try calibration(c, key: "\(key).calibration") }
+        if let c = m["category"] {
+            // `131394` or `DCM:131394`; CID 900 codes are all DCM.
+            let text = try string(c, key: "\(key).category")
+            guard let code = SensitiveContentCode.recognize(text.contains(":") ? text : "DCM:" + text) else {
+                throw fail(c, "\(key).category", "'\(text)' is not a DICOM sensitive content category; use one of \(FlagPolicy.categoryChoices)")
+            }
+            rule.category = code
+        }
         try rule.validate { subkey, reason in
             // `calibration.platt` is given when `calibration` is.
             let written = m[subkey] ?? m[String(subkey.prefix { $0 != "." })]

@@ -24,6 +24,26 @@ struct VocabCommand: ParsableCommand {
         var confidence: Double
         var exposure: String?
         var matchedText: String
+        /// The CID 901 detail that labels images of the region (DICOM sensitive content).
+        var contentDetail: Code?
+        /// The CID 900 category its sensitivity class implies.
+        var contentCategory: Code?
+
+        /// A sensitive content code in the record: scheme, value and meaning, and for a
+        /// detail whether it is the nearest broader member rather than the region's own.
+        struct Code: Encodable {
+            var scheme: String
+            var value: String
+            var meaning: String
+            var broader: Bool?
+
+            init(_ code: SensitiveContentCode, broader: Bool? = nil) {
+                scheme = code.scheme
+                value = code.value
+                meaning = code.meaning
+                self.broader = broader
+            }
+        }
 
         init(input: String, region r: NormalizedRegion) {
             self.input = input
@@ -36,6 +56,8 @@ struct VocabCommand: ParsableCommand {
             confidence = (r.confidence * 1000).rounded() / 1000
             exposure = r.exposure?.rawValue
             matchedText = r.matchedText
+            contentDetail = r.concept?.contentDetail.map { Code($0.code, broader: $0.broader) }
+            contentCategory = r.concept?.contentCategory.map { Code($0) }
         }
     }
 
@@ -102,7 +124,12 @@ struct VocabCommand: ParsableCommand {
                 let concept = r.snomed.map { "\($0) \(r.meaning ?? "")" } ?? "-"
                 let side = r.laterality.map { " [\($0)]" } ?? ""
                 let exposure = r.exposure.map { " (\($0))" } ?? ""
-                try StandardOutput.line("\(r.input)\t→ \(concept)\(side)\(exposure)\t\(r.sensitivity)\t\(r.match) \(r.confidence)")
+                // The DICOM labels: category, then detail (marked when it is a broader member).
+                let labels = [r.contentCategory.map { "\($0.scheme):\($0.value) \($0.meaning)" },
+                              r.contentDetail.map { "\($0.scheme):\($0.value) \($0.meaning)" + ($0.broader == true ? " (broader)" : "") }]
+                    .compactMap { $0 }.joined(separator: "; ")
+                try StandardOutput.line("\(r.input)\t→ \(concept)\(side)\(exposure)\t\(r.sensitivity)\t\(r.match) \(r.confidence)"
+                                        + (labels.isEmpty ? "" : "\t\(labels)"))
             }
         }
     }

@@ -38,7 +38,8 @@ struct PolicyTests {
         #expect(policy.name == "St Elsewhere imaging governance" && policy.version == "2026-2")
         #expect(policy.approvedBy == "Imaging governance committee" && policy.approvedOn == "2026-11-20")
         #expect(policy.flags["nudity"] == FlagPolicy(reviewThreshold: 0.3, restrictThreshold: 0.9,
-                                                     calibration: .platt(a: -6, b: 3), confidentiality: "V"))
+                                                     calibration: .platt(a: -6, b: 3), confidentiality: "V",
+                                                     category: .nudityContent))
         #expect(policy.flags["face"]?.enabled == false)
         #expect(policy.flags["wound-gore"]?.calibration == .isotonic(points: [(0, 0), (0.5, 0.2), (1, 0.9)]))
         #expect(policy.sensitivityOverrides == ["72696002": .intimate])
@@ -172,5 +173,40 @@ struct PolicyTests {
 
     @Test func missingFileIsNamed() {
         #expect(throws: PolicyError.self) { try Policy.load(path: "/nonexistent/policy.yaml") }
+    }
+}
+
+/// Each flag's DICOM Sensitive Content Category (CID 900), for the labels reviewers confirm.
+struct PolicyCategoryTests {
+    @Test func builtInFlagsHaveTheirCategories() {
+        let p = Policy.standard
+        #expect(p.contentCategory(for: .nudity) == .nudityContent)
+        #expect(p.contentCategory(for: .bodyRegion) == .nudityContent)
+        #expect(p.contentCategory(for: .face) == .identifyingContent)
+        #expect(p.contentCategory(for: .sensitiveContent) == nil, "the archive's own code")
+    }
+
+    @Test func siteFlagsTakeTheirCategoryOrSensitiveContent() throws {
+        let p = try Policy(yaml: """
+            policy: {name: site, version: "1"}
+            site_flags: [gruesome, personal, wound]
+            flags:
+              gruesome: {review_threshold: 0.5, category: 131394}
+              personal: {review_threshold: 0.5, category: "DCM:131392"}
+              wound: {review_threshold: 0.5}
+            """)
+        #expect(p.contentCategory(for: "gruesome") == .gruesomeContent)
+        #expect(p.contentCategory(for: "personal") == .personalContent)
+        #expect(p.contentCategory(for: "wound") == .sensitiveContent)
+        // What `veil policy show` writes reads back as the same policy.
+        #expect(try Policy(yaml: p.yaml) == p)
+    }
+
+    /// A detail code, the clearance code, or no code at all cannot be a flag's category.
+    @Test(arguments: ["131390", "SCT:125666000", "131399", "gore"])
+    func categoriesOutsideCID900AreRefused(_ value: String) {
+        #expect(throws: PolicyError.self) {
+            try Policy(yaml: "policy: {name: x, version: \"1\"}\nflags:\n  nudity: {category: \"\(value)\"}\n")
+        }
     }
 }

@@ -39,6 +39,32 @@ struct EvidenceTests {
         #expect(Evidence.fromDICOM(DICOMMetadata(), vocabulary: Self.vocabulary).isEmpty)
     }
 
+    /// Codes of CID 900 and 901 are recognised by scheme and value, whatever meaning the writer
+    /// gave (131396 is spelt two ways), and reported with the group's meaning.
+    @Test func sensitiveContentCodesAreRecognised() throws {
+        var m = DICOMMetadata()
+        m.sensitiveContent = [CodedEntry(value: "131394", scheme: "DCM", meaning: "gore"),
+                              CodedEntry(value: "125666000", scheme: "SCT", meaning: "Burn"),
+                              CodedEntry(value: "131396", scheme: "DCM", meaning: "Excised Tissue"),
+                              CodedEntry(value: "131396", scheme: "DCM", meaning: "Excised tissue")]
+        let evidence = Evidence.fromDICOM(m, vocabulary: Self.vocabulary)
+        #expect(evidence.map(\.contentCode?.meaning) == ["Gruesome Content", "Burn", "Excised tissue", "Excised tissue"])
+        #expect(evidence.map(\.contentCode?.group) == [.category, .detail, .detail, .detail])
+        #expect(evidence.allSatisfy { $0.flag == .sensitiveContent && $0.confidence == 1 })
+    }
+
+    /// 131390 is a person's earlier clearance: reported, raising nothing by itself. Beside
+    /// any other code, that code still counts.
+    @Test func clearedObjectsAreReportedNotRaised() {
+        var m = DICOMMetadata()
+        m.sensitiveContent = [CodedEntry(value: "131390", scheme: "DCM", meaning: "No Sensitive Content Identified")]
+        let cleared = Evidence.fromDICOM(m, vocabulary: Self.vocabulary)
+        #expect(cleared.map(\.contentCode) == [.noSensitiveContent])
+        #expect(Evidence.scores(cleared) == [.sensitiveContent: 0])
+        m.sensitiveContent.append(CodedEntry(value: "LOCAL-9", scheme: "99SITE", meaning: "restricted"))
+        #expect(Evidence.scores(Evidence.fromDICOM(m, vocabulary: Self.vocabulary)) == [.sensitiveContent: 1])
+    }
+
     /// The path raises only intimate regions: "face" in a file name says little.
     @Test func pathEvidenceIsIntimateOnly() {
         #expect(Evidence.fromPath("/archive/face/L breast 2024.jpg", vocabulary: Self.vocabulary).map(\.flag) == ["body-region"])
