@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "VeilImport", dependencies: ["VeilEngine"]),
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
-        .target(name: "VeilReview", dependencies: ["VeilPolicy", "VeilDICOM", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "VeilReview", dependencies: ["VeilPolicy", "VeilVocabulary", "VeilDICOM", .product(name: "GRDB", package: "GRDB.swift")]),
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy"]),
+        .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil", "VeilImage", "VeilDICOM", "VeilPolicy", "VeilVocabulary", "VeilEngine", "VeilTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilDICOMTests", dependencies: ["VeilDICOM", "VeilImage", "VeilTestSupport"],
                     resources: [.copy("Fixtures")]),

@@ -4,7 +4,7 @@
 # tests run full forward passes, which take seconds optimised and minutes unoptimised.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-system-packages.sh
+bash scripts/ensure-system-packages.sh --test
 swift build -c release -Xswiftc -enable-testing --build-tests
 # The benchmark package must keep building (it is never run here: speed is not a test).
 (cd Benchmarks && swift build --build-path ../.build-benchmarks)

@@ -32,12 +32,16 @@ public struct Evidence: Sendable, Hashable, Encodable {
     /// For a Sensitive Content Code Sequence item that Veil recognises: the CID 900
     /// category or CID 901 detail it holds, with the group's meaning.
     public var contentCode: SensitiveContentCode?
+    /// For a Sensitive Content Code Sequence item: the code as the archive wrote it, which a
+    /// confirmed label keeps even when Veil does not recognise it.
+    public var archiveCode: LabelCode?
 
     /// Creates evidence.
     public init(flag: Flag, field: String, text: String, snomed: String? = nil, meaning: String? = nil,
                 laterality: String? = nil, sensitivity: SensitivityClass? = nil, confidence: Double, match: MatchKind? = nil,
-                contentCode: SensitiveContentCode? = nil) {
+                contentCode: SensitiveContentCode? = nil, archiveCode: LabelCode? = nil) {
         self.contentCode = contentCode
+        self.archiveCode = archiveCode
         self.flag = flag
         self.field = field
         self.text = text
@@ -121,7 +125,8 @@ public struct Evidence: Sendable, Hashable, Encodable {
         for code in metadata.sensitiveContent {
             let known = SensitiveContentCode.recognize(scheme: code.scheme, value: code.value)
             found.append(Evidence(flag: .sensitiveContent, field: "SensitiveContentCodeSequence (0008,001D)",
-                                  text: code.description, meaning: known?.meaning, confidence: known == .noSensitiveContent ? 0 : 1, contentCode: known))
+                                  text: code.description, meaning: known?.meaning, confidence: known == .noSensitiveContent ? 0 : 1,
+                                  contentCode: known, archiveCode: LabelCode(value: code.value, scheme: code.scheme, meaning: code.meaning)))
         }
         return found
     }

@@ -60,13 +60,34 @@ public struct Assessment: Sendable {
         }
     }
 
-    /// Fills ``suggestions`` from `policy`; `minor` says the patient was under 18.
-    mutating func apply(_ policy: Policy, minor: Bool) {
+    /// Fills ``suggestions`` from `policy`, each with its source and the codes its label would
+    /// carry; `minor` says the patient was under 18.
+    mutating func apply(_ policy: Policy, minor: Bool, vocabulary: Vocabulary) {
         suggestions = policy.suggestions(for: scores, minor: minor, nearMisses: nearMissFlags).map { s in
             var sourced = s
             sourced.source = sources[s.flag]
+            sourced.labels = labels(for: s.flag, policy: policy, vocabulary: vocabulary)
             return sourced
         }
+    }
+
+    /// The codes a confirmed label of `flag` carries: the policy's category for the flag and
+    /// the CID 901 details of the regions its evidence names, in that order; for
+    /// `sensitive-content` without a category, the archive's own codes (131390 aside: a
+    /// clearance is no label of sensitivity).
+    func labels(for flag: Flag, policy: Policy, vocabulary: Vocabulary) -> [LabelCode] {
+        var codes: [LabelCode] = []
+        func add(_ code: LabelCode) { if !codes.contains(where: { $0.key == code.key }) { codes.append(code) } }
+        let mine = evidence.filter { $0.flag == flag && $0.confidence > 0 }
+        if let category = policy.contentCategory(for: flag) {
+            add(category.label)
+        } else {
+            for e in mine { if let code = e.contentCode?.label ?? e.archiveCode { add(code) } }
+        }
+        for e in mine {
+            if let snomed = e.snomed, let detail = vocabulary.concept(snomed: snomed)?.contentDetail { add(detail.code.label) }
+        }
+        return codes
     }
 }
 
@@ -259,7 +280,7 @@ public final class Scorer: Sendable {
             sources[e.flag] = source(of: e)
         }
         var assessment = Assessment(scores: Evidence.scores(evidence), evidence: evidence, faces: [], sources: sources)
-        assessment.apply(policy, minor: dicom?.isMinor == true)
+        assessment.apply(policy, minor: dicom?.isMinor == true, vocabulary: vocabulary)
         return assessment
     }
 
@@ -310,7 +331,7 @@ public final class Scorer: Sendable {
             scores.merge(evidenceScores, uniquingKeysWith: max)
             var assessment = Assessment(scores: scores, evidence: evidence, faces: faces, sources: sources,
                                         frame: picture.frame?.number, frames: picture.frame?.of)
-            assessment.apply(policy, minor: picture.dicom?.isMinor == true)
+            assessment.apply(policy, minor: picture.dicom?.isMinor == true, vocabulary: vocabulary)
             return assessment
         }
     }

@@ -1,3 +1,5 @@
+import VeilVocabulary
+
 /// Where a suggestion stands before any reviewer has looked at it.
 ///
 /// Deliberately has no "confirmed" or "rejected" case: those exist only as decisions a
@@ -41,6 +43,10 @@ public struct Suggestion: Sendable, Equatable, Codable {
     public var state: SuggestionState
     /// What produced the score, when the caller knows (``Veil/Assessment`` does).
     public var source: Provenance?
+    /// The DICOM sensitive content codes a confirmed label of this suggestion carries: the
+    /// flag's CID 900 category and the CID 901 details its evidence implies (for
+    /// `sensitive-content`, the archive's own codes). Filled in by the scorer.
+    public var labels: [LabelCode] = []
 
     /// Creates a suggestion.
     public init(flag: Flag, score: Double, rawScore: Double? = nil, threshold: Double, state: SuggestionState) {

@@ -1,5 +1,6 @@
 import Foundation
 import VeilPolicy
+import VeilVocabulary
 
 /// A FHIR `Coding` for `meta.security`, from the HL7 v3 Confidentiality code system.
 public struct SecurityLabel: Sendable, Equatable, Codable {
@@ -19,8 +20,31 @@ public struct SecurityLabel: Sendable, Equatable, Codable {
     }
 }
 
+/// A FHIR `Coding` of a DICOM sensitive content code: DCM codes in DICOM's own system,
+/// SCT codes in SNOMED CT's, any other scheme as `urn:dicom:scheme:` and its designator.
+public struct ContentCoding: Sendable, Equatable, Codable {
+    /// The code system's URI.
+    public var system: String
+    /// The code.
+    public var code: String
+    /// The code's meaning.
+    public var display: String
+
+    /// The coding of `label`.
+    public init(_ label: LabelCode) {
+        switch label.scheme {
+        case "DCM": system = "http://dicom.nema.org/resources/ontology/DCM"
+        case "SCT": system = "http://snomed.info/sct"
+        default: system = "urn:dicom:scheme:" + label.scheme
+        }
+        code = label.value
+        display = label.meaning
+    }
+}
+
 /// One reviewer-confirmed label, as `veil review export` writes it: the image, the flag,
-/// who confirmed it and when, and the FHIR security label the policy gives the flag.
+/// who confirmed it and when, the FHIR security label the policy gives the flag, and the
+/// DICOM sensitive content codes (CID 900 category, CID 901 details) it carries.
 public struct ConfirmedLabel: Sendable, Equatable, Codable {
     /// The image's SHA-256.
     public var sha256: String
@@ -34,8 +58,8 @@ public struct ConfirmedLabel: Sendable, Equatable, Codable {
     public var seriesInstanceUID: String?
     /// For DICOM: the SOP Instance UID.
     public var sopInstanceUID: String?
-    /// The confirmed flag.
-    public var flag: Flag
+    /// The confirmed flag; nil for a clearance (every flag of the image rejected).
+    public var flag: Flag?
     /// The score when it was suggested.
     public var score: Double
     /// Who confirmed it.
@@ -44,8 +68,53 @@ public struct ConfirmedLabel: Sendable, Equatable, Codable {
     public var decidedAt: String
     /// The policy's name and version it was suggested under.
     public var policy: String
-    /// The security label the policy maps the flag to.
-    public var security: SecurityLabel
+    /// The security label the policy maps the flag to; nil for a clearance.
+    public var security: SecurityLabel?
+    /// The DICOM sensitive content codes the label carries: the category, then details.
+    /// A clearance carries 131390 "No Sensitive Content Identified" alone.
+    public var codes: [LabelCode]
+    /// The same codes as FHIR Codings, for `meta.security` or `meta.tag`.
+    public var codings: [ContentCoding] { codes.map(ContentCoding.init) }
+
+    enum CodingKeys: String, CodingKey {
+        case sha256, path, frame, studyInstanceUID, seriesInstanceUID, sopInstanceUID, flag, score, reviewer, decidedAt,
+             policy, security, codes, codings
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encode(path, forKey: .path)
+        try c.encodeIfPresent(frame, forKey: .frame)
+        try c.encodeIfPresent(studyInstanceUID, forKey: .studyInstanceUID)
+        try c.encodeIfPresent(seriesInstanceUID, forKey: .seriesInstanceUID)
+        try c.encodeIfPresent(sopInstanceUID, forKey: .sopInstanceUID)
+        try c.encodeIfPresent(flag, forKey: .flag)
+        try c.encode(score, forKey: .score)
+        try c.encode(reviewer, forKey: .reviewer)
+        try c.encode(decidedAt, forKey: .decidedAt)
+        try c.encode(policy, forKey: .policy)
+        try c.encodeIfPresent(security, forKey: .security)
+        try c.encode(codes, forKey: .codes)
+        try c.encode(codings, forKey: .codings)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sha256 = try c.decode(String.self, forKey: .sha256)
+        path = try c.decode(String.self, forKey: .path)
+        frame = try c.decodeIfPresent(Int.self, forKey: .frame)
+        studyInstanceUID = try c.decodeIfPresent(String.self, forKey: .studyInstanceUID)
+        seriesInstanceUID = try c.decodeIfPresent(String.self, forKey: .seriesInstanceUID)
+        sopInstanceUID = try c.decodeIfPresent(String.self, forKey: .sopInstanceUID)
+        flag = try c.decodeIfPresent(Flag.self, forKey: .flag)
+        score = try c.decode(Double.self, forKey: .score)
+        reviewer = try c.decode(String.self, forKey: .reviewer)
+        decidedAt = try c.decode(String.self, forKey: .decidedAt)
+        policy = try c.decode(String.self, forKey: .policy)
+        security = try c.decodeIfPresent(SecurityLabel.self, forKey: .security)
+        codes = try c.decode([LabelCode].self, forKey: .codes)
+    }
 
     /// The label of a confirmed ledger entry; nil if the entry is not confirmed.
     public init?(_ e: LedgerEntry) {
@@ -62,19 +131,106 @@ public struct ConfirmedLabel: Sendable, Equatable, Codable {
         decidedAt = e.decidedAt ?? ""
         policy = "\(e.policy) \(e.policyVersion)"
         security = SecurityLabel(code: e.confidentiality)
+        codes = e.codes
+    }
+
+    /// The labels of a whole ledger: one per confirmed suggestion, and for each image (or
+    /// frame) whose every suggestion was reviewed and rejected, one clearance carrying 131390
+    /// "No Sensitive Content Identified", from its latest rejection.
+    public static func labels(from entries: [LedgerEntry]) -> [ConfirmedLabel] {
+        var labels = entries.compactMap(ConfirmedLabel.init)
+        var groups: [String: [LedgerEntry]] = [:], order: [String] = []
+        for e in entries {
+            let key = "\(e.sha256)#\(e.frame ?? 0)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(e)
+        }
+        for key in order {
+            let group = groups[key]!
+            guard group.allSatisfy({ $0.state == .rejected }),
+                  let last = group.max(by: { ($0.decidedAt ?? "") < ($1.decidedAt ?? "") }) else { continue }
+            labels.append(ConfirmedLabel(clearance: last))
+        }
+        return labels
+    }
+
+    private init(clearance e: LedgerEntry) {
+        sha256 = e.sha256
+        path = e.path
+        frame = e.frame
+        studyInstanceUID = e.studyInstanceUID
+        seriesInstanceUID = e.seriesInstanceUID
+        sopInstanceUID = e.sopInstanceUID
+        flag = nil
+        score = 0
+        reviewer = e.reviewer ?? ""
+        decidedAt = e.decidedAt ?? ""
+        policy = "\(e.policy) \(e.policyVersion)"
+        security = nil
+        codes = [SensitiveContentCode.noSensitiveContent.label]
     }
 
     /// The CSV header `veil review export --format csv` writes.
-    public static let csvHeader = "sha256,path,frame,study_instance_uid,series_instance_uid,sop_instance_uid,flag,score,reviewer,decided_at,security_system,security_code,security_display"
+    public static let csvHeader = "sha256,path,frame,study_instance_uid,series_instance_uid,sop_instance_uid,flag,score,reviewer,decided_at,security_system,security_code,security_display,sensitive_content_codes"
 
     /// This label as a CSV row under ``csvHeader``, fields quoted where they need it.
     public var csvRow: String {
         let fields = [sha256, path, frame.map(String.init) ?? "", studyInstanceUID ?? "", seriesInstanceUID ?? "",
-                      sopInstanceUID ?? "", flag.rawValue, String(score), reviewer, decidedAt,
-                      security.system, security.code, security.display]
+                      sopInstanceUID ?? "", flag?.rawValue ?? "", String(score), reviewer, decidedAt,
+                      security?.system ?? "", security?.code ?? "", security?.display ?? "",
+                      codes.map(\.key).joined(separator: " ")]
         return fields.map { s in
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }.joined(separator: ",")
+    }
+}
+
+extension ConfirmedLabel {
+    /// The labels as DICOM JSON (PS3.18 F.2), one data set per line: for each DICOM object,
+    /// its Study, Series and SOP Instance UIDs and the Sensitive Content Code Sequence
+    /// (0008,001D) its labels call for, one item per code (the labels of all its frames
+    /// together, each code once); for any other image, its SHA-256 under `sha256` in place of
+    /// the UIDs. A clearance (131390) is written only when nothing else labels the image.
+    public static func dicomJSON(_ labels: [ConfirmedLabel]) -> [String] {
+        var codesByImage: [String: [LabelCode]] = [:], first: [String: ConfirmedLabel] = [:], order: [String] = []
+        for label in labels {
+            let key = label.sopInstanceUID.map { "uid:" + $0 } ?? "sha:" + label.sha256
+            if first[key] == nil { first[key] = label; order.append(key) }
+            for code in label.codes where !(codesByImage[key] ?? []).contains(where: { $0.key == code.key }) {
+                codesByImage[key, default: []].append(code)
+            }
+        }
+        return order.compactMap { key in
+            guard let label = first[key] else { return nil }
+            var codes = codesByImage[key] ?? []
+            let clearance = SensitiveContentCode.noSensitiveContent.label.key
+            if codes.contains(where: { $0.key != clearance }) { codes.removeAll { $0.key == clearance } }
+            var object: [String: Any] = ["0008001D": ["vr": "SQ", "Value": codes.map(item)]]
+            if let sop = label.sopInstanceUID {
+                object["00080018"] = ["vr": "UI", "Value": [sop]]
+                if let study = label.studyInstanceUID { object["0020000D"] = ["vr": "UI", "Value": [study]] }
+                if let series = label.seriesInstanceUID { object["0020000E"] = ["vr": "UI", "Value": [series]] }
+            } else {
+                object["sha256"] = label.sha256
+            }
+            guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+                return nil
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// One code sequence item: Code Value (SH, or Long Code Value, UC, past 16 characters),
+    /// Coding Scheme Designator (SH) and Code Meaning (LO).
+    private static func item(_ code: LabelCode) -> [String: Any] {
+        var item: [String: Any] = ["00080102": ["vr": "SH", "Value": [code.scheme]],
+                                   "00080104": ["vr": "LO", "Value": [code.meaning]]]
+        if code.value.count > 16 {
+            item["00080119"] = ["vr": "UC", "Value": [code.value]]
+        } else {
+            item["00080100"] = ["vr": "SH", "Value": [code.value]]
+        }
+        return item
     }
 }

@@ -3,6 +3,7 @@ import GRDB
 import VeilDICOM
 import VeilImage
 import VeilPolicy
+import VeilVocabulary
 
 /// A reviewer's verdict on one suggestion.
 public enum Decision: String, Sendable, Codable, CaseIterable {
@@ -69,6 +70,17 @@ public struct LedgerEntry: Sendable, Codable, Equatable {
     /// The decision this suggestion was raised again after (under a new model or policy
     /// version), which its review may supersede.
     public var supersedesDecision: Int64?
+    /// The DICOM sensitive content codes a confirmed label of this suggestion carries, as
+    /// recorded with it: the flag's category and the details its evidence implied.
+    public var labels: [LabelCode] = []
+    /// The CID 901 details the latest decision's reviewer added.
+    public var details: [LabelCode] = []
+
+    /// The codes the label carries once confirmed: ``labels`` and the reviewer's ``details``,
+    /// each code once.
+    public var codes: [LabelCode] {
+        (labels + details).reduce(into: []) { all, code in if !all.contains(where: { $0.key == code.key }) { all.append(code) } }
+    }
 }
 
 /// An earlier decision, as a new one supersedes it.
@@ -165,12 +177,14 @@ extension Ledger {
                         """, arguments: [imageID, frame, s.flag.rawValue])
                     try db.execute(sql: """
                         INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version,
-                                                policy, policy_version, confidentiality, created_at, frame, supersedes_decision)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                policy, policy_version, confidentiality, created_at, frame, supersedes_decision,
+                                                labels)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [imageID, s.flag.rawValue, min(1, max(0, s.score)), s.threshold,
                                          s.state == .provisionallyRestricted ? "restricted" : "pending",
                                          producer, version, policy.name, policy.version,
-                                         policy.flags[s.flag]?.confidentiality ?? "R", now, frame, earlier])
+                                         policy.flags[s.flag]?.confidentiality ?? "R", now, frame, earlier,
+                                         Self.json(s.labels)])
                     ids.append(db.lastInsertedRowID)
                 }
                 return ids
@@ -184,8 +198,11 @@ extension Ledger {
     /// the earlier decisions it supersedes: one already taken on this suggestion, and the one
     /// the suggestion was raised again after.
     @discardableResult
+    ///
+    /// `details` are CID 901 codes the reviewer adds to a confirmation (`--detail`); the
+    /// caller checks them against the group.
     public func decide(suggestion id: Int64, reviewer: String, decision: Decision, reason: String? = nil,
-                       at date: Date = Date()) throws -> DecisionReceipt {
+                       details: [LabelCode] = [], at date: Date = Date()) throws -> DecisionReceipt {
         let who = try Self.reviewerName(reviewer, in: path)
         do {
             return try pool.write { db in
@@ -203,8 +220,8 @@ extension Ledger {
                     }
                 }
                 try db.execute(sql: """
-                    INSERT INTO decision (suggestion_id, reviewer, decision, reason, decided_at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [id, who, decision.rawValue, reason, Self.timestamp(date)])
+                    INSERT INTO decision (suggestion_id, reviewer, decision, reason, decided_at, details) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, who, decision.rawValue, reason, Self.timestamp(date), Self.json(details)])
                 return DecisionReceipt(id: db.lastInsertedRowID, supersedes: superseded)
             }
         } catch let error as LedgerError {
@@ -222,7 +239,8 @@ extension Ledger {
                     SELECT s.id, i.sha256, i.path, i.width, i.height, s.flag, s.score, s.threshold, s.state,
                            s.model, s.model_version, s.policy, s.policy_version, s.confidentiality, s.created_at,
                            d.reviewer, d.decision, d.reason, d.decided_at,
-                           s.frame, i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid, s.supersedes_decision
+                           s.frame, i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid, s.supersedes_decision,
+                           s.labels, d.details
                     FROM suggestion s
                     JOIN image i ON i.id = s.image_id
                     LEFT JOIN decision d ON d.id = (SELECT max(id) FROM decision WHERE suggestion_id = s.id)
@@ -236,7 +254,8 @@ extension Ledger {
                         score: r[6], threshold: r[7], state: ReviewState(rawValue: decided ?? suggested) ?? .pending,
                         model: r[9], modelVersion: r[10], policy: r[11], policyVersion: r[12], confidentiality: r[13],
                         suggestedAt: r[14], frame: r[19], studyInstanceUID: r[20], seriesInstanceUID: r[21],
-                        sopInstanceUID: r[22], reviewer: r[15], reason: r[17], decidedAt: r[18], supersedesDecision: r[23])
+                        sopInstanceUID: r[22], reviewer: r[15], reason: r[17], decidedAt: r[18], supersedesDecision: r[23],
+                        labels: Self.codes(r[24]), details: Self.codes(r[25]))
                 }.filter { e in (flag == nil || e.flag == flag) && (state == nil || e.state == state) }
             }
         } catch {
@@ -363,5 +382,18 @@ extension Ledger {
         } catch {
             throw LedgerError(file: path, reason: "cannot record the reveal: \(Self.describe(error))")
         }
+    }
+}
+
+extension Ledger {
+    /// Codes as the ledger stores them: a JSON array of {value, scheme, meaning}.
+    static func json(_ codes: [LabelCode]) -> String {
+        (try? JSONEncoder().encode(codes)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    /// The codes stored as `text`; none for NULL or for text that is not such an array.
+    static func codes(_ text: String?) -> [LabelCode] {
+        guard let text, let codes = try? JSONDecoder().decode([LabelCode].self, from: Data(text.utf8)) else { return [] }
+        return codes
     }
 }

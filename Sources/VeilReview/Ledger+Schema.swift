@@ -101,6 +101,16 @@ extension Ledger {
                 UPDATE veil_ledger SET value = '4' WHERE key = 'schema';
                 """)
         }
+        // Standard labels: the DICOM sensitive content codes (CID 900 category, CID 901
+        // details) a suggestion's confirmed label carries, and the details a reviewer adds,
+        // as JSON arrays of {value, scheme, meaning}. Older rows carry none.
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                ALTER TABLE suggestion ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE decision ADD COLUMN details TEXT NOT NULL DEFAULT '[]';
+                UPDATE veil_ledger SET value = '5' WHERE key = 'schema';
+                """)
+        }
         return migrator
     }
 }

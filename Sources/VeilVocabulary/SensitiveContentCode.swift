@@ -140,3 +140,32 @@ extension AnatomicConcept {
         "90418005": "71934003", "86969008": "71934003", "60944009": "71934003",  // external genitalia
     ]
 }
+
+/// A code as a label carries it: value, scheme and meaning. Most are ``SensitiveContentCode``s;
+/// an archive's own code, which Veil does not recognise, is kept as the archive wrote it.
+public struct LabelCode: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Code Value.
+    public var value: String
+    /// Coding Scheme Designator.
+    public var scheme: String
+    /// Code Meaning.
+    public var meaning: String
+
+    /// Creates a code.
+    public init(value: String, scheme: String, meaning: String) {
+        self.value = value
+        self.scheme = scheme
+        self.meaning = meaning
+    }
+
+    /// `SCHEME:VALUE`.
+    public var key: String { "\(scheme):\(value)" }
+
+    /// `(VALUE, SCHEME, "MEANING")`.
+    public var description: String { "(\(value), \(scheme), \"\(meaning)\")" }
+}
+
+extension SensitiveContentCode {
+    /// This code as a label carries it.
+    public var label: LabelCode { LabelCode(value: value, scheme: scheme, meaning: meaning) }
+}

@@ -3,6 +3,7 @@ import Foundation
 import Veil
 import VeilPolicy
 import VeilReview
+import VeilVocabulary
 
 struct ReviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,11 +95,11 @@ struct ReviewCommand: ParsableCommand {
         @Option(help: "Who decides; recorded in the ledger.") var reviewer: String
         @Option(help: "Why, in a few words (optional; no patient identifiers).") var reason: String?
 
-        func record(_ decision: Decision) throws {
+        func record(_ decision: Decision, details: [LabelCode] = []) throws {
             let ledger = try options.open()
             let receipt: DecisionReceipt
             do {
-                receipt = try ledger.decide(suggestion: id, reviewer: reviewer, decision: decision, reason: reason)
+                receipt = try ledger.decide(suggestion: id, reviewer: reviewer, decision: decision, reason: reason, details: details)
             } catch {
                 throw CommandFailure(.usage, "\(error)")
             }
@@ -112,10 +113,46 @@ struct ReviewCommand: ParsableCommand {
     }
 
     struct Confirm: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Confirm a suggestion: the flag applies.",
-                                                        usage: "veil review confirm --ledger <ledger> <id> --reviewer <reviewer>\n     [--reason <reason>]")
+        static let configuration = CommandConfiguration(
+            abstract: "Confirm a suggestion: the flag applies.",
+            usage: "veil review confirm --ledger <ledger> <id> --reviewer <reviewer>\n     [--reason <reason>] [--detail <code> ...]",
+            discussion: """
+            The label carries the flag's DICOM category (CID 900) and the details (CID 901) \
+            that the evidence implied; --detail adds what the reviewer saw, e.g. \
+            --detail SCT:312608009 (Laceration). A code outside CID 901 is recorded with a \
+            warning, and needs its meaning: --detail 99SITE:W17=Pressure ulcer.
+
+            Examples:
+              veil review confirm 17 --ledger review.sqlite --reviewer dr.lee \\
+                --detail SCT:125666000
+            """)
         @OptionGroup var arguments: DecisionArguments
-        func run() throws { try arguments.record(.confirmed) }
+        @Option(name: .customLong("detail"), help: ArgumentHelp("A CID 901 detail code to add (repeatable).", valueName: "SCHEME:VALUE[=MEANING]"))
+        var details: [String] = []
+
+        func run() throws {
+            var codes: [LabelCode] = []
+            for text in details {
+                let (key, meaning) = text.split(separator: "=", maxSplits: 1).map(String.init).splitPair
+                if let known = SensitiveContentCode.recognize(key) {
+                    guard known.group == .detail else {
+                        throw CommandFailure(.usage, "--detail \(text): \(known) is a category (CID 900); the category comes from the policy's flag")
+                    }
+                    codes.append(known.label)
+                    continue
+                }
+                let parts = key.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw CommandFailure(.usage, "--detail takes SCHEME:VALUE, e.g. SCT:312608009; got '\(text)'")
+                }
+                guard let meaning, !meaning.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw CommandFailure(.usage, "--detail \(text) is not a code of CID 901, so Veil does not know its meaning; give it as \(key)=MEANING")
+                }
+                warn("note: --detail \(key) is not a code of CID 901 (Sensitive Content Detail); it is recorded as given")
+                codes.append(LabelCode(value: parts[1], scheme: parts[0], meaning: meaning.trimmingCharacters(in: .whitespaces)))
+            }
+            try arguments.record(.confirmed, details: codes)
+        }
     }
 
     struct Reject: ParsableCommand {
@@ -127,20 +164,33 @@ struct ReviewCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Export the confirmed labels as JSON lines or CSV, with their security labels.",
+            abstract: "Export the confirmed labels as JSON lines, CSV or DICOM JSON.",
             discussion: """
             Each label carries the HL7 v3 Confidentiality code its flag maps to in the policy, \
-            shaped as a FHIR meta.security Coding (system \(SecurityLabel.confidentialitySystem)).
+            shaped as a FHIR meta.security Coding (system \(SecurityLabel.confidentialitySystem)), \
+            and the DICOM sensitive content codes: the flag's CID 900 category and the CID 901 \
+            details (codes, and as FHIR Codings in codings). An image whose every suggestion \
+            was rejected is labelled 131390 "No Sensitive Content Identified".
+
+            --format dicom-json writes one DICOM JSON data set per labelled image: the \
+            Study, Series and SOP Instance UIDs and the Sensitive Content Code Sequence \
+            (0008,001D); for images that are not DICOM, the SHA-256 in place of the UIDs.
             """
         )
         @OptionGroup var options: LedgerOption
-        @Option(help: "jsonl or csv.") var format: RecordFormat = .jsonl
+        @Option(help: "jsonl, csv or dicom-json.") var format: ExportFormat = .jsonl
 
-        mutating func validate() throws {
+        enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+            case jsonl, csv
+            case dicomJSON = "dicom-json"
         }
 
         func run() throws {
-            let labels = try options.open().entries(state: .confirmed).compactMap(ConfirmedLabel.init)
+            let labels = ConfirmedLabel.labels(from: try options.open().entries())
+            if format == .dicomJSON {
+                for line in ConfirmedLabel.dicomJSON(labels) { try StandardOutput.line(line) }
+                return
+            }
             if format == .csv {
                 try StandardOutput.line(ConfirmedLabel.csvHeader)
                 for label in labels { try StandardOutput.line(label.csvRow) }
@@ -159,4 +209,9 @@ struct ReviewCommand: ParsableCommand {
             }
         }
     }
+}
+
+private extension Array where Element == String {
+    /// The first element and, when there is one, the second.
+    var splitPair: (String, String?) { (first ?? "", count > 1 ? self[1] : nil) }
 }

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 @testable import VeilPolicy
 @testable import VeilReview
+import VeilVocabulary
 
 struct LedgerTests {
     static func freshPath() -> String {
@@ -88,7 +89,41 @@ struct LedgerTests {
         // The old row is the same question as the new nudity suggestion: only body-region is new.
         #expect(try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0").count == 1)
         let raw = try DatabaseQueue(path: path)
-        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "4")
+        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "5")
+    }
+
+    /// A schema-4 ledger (the last release's) gains the label columns: its old suggestions and
+    /// decisions carry no codes, new ones carry theirs, and a reviewer's details come back.
+    @Test func aSchema4LedgerGainsLabels() throws {
+        let path = Self.freshPath()
+        let pool = try DatabasePool(path: path)
+        try Ledger.migrator.migrate(pool, upTo: "v4")
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO image (sha256, path, width, height, first_seen) VALUES (?, 'a.jpg', 10, 10, 'then')",
+                           arguments: [String(repeating: "cd", count: 32)])
+            try db.execute(sql: """
+                INSERT INTO suggestion (image_id, flag, score, threshold, state, model, model_version, policy, policy_version,
+                                        confidentiality, created_at) VALUES (1, 'face', 0.9, 0.7, 'pending', 'blazeface', '1',
+                                        'Veil default policy', '1', 'R', 'then')
+                """)
+            try db.execute(sql: "INSERT INTO decision (suggestion_id, reviewer, decision, decided_at) VALUES (1, 'dr.old', 'confirmed', 'then')")
+        }
+        try pool.close()
+        let ledger = try Ledger(path: path)
+        let old = try #require(try ledger.entries().first)
+        #expect(old.state == .confirmed && old.labels.isEmpty && old.details.isEmpty)
+
+        let breast = LabelCode(value: "76752008", scheme: "SCT", meaning: "Breast")
+        var suggestion = Policy.standard.suggestions(for: ["body-region": 0.9])[0]
+        suggestion.labels = [SensitiveContentCode.nudityContent.label, breast]
+        let id = try #require(try ledger.record(image: Self.image, suggestions: [suggestion], policy: .standard,
+                                                model: "vocabulary", modelVersion: "t").first)
+        let burn = LabelCode(value: "125666000", scheme: "SCT", meaning: "Burn")
+        try ledger.decide(suggestion: id, reviewer: "dr.lee", decision: .confirmed, details: [burn, breast])
+        let entry = try #require(try ledger.entries().first { $0.suggestionID == id })
+        #expect(entry.labels == [SensitiveContentCode.nudityContent.label, breast])
+        #expect(entry.details == [burn, breast])
+        #expect(entry.codes == [SensitiveContentCode.nudityContent.label, breast, burn], "each code once, category first")
     }
 
     @Test func openingWithoutCreateNeedsTheFile() throws {
@@ -123,7 +158,7 @@ struct LedgerTests {
             #expect(throws: DatabaseError.self, "\(sql) must be refused") { try raw.write { try $0.execute(sql: sql) } }
         }
         #expect(try raw.read { try String.fetchOne($0, sql: "SELECT sop_instance_uid FROM image") } == "1.2.3.4.5")
-        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "4")
+        #expect(try raw.read { try String.fetchOne($0, sql: "SELECT value FROM veil_ledger WHERE key = 'schema'") } == "5")
     }
 
     /// The database itself refuses to rewrite history, whoever connects to it.
