@@ -25,11 +25,20 @@ extension Vocabulary {
         return normalize(text: trimmed)
     }
 
-    /// A coded concept: `76752008`, `SCT:76752008`, `SNOMED CT 76752008`, or a legacy
-    /// SNOMED-RT id such as `T-04000` or `SRT:T-04000`. Returns `nil` if the input is not
-    /// shaped like a code at all, and a `.none` result for a well-formed unknown code.
+    /// A coded concept: `76752008`, `SCT:76752008`, `SNOMED CT 76752008`, the FHIR and URI
+    /// forms `http://snomed.info/sct|76752008`, `http://snomed.info/id/76752008` and
+    /// `urn:oid:2.16.840.1.113883.6.96|76752008` (SNOMED CT's OID), or a legacy SNOMED-RT id
+    /// such as `T-04000` or `SRT:T-04000`. Returns `nil` if the input is not shaped like a
+    /// code at all, and a `.none` result for a well-formed unknown code.
     public func normalize(code input: String) -> NormalizedRegion? {
-        var bytes = Array(input.uppercased().utf8)
+        var bytes = Array(input.trimmingSpaces.uppercased().utf8)
+        var system = false
+        for prefix in ["HTTP://SNOMED.INFO/SCT", "HTTPS://SNOMED.INFO/SCT", "HTTP://SNOMED.INFO/ID/", "HTTPS://SNOMED.INFO/ID/",
+                       "URN:OID:2.16.840.1.113883.6.96"] where bytes.starts(with: prefix.utf8) {
+            bytes.removeFirst(prefix.utf8.count)
+            system = true
+            break
+        }
         for prefix in ["SNOMED CT", "SNOMED-CT", "SNOMEDCT", "SNOMED", "SCT", "SRT", "SNM3", "99SDM"] where bytes.starts(with: prefix.utf8) {
             bytes.removeFirst(prefix.utf8.count)
             break
@@ -44,7 +53,7 @@ extension Vocabulary {
         let isSRT = (6...8).contains(bytes.count) && bytes[1] == UInt8(ascii: "-")
             && (0x41...0x5A).contains(bytes[0]) && bytes[2...].allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
             && bytes[2...].contains { (0x30...0x39).contains($0) }
-        guard isSCT || isSRT else { return nil }
+        guard isSCT || (isSRT && !system) else { return nil }
         guard let index = isSCT ? bySNOMED[text] : bySNOMEDRT[text] else { return .unmatched(input) }
         return NormalizedRegion(concept: concepts[index], laterality: .none, match: .exact, confidence: 1,
                                 exposure: nil, matchedText: input)
@@ -318,7 +327,7 @@ struct InputShape {
     }
 
     /// SNOMED CT ids have at least 6 digits; SNOMED-RT ids at least one.
-    var mayBeCode: Bool { digits > 0 && count <= 40 }
+    var mayBeCode: Bool { digits > 0 && count <= 64 }
     /// Detector labels are upper-case words joined by underscores.
     var mayBeDetectorLabel: Bool { hasUnderscore && onlyUpperAndUnderscore }
 }

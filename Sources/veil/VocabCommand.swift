@@ -79,7 +79,7 @@ struct VocabCommand: ParsableCommand {
         @Argument(help: "Names to normalize.")
         var inputs: [String] = []
 
-        @Option(help: "Read one name per line from this file and write JSON lines.")
+        @Option(help: "Read one name per line from this file and write one JSON line per input line: the input and the list of regions it names (empty for a blank line).")
         var file: String?
 
         @ArgumentParser.Flag(help: "Print JSON instead of a table.")
@@ -100,13 +100,17 @@ struct VocabCommand: ParsableCommand {
                     let missing = !FileManager.default.fileExists(atPath: file)
                     throw CommandFailure(missing ? .noInput : .usage, "cannot read \(file): " + (missing ? "no such file" : "not UTF-8 text, or not a file"))
                 }
+                // One output line per input line, so that results line up with their inputs
+                // (`paste` works); a compound region without a single code carries a list.
+                struct LineRecord: Encodable { var input: String; var regions: [RegionRecord] }
                 var output = Data()
-                for line in lines(text) where !line.isEmpty {
+                var inputLines = lines(text)
+                if inputLines.last?.isEmpty == true { inputLines.removeLast() }  // the final line end
+                for line in inputLines {
                     let input = String(line)
-                    for region in vocabulary.normalize(input) {
-                        output.append(try encoder.encode(RegionRecord(input: input, region: region)))
-                        output.append(0x0A)
-                    }
+                    let regions = input.trimmingCharacters(in: .whitespaces).isEmpty ? [] : vocabulary.normalize(input)
+                    output.append(try encoder.encode(LineRecord(input: input, regions: regions.map { RegionRecord(input: input, region: $0) })))
+                    output.append(0x0A)
                 }
                 try StandardOutput.write(output)
                 return

@@ -18,15 +18,28 @@ struct VocabCommandTests {
         #expect(records[1]["match"] as? String == "none" && records[1]["snomed"] == nil)
     }
 
-    @Test func fileModeWritesOneJSONLinePerRegion() throws {
+    /// One output line per input line, blank lines included, so that results line up with
+    /// their inputs; an input naming two regions carries both in its list.
+    @Test func fileModeWritesOneJSONLinePerInputLine() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("veil-vocab-\(UUID()).txt")
-        try "KNEE\nbreast and buttock\nxyzzy\n".write(to: file, atomically: true, encoding: .utf8)
+        try "KNEE\nbreast and buttock\n\nxyzzy\n".write(to: file, atomically: true, encoding: .utf8)
         let run = try ScoreCommandTests.veil(["vocab", "normalize", "--file", file.path])
         #expect(run.status == 0)
-        let lines = run.stdout.split(separator: "\n")
-        #expect(lines.count == 4)
-        let inputs = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.map { $0["input"] as? String }
-        #expect(inputs == ["KNEE", "breast and buttock", "breast and buttock", "xyzzy"])
+        let objects = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.map { $0["input"] as? String } == ["KNEE", "breast and buttock", "", "xyzzy"])
+        let regions = objects.map { ($0["regions"] as? [[String: Any]] ?? []).map { $0["snomed"] as? String ?? "none" } }
+        #expect(regions == [["72696002"], ["76752008", "46862004"], [], ["none"]])
+    }
+
+    /// Codes in FHIR and URI forms name the same concept as the bare code.
+    @Test func fhirAndURIFormsOfCodes() throws {
+        let forms = ["http://snomed.info/sct|76752008", "https://snomed.info/sct|76752008", "http://snomed.info/id/76752008",
+                     "urn:oid:2.16.840.1.113883.6.96|76752008", "SCT:76752008"]
+        let run = try ScoreCommandTests.veil(["vocab", "normalize", "--json"] + forms)
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]], "\(run.stdout)")
+        #expect(records.map { $0["snomed"] as? String } == Array(repeating: "76752008", count: forms.count), "\(run.stdout)")
+        #expect(records.allSatisfy { $0["match"] as? String == "exact" })
     }
 
     @Test func listAndUsage() throws {
