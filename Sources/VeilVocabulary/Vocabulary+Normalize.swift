@@ -136,7 +136,33 @@ extension Vocabulary {
                                             confidence: last.confidence, text: last.matchedText)
         }
         if found.isEmpty { return [.unmatched(text)] }
-        return found.count == 1 ? found : Self.merged(found)
+        return found.count == 1 ? found : Self.merged(combiningCompounds(found))
+    }
+
+    /// Regions named one after another that together make one of Annex L's compound regions
+    /// ("CHEST ABDOMEN PELVIS", "head & neck") become that one concept, as DICOM codes them.
+    /// Only sure matches combine: no side, no near miss.
+    func combiningCompounds(_ found: [NormalizedRegion]) -> [NormalizedRegion] {
+        guard !compounds.isEmpty else { return found }
+        let indices = found.map { r in r.concept.flatMap { bySNOMED[$0.snomed] } }
+        var out: [NormalizedRegion] = []
+        var i = 0
+        next: while i < found.count {
+            for compound in compounds where i + compound.parts.count <= found.count {
+                let window = i..<(i + compound.parts.count)
+                let run = window.compactMap { indices[$0] }
+                guard run.count == compound.parts.count, Set(run) == compound.parts,
+                      window.allSatisfy({ found[$0].laterality == .none && found[$0].match != .fuzzy }) else { continue }
+                out.append(region(compound.concept, side: .none, match: .synonym,
+                                  confidence: window.map { found[$0].confidence }.min() ?? 0.9,
+                                  text: window.map { found[$0].matchedText }.joined(separator: " ")))
+                i += compound.parts.count
+                continue next
+            }
+            out.append(found[i])
+            i += 1
+        }
+        return out
     }
 
     private func region(_ index: Int, side: Laterality, match: MatchKind, confidence: Double, text: String) -> NormalizedRegion {

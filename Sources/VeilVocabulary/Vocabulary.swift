@@ -27,6 +27,9 @@ public final class Vocabulary: Sendable {
     /// Single words that fuzzy matching may land on, grouped by length.
     let fuzzyWords: [Int: [(bytes: [UInt8], letters: UInt32, concept: Int)]]
     let detectorParts: [String: Int]
+    /// Annex L's compound regions ("Chest, Abdomen and Pelvis"): the concepts of their parts
+    /// → the one concept that codes them together; largest first.
+    let compounds: [(parts: Set<Int>, concept: Int)]
     /// English and clinical words near anatomic terms (`dictionary-words.txt`): a word in it
     /// is never read as a misspelling.
     let dictionaryWords: Set<String>
@@ -86,6 +89,7 @@ public final class Vocabulary: Sendable {
         bodyPartTermsLowercased = base.bodyPartTermsLowercased
         fuzzyWords = base.fuzzyWords
         detectorParts = base.detectorParts
+        compounds = base.compounds
         dictionaryWords = base.dictionaryWords
         tableVersion = base.tableVersion
     }
@@ -147,6 +151,16 @@ public final class Vocabulary: Sendable {
             $0.sorted { $0.word < $1.word }.map { (Array($0.word.utf8), Self.letterMask(Array($0.word.utf8)), $0.concept) }
         }
         self.detectorParts = detector
+        // A compound's meaning lists its parts ("Neck, Chest, Abdomen and Pelvis"); it counts
+        // only when every part is itself a concept of the tables.
+        var compounds: [(parts: Set<Int>, concept: Int)] = []
+        for (index, concept) in concepts.enumerated() where concept.bodyPartExamined != nil {
+            let names = concept.meaning.replacingOccurrences(of: " and ", with: ", ").components(separatedBy: ", ")
+            guard names.count >= 2 else { continue }
+            let parts = names.compactMap { phrases[Self.phraseKey($0)] }.filter { $0 >= 0 && $0 != index }
+            if parts.count == names.count && Set(parts).count == parts.count { compounds.append((Set(parts), index)) }
+        }
+        self.compounds = compounds.sorted { $0.parts.count > $1.parts.count }
         self.dictionaryWords = tables.dictionaryWords
         self.tableVersion = "tables-" + String(tables.contentHash, radix: 16)
     }

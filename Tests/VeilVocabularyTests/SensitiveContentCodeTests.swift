@@ -39,3 +39,25 @@ struct SensitiveContentCodeTests {
         #expect(vocabulary.concepts.first { $0.snomed == "38864007" }?.contentCategory == .nudityContent)
     }
 }
+
+/// Annex L codes some combinations of regions as one concept; free text naming the parts
+/// one after another gets that concept, as a Body Part Examined of the compound term would.
+struct CompoundRegionTests {
+    @Test(arguments: [
+        ("abdomen and pelvis", "818982008"), ("CHEST ABDOMEN PELVIS", "416775004"), ("head & neck", "774007"),
+        ("pelvis abdomen", "818982008"), ("neck, chest, abdomen and pelvis", "416319003"), ("tibia fibula", "110536004"),
+        ("CHESTABDPELVIS", "416775004"),
+    ])
+    func partsNamedTogetherAreTheCompound(_ text: String, _ code: String) throws {
+        let regions = try Vocabulary.standard().normalize(text)
+        #expect(regions.map { $0.concept?.snomed } == [code], "\(text): \(regions.map { $0.concept?.meaning ?? "-" })")
+    }
+
+    /// Parts with a side, or apart from each other, stay separate regions.
+    @Test func onlySureRunsCombine() throws {
+        let vocabulary = try Vocabulary.standard()
+        #expect(vocabulary.normalize("chest and left knee").map { $0.concept?.meaning } == ["Chest", "Knee"])
+        #expect(vocabulary.normalize("left breast and abdomen").count == 2)
+        #expect(vocabulary.compounds.count >= 10, "Annex L's compounds whose parts are concepts")
+    }
+}
