@@ -53,6 +53,29 @@ struct EvidenceTests {
         #expect(evidence.allSatisfy { $0.flag == .sensitiveContent && $0.confidence == 1 })
     }
 
+    /// Every code of both groups, as pydicom wrote them from the project's copy of PS3.16
+    /// (`sensitive-all-codes.dcm`), read from the file and recognised with the group and the
+    /// meaning the standard gives; 131396 written "Excised Tissue" is the same code.
+    @Test func everyCodeOfBothGroupsIsReadAndRecognised() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../VeilDICOMTests/Fixtures")
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+            as? [String: Any])["sensitive-all-codes"] as? [String: Any]
+        let written = try #require(expected?["sensitiveContent"] as? [[String: Any]])
+        try #require(written.count == 44, "6 categories, 37 details, and 131396 spelt the other way")
+        let source = try ImageReader().pictures(inFileAt: fixtures.appendingPathComponent("sensitive-all-codes.dcm").path)
+        let evidence = Evidence.fromDICOM(try #require(source.dicom), vocabulary: Self.vocabulary)
+        try #require(evidence.count == written.count)
+        for (e, w) in zip(evidence, written) {
+            let value = w["value"] as! String
+            // The group's own meaning: the first row written for this code.
+            let meaning = written.first { $0["value"] as? String == value }?["meaning"] as? String
+            #expect(e.contentCode?.value == value && e.contentCode?.scheme == w["scheme"] as? String, "\(w)")
+            #expect(e.contentCode?.group.rawValue == w["cid"] as? Int, "\(w)")
+            #expect(e.contentCode?.meaning == meaning, "\(w)")
+            #expect(e.confidence == (value == "131390" ? 0 : 1))
+        }
+    }
+
     /// 131390 is a person's earlier clearance: reported, raising nothing by itself. Beside
     /// any other code, that code still counts.
     @Test func clearedObjectsAreReportedNotRaised() {
