@@ -19,8 +19,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 
 
 def run_veil(veil, inputs):
-    """input -> list of regions. `--file` prints one JSON line per region, several for an input
-    naming several regions; an input with no line at all is read as naming none."""
+    """input -> list of regions. `--file` prints one JSON line per input line, with the list of
+    regions it names."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as f:
         f.write("\n".join(inputs) + "\n")
     try:
@@ -32,7 +32,7 @@ def run_veil(veil, inputs):
     for line in out.splitlines():
         if line.strip():
             r = json.loads(line)
-            regions[r["input"]].append(r)
+            regions[r["input"]].extend(r["regions"])
     return regions
 
 
