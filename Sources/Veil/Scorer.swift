@@ -72,7 +72,8 @@ public struct Assessment: Sendable {
     }
 
     /// The codes a confirmed label of `flag` carries: the policy's category for the flag and
-    /// the CID 901 details of the regions its evidence names, in that order; for
+    /// the CID 901 details of the regions its evidence names, in that order (a `face` is
+    /// always the Face detail, whether the detector or the metadata found it); for
     /// `sensitive-content` without a category, the archive's own codes (131390 aside: a
     /// clearance is no label of sensitivity).
     func labels(for flag: Flag, policy: Policy, vocabulary: Vocabulary) -> [LabelCode] {
@@ -84,6 +85,7 @@ public struct Assessment: Sendable {
         } else {
             for e in mine { if let code = e.contentCode?.label ?? e.archiveCode { add(code) } }
         }
+        if flag == .face, let face = SensitiveContentCode.recognize("SCT:89545001") { add(face.label) }
         for e in mine {
             if let snomed = e.snomed, let detail = vocabulary.concept(snomed: snomed)?.contentDetail { add(detail.code.label) }
         }

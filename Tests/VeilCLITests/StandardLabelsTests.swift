@@ -46,6 +46,8 @@ struct StandardLabelsTests {
         // The suggestions carry the labels they would give: the category, then details.
         let bodyRegion = try #require((score.records.first?["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "body-region" })
         #expect((bodyRegion["labels"] as? [[String: String]])?.map { $0["value"]! } == ["131391", "76752008"])
+        let face = try #require((score.records.first?["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "face" })
+        #expect((face["labels"] as? [[String: String]])?.map { $0["value"]! } == ["131393", "89545001"], "Identifying Content, Face")
 
         let list = try ScoreCommandTests.veil(["review", "list", "--ledger", ledger, "--json"])
         let entries = list.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
