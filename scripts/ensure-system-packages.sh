@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev zlib1g-dev libopenblas-dev libsqlite3-dev libssl-dev)
 # With --test, also the independent tools the tests check Veil's output with: pydicom, from
 # Debian (so that it is the system Python's, at /usr/bin/python3), reads the DICOM JSON that
-# `veil review export --format dicom-json` writes.
-if [ "${1:-}" = "--test" ]; then packages+=(python3-pydicom); fi
+# `veil review export --format dicom-json` writes and compares labelled copies with their
+# originals; DCMTK's dcmdump must parse every labelled copy.
+if [ "${1:-}" = "--test" ]; then packages+=(python3-pydicom dcmtk); fi
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -136,7 +136,7 @@ public struct DICOMObject: Sendable {
         return length < 1024
     }
 
-    private static func hasPreamble(_ bytes: [UInt8]) -> Bool {
+    static func hasPreamble(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 132 && bytes[128..<132].elementsEqual("DICM".utf8)
     }
 
@@ -145,7 +145,7 @@ public struct DICOMObject: Sendable {
         "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV",
     ]
 
-    private static func looksExplicit(_ bytes: [UInt8], at offset: Int) -> Bool {
+    static func looksExplicit(_ bytes: [UInt8], at offset: Int) -> Bool {
         guard bytes.count >= offset + 6 else { return false }
         return knownVRs.contains(String(decoding: bytes[(offset + 4)..<(offset + 6)], as: UTF8.self))
     }
