@@ -71,3 +71,7 @@ public typealias VocabularyError = VeilVocabulary.VocabularyError
 public typealias SensitiveContentCode = VeilVocabulary.SensitiveContentCode
 /// The CID 901 detail for an anatomic region; see `VeilVocabulary.ContentDetail`.
 public typealias ContentDetail = VeilVocabulary.ContentDetail
+/// A coded entry of a DICOM code sequence item; see `VeilDICOM.CodedEntry`.
+public typealias CodedEntry = VeilDICOM.CodedEntry
+/// Writes sensitive content labels into a copy of a DICOM object; see `VeilDICOM.SensitiveContentWriter`.
+public typealias SensitiveContentWriter = VeilDICOM.SensitiveContentWriter

@@ -8,7 +8,7 @@ struct HelpTests {
         [], ["score"], ["review"], ["review", "list"], ["review", "confirm"], ["review", "reject"], ["review", "export"],
         ["review", "audit"], ["preview"], ["tune"], ["vocab"], ["vocab", "normalize"], ["vocab", "list"], ["policy"],
         ["policy", "show"], ["policy", "check"], ["model"], ["model", "info"], ["model", "import-caffe"],
-        ["model", "import-tflite"],
+        ["model", "import-tflite"], ["label"], ["label", "apply"],
     ]
 
     @Test(arguments: commands)

@@ -108,5 +108,52 @@ struct StandardLabelsTests {
         #expect(text.contains("[('131391', 'DCM', 'Nudity Content'), ('76752008', 'SCT', 'Breast'), ('125666000', 'SCT', 'Burn'), ('LOCAL-17', '99VEILTEST', "),
                 "\(text)")
         #expect(text.contains("['131390']"), "\(text)")
+
+        // Write back: a labelled copy of the DICOM object; the JPEG has none to write.
+        let originalBytes = try Data(contentsOf: URL(fileURLWithPath: dicom))
+        let labelled = dir.appendingPathComponent("labelled")
+        let apply = try ScoreCommandTests.veil(["label", "apply", "--ledger", ledger, "--out", labelled.path])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(apply.stderr.contains("1 labelled image(s) are not DICOM"), "\(apply.stderr)")
+        let copies = try FileManager.default.contentsOfDirectory(atPath: labelled.path)
+        #expect(copies.count == 1 && copies[0].hasSuffix(".dcm"), "\(copies)")
+        let copy = labelled.appendingPathComponent(copies.first ?? "none").path
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dicom)) == originalBytes, "the original is never written")
+        // Read back by Veil: the archive's own label first, then the codes the review added.
+        let rescored = try ScoreCommandTests.veil(["score", "--no-faces", copy])
+        let evidence = (rescored.records.first?["evidence"] as? [[String: Any]] ?? [])
+            .filter { ($0["field"] as? String)?.hasPrefix("SensitiveContentCodeSequence") == true }
+        #expect(evidence.map { ($0["archiveCode"] as? [String: String])?["value"] } == ["LOCAL-17", "131391", "76752008", "125666000"],
+                "\(rescored.stdout)")
+        // Read back by pydicom (only the labels changed) and by DCMTK.
+        let compare = try #require(SensitiveContentReadBack.run(Self.pydicom, [
+            ScoreCommandTests.repository.appendingPathComponent("Tools/reference/compare_labelled.py").path, dicom, copy,
+            #"[["131391","DCM","Nudity Content"],["76752008","SCT","Breast"],["125666000","SCT","Burn"]]"#]))
+        #expect(compare.status == 0, "\(compare.output)")
+        let dump = try #require(SensitiveContentReadBack.run("/usr/bin/dcmdump", ["-q", copy]), "dcmdump is missing: run bash scripts/ensure-system-packages.sh --test")
+        #expect(dump.status == 0, "\(dump.output)")
+        // Applying again writes the same copy from the same original, byte for byte.
+        let first = try Data(contentsOf: URL(fileURLWithPath: copy))
+        let again = try ScoreCommandTests.veil(["label", "apply", "--ledger", ledger, "--out", labelled.path])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: labelled.path).count == 1, "no partial files left")
+    }
+}
+
+/// Runs a reference tool and returns its status and combined output, or nil when it is missing.
+enum SensitiveContentReadBack {
+    static func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String)? {
+        guard FileManager.default.isExecutableFile(atPath: tool) else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        guard (try? p.run()) != nil else { return nil }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
     }
 }

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Veil
+import VeilDICOM
+import VeilEngine
+import VeilReview
+import VeilVocabulary
+
+struct LabelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "label",
+        abstract: "Write reviewed labels back into copies of DICOM objects.",
+        subcommands: [Apply.self]
+    )
+
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a labelled copy of each reviewed DICOM object into a folder.",
+            usage: "veil label apply --ledger <ledger> --out <out> [<inputs> ...]",
+            discussion: """
+            For each DICOM object with labels in the ledger (confirmed suggestions, or 131390 \\
+            for an object whose every suggestion was rejected), writes OUT/SOPINSTANCEUID.dcm: \\
+            a copy whose Sensitive Content Code Sequence (0008,001D) gains the labels' codes. \\
+            Existing items are kept and no code is added twice; every other attribute, Pixel \\
+            Data and the transfer syntax are unchanged, and the SOP Instance UID is kept (the \\
+            label is metadata of the same instance). Each copy is written to a temporary file \\
+            and renamed into place; an original is never written.
+
+            The object is read from the path the ledger recorded, or from an INPUT with the \\
+            same SHA-256; an object whose bytes changed since it was scored is not labelled. \\
+            Images that are not DICOM are counted, not written.
+
+            Exit codes: 0 done; 65 some objects could not be labelled; 66 the ledger does \\
+            not exist; 73 a copy cannot be written.
+
+            Examples:
+              veil label apply --ledger review.sqlite --out labelled/
+              veil label apply --ledger review.sqlite --out labelled/ /archive/moved/*.dcm
+            """
+        )
+        @OptionGroup var options: ReviewCommand.LedgerOption
+        @Option(help: "The folder the labelled copies go into (created if missing).") var out: String
+        @Argument(help: "Files to read objects from, matched by SHA-256, instead of the paths the ledger recorded.")
+        var inputs: [String] = []
+
+        func run() throws {
+            let labels = ConfirmedLabel.labels(from: try options.open().entries())
+            var byObject: [String: [ConfirmedLabel]] = [:], order: [String] = []
+            var notDICOM = Set<String>()
+            for label in labels {
+                guard let sop = label.sopInstanceUID else { notDICOM.insert(label.sha256); continue }
+                if byObject[sop] == nil { order.append(sop) }
+                byObject[sop, default: []].append(label)
+            }
+            var byDigest: [String: String] = [:]
+            for input in inputs {
+                guard let data = try? ImageDecoder.readFile(atPath: input) else { throw CommandFailure(.noInput, "\(input): cannot be read") }
+                byDigest[ContentDigest.sha256(data)] = input
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw CommandFailure(.outputFailed, "cannot create \(out): \(plainReason(error))")
+            }
+            var failed = 0, written = 0
+            for sop in order {
+                let group = byObject[sop]!
+                let sha = group[0].sha256
+                let source = byDigest[sha] ?? group[0].path
+                let data: Data
+                do { data = try ImageDecoder.readFile(atPath: source) } catch {
+                    warn("\(sop): \(error); not labelled")
+                    failed += 1
+                    continue
+                }
+                guard ContentDigest.sha256(data) == sha else {
+                    warn("\(sop): \(source) has changed since it was scored (its SHA-256 differs); not labelled")
+                    failed += 1
+                    continue
+                }
+                var codes: [CodedEntry] = []
+                for code in group.flatMap(\.codes) where !codes.contains(where: { $0.value == code.value && $0.scheme == code.scheme }) {
+                    codes.append(CodedEntry(value: code.value, scheme: code.scheme, meaning: code.meaning))
+                }
+                // A clearance stands only when nothing else labels the object.
+                let cleared = SensitiveContentCode.noSensitiveContent
+                if codes.contains(where: { $0.value != cleared.value || $0.scheme != cleared.scheme }) {
+                    codes.removeAll { $0.value == cleared.value && $0.scheme == cleared.scheme }
+                }
+                let labelled: (data: Data, added: [CodedEntry])
+                do { labelled = try SensitiveContentWriter.labelled(data, adding: codes) } catch {
+                    warn("\(sop): \(source): \(error); not labelled")
+                    failed += 1
+                    continue
+                }
+                let target = (out as NSString).appendingPathComponent(Self.fileName(sop))
+                if let a = FileIdentity(target), let b = FileIdentity(source), a == b {
+                    warn("\(sop): the copy would overwrite its original \(source); not labelled")
+                    failed += 1
+                    continue
+                }
+                try Self.writeAtomically(labelled.data, to: target)
+                written += 1
+                let what = labelled.added.isEmpty ? "already labelled" : "added " + labelled.added.map { "\($0.scheme):\($0.value)" }.joined(separator: ", ")
+                try StandardOutput.line("\(sop)\t\(target)\t\(what)")
+            }
+            warn("labelled \(written) DICOM object(s); \(failed) not labelled"
+                 + (notDICOM.isEmpty ? "" : "; \(notDICOM.count) labelled image(s) are not DICOM and have no copy to write"))
+            if failed > 0 { throw CommandFailure(.fileErrors) }
+        }
+
+        /// A file name from a UID: its digits and dots, which is all a UID holds.
+        static func fileName(_ uid: String) -> String {
+            String(uid.filter { $0.isNumber || $0 == "." }.prefix(64)) + ".dcm"
+        }
+
+        /// Writes to a temporary file beside `path`, then renames it over `path`: a reader
+        /// never sees half a copy, and a failed write leaves nothing behind.
+        static func writeAtomically(_ data: Data, to path: String) throws {
+            let temporary = path + ".veil-partial-\(UUID().uuidString)"
+            do {
+                try data.write(to: URL(fileURLWithPath: temporary))
+                guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw CommandFailure(.outputFailed, "cannot write \(path): \(plainReason(error))")
+            }
+        }
+    }
+}
