@@ -16,7 +16,7 @@ struct LabelCommand: ParsableCommand {
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a labelled copy of each reviewed DICOM object into a folder.",
-            usage: "veil label apply --ledger <ledger> --out <out> [<inputs> ...]",
+            usage: "veil label apply --ledger <ledger> --out <out> [--keep-original]\n     [<inputs> ...]",
             discussion: """
             For each DICOM object with labels in the ledger (confirmed suggestions, or 131390 \\
             for an object whose every suggestion was rejected), writes OUT/SOPINSTANCEUID.dcm: \\
@@ -42,6 +42,8 @@ struct LabelCommand: ParsableCommand {
         @Option(help: "The folder the labelled copies go into (created if missing).") var out: String
         @Argument(help: "Files to read objects from, matched by SHA-256, instead of the paths the ledger recorded.")
         var inputs: [String] = []
+        @ArgumentParser.Flag(help: "Record an object's earlier Sensitive Content Code Sequence in its Original Attributes Sequence (0400,0561).")
+        var keepOriginal = false
 
         func run() throws {
             let labels = ConfirmedLabel.labels(from: try options.open().entries())
@@ -88,7 +90,7 @@ struct LabelCommand: ParsableCommand {
                     codes.removeAll { $0.value == cleared.value && $0.scheme == cleared.scheme }
                 }
                 let labelled: (data: Data, added: [CodedEntry])
-                do { labelled = try SensitiveContentWriter.labelled(data, adding: codes) } catch {
+                do { labelled = try SensitiveContentWriter.labelled(data, adding: codes, keepingOriginal: keepOriginal) } catch {
                     warn("\(sop): \(source): \(error); not labelled")
                     failed += 1
                     continue

@@ -61,6 +61,27 @@ struct SensitiveContentWriterTests {
         #expect(check.status == 0 && check.output.hasPrefix("OK"), "\(name): \(check.output)")
     }
 
+    /// With the original kept, the sequence as it was is in a new Original Attributes
+    /// Sequence item, as pydicom reads it; without an earlier sequence, or when no code is new
+    /// (all-codes already holds these), there is nothing to keep and nothing changes.
+    @Test(arguments: ["evidence", "sensitive-all-codes", "explicit-rgb"])
+    func originalSequenceIsKept(_ name: String) throws {
+        let path = Self.fixtures.appendingPathComponent(name + ".dcm")
+        let original = try Data(contentsOf: path)
+        let (copy, added) = try SensitiveContentWriter.labelled(original, adding: Self.added, keepingOriginal: true,
+                                                                at: Date(timeIntervalSince1970: 1_800_000_000))
+        let hadLabels = !(try DICOMObject(data: original).metadata.sensitiveContent.isEmpty)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("veil-kept-\(UUID())-\(name).dcm")
+        try copy.write(to: out)
+        defer { try? FileManager.default.removeItem(at: out) }
+        if let dump = Self.run("/usr/bin/dcmdump", ["-q", out.path]) { #expect(dump.status == 0, "\(dump.output.prefix(300))") }
+        try #require(Self.hasPydicom, "pydicom is missing from /usr/bin/python3")
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: added.map { [$0.value, $0.scheme, $0.meaning] }), as: UTF8.self)
+        let check = try #require(Self.run("/usr/bin/python3", [Self.repository.appendingPathComponent("Tools/reference/compare_labelled.py").path,
+                                                               path.path, out.path, json] + (hadLabels && !added.isEmpty ? ["--keep-original"] : [])))
+        #expect(check.status == 0 && check.output.hasPrefix("OK"), "\(name): \(check.output)")
+    }
+
     /// dcmdump exists where the test command ran: a missing DCMTK must not pass silently.
     @Test func dcmdumpIsInstalled() {
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/dcmdump"), "run bash scripts/ensure-system-packages.sh --test")
