@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// The exit statuses Veil documents (README.md, "Exit codes"), from BSD's sysexits.h.
+/// The exit statuses Veil documents (README.md and docs/command-line.md, "Exit codes"), from BSD's sysexits.h.
 enum ExitStatus: Int32 {
     /// EX_USAGE: bad arguments or options, or an unusable policy given with `--policy`.
     case usage = 64

@@ -11,7 +11,7 @@ struct VeilCommand: ParsableCommand {
         Veil suggests sensitivity flags for visible-light clinical photographs. It never
         labels on its own: suggestions go to human review.
 
-        Exit codes (README.md, "Exit codes", says which command returns which):
+        Exit codes (docs/command-line.md, "Exit codes", says which command returns which):
           0   success (per-file errors are reported in the output)
           1   an unexpected internal error: please report it
           64  bad arguments, options or policy
