@@ -49,7 +49,7 @@ let package = Package(
             dependencies: [
                 "Veil", "VeilImage", "VeilDICOM", "VeilVocabulary", "VeilPolicy", "VeilReview",
                 // The model importers and the engine's diagnostics are the CLI's alone.
-                "VeilImport", "VeilEngine", "VeilTensor",
+                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

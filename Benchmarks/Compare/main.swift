@@ -254,8 +254,11 @@ final class LockedImages: @unchecked Sendable {
     var images: [RGBImage] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
-// A benchmark is a process of its own: set OpenBLAS up as `veil` does.
-ProcessWideOpenBLASTuning.apply()
+// OpenBLAS must run single-threaded under Veil's own threads: run with OPENBLAS_NUM_THREADS=1,
+// as the peer scripts do. Say so rather than measure something else.
+if BLASDiagnostics.threadCount != 1 {
+    FileHandle.standardError.write(Data("veil-compare: set OPENBLAS_NUM_THREADS=1 (OpenBLAS runs \(BLASDiagnostics.threadCount) threads)\n".utf8))
+}
 let arguments = CommandLine.arguments.dropFirst()
 let what = arguments.first ?? "all"
 let threads = arguments.dropFirst().first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount

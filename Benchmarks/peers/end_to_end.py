@@ -118,7 +118,9 @@ def main():
     rounds = []
     for _ in range(args.rounds):
         results = {}
-        out, _ = run_measured([os.path.join(bench, ".build", "release", "veil-compare"), "ceiling", str(args.threads), folder])
+        # veil-compare measures Veil's workers over a single-threaded OpenBLAS, as `veil` runs.
+        out, _ = run_measured([os.path.join(bench, ".build", "release", "veil-compare"), "ceiling", str(args.threads), folder],
+                              env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
         ceiling = json.loads(out.stdout.strip().splitlines()[-1])
         for name, extra in (("veil score", ["--no-faces"]), ("veil score, with faces", [])):
             start = time.perf_counter()

@@ -55,8 +55,10 @@ def onnxruntime_rates(threads):
 
 
 def timed(cmd, cwd=None):
-    """Runs cmd under GNU time; returns its stdout and its own peak RSS in MB."""
-    out = subprocess.run(["/usr/bin/time", "-f", "VEIL-PEAK-RSS-KB %M"] + cmd, cwd=cwd, capture_output=True, text=True)
+    """Runs cmd under GNU time, OpenBLAS single-threaded under Veil's own threads as `veil`
+    runs it; returns its stdout and its own peak RSS in MB."""
+    out = subprocess.run(["/usr/bin/time", "-f", "VEIL-PEAK-RSS-KB %M"] + cmd, cwd=cwd, capture_output=True, text=True,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
     kb = [int(l.split()[1]) for l in out.stderr.splitlines() if l.startswith("VEIL-PEAK-RSS-KB")]

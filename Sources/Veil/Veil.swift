@@ -12,8 +12,6 @@ import VeilVocabulary
 
 /// The threads Veil's forward passes may use; see `VeilTensor.Runtime`.
 public typealias Runtime = VeilTensor.Runtime
-/// The opt-in, process-wide OpenBLAS set-up; see `VeilTensor.ProcessWideOpenBLASTuning`.
-public typealias ProcessWideOpenBLASTuning = VeilTensor.ProcessWideOpenBLASTuning
 /// What OpenBLAS is doing in this process, read-only; see `VeilTensor.BLASDiagnostics`.
 public typealias BLASDiagnostics = VeilTensor.BLASDiagnostics
 /// A model that cannot be loaded, naming the file and the cause.

@@ -9,8 +9,7 @@ import COpenBLAS
 /// product is one OpenBLAS call. OpenBLAS's own thread count is process-wide and Veil
 /// leaves it alone, so each of Veil's threads may start that many more; ``automatic`` takes
 /// this into account. For the best speed give OpenBLAS one thread (`OPENBLAS_NUM_THREADS=1`
-/// in the service's environment, or ``ProcessWideOpenBLASTuning/apply()`` at start-up) and
-/// Veil all the cores.
+/// in the service's environment) and Veil all the cores.
 public struct Runtime: Sendable, Hashable, CustomStringConvertible {
     /// Veil's worker threads for one forward pass, from 1 to ``maximumThreads``.
     public let threads: Int

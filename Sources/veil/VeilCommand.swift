@@ -31,7 +31,7 @@ struct VeilCommand: ParsableCommand {
         // The process is the CLI's own, so it sets OpenBLAS up for Veil's workers (one
         // OpenBLAS thread, its idle threads ended, the right kernels) before any thread
         // starts; the library never does this for an embedder.
-        ProcessWideOpenBLASTuning.apply()
+        OpenBLASProcessSetup.apply()
         do {
             var command = try parseAsRoot()
             try command.run()

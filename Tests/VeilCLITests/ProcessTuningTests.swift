@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `veil` command, unlike the library, sets OpenBLAS up for its process
-/// (`ProcessWideOpenBLASTuning`). Checked in a child process, so that this test run's own
+/// (`OpenBLASProcessSetup`, in the executable). Checked in a child process, so that this test run's own
 /// OpenBLAS state never changes while other tests use it.
 struct ProcessTuningTests {
     static let genericCores = ["Prescott", "Core2", "Penryn", "Katmai", "Coppermine", "Northwood", "Unknown"]

@@ -50,15 +50,15 @@ struct RuntimeTests {
         #expect(Runtime.automatic.threads >= 1)
     }
 
-    /// The opt-in tuning's kernel choice for CPUs OpenBLAS 0.3.21 does not recognise. Only
-    /// the pure choice is tested here: `apply()` itself changes the whole process, so it is
-    /// tested through the `veil` binary (`ProcessTuningTests`), never inside this test run.
+    /// The kernel choice for CPUs OpenBLAS 0.3.21 does not recognise. Only the pure choice is
+    /// tested here: the `veil` command's set-up changes the whole process, so it is tested
+    /// through the binary (`ProcessTuningTests`), never inside this test run.
     @Test func kernelsFollowTheCPUFlags() {
         let avx512: Set<String> = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"]
-        #expect(ProcessWideOpenBLASTuning.bestCore(for: avx512) == "SkylakeX")
+        #expect(BLASDiagnostics.bestCore(for: avx512) == "SkylakeX")
         // AVX-512 Foundation alone (Xeon Phi) lacks the BW/VL/DQ parts the SkylakeX kernels use.
-        #expect(ProcessWideOpenBLASTuning.bestCore(for: ["avx2", "fma", "avx512f"]) == "Haswell")
-        #expect(ProcessWideOpenBLASTuning.bestCore(for: ["avx", "avx2"]) == nil, "AVX2 without FMA")
-        #expect(ProcessWideOpenBLASTuning.bestCore(for: ["sse3", "ssse3"]) == nil)
+        #expect(BLASDiagnostics.bestCore(for: ["avx2", "fma", "avx512f"]) == "Haswell")
+        #expect(BLASDiagnostics.bestCore(for: ["avx", "avx2"]) == nil, "AVX2 without FMA")
+        #expect(BLASDiagnostics.bestCore(for: ["sse3", "ssse3"]) == nil)
     }
 }

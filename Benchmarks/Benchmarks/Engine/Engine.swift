@@ -14,8 +14,6 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(10),
         maxIterations: 20
     )
-    // A benchmark run is a process of its own, so it may set OpenBLAS up as `veil` does.
-    ProcessWideOpenBLASTuning.apply()
     let runtime = Runtime(threads: ProcessInfo.processInfo.activeProcessorCount)
     let imagesPerSecond = BenchmarkMetric.custom("images/s", polarity: .prefersLarger, useScalingFactor: false)
 

@@ -8,7 +8,6 @@ import VeilReview
 // and recording suggestions in the review ledger.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .peakMemoryResident], maxDuration: .seconds(10))
-    ProcessWideOpenBLASTuning.apply()  // a process of its own, set up as `veil` sets itself up
     let runtime = Runtime(threads: ProcessInfo.processInfo.activeProcessorCount)
 
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-benchmark-12mp")

@@ -70,9 +70,27 @@ public enum BLASDiagnostics {
     public static var threadCount: Int { BLAS.threadCount }
 
     /// Whether OpenBLAS runs its generic kernels although the CPU offers AVX2 and FMA, which
-    /// makes every product several times slower (see ``ProcessWideOpenBLASTuning``).
+    /// makes every product several times slower. Debian 12's OpenBLAS 0.3.21 predates some
+    /// processors and falls back to them; `OPENBLAS_CORETYPE=Haswell` (or `SkylakeX`) in the
+    /// environment picks better ones.
     public static var isUsingGenericKernelsOnModernCPU: Bool {
-        ProcessWideOpenBLASTuning.genericCores.contains(coreName)
-            && ProcessWideOpenBLASTuning.bestCore(for: ProcessWideOpenBLASTuning.cpuFlags()) != nil
+        genericCores.contains(coreName) && bestCore(for: cpuFlags()) != nil
+    }
+
+    /// OpenBLAS's names for its generic x86 kernels.
+    package static let genericCores: Set<String> = ["Prescott", "Core2", "Penryn", "Katmai", "Coppermine", "Northwood", "Unknown"]
+
+    /// OpenBLAS's name for the best kernels these CPU flags can run, if better than generic.
+    package static func bestCore(for flags: Set<String>) -> String? {
+        if ["avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
+        if ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
+        return nil
+    }
+
+    /// The flags the kernel reports for the first processor (what the OS lets programs use).
+    package static func cpuFlags() -> Set<String> {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " ").map(String.init))
     }
 }

@@ -1,11 +1,14 @@
 import COpenBLAS
 import Foundation
+import VeilTensor
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// An opt-in, process-wide set-up of OpenBLAS for Veil. The library never calls it: the
-/// `veil` command does, first thing, and a server may call it once at start-up.
+/// The `veil` command's process-wide set-up of OpenBLAS. It lives here, in the executable,
+/// because it changes the whole process: the library only takes a `Runtime` value and reads
+/// OpenBLAS's state (`BLASDiagnostics`); an embedder sets `OPENBLAS_NUM_THREADS=1` in its
+/// service's environment instead.
 ///
 /// ``apply()`` changes exactly three things, all process-wide:
 /// 1. **OpenBLAS's thread count becomes 1** (`openblas_set_num_threads(1)`), so that each of
@@ -27,28 +30,28 @@ import Glibc
 /// Because it writes the environment (`setenv` is not thread-safe) and swaps OpenBLAS's
 /// kernel table, call it before any other thread starts and before anything uses OpenBLAS.
 /// Only the first call acts; later calls return the first outcome.
-public enum ProcessWideOpenBLASTuning {
+enum OpenBLASProcessSetup {
     /// What ``apply()`` did.
-    public struct Outcome: Sendable {
+    struct Outcome: Sendable {
         /// OpenBLAS's thread count before it was set to 1.
-        public var previousThreadCount: Int
+        var previousThreadCount: Int
         /// The kernels OpenBLAS had chosen by itself, when they were replaced; nil otherwise.
-        public var replacedCoreName: String?
+        var replacedCoreName: String?
     }
 
     /// Applies the three changes above, once per process.
     @discardableResult
-    public static func apply() -> Outcome { done }
+    static func apply() -> Outcome { done }
 
     private static let done: Outcome = {
         var replaced: String?
-        let picked = BLAS.coreName
-        if getenv("OPENBLAS_CORETYPE") == nil, genericCores.contains(picked),
-           let better = bestCore(for: cpuFlags()), reinitialize(as: better) {
+        let picked = BLASDiagnostics.coreName
+        if getenv("OPENBLAS_CORETYPE") == nil, BLASDiagnostics.genericCores.contains(picked),
+           let better = BLASDiagnostics.bestCore(for: BLASDiagnostics.cpuFlags()), reinitialize(as: better) {
             replaced = picked
         }
-        let threads = BLAS.threadCount
-        BLAS.setThreadCount(1)
+        let threads = BLASDiagnostics.threadCount
+        openblas_set_num_threads(1)
         stopIdleThreads()
         return Outcome(previousThreadCount: max(1, threads), replacedCoreName: replaced)
     }()
@@ -57,22 +60,6 @@ public enum ProcessWideOpenBLASTuning {
         guard let program = dlopen(nil, RTLD_NOW), let shutdown = dlsym(program, "blas_thread_shutdown_") else { return }
         typealias Entry = @convention(c) () -> Int32
         _ = unsafeBitCast(shutdown, to: Entry.self)()
-    }
-
-    static let genericCores: Set<String> = ["Prescott", "Core2", "Penryn", "Katmai", "Coppermine", "Northwood", "Unknown"]
-
-    /// OpenBLAS's name for the best kernels these CPU flags can run, if better than generic.
-    static func bestCore(for flags: Set<String>) -> String? {
-        if ["avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
-        if ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
-        return nil
-    }
-
-    /// The flags the kernel reports for the first processor (what the OS lets programs use).
-    static func cpuFlags() -> Set<String> {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
-        return Set(line.split(separator: " ").map(String.init))
     }
 
     private static func reinitialize(as core: String) -> Bool {
@@ -84,6 +71,6 @@ public enum ProcessWideOpenBLASTuning {
         unsafeBitCast(quit, to: Entry.self)()
         unsafeBitCast(initialize, to: Entry.self)()
         unsetenv("OPENBLAS_CORETYPE")
-        return BLAS.coreName.caseInsensitiveCompare(core) == .orderedSame
+        return BLASDiagnostics.coreName.caseInsensitiveCompare(core) == .orderedSame
     }
 }
