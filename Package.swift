@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor", "VeilTestSupport"]),
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
-        .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil", "VeilTestSupport"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),

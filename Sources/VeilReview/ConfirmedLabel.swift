@@ -74,64 +74,29 @@ public struct ConfirmedLabel: Sendable, Equatable, Codable {
     /// A clearance carries 131390 "No Sensitive Content Identified" alone.
     public var codes: [LabelCode]
     /// The same codes as FHIR Codings, for `meta.security` or `meta.tag`.
-    public var codings: [ContentCoding] { codes.map(ContentCoding.init) }
-
-    enum CodingKeys: String, CodingKey {
-        case sha256, path, frame, studyInstanceUID, seriesInstanceUID, sopInstanceUID, flag, score, reviewer, decidedAt,
-             policy, security, codes, codings
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(sha256, forKey: .sha256)
-        try c.encode(path, forKey: .path)
-        try c.encodeIfPresent(frame, forKey: .frame)
-        try c.encodeIfPresent(studyInstanceUID, forKey: .studyInstanceUID)
-        try c.encodeIfPresent(seriesInstanceUID, forKey: .seriesInstanceUID)
-        try c.encodeIfPresent(sopInstanceUID, forKey: .sopInstanceUID)
-        try c.encodeIfPresent(flag, forKey: .flag)
-        try c.encode(score, forKey: .score)
-        try c.encode(reviewer, forKey: .reviewer)
-        try c.encode(decidedAt, forKey: .decidedAt)
-        try c.encode(policy, forKey: .policy)
-        try c.encodeIfPresent(security, forKey: .security)
-        try c.encode(codes, forKey: .codes)
-        try c.encode(codings, forKey: .codings)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        sha256 = try c.decode(String.self, forKey: .sha256)
-        path = try c.decode(String.self, forKey: .path)
-        frame = try c.decodeIfPresent(Int.self, forKey: .frame)
-        studyInstanceUID = try c.decodeIfPresent(String.self, forKey: .studyInstanceUID)
-        seriesInstanceUID = try c.decodeIfPresent(String.self, forKey: .seriesInstanceUID)
-        sopInstanceUID = try c.decodeIfPresent(String.self, forKey: .sopInstanceUID)
-        flag = try c.decodeIfPresent(Flag.self, forKey: .flag)
-        score = try c.decode(Double.self, forKey: .score)
-        reviewer = try c.decode(String.self, forKey: .reviewer)
-        decidedAt = try c.decode(String.self, forKey: .decidedAt)
-        policy = try c.decode(String.self, forKey: .policy)
-        security = try c.decodeIfPresent(SecurityLabel.self, forKey: .security)
-        codes = try c.decode([LabelCode].self, forKey: .codes)
-    }
+    public var codings: [ContentCoding]
 
     /// The label of a confirmed ledger entry; nil if the entry is not confirmed.
     public init?(_ e: LedgerEntry) {
         guard e.state == .confirmed else { return nil }
+        self.init(e, flag: e.flag, score: e.score, security: SecurityLabel(code: e.confidentiality), codes: e.codes)
+    }
+
+    private init(_ e: LedgerEntry, flag: Flag?, score: Double, security: SecurityLabel?, codes: [LabelCode]) {
         sha256 = e.sha256
         path = e.path
         frame = e.frame
         studyInstanceUID = e.studyInstanceUID
         seriesInstanceUID = e.seriesInstanceUID
         sopInstanceUID = e.sopInstanceUID
-        flag = e.flag
-        score = e.score
+        self.flag = flag
+        self.score = score
         reviewer = e.reviewer ?? ""
         decidedAt = e.decidedAt ?? ""
         policy = "\(e.policy) \(e.policyVersion)"
-        security = SecurityLabel(code: e.confidentiality)
-        codes = e.codes
+        self.security = security
+        self.codes = codes
+        codings = codes.map(ContentCoding.init)
     }
 
     /// The labels of a whole ledger: one per confirmed suggestion, and for each image (or
@@ -149,25 +114,10 @@ public struct ConfirmedLabel: Sendable, Equatable, Codable {
             let group = groups[key]!
             guard group.allSatisfy({ $0.state == .rejected }),
                   let last = group.max(by: { ($0.decidedAt ?? "") < ($1.decidedAt ?? "") }) else { continue }
-            labels.append(ConfirmedLabel(clearance: last))
+            // A clearance: no flag, no security label, 131390 alone.
+            labels.append(ConfirmedLabel(last, flag: nil, score: 0, security: nil, codes: [SensitiveContentCode.noSensitiveContent.label]))
         }
         return labels
-    }
-
-    private init(clearance e: LedgerEntry) {
-        sha256 = e.sha256
-        path = e.path
-        frame = e.frame
-        studyInstanceUID = e.studyInstanceUID
-        seriesInstanceUID = e.seriesInstanceUID
-        sopInstanceUID = e.sopInstanceUID
-        flag = nil
-        score = 0
-        reviewer = e.reviewer ?? ""
-        decidedAt = e.decidedAt ?? ""
-        policy = "\(e.policy) \(e.policyVersion)"
-        security = nil
-        codes = [SensitiveContentCode.noSensitiveContent.label]
     }
 
     /// The CSV header `veil review export --format csv` writes.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VeilTestSupport
 
 /// DICOM sensitive content codes from scoring through review to export, on a DICOM object
 /// and a JPEG, read back with pydicom (Debian's, installed by the test command) as the
@@ -126,11 +127,11 @@ struct StandardLabelsTests {
         #expect(evidence.map { ($0["archiveCode"] as? [String: String])?["value"] } == ["LOCAL-17", "131391", "76752008", "125666000"],
                 "\(rescored.stdout)")
         // Read back by pydicom (only the labels changed) and by DCMTK.
-        let compare = try #require(SensitiveContentReadBack.run(Self.pydicom, [
+        let compare = try #require(ReferenceTool.run(Self.pydicom, [
             ScoreCommandTests.repository.appendingPathComponent("Tools/reference/compare_labelled.py").path, dicom, copy,
             #"[["131391","DCM","Nudity Content"],["76752008","SCT","Breast"],["125666000","SCT","Burn"]]"#]))
         #expect(compare.status == 0, "\(compare.output)")
-        let dump = try #require(SensitiveContentReadBack.run("/usr/bin/dcmdump", ["-q", copy]), "dcmdump is missing: run bash scripts/ensure-system-packages.sh --test")
+        let dump = try #require(ReferenceTool.run("/usr/bin/dcmdump", ["-q", copy]), "dcmdump is missing: run bash scripts/ensure-system-packages.sh --test")
         #expect(dump.status == 0, "\(dump.output)")
         // Applying again writes the same copy from the same original, byte for byte.
         let first = try Data(contentsOf: URL(fileURLWithPath: copy))
@@ -138,22 +139,5 @@ struct StandardLabelsTests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == first)
         #expect(try FileManager.default.contentsOfDirectory(atPath: labelled.path).count == 1, "no partial files left")
-    }
-}
-
-/// Runs a reference tool and returns its status and combined output, or nil when it is missing.
-enum SensitiveContentReadBack {
-    static func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String)? {
-        guard FileManager.default.isExecutableFile(atPath: tool) else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        guard (try? p.run()) != nil else { return nil }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
     }
 }

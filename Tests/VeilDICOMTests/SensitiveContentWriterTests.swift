@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import VeilDICOM
 import VeilImage
+import VeilTestSupport
 
 /// Labelled copies of DICOM objects in every transfer syntax Veil reads: Veil reads its own
 /// copy back, pydicom (Debian's, installed by the test command) finds every other attribute
@@ -13,19 +14,7 @@ struct SensitiveContentWriterTests {
                         CodedEntry(value: "76752008", scheme: "SCT", meaning: "Breast"),
                         CodedEntry(value: "341000119102", scheme: "SCT", meaning: "Tattoo of skin")]
 
-    static func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String)? {
-        guard FileManager.default.isExecutableFile(atPath: tool) else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        guard (try? p.run()) != nil else { return nil }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
-    }
+    static func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String)? { ReferenceTool.run(tool, arguments) }
 
     static var hasPydicom: Bool { run("/usr/bin/python3", ["-c", "import pydicom"])?.status == 0 }
 
