@@ -183,16 +183,28 @@ extension Vocabulary {
         return nil
     }
 
-    /// Laterality words: left, lt, l; right, rt, r; bilateral, bilat, bil, both, b/l.
+    /// Laterality words: left, lt, l; right, rt, r; bilateral, bilat, bil, both, b/l; and
+    /// those of the languages of `translations.tsv` (links, gauche, izquierda, sinistro, …).
+    /// Abbreviations that are English words or abbreviations too (German re, li; Spanish
+    /// der, sin; Italian dx, sx) are left out: a wrong side is worse than none.
     static func side(_ words: [String], at i: Int) -> (laterality: Laterality, length: Int)? {
-        switch words[i] {
-        case "left", "lt", "l", "lft": return (.left, 1)
-        case "right", "rt", "r", "rgt": return (.right, 1)
-        case "bilateral", "bilat", "bil", "both", "bilaterally": return (.both, 1)
-        case "b" where i + 1 < words.count && words[i + 1] == "l": return (.both, 2)
-        default: return nil
-        }
+        if let side = sideWords[words[i]] { return (side, 1) }
+        if words[i] == "b" && i + 1 < words.count && words[i + 1] == "l" { return (.both, 2) }
+        return nil
     }
+
+    /// One hash lookup per word, where a `switch` over strings would compare them in turn.
+    static let sideWords: [String: Laterality] = {
+        var words: [String: Laterality] = [:]
+        for (side, list) in [
+            (Laterality.left, "left lt l lft links linke linker linken linkes gauche gauches izquierdo izquierda izquierdos izquierdas izq izqdo izqda izdo izda sinistro sinistra sinistri sinistre"),
+            (.right, "right rt r rgt rechts rechte rechter rechten rechtes droit droite droits droites derecho derecha derechos derechas dcho dcha destro destra destri destre"),
+            (.both, "bilateral bilat bil both bilaterally beidseits beidseitig beiderseits bds bilaterale bilaterales bilateraux bilaterali beiderzijds bdz dubbelzijdig"),
+        ] {
+            for word in list.split(separator: " ") { words[String(word)] = side }
+        }
+        return words
+    }()
 
     /// Prefixes that writers separate from the term they belong to.
     static let splitPrefixes: Set<String> = ["peri", "fore", "supra", "infra", "sub", "inter", "intra", "para", "retro", "post", "pre"]

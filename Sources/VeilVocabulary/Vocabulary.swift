@@ -30,8 +30,9 @@ public final class Vocabulary: Sendable {
     /// Annex L's compound regions ("Chest, Abdomen and Pelvis"): the concepts of their parts
     /// → the one concept that codes them together; largest first.
     let compounds: [(parts: Set<Int>, concept: Int)]
-    /// English and clinical words near anatomic terms (`dictionary-words.txt`): a word in it
-    /// is never read as a misspelling.
+    /// English and clinical words near anatomic terms (`dictionary-words.txt`), and words of
+    /// other languages near them (`other-language-words.txt`): a word in it is never read as
+    /// a misspelling.
     let dictionaryWords: Set<String>
     /// Identifies the tables' content: `tables-` and a 64-bit FNV-1a hash of every table
     /// file's bytes. Suggestions raised by the vocabulary record it, so a ledger shows which
@@ -128,6 +129,35 @@ public final class Vocabulary: Sendable {
             guard !key.isEmpty else { continue }
             phrases[key] = try resolve(row.target, file: "synonyms.tsv", line: row.line)
         }
+        // Other languages' words add to the English ones and never replace them: a word that
+        // is already English for another concept is a table error, not a silent override.
+        var foreignOnly: Set<String> = []
+        for row in tables.translations {
+            let key = Self.phraseKey(row.phrase)
+            guard !key.isEmpty else { continue }
+            // "-": words that name no body part although their words do ("face et profil", a
+            // radiograph's two views; "cara anterior", a surface), so that they match nothing.
+            let index = row.target == "-" ? Self.namesNoRegion : try resolve(row.target, file: "translations.tsv", line: row.line)
+            if let existing = phrases[key] {
+                guard existing == index else {
+                    func name(_ i: Int) -> String { i == Self.namesNoRegion ? "no region" : concepts[i].meaning }
+                    throw VocabularyError(file: "translations.tsv", line: row.line,
+                                          reason: "'\(row.phrase)' already means \(name(existing)), not \(name(index))")
+                }
+                continue
+            }
+            phrases[key] = index
+            foreignOnly.insert(key)
+        }
+        // French radiographs name their view after the region ("genou face", "thorax face"):
+        // there "face" is the frontal view, not the face. Only for regions that are neither
+        // intimate nor the face, so that nothing sensitive is lost.
+        for row in tables.translations where row.language == "fr" && row.target != "-" {
+            let key = Self.phraseKey(row.phrase) + " face"
+            guard let index = phrases[Self.phraseKey(row.phrase)], index >= 0, concepts[index].sensitivity == .none,
+                  phrases[key] == nil else { continue }
+            phrases[key] = index
+        }
         var detector: [String: Int] = [:]
         for row in tables.detectorLabels {
             detector[row.part] = try resolve(row.target, file: "detector-labels.tsv", line: row.line)
@@ -136,7 +166,9 @@ public final class Vocabulary: Sendable {
             throw VocabularyError(file: "sensitivity.tsv", line: nil, reason: "code \(code) names no concept in the tables")
         }
         var fuzzy: [Int: [(word: String, concept: Int)]] = [:]
-        for (phrase, concept) in phrases where !phrase.contains(" ") && phrase.utf8.count >= 4 {
+        // Near misses land on English words only: the dictionary that tells a misspelling from
+        // another word is English, so a near miss of a German word would be a guess.
+        for (phrase, concept) in phrases where !phrase.contains(" ") && phrase.utf8.count >= 4 && !foreignOnly.contains(phrase) && concept >= 0 {
             fuzzy[phrase.utf8.count, default: []].append((phrase, concept))
         }
         self.concepts = concepts
@@ -165,6 +197,10 @@ public final class Vocabulary: Sendable {
         self.tableVersion = "tables-" + String(tables.contentHash, radix: 16)
     }
 
+    /// The phrase index of words that name no region: they match, and so stop their words
+    /// matching on their own, but add nothing.
+    static let namesNoRegion = -1
+
     /// Lower-case words joined by single spaces: the key phrases are stored and looked up by.
     static func phraseKey(_ text: String) -> String {
         Tokenizer.words(in: text).joined(separator: " ")
@@ -176,11 +212,15 @@ struct Tables {
     struct BodyPart { var term, snomed: String; var srt: String?; var meaning: String; var paired: Bool }
     struct Extra { var snomed, meaning: String; var paired: Bool }
     struct Synonym { var phrase, target: String; var line: Int }
+    struct Translation { var language, phrase, target: String; var line: Int }
+    /// Languages of `translations.tsv`: German, French, Spanish, Italian, Dutch.
+    static let languages: Set<String> = ["de", "fr", "es", "it", "nl"]
     struct Detector { var part, target: String; var line: Int }
 
     var bodyParts: [BodyPart] = []
     var extraConcepts: [Extra] = []
     var synonyms: [Synonym] = []
+    var translations: [Translation] = []
     var detectorLabels: [Detector] = []
     var sensitivity: [String: SensitivityClass] = [:]
     var dictionaryWords: Set<String> = []
@@ -221,11 +261,12 @@ struct Tables {
             extraConcepts.append(.init(snomed: f[0], meaning: f[1], paired: try laterality(f[2], "concepts.tsv", n)))
         }
         // One word per line, 126,000 of them: read as bytes, not through `rows`, which would
-        // cost a tenth of a second at every start. Optional, so that a folder of older tables
-        // still loads (without it, more near misses go to review, not fewer).
-        if let words = FileManager.default.contents(atPath: folder.appendingPathComponent("dictionary-words.txt").path) {
+        // cost a tenth of a second at every start. Both optional, so that a folder of older
+        // tables still loads (without them, more near misses go to review, not fewer).
+        for name in ["dictionary-words.txt", "other-language-words.txt"] {
+            guard let words = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) else { continue }
             for byte in words { contentHash = (contentHash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            dictionaryWords.reserveCapacity(words.count / 8)
+            dictionaryWords.reserveCapacity(dictionaryWords.count + words.count / 8)
             words.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
                 for line in raw.split(separator: 0x0A) where line.first != UInt8(ascii: "#") {
                     dictionaryWords.insert(String(decoding: line, as: UTF8.self))
@@ -233,6 +274,14 @@ struct Tables {
             }
         }
         for (n, f) in try rows("synonyms.tsv", columns: 2) { synonyms.append(.init(phrase: f[0], target: f[1], line: n)) }
+        // Required, unlike the dictionary: without it intimate regions named in German or
+        // French would match nothing, and fewer images would go to review.
+        for (n, f) in try rows("translations.tsv", columns: 3) {
+            guard Self.languages.contains(f[0]) else {
+                throw VocabularyError(file: "translations.tsv", line: n, reason: "unknown language '\(f[0])'; known: \(Self.languages.sorted().joined(separator: ", "))")
+            }
+            translations.append(.init(language: f[0], phrase: f[1], target: f[2], line: n))
+        }
         for (n, f) in try rows("detector-labels.tsv", columns: 2) { detectorLabels.append(.init(part: f[0], target: f[1], line: n)) }
         for (n, f) in try rows("sensitivity.tsv", columns: 3) {
             guard let c = SensitivityClass(rawValue: f[1]) else {

@@ -5,14 +5,15 @@ catches misspelled intimate regions and the face.
     python3 Tools/vocabulary/measure_false_positives.py [--veil .build/release/veil]
         [--corpus FILE] [--misspellings FILE] [--intimate 0.6] [--face 0.7] [--max-rate 0.1]
 
-Runs `veil vocab normalize --file` once over benign_corpus.py's strings (or --corpus, one per
-line) plus misspellings.txt. An input reaches review when one of its regions is intimate with
+Runs `veil vocab normalize --file` once over benign_corpus.py's strings and those of
+benign_corpus_languages.py (German, French, Spanish, Italian, Dutch), or --corpus (one per
+line), plus misspellings.txt. An input reaches review when one of its regions is intimate with
 confidence >= --intimate or face with confidence >= --face (the default policy's thresholds).
 Exits 1 if more than --max-rate percent of the benign corpus reaches review or a misspelling
 does not, so it can gate a change to the fuzzy matching.
 """
 import argparse, collections, json, os, subprocess, sys, tempfile
-import benign_corpus
+import benign_corpus, benign_corpus_languages
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -64,6 +65,7 @@ def main():
             corpus = {"corpus": list(dict.fromkeys(s.strip() for s in f if s.strip()))}
     else:
         corpus = {k: benign_corpus.generate(k) for k in benign_corpus.COUNTS}
+        corpus.update({f"lang {k}": benign_corpus_languages.generate(k) for k in benign_corpus_languages.LANGUAGES})
     with open(a.misspellings, encoding="utf-8") as f:
         missp = [s.strip() for s in f if s.strip() and not s.startswith("#")]
     everything = list(dict.fromkeys([s for lines in corpus.values() for s in lines] + missp))
