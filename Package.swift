@@ -35,6 +35,9 @@ let package = Package(
         .target(name: "VeilDICOM", dependencies: ["VeilImage", "CZlib"]),
         .target(name: "VeilTensor", dependencies: ["COpenBLAS"]),
         .target(name: "VeilEngine", dependencies: ["VeilTensor", "CCrypto"]),
+        // Fitting site-trained heads: logistic regression, cross-validation, calibration and
+        // the measures a committee reads. Only the CLI fits; the library runs fitted heads.
+        .target(name: "VeilFitting", dependencies: ["COpenBLAS"]),
         .target(name: "VeilImport", dependencies: ["VeilEngine"]),
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
@@ -49,7 +52,7 @@ let package = Package(
             dependencies: [
                 "Veil", "VeilImage", "VeilDICOM", "VeilVocabulary", "VeilPolicy", "VeilReview",
                 // The model importers and the engine's diagnostics are the CLI's alone.
-                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS",
+                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS", "VeilFitting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +67,7 @@ let package = Package(
         .target(name: "VeilTestSupport", path: "Tests/Support"),
         .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor", "VeilTestSupport"]),
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
+        .testTarget(name: "VeilFittingTests", dependencies: ["VeilFitting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil", "VeilTestSupport"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),

@@ -17,6 +17,8 @@ struct GraphCompiler {
         var inputSlot: Int
         var outputSlots: [String: Int]
         var slotCount: Int
+        /// Values per image of the manifest's embedding tensor, if it names one.
+        var embeddingLength: Int?
     }
 
     /// A layer before fusion: its operation still open to folding what follows.
@@ -325,11 +327,20 @@ struct GraphCompiler {
         var outputSlots: [String: Int] = [:]
         for tensor in manifest.outputTensors {
             guard let slot = slots[tensor] else {
-                throw ModelLoadingError(file: manifestPath, "the detector reads tensor '\(tensor)', which no node writes")
+                throw ModelLoadingError(file: manifestPath, "the \(tensor == manifest.embedding?.tensor ? "embedding" : "detector") reads tensor '\(tensor)', which no node writes")
             }
             outputSlots[tensor] = slot
         }
-        return Result(steps: steps, inputSlot: 0, outputSlots: outputSlots, slotCount: slots.count)
+        var embeddingLength: Int?
+        if let embedding = manifest.embedding, let shape = shapes[embedding.tensor] {
+            // One vector per image: a feature map would make the "embedding" depend on where
+            // things sit in the picture, and heads are fitted on pooled features.
+            guard shape.height == 1, shape.width == 1 else {
+                throw ModelLoadingError(file: manifestPath, "embedding tensor '\(embedding.tensor)' is \(shape.height)x\(shape.width) per channel; it must be pooled to 1x1")
+            }
+            embeddingLength = shape.channels
+        }
+        return Result(steps: steps, inputSlot: 0, outputSlots: outputSlots, slotCount: slots.count, embeddingLength: embeddingLength)
     }
 
     private func window(_ a: ModelManifest.Attributes, kernel: [Int], node: ModelManifest.Node) throws -> Window {

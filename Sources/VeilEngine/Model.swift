@@ -29,6 +29,8 @@ package final class Model: Sendable {
     let outputSlots: [String: Int]
     let lastUse: [Int]
     let slotCount: Int
+    /// Values per image of the manifest's embedding tensor, or nil if it names none.
+    package let embeddingLength: Int?
     /// The activations of the last finished run, for the next run to reuse (see
     /// `TensorPool`). Concurrent runs each take what is there, possibly nothing; the last to
     /// finish leaves its own, so what is held between runs is one pool, within its bound.
@@ -92,6 +94,7 @@ package final class Model: Sendable {
         self.inputSlot = compiled.inputSlot
         self.outputSlots = compiled.outputSlots
         self.slotCount = compiled.slotCount
+        self.embeddingLength = compiled.embeddingLength
         var lastUse = [Int](repeating: -1, count: compiled.slotCount)
         for (index, step) in compiled.steps.enumerated() {
             for slot in step.inputs { lastUse[slot] = index }

@@ -27,12 +27,17 @@ package struct ModelManifest: Codable, Sendable, Equatable {
     package var graph: [Node]
     /// For single-shot detectors: how boxes and scores are read, decoded and suppressed.
     package var detector: DetectorSpec?
+    /// For classifiers: the tensor holding the backbone's pooled features (one vector per
+    /// image, 1×1 spatially), which site-trained heads read from the same forward pass.
+    package var embedding: EmbeddingSpec?
+    /// For site-trained heads: the backbone they read, how they were fitted, and how well.
+    package var head: HeadSpec?
 
     /// Creates a manifest.
     package init(format: String = "veil-model", formatVersion: Int = 1, name: String, version: String,
                 license: String, summary: String? = nil, provenance: Provenance, weights: WeightsFile,
                 input: InputSpec, preprocessing: [PreprocessingStep], outputs: [OutputSpec], graph: [Node],
-                detector: DetectorSpec? = nil) {
+                detector: DetectorSpec? = nil, embedding: EmbeddingSpec? = nil, head: HeadSpec? = nil) {
         self.format = format
         self.formatVersion = formatVersion
         self.name = name
@@ -46,11 +51,14 @@ package struct ModelManifest: Codable, Sendable, Equatable {
         self.outputs = outputs
         self.graph = graph
         self.detector = detector
+        self.embedding = embedding
+        self.head = head
     }
 
-    /// Every tensor a run must return: the scores' and the detector heads'.
+    /// Every tensor a run must return: the scores', the embedding's and the detector heads'.
     package var outputTensors: [String] {
         var tensors = outputs.map(\.tensor)
+        if let embedding, !tensors.contains(embedding.tensor) { tensors.append(embedding.tensor) }
         for head in (detector?.boxHeads ?? []) + (detector?.scoreHeads ?? []) where !tensors.contains(head.tensor) {
             tensors.append(head.tensor)
         }
@@ -119,6 +127,118 @@ package struct ModelManifest: Codable, Sendable, Equatable {
             self.channels = channels
             self.height = height
             self.width = width
+        }
+    }
+
+    /// The graph tensor a classifier's embedding is read from.
+    package struct EmbeddingSpec: Codable, Sendable, Equatable {
+        /// The tensor, e.g. open_nsfw's `pool`.
+        package var tensor: String
+
+        /// Creates an embedding spec.
+        package init(tensor: String) { self.tensor = tensor }
+    }
+
+    /// What a site-trained head reads and how it was made. Its graph takes the backbone's
+    /// embedding as a `(length, 1, 1)` input; no per-image data is stored.
+    package struct HeadSpec: Codable, Sendable, Equatable {
+        /// The backbone whose embedding the head reads: name, version and weights SHA-256.
+        package var backbone: Backbone
+        /// The CID 900 category its flag carries, e.g. `DCM:131394` for gruesome.
+        package var category: String?
+        /// The training data, in counts and one hash.
+        package var training: Training
+        /// Cross-validated measures of the fit.
+        package var metrics: Metrics
+
+        /// Creates a head spec.
+        package init(backbone: Backbone, category: String?, training: Training, metrics: Metrics) {
+            self.backbone = backbone
+            self.category = category
+            self.training = training
+            self.metrics = metrics
+        }
+
+        /// The backbone model a head was fitted on.
+        package struct Backbone: Codable, Sendable, Equatable {
+            /// Its name, e.g. `open_nsfw`.
+            package var name: String
+            /// Its version.
+            package var version: String
+            /// The SHA-256 of its weights.
+            package var weightsSHA256: String
+            /// Its embedding tensor.
+            package var embedding: String
+
+            /// Creates a backbone reference.
+            package init(name: String, version: String, weightsSHA256: String, embedding: String) {
+                self.name = name
+                self.version = version
+                self.weightsSHA256 = weightsSHA256
+                self.embedding = embedding
+            }
+        }
+
+        /// The data a head was fitted on.
+        package struct Training: Codable, Sendable, Equatable {
+            /// Images labelled with the flag.
+            package var positives: Int
+            /// Images labelled without it.
+            package var negatives: Int
+            /// SHA-256 over the sorted lines `sha256<TAB>label` of the training images.
+            package var dataSHA256: String
+            /// Who fitted it (the user name), when (ISO 8601), and with which command.
+            package var fittedBy: String
+            package var fittedAt: String
+            package var command: String
+
+            /// Creates a training record.
+            package init(positives: Int, negatives: Int, dataSHA256: String, fittedBy: String, fittedAt: String, command: String) {
+                self.positives = positives
+                self.negatives = negatives
+                self.dataSHA256 = dataSHA256
+                self.fittedBy = fittedBy
+                self.fittedAt = fittedAt
+                self.command = command
+            }
+        }
+
+        /// Out-of-fold measures of a fit, with bootstrap intervals.
+        package struct Metrics: Codable, Sendable, Equatable {
+            /// Folds of the stratified cross-validation.
+            package var folds: Int
+            /// The seed of the folds and the bootstrap.
+            package var seed: UInt64
+            /// The L2 regularisation chosen (scikit-learn's C: larger is weaker).
+            package var c: Double
+            /// ROC AUC and its 95% bootstrap interval.
+            package var rocAUC: Double
+            package var rocAUCInterval: [Double]
+            /// Average precision (area under the precision-recall curve) and its interval.
+            package var prAUC: Double
+            package var prAUCInterval: [Double]
+            /// The recall the threshold was chosen for, the threshold (on the calibrated
+            /// probability), and the precision and share of images reviewed there.
+            package var targetRecall: Double
+            package var threshold: Double
+            package var precision: Double
+            package var reviewRate: Double
+
+            /// Creates metrics.
+            package init(folds: Int, seed: UInt64, c: Double, rocAUC: Double, rocAUCInterval: [Double], prAUC: Double,
+                         prAUCInterval: [Double], targetRecall: Double, threshold: Double, precision: Double, reviewRate: Double) {
+                self.folds = folds
+                self.seed = seed
+                self.c = c
+                self.rocAUC = rocAUC
+                self.rocAUCInterval = rocAUCInterval
+                self.prAUC = prAUC
+                self.prAUCInterval = prAUCInterval
+                self.targetRecall = targetRecall
+                self.threshold = threshold
+                self.precision = precision
+                self.reviewRate = reviewRate
+            }
         }
     }
 
