@@ -20,6 +20,21 @@ public struct ModelIdentity: Sendable, Hashable, Codable {
         version = manifest.version
         weightsSHA256 = manifest.weights.sha256
     }
+
+    init(name: String, version: String, weightsSHA256: String) {
+        self.name = name
+        self.version = version
+        self.weightsSHA256 = weightsSHA256
+    }
+}
+
+/// One image's scores and, for a model that names one, its embedding: the backbone's pooled
+/// features from the same forward pass.
+public struct ClassifierOutput: Sendable {
+    /// Flag → score, the model's and its heads'.
+    public var scores: [Flag: Double]
+    /// ``Classifier/embeddingLength`` values, or nil if the model names no embedding.
+    public var embedding: [Float]?
 }
 
 /// Scores images with an image classifier: one score per ``Flag`` the model produces.
@@ -41,8 +56,15 @@ public final class Classifier: Sendable {
     /// The model's name, version and weights hash.
     public let identity: ModelIdentity
 
-    /// The flags this model scores, in the manifest's order, e.g. `[.nudity]`.
+    /// The flags this model scores, in the manifest's order, then its heads', e.g.
+    /// `[.nudity, "gruesome"]`.
     public let flags: [Flag]
+
+    /// Site-trained heads scored from this model's embedding (see ``adding(heads:)``).
+    public let heads: [Head]
+
+    /// The length of the model's embedding (open_nsfw: 1,024), or nil if it names none.
+    public var embeddingLength: Int? { model.embeddingLength }
 
     /// The threads each forward pass uses.
     public var runtime: Runtime { model.runtime }
@@ -83,10 +105,20 @@ public final class Classifier: Sendable {
                        decodingOptions: decodingOptions)
     }
 
+    /// This classifier with `heads` added: each head's flag is scored from the embedding of
+    /// the same forward pass, at the cost of one small matrix product.
+    ///
+    /// - Throws: ``ModelLoadingError`` if a head was fitted on another backbone (name,
+    ///   version or weights), takes another embedding length, or scores a flag already
+    ///   scored.
+    public func adding(heads more: [Head]) throws -> Classifier {
+        try Classifier(model: model, heads: heads + more, batchSize: batchSize, decodingOptions: decoder.options)
+    }
+
     /// Where the embedded default model's manifest is installed.
     public static var defaultModelManifestPath: String { BundledModels.openNSFWManifestPath }
 
-    package init(model: Model, batchSize: Int = 8, decodingOptions: DecodingOptions = DecodingOptions()) throws {
+    package init(model: Model, heads: [Head] = [], batchSize: Int = 8, decodingOptions: DecodingOptions = DecodingOptions()) throws {
         let manifest = model.manifest
         if manifest.detector != nil {
             throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)",
@@ -98,9 +130,28 @@ public final class Classifier: Sendable {
         if Set(manifest.outputs.map(\.name)).count != manifest.outputs.count {
             throw ModelLoadingError(file: "manifest of \(manifest.name) \(manifest.version)", "names a score output twice; one would hide the other")
         }
+        let identity = ModelIdentity(manifest)
+        var flags = manifest.outputs.map { Flag($0.name) }
+        for head in heads {
+            let name = "head \(head.identity.name) \(head.identity.version)"
+            guard let length = model.embeddingLength else {
+                throw ModelLoadingError(file: name, "cannot run on \(identity.name) \(identity.version): that model names no embedding")
+            }
+            guard head.backbone == identity else {
+                throw ModelLoadingError(file: name, "was fitted on \(head.backbone.name) \(head.backbone.version) (weights \(head.backbone.weightsSHA256.prefix(12))…), not on the loaded \(identity.name) \(identity.version) (weights \(identity.weightsSHA256.prefix(12))…); fit it again on this model")
+            }
+            guard head.embeddingLength == length else {
+                throw ModelLoadingError(file: name, "takes embeddings of \(head.embeddingLength) values; \(identity.name) gives \(length)")
+            }
+            guard !flags.contains(head.flag) else {
+                throw ModelLoadingError(file: name, "scores '\(head.flag)', which another output or head already scores")
+            }
+            flags.append(head.flag)
+        }
         self.model = model
-        self.identity = ModelIdentity(manifest)
-        self.flags = manifest.outputs.map { Flag($0.name) }
+        self.identity = identity
+        self.flags = flags
+        self.heads = heads
         self.batchSize = max(1, batchSize)
         self.preprocessor = try Preprocessor(manifest: model.manifest)
         var options = decodingOptions
@@ -117,7 +168,13 @@ public final class Classifier: Sendable {
 
     /// Scores decoded images, ``batchSize`` to a forward pass. Results are in input order.
     public func scores(for images: [RGBImage]) throws -> [[Flag: Double]] {
-        var results: [[Flag: Double]] = []
+        try outputs(for: images).map(\.scores)
+    }
+
+    /// Scores decoded images and returns their embeddings, ``batchSize`` to a forward pass.
+    /// Results are in input order.
+    public func outputs(for images: [RGBImage]) throws -> [ClassifierOutput] {
+        var results: [ClassifierOutput] = []
         results.reserveCapacity(images.count)
         for start in stride(from: 0, to: images.count, by: batchSize) {
             results += try forward(Array(images[start..<min(images.count, start + batchSize)]))
@@ -125,12 +182,15 @@ public final class Classifier: Sendable {
         return results
     }
 
-    private func forward(_ images: [RGBImage]) throws -> [[Flag: Double]] {
+    private func forward(_ images: [RGBImage]) throws -> [ClassifierOutput] {
         let size = preprocessor.inputSize
         let preprocessor = self.preprocessor
         let input = Tensor(batchNCHW: images.parallelMap(threads: runtime.threads) { preprocessor.tensorValues(for: $0) },
                            channels: 3, height: size.height, width: size.width)
         let outputs = try model.run(input)
+        let embedding = model.manifest.embedding.flatMap { outputs[$0.tensor] }
+        // Heads read the embedding tensor as it is: (C, N, 1, 1) is their input layout.
+        let headScores = try embedding.map { e in try runtime.enter { try heads.map { try $0.scores(embeddings: e) } } } ?? []
         return (0..<images.count).map { n in
             var result: [Flag: Double] = [:]
             for spec in model.manifest.outputs {
@@ -138,8 +198,15 @@ public final class Classifier: Sendable {
                 guard let tensor = outputs[spec.tensor] else { continue }
                 result[Flag(spec.name)] = Double(tensor.storage[(spec.channel * tensor.shape.batch + n) * tensor.shape.plane])
             }
-            return result
+            for (head, scores) in zip(heads, headScores) { result[head.flag] = scores[n] }
+            let vector = embedding.map { e in (0..<e.shape.channels).map { c in e.storage[c * e.shape.batch + n] } }
+            return ClassifierOutput(scores: result, embedding: vector)
         }
+    }
+
+    /// The model or head that scores `flag`, for a score's provenance.
+    public func identity(scoring flag: Flag) -> ModelIdentity {
+        heads.first { $0.flag == flag }?.identity ?? identity
     }
 
     /// Reads files for this model: JPEG, PNG and DICOM, decoded at the scale it needs.
@@ -152,12 +219,22 @@ public final class Classifier: Sendable {
     ///
     /// - Throws: `ImageDecodingError` naming the file and the cause.
     public func scores(forFileAt path: String) throws -> [Flag: Double] {
-        let source = try reader.pictures(inFileAt: path)
         var best: [Flag: Double] = [:]
+        for frame in try outputs(forFileAt: path) { best.merge(frame.scores, uniquingKeysWith: max) }
+        return best
+    }
+
+    /// Decodes the file at `path` and returns each picture's scores and embedding: one for
+    /// a photograph, one per frame for a DICOM object, decoded ``batchSize`` at a time.
+    ///
+    /// - Throws: `ImageDecodingError` naming the file and the cause.
+    public func outputs(forFileAt path: String) throws -> [ClassifierOutput] {
+        let source = try reader.pictures(inFileAt: path)
+        var results: [ClassifierOutput] = []
         for start in stride(from: 0, to: source.count, by: batchSize) {
             let images = try (start..<min(source.count, start + batchSize)).map { try source.picture(at: $0).image }
-            for frame in try forward(images) { best.merge(frame, uniquingKeysWith: max) }
+            results += try forward(images)
         }
-        return best
+        return results
     }
 }

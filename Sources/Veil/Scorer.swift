@@ -317,8 +317,10 @@ public final class Scorer: Sendable {
                 scores[.face] = faces.map(\.score).max() ?? 0
             }
             var sources: [Flag: Provenance] = [:]
-            let classifierSource = Provenance(name: classifier.identity.name, version: classifier.identity.version)
-            for flag in raw.keys { sources[flag] = classifierSource }
+            for flag in raw.keys {
+                let model = classifier.identity(scoring: flag)
+                sources[flag] = Provenance(name: model.name, version: model.version)
+            }
             if let detector = faceDetector {
                 sources[.face] = Provenance(name: detector.identity.name, version: detector.identity.version)
             }

@@ -56,7 +56,8 @@ package struct CaffeImporter {
             input: input,
             preprocessing: description.preprocessing,
             outputs: description.outputs,
-            graph: converter.graph)
+            graph: converter.graph,
+            embedding: description.embedding)
         return ImportedModel(manifest: manifest, weights: weights)
     }
 

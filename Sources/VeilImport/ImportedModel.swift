@@ -17,13 +17,16 @@ package struct ModelDescription: Sendable {
     package var outputs: [ModelManifest.OutputSpec]
     /// For detectors: the parameters; the importer fills in the heads from the graph.
     package var detector: ModelManifest.DetectorSpec?
+    /// For classifiers: the pooled features that site-trained heads read.
+    package var embedding: ModelManifest.EmbeddingSpec?
     /// The command that produced the model, recorded in provenance.
     package var converter: String
 
     /// Creates a description.
     package init(name: String, version: String, license: String, summary: String? = nil, notes: String? = nil,
                 origin: String, preprocessing: [ModelManifest.PreprocessingStep],
-                outputs: [ModelManifest.OutputSpec] = [], detector: ModelManifest.DetectorSpec? = nil, converter: String) {
+                outputs: [ModelManifest.OutputSpec] = [], detector: ModelManifest.DetectorSpec? = nil,
+                embedding: ModelManifest.EmbeddingSpec? = nil, converter: String) {
         self.name = name
         self.version = version
         self.license = license
@@ -33,6 +36,7 @@ package struct ModelDescription: Sendable {
         self.preprocessing = preprocessing
         self.outputs = outputs
         self.detector = detector
+        self.embedding = embedding
         self.converter = converter
     }
 }

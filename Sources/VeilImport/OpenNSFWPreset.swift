@@ -15,5 +15,7 @@ package enum OpenNSFWPreset {
             .init(op: .normalize, mean: [104, 117, 123], scale: [1, 1, 1]),
         ],
         outputs: [.init(name: "nudity", tensor: "prob", channel: 1)],
+        // The global average pool before the final layer: 1,024 features per image.
+        embedding: .init(tensor: "pool"),
         converter: "veil model import-caffe --preset open-nsfw")
 }

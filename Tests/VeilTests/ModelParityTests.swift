@@ -10,7 +10,7 @@ import VeilTensor
 @Suite(.serialized)
 struct ModelParityTests {
     struct Goldens: Decodable {
-        struct TensorCase: Decodable { var seed: Int; var nudity: Float; var logits: [Float] }
+        struct TensorCase: Decodable { var seed: Int; var nudity: Float; var logits: [Float]; var embedding: [Float]? }
         struct ImageCase: Decodable { var file: String; var nudity: Float; var nudityWithJPEGReencode: Float }
         var generator: String
         var tensors: [TensorCase]
@@ -68,6 +68,34 @@ struct ModelParityTests {
                 #expect(abs(batched - golden.nudity) <= 1e-4, "seed \(golden.seed) at \(slot) in a batch: \(batched) vs \(golden.nudity)")
             }
         }
+    }
+
+    /// The embedding (the global average pool before the last layer, which site-trained
+    /// heads read) agrees with ONNX Runtime's `pool` within 1e-3 relative to its largest
+    /// value, in a batch; and from a file, `outputs(forFileAt:)` gives the same scores as
+    /// `scores(forFileAt:)` with a 1,024-value embedding that, pooled after a ReLU, is never
+    /// negative.
+    @Test func embeddingsAreTheReferencePool() throws {
+        let cases = Self.goldens.tensors.filter { $0.embedding != nil }
+        try #require(cases.count >= 2, "goldens hold no embeddings")
+        let model = Self.classifier.model
+        try #require(Self.classifier.embeddingLength == 1024)
+        let inputs = cases.map { Self.formulaTensor(seed: $0.seed) }
+        let batch = try model.run(Tensor(batchNCHW: inputs, channels: 3, height: 224, width: 224))["pool"]!
+        var worst: Float = 0
+        for (n, golden) in cases.enumerated() {
+            let reference = golden.embedding!
+            let scale = reference.map(abs).max()!
+            for c in 0..<1024 { worst = max(worst, abs(batch.storage[c * batch.shape.batch + n] - reference[c]) / scale) }
+        }
+        print("open_nsfw embedding parity: largest relative |Veil − ONNX Runtime| \(worst)")
+        #expect(worst <= 1e-3)
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples/images/chelsea.jpg").standardized.path
+        let outputs = try Self.classifier.outputs(forFileAt: file)
+        try #require(outputs.count == 1)
+        #expect(outputs[0].scores == (try Self.classifier.scores(forFileAt: file)))
+        let embedding = try #require(outputs[0].embedding)
+        #expect(embedding.count == 1024 && embedding.allSatisfy { $0 >= 0 } && embedding.contains { $0 > 0 })
     }
 
     /// End to end, from files through Veil's decoder (scaled JPEG decoding) and resizer,

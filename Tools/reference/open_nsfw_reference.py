@@ -185,7 +185,8 @@ def build_onnx(prototxt, caffemodel):
     graph = helper.make_graph(nodes, "open_nsfw",
                               [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", 3, 224, 224])],
                               [helper.make_tensor_value_info(current["prob"], TensorProto.FLOAT, ["N", 2]),
-                               helper.make_tensor_value_info("fc_nsfw", TensorProto.FLOAT, ["N", 2])],
+                               helper.make_tensor_value_info("fc_nsfw", TensorProto.FLOAT, ["N", 2]),
+                               helper.make_tensor_value_info(current["pool"], TensorProto.FLOAT, ["N", 1024, 1, 1])],
                               inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
@@ -229,14 +230,20 @@ def main():
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
-    def run(x):
-        prob, logits = sess.run(["prob", "fc_nsfw"], {input_name: x[None]})
+    def run(x, embedding=False):
+        prob, logits, pool = sess.run(["prob", "fc_nsfw", "pool"], {input_name: x[None]})
+        if embedding:  # the pooled features site-trained heads read (manifest "embedding")
+            return float(prob[0, 1]), [float(v) for v in logits[0]], [float("%.7g" % v) for v in pool[0, :, 0, 0]]
         return float(prob[0, 1]), [float(v) for v in logits[0]]
 
     tensors = []
     for seed in range(4):
-        p, l = run(formula_tensor(seed))
-        tensors.append({"seed": seed, "nudity": p, "logits": l})
+        if seed < 2:
+            p, l, e = run(formula_tensor(seed), embedding=True)
+            tensors.append({"seed": seed, "nudity": p, "logits": l, "embedding": e})
+        else:
+            p, l = run(formula_tensor(seed))
+            tensors.append({"seed": seed, "nudity": p, "logits": l})
     images = []
     sample_dir = os.path.join(ROOT, "Samples", "images")
     for name in sorted(os.listdir(sample_dir)):
