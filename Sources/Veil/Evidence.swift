@@ -124,8 +124,11 @@ public struct Evidence: Sendable, Hashable, Encodable {
         }
         for code in metadata.sensitiveContent {
             let known = SensitiveContentCode.recognize(scheme: code.scheme, value: code.value)
+            // Only the clearance exactly as DICOM spells it clears: a code whose one effect is
+            // to let an image through is not read leniently (`dcm`, ` DCM`).
+            let clears = known == .noSensitiveContent && code.scheme == "DCM" && code.value == "131390"
             found.append(Evidence(flag: .sensitiveContent, field: "SensitiveContentCodeSequence (0008,001D)",
-                                  text: code.description, meaning: known?.meaning, confidence: known == .noSensitiveContent ? 0 : 1,
+                                  text: code.description, meaning: known?.meaning, confidence: clears ? 0 : 1,
                                   contentCode: known, archiveCode: LabelCode(value: code.value, scheme: code.scheme, meaning: code.meaning)))
         }
         return found

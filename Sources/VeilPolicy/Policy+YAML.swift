@@ -17,7 +17,14 @@ extension Policy {
             lines.append("    restrict_threshold: \(rule.restrictThreshold.map { "\($0)" } ?? "null")")
             if let nearMiss = rule.nearMissThreshold { lines.append("    near_miss_review_threshold: \(nearMiss)") }
             lines.append("    confidentiality: \(rule.confidentiality)")
-            if let category = rule.category { lines.append("    category: \(Self.quoted(category.key))  # \(category.meaning)") }
+            if let category = rule.category {
+                lines.append("    category: \(Self.quoted(category.key))  # \(category.meaning)")
+            } else if let category = contentCategory(for: flag) {
+                // The default, as a comment: a written key would no longer follow the default.
+                lines.append("    # category: \(category.key) \(category.meaning), the default for a flag without one")
+            } else {
+                lines.append("    # category: none; a confirmed label carries the archive's own codes")
+            }
             switch rule.calibration {
             case let .platt(a, b)?: lines.append("    calibration:\n      platt: {a: \(a), b: \(b)}")
             case let .isotonic(points)?:

@@ -140,8 +140,9 @@ extension ConfirmedLabel {
     /// The labels as DICOM JSON (PS3.18 F.2), one data set per line: for each DICOM object,
     /// its Study, Series and SOP Instance UIDs and the Sensitive Content Code Sequence
     /// (0008,001D) its labels call for, one item per code (the labels of all its frames
-    /// together, each code once); for any other image, its SHA-256 under `sha256` in place of
-    /// the UIDs. A clearance (131390) is written only when nothing else labels the image.
+    /// together, each code once); for any other image, its SHA-256 in place of the UIDs, in
+    /// the private element (0009,1010) of the private creator ``privateCreator`` (0009,0010).
+    /// A clearance (131390) is written only when nothing else labels the image.
     public static func dicomJSON(_ labels: [ConfirmedLabel]) -> [String] {
         var codesByImage: [String: [LabelCode]] = [:], first: [String: ConfirmedLabel] = [:], order: [String] = []
         for label in labels {
@@ -162,7 +163,10 @@ extension ConfirmedLabel {
                 if let study = label.studyInstanceUID { object["0020000D"] = ["vr": "UI", "Value": [study]] }
                 if let series = label.seriesInstanceUID { object["0020000E"] = ["vr": "UI", "Value": [series]] }
             } else {
-                object["sha256"] = label.sha256
+                // In a private element, so that the line stays a DICOM JSON data set that any
+                // reader parses (PS3.5 7.8: the creator reserves block 10 of group 0009).
+                object["00090010"] = ["vr": "LO", "Value": [Self.privateCreator]]
+                object["00091010"] = ["vr": "LO", "Value": [label.sha256]]
             }
             guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
                 return nil
@@ -170,6 +174,9 @@ extension ConfirmedLabel {
             return String(decoding: data, as: UTF8.self)
         }
     }
+
+    /// The private creator under which ``dicomJSON(_:)`` writes a non-DICOM image's SHA-256.
+    public static let privateCreator = "VEIL 1"
 
     /// One code sequence item: Code Value (SH, or Long Code Value, UC, past 16 characters),
     /// Coding Scheme Designator (SH) and Code Meaning (LO).

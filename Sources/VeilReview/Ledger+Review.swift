@@ -77,9 +77,24 @@ public struct LedgerEntry: Sendable, Codable, Equatable {
     public var details: [LabelCode] = []
 
     /// The codes the label carries once confirmed: ``labels`` and the reviewer's ``details``,
-    /// each code once.
+    /// each code once, never empty. A code with no value or scheme (an archive's unreadable
+    /// item) is no code to write into an object and is left out. A suggestion recorded
+    /// before labels were (a ledger older than schema 5) gets its flag's category under the
+    /// standard policy; `sensitive-content`, which carries the archive's own codes, gets
+    /// 131395 Sensitive Content only when none could be read: a confirmed label that carried
+    /// nothing would let a sensitive image pass as unlabelled.
     public var codes: [LabelCode] {
-        (labels + details).reduce(into: []) { all, code in if !all.contains(where: { $0.key == code.key }) { all.append(code) } }
+        var all: [LabelCode] = []
+        for code in labels + details where !code.value.isEmpty && !code.scheme.isEmpty && !all.contains(where: { $0.key == code.key }) {
+            all.append(code)
+        }
+        let isCategory = { (code: LabelCode) in SensitiveContentCode.recognize(scheme: code.scheme, value: code.value)?.group == .category }
+        if let category = Policy.standard.contentCategory(for: flag), !all.contains(where: isCategory) {
+            all.insert(category.label, at: 0)
+        } else if all.isEmpty {
+            all.append(SensitiveContentCode.sensitiveContent.label)
+        }
+        return all
     }
 }
 

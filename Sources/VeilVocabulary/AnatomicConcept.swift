@@ -12,6 +12,14 @@ public struct AnatomicConcept: Sendable, Hashable {
     public let isPaired: Bool
     /// How sensitive an image of this region is.
     public let sensitivity: SensitivityClass
+
+    /// The side a concept names itself, such as LINGUINAL's "Left inguinal region": it has
+    /// no left and right of its own (it is unpaired), yet it is on the left.
+    public var inherentLaterality: Laterality {
+        if meaning.hasPrefix("Left ") { return .left }
+        if meaning.hasPrefix("Right ") { return .right }
+        return .none
+    }
 }
 
 /// How sensitive an image showing a region is, for review routing.

@@ -19,8 +19,8 @@ extension Vocabulary {
     public func normalize(bodyPartExamined value: String) -> [NormalizedRegion] {
         let trimmed = value.trimmingSpaces
         if let index = byBodyPartExamined[trimmed.uppercased()] {
-            return [NormalizedRegion(concept: concepts[index], laterality: .none, match: .exact, confidence: 1,
-                                     exposure: nil, matchedText: trimmed)]
+            return [NormalizedRegion(concept: concepts[index], laterality: concepts[index].inherentLaterality, match: .exact,
+                                     confidence: 1, exposure: nil, matchedText: trimmed)]
         }
         return normalize(text: trimmed)
     }
@@ -55,8 +55,8 @@ extension Vocabulary {
             && bytes[2...].contains { (0x30...0x39).contains($0) }
         guard isSCT || (isSRT && !system) else { return nil }
         guard let index = isSCT ? bySNOMED[text] : bySNOMEDRT[text] else { return .unmatched(input) }
-        return NormalizedRegion(concept: concepts[index], laterality: .none, match: .exact, confidence: 1,
-                                exposure: nil, matchedText: input)
+        return NormalizedRegion(concept: concepts[index], laterality: concepts[index].inherentLaterality, match: .exact,
+                                confidence: 1, exposure: nil, matchedText: input)
     }
 
     /// A detector label such as `FEMALE_BREAST_EXPOSED` or `FACE_MALE`. Returns `nil` if the
@@ -167,7 +167,7 @@ extension Vocabulary {
 
     private func region(_ index: Int, side: Laterality, match: MatchKind, confidence: Double, text: String) -> NormalizedRegion {
         let concept = concepts[index]
-        return NormalizedRegion(concept: concept, laterality: concept.isPaired ? side : .none, match: match,
+        return NormalizedRegion(concept: concept, laterality: concept.isPaired ? side : concept.inherentLaterality, match: match,
                                 confidence: confidence, exposure: nil, matchedText: text)
     }
 

@@ -18,19 +18,19 @@ struct LabelCommand: ParsableCommand {
             abstract: "Write a labelled copy of each reviewed DICOM object into a folder.",
             usage: "veil label apply --ledger <ledger> --out <out> [--keep-original]\n     [<inputs> ...]",
             discussion: """
-            For each DICOM object with labels in the ledger (confirmed suggestions, or 131390 \\
-            for an object whose every suggestion was rejected), writes OUT/SOPINSTANCEUID.dcm: \\
-            a copy whose Sensitive Content Code Sequence (0008,001D) gains the labels' codes. \\
-            Existing items are kept and no code is added twice; every other attribute, Pixel \\
-            Data and the transfer syntax are unchanged, and the SOP Instance UID is kept (the \\
-            label is metadata of the same instance). Each copy is written to a temporary file \\
+            For each DICOM object with labels in the ledger (confirmed suggestions, or 131390 \
+            for an object whose every suggestion was rejected), writes OUT/SOPINSTANCEUID.dcm: \
+            a copy whose Sensitive Content Code Sequence (0008,001D) gains the labels' codes. \
+            Existing items are kept and no code is added twice; every other attribute, Pixel \
+            Data and the transfer syntax are unchanged, and the SOP Instance UID is kept (the \
+            label is metadata of the same instance). Each copy is written to a temporary file \
             and renamed into place; an original is never written.
 
-            The object is read from the path the ledger recorded, or from an INPUT with the \\
-            same SHA-256; an object whose bytes changed since it was scored is not labelled. \\
+            The object is read from the path the ledger recorded, or from an INPUT with the \
+            same SHA-256; an object whose bytes changed since it was scored is not labelled. \
             Images that are not DICOM are counted, not written.
 
-            Exit codes: 0 done; 65 some objects could not be labelled; 66 the ledger does \\
+            Exit codes: 0 done; 65 some objects could not be labelled; 66 the ledger does \
             not exist; 73 a copy cannot be written.
 
             Examples:
@@ -56,8 +56,15 @@ struct LabelCommand: ParsableCommand {
             }
             var byDigest: [String: String] = [:]
             for input in inputs {
-                guard let data = try? ImageDecoder.readFile(atPath: input) else { throw CommandFailure(.noInput, "\(input): cannot be read") }
+                let data: Data
+                do { data = try ImageDecoder.readFile(atPath: input) } catch {
+                    throw CommandFailure(.noInput, "\(error)")
+                }
                 byDigest[ContentDigest.sha256(data)] = input
+            }
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
+                throw CommandFailure(.outputFailed, "--out \(out) is a file, not a folder")
             }
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -67,19 +74,6 @@ struct LabelCommand: ParsableCommand {
             var failed = 0, written = 0
             for sop in order {
                 let group = byObject[sop]!
-                let sha = group[0].sha256
-                let source = byDigest[sha] ?? group[0].path
-                let data: Data
-                do { data = try ImageDecoder.readFile(atPath: source) } catch {
-                    warn("\(sop): \(error); not labelled")
-                    failed += 1
-                    continue
-                }
-                guard ContentDigest.sha256(data) == sha else {
-                    warn("\(sop): \(source) has changed since it was scored (its SHA-256 differs); not labelled")
-                    failed += 1
-                    continue
-                }
                 var codes: [CodedEntry] = []
                 for code in group.flatMap(\.codes) where !codes.contains(where: { $0.value == code.value && $0.scheme == code.scheme }) {
                     codes.append(CodedEntry(value: code.value, scheme: code.scheme, meaning: code.meaning))
@@ -89,12 +83,38 @@ struct LabelCommand: ParsableCommand {
                 if codes.contains(where: { $0.value != cleared.value || $0.scheme != cleared.scheme }) {
                     codes.removeAll { $0.value == cleared.value && $0.scheme == cleared.scheme }
                 }
-                let labelled: (data: Data, added: [CodedEntry])
-                do { labelled = try SensitiveContentWriter.labelled(data, adding: codes, keepingOriginal: keepOriginal) } catch {
-                    warn("\(sop): \(source): \(error); not labelled")
+                // Archives hold copies of one instance in several files; the ledger may have
+                // scored more than one. Each is tried in turn until one can be labelled.
+                var candidates: [(sha: String, path: String)] = []
+                for label in group where !candidates.contains(where: { $0.sha == label.sha256 }) {
+                    candidates.append((label.sha256, byDigest[label.sha256] ?? label.path))
+                }
+                var reasons: [String] = []
+                var result: (source: String, data: Data, added: [CodedEntry])?
+                for candidate in candidates {
+                    let data: Data
+                    do { data = try ImageDecoder.readFile(atPath: candidate.path) } catch {
+                        reasons.append("\(error)")
+                        continue
+                    }
+                    guard ContentDigest.sha256(data) == candidate.sha else {
+                        reasons.append("\(candidate.path) has changed since it was scored (its SHA-256 differs)")
+                        continue
+                    }
+                    do {
+                        let labelled = try SensitiveContentWriter.labelled(data, adding: codes, keepingOriginal: keepOriginal)
+                        result = (candidate.path, labelled.data, labelled.added)
+                        break
+                    } catch {
+                        reasons.append("\(candidate.path): \(error)")
+                    }
+                }
+                guard let labelled = result else {
+                    warn("\(sop): \(reasons.joined(separator: "; ")); not labelled")
                     failed += 1
                     continue
                 }
+                let source = labelled.source
                 let target = (out as NSString).appendingPathComponent(Self.fileName(sop))
                 if let a = FileIdentity(target), let b = FileIdentity(source), a == b {
                     warn("\(sop): the copy would overwrite its original \(source); not labelled")

@@ -138,6 +138,10 @@ struct ReviewCommand: ParsableCommand {
                     guard known.group == .detail else {
                         throw CommandFailure(.usage, "--detail \(text): \(known) is a category (CID 900); the category comes from the policy's flag")
                     }
+                    // A meaning that contradicts the code is a slip of one or the other.
+                    if let meaning, meaning.trimmingCharacters(in: .whitespaces).lowercased() != known.meaning.lowercased() {
+                        throw CommandFailure(.usage, "--detail \(text): CID 901 calls \(known.scheme):\(known.value) '\(known.meaning)'; give the code alone, or the code you meant")
+                    }
                     codes.append(known.label)
                     continue
                 }
@@ -145,13 +149,31 @@ struct ReviewCommand: ParsableCommand {
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                     throw CommandFailure(.usage, "--detail takes SCHEME:VALUE, e.g. SCT:312608009; got '\(text)'")
                 }
-                guard let meaning, !meaning.trimmingCharacters(in: .whitespaces).isEmpty else {
+                guard let given = meaning?.trimmingCharacters(in: .whitespaces), !given.isEmpty else {
                     throw CommandFailure(.usage, "--detail \(text) is not a code of CID 901, so Veil does not know its meaning; give it as \(key)=MEANING")
                 }
+                // What DICOM lets a code item hold (PS3.5 6.2): it is written into objects.
+                if let problem = Self.dicomProblem(scheme: parts[0], value: parts[1], meaning: given) {
+                    throw CommandFailure(.usage, "--detail \(text): \(problem)")
+                }
                 warn("note: --detail \(key) is not a code of CID 901 (Sensitive Content Detail); it is recorded as given")
-                codes.append(LabelCode(value: parts[1], scheme: parts[0], meaning: meaning.trimmingCharacters(in: .whitespaces)))
+                codes.append(LabelCode(value: parts[1], scheme: parts[0], meaning: given))
             }
             try arguments.record(.confirmed, details: codes)
+        }
+
+        /// Why a code item with these fields would be invalid DICOM, or nil: Coding Scheme
+        /// Designator is SH (16 characters), Code Value SH (or Long Code Value, UC, past 16),
+        /// Code Meaning LO (64); none may hold a backslash (DICOM's value separator) or a
+        /// control character.
+        static func dicomProblem(scheme: String, value: String, meaning: String) -> String? {
+            for (name, text) in [("the scheme", scheme), ("the code", value), ("the meaning", meaning)]
+            where text.unicodeScalars.contains(where: { $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }) {
+                return "\(name) holds a backslash or a control character, which DICOM does not allow in a code"
+            }
+            if scheme.count > 16 { return "the scheme '\(scheme)' is \(scheme.count) characters; DICOM allows 16" }
+            if meaning.count > 64 { return "the meaning is \(meaning.count) characters; DICOM allows 64" }
+            return nil
         }
     }
 

@@ -8,7 +8,7 @@ struct VeilCommand: ParsableCommand {
         commandName: "veil",
         abstract: "Find sensitive images in clinical image archives and help people label them.",
         discussion: """
-        Veil suggests sensitivity flags for visible-light clinical photographs. It never
+        Veil suggests sensitivity flags for visible-light clinical photographs. It never \
         labels on its own: suggestions go to human review.
 
         Exit codes (docs/command-line.md, "Exit codes", says which command returns which):

@@ -64,6 +64,7 @@ struct VocabCommand: ParsableCommand {
     struct Normalize: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Normalize body-part names: free text, Body Part Examined terms, SNOMED codes, detector labels.",
+            usage: "veil vocab normalize [<inputs> ...] [--file <file>] [--json]\n     [--tables <tables>]",
             discussion: """
             Each input may name several regions; each gets its own result. An input that names \
             no known region gets one result with match "none": Veil prefers unknown to wrong.
@@ -79,8 +80,11 @@ struct VocabCommand: ParsableCommand {
         @Argument(help: "Names to normalize.")
         var inputs: [String] = []
 
-        @Option(help: "Read one name per line from this file and write one JSON line per input line: the input and the list of regions it names (empty for a blank line).")
+        @Option(help: "Read one name per line from this file ('-': standard input) and write one JSON line per input line: the input and the list of regions it names (empty for a blank line). Lines that are not UTF-8 are read as Latin-1, with a warning naming them.")
         var file: String?
+
+        @Option(help: "Load the vocabulary tables from this folder instead of those shipped with Veil: to try edited tables without rebuilding.")
+        var tables: String?
 
         @ArgumentParser.Flag(help: "Print JSON instead of a table.")
         var json = false
@@ -91,26 +95,52 @@ struct VocabCommand: ParsableCommand {
         }
 
         func run() throws {
-            let vocabulary = try Vocabulary.standard()
+            let vocabulary: Vocabulary
+            do {
+                vocabulary = try tables.map { try Vocabulary(resources: URL(fileURLWithPath: $0)) } ?? Vocabulary.standard()
+            } catch let error as VocabularyError {
+                throw CommandFailure(.usage, "\(tables.map { "--tables \($0)" } ?? "the vocabulary"): \(error)")
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             if let file {
-                let text: String
-                do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                    let missing = !FileManager.default.fileExists(atPath: file)
-                    throw CommandFailure(missing ? .noInput : .usage, "cannot read \(file): " + (missing ? "no such file" : "not UTF-8 text, or not a file"))
+                let data: Data
+                if file == "-" {
+                    data = FileHandle.standardInput.readDataToEndOfFile()
+                } else {
+                    var isFolder: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else {
+                        throw CommandFailure(.noInput, "cannot read \(file): no such file")
+                    }
+                    guard !isFolder.boolValue, let contents = FileManager.default.contents(atPath: file) else {
+                        throw CommandFailure(.noInput, "cannot read \(file): " + (isFolder.boolValue ? "it is a folder" : "permission denied or unreadable"))
+                    }
+                    data = contents
                 }
                 // One output line per input line, so that results line up with their inputs
                 // (`paste` works); a compound region without a single code carries a list.
                 struct LineRecord: Encodable { var input: String; var regions: [RegionRecord] }
                 var output = Data()
-                var inputLines = lines(text)
+                var inputLines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
                 if inputLines.last?.isEmpty == true { inputLines.removeLast() }  // the final line end
-                for line in inputLines {
-                    let input = String(line)
+                var latin1: [Int] = []
+                for (n, raw) in inputLines.enumerated() {
+                    let bytes = Array(raw.last == 0x0D ? raw.dropLast() : raw)  // CRLF, as Excel writes
+                    // An archive's export in Latin-1 ("Gesäß" as one byte per letter) is read
+                    // line by line rather than refused whole: every byte is a Latin-1 letter.
+                    var input: String
+                    if let utf8 = String(validating: bytes, as: UTF8.self) {
+                        input = utf8
+                    } else {
+                        input = String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+                        latin1.append(n + 1)
+                    }
                     let regions = input.trimmingCharacters(in: .whitespaces).isEmpty ? [] : vocabulary.normalize(input)
                     output.append(try encoder.encode(LineRecord(input: input, regions: regions.map { RegionRecord(input: input, region: $0) })))
                     output.append(0x0A)
+                }
+                if !latin1.isEmpty {
+                    warn("\(file == "-" ? "standard input" : file): \(latin1.count) line(s) not UTF-8, read as Latin-1 (line \(latin1.prefix(5).map(String.init).joined(separator: ", "))\(latin1.count > 5 ? ", …" : ""))")
                 }
                 try StandardOutput.write(output)
                 return

@@ -67,6 +67,14 @@ struct StandardLabelsTests {
                                             "--detail", "DCM:131391"]).status == 64)
         #expect(try ScoreCommandTests.veil(["review", "confirm", try id("face", dicom), "--ledger", ledger, "--reviewer", "x",
                                             "--detail", "99SITE:W1"]).status == 64)
+        // A meaning that contradicts a CID 901 code, and what DICOM cannot hold in a code item
+        // (a backslash splits a value in two; SH holds 16 characters, LO 64), are refused.
+        for bad in ["SCT:76752008=Penis", "99SITE:A\\B=back slash", "99SITE:W2=a\nb", "99SITETOOLONGSCHEME:W3=x",
+                    "99SITE:W4=" + String(repeating: "m", count: 65)] {
+            let run = try ScoreCommandTests.veil(["review", "confirm", try id("face", dicom), "--ledger", ledger, "--reviewer", "x",
+                                                  "--detail", bad])
+            #expect(run.status == 64 && run.stderr.contains("--detail"), "\(bad): \(run.status) \(run.stderr)")
+        }
         #expect(try ScoreCommandTests.veil(["review", "reject", try id("face", dicom), "--ledger", ledger, "--reviewer", "dr.lee"]).status == 0)
         // The JPEG's only suggestion (its file name) is rejected: the image is cleared.
         #expect(try ScoreCommandTests.veil(["review", "reject", try id("body-region", jpeg), "--ledger", ledger, "--reviewer", "dr.lee"]).status == 0)
@@ -91,10 +99,10 @@ struct StandardLabelsTests {
             import json, sys
             from pydicom import Dataset
             for line in sys.stdin:
-                d = json.loads(line)
-                if "00080018" not in d:
-                    print("sha256", d["sha256"][:8], [i["00080100"]["Value"][0] for i in d["0008001D"]["Value"]]); continue
-                ds = Dataset.from_json(d)
+                ds = Dataset.from_json(json.loads(line))  # every line, DICOM or not
+                if "SOPInstanceUID" not in ds:
+                    assert ds[0x00090010].value == "VEIL 1", ds
+                    print("sha256", ds[0x00091010].value[:8], [i.CodeValue for i in ds[0x0008001D].value]); continue
                 print(ds.SOPInstanceUID, [(i.CodeValue, i.CodingSchemeDesignator, i.CodeMeaning) for i in ds[0x0008001D].value])
             """]
         let input = Pipe(), output = Pipe()

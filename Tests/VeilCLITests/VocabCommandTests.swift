@@ -32,6 +32,34 @@ struct VocabCommandTests {
         #expect(regions == [["72696002"], ["76752008", "46862004"], [], ["none"]])
     }
 
+    /// A Latin-1 line (an older archive's export) is read as Latin-1 and named in a warning,
+    /// not refused with the whole file; `-` reads standard input.
+    @Test func fileModeReadsLatin1LinesAndStandardInput() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("veil-vocab-\(UUID()).txt")
+        // "Gesäß links" with ä and ß as single Latin-1 bytes, then a UTF-8 line.
+        try Data([0x47, 0x65, 0x73, 0xE4, 0xDF, 0x20, 0x6C, 0x69, 0x6E, 0x6B, 0x73, 0x0A] + Array("Brust\n".utf8)).write(to: file)
+        let run = try ScoreCommandTests.veil(["vocab", "normalize", "--file", file.path])
+        #expect(run.status == 0 && run.stderr.contains("1 line(s) not UTF-8, read as Latin-1 (line 1)"), "\(run.stderr)")
+        let objects = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.map { $0["input"] as? String } == ["Gesäß links", "Brust"])
+        let first = (objects.first?["regions"] as? [[String: Any]])?.first
+        #expect(first?["snomed"] as? String == "46862004" && first?["laterality"] as? String == "L")
+
+        let process = Process()
+        process.executableURL = ScoreCommandTests.veilExecutable
+        process.arguments = ["vocab", "normalize", "--file", "-"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data("LINGUINAL\n".utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // The Annex L term names its side itself.
+        #expect(process.terminationStatus == 0 && text.contains("\"laterality\":\"L\"") && text.contains("85119005"), "\(text)")
+    }
+
     /// Codes in FHIR and URI forms name the same concept as the bare code.
     @Test func fhirAndURIFormsOfCodes() throws {
         let forms = ["http://snomed.info/sct|76752008", "https://snomed.info/sct|76752008", "http://snomed.info/id/76752008",

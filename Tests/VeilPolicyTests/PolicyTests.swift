@@ -198,8 +198,11 @@ struct PolicyCategoryTests {
         #expect(p.contentCategory(for: "gruesome") == .gruesomeContent)
         #expect(p.contentCategory(for: "personal") == .personalContent)
         #expect(p.contentCategory(for: "wound") == .sensitiveContent)
-        // What `veil policy show` writes reads back as the same policy.
+        // What `veil policy show` writes reads back as the same policy, and spells out the
+        // defaults as comments: the site flag's 131395, the archive's own codes.
         #expect(try Policy(yaml: p.yaml) == p)
+        #expect(p.yaml.contains("  wound:\n") && p.yaml.contains("# category: DCM:131395 Sensitive Content, the default for a flag without one"))
+        #expect(p.yaml.contains("# category: none; a confirmed label carries the archive's own codes"))
     }
 
     /// A detail code, the clearance code, or no code at all cannot be a flag's category.

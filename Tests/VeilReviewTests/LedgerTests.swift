@@ -112,6 +112,10 @@ struct LedgerTests {
         let ledger = try Ledger(path: path)
         let old = try #require(try ledger.entries().first)
         #expect(old.state == .confirmed && old.labels.isEmpty && old.details.isEmpty)
+        // Confirmed before labels were recorded: the label still carries its flag's category
+        // (face: 131393 Identifying Content), so that export and `label apply` write one.
+        #expect(old.codes == [SensitiveContentCode.identifyingContent.label])
+        #expect(try #require(ConfirmedLabel.labels(from: [old]).first).codes == [SensitiveContentCode.identifyingContent.label])
 
         let breast = LabelCode(value: "76752008", scheme: "SCT", meaning: "Breast")
         var suggestion = Policy.standard.suggestions(for: ["body-region": 0.9])[0]
@@ -124,6 +128,26 @@ struct LedgerTests {
         #expect(entry.labels == [SensitiveContentCode.nudityContent.label, breast])
         #expect(entry.details == [burn, breast])
         #expect(entry.codes == [SensitiveContentCode.nudityContent.label, breast, burn], "each code once, category first")
+    }
+
+    /// An archive's item without a readable code is no code to write back: a confirmed
+    /// `sensitive-content` label whose only code was unreadable carries 131395 instead, and
+    /// one with readable archive codes carries just those.
+    @Test func unreadableArchiveCodesAreNotWrittenBack() throws {
+        let ledger = try Ledger(path: Self.freshPath())
+        var suggestion = Policy.standard.suggestions(for: ["sensitive-content": 1])[0]
+        suggestion.labels = [LabelCode(value: "", scheme: "", meaning: "unreadable code item")]
+        let id = try #require(try ledger.record(image: Self.image, suggestions: [suggestion], policy: .standard,
+                                                model: "DICOM", modelVersion: "t").first)
+        try ledger.decide(suggestion: id, reviewer: "dr.lee", decision: .confirmed)
+        #expect(try #require(try ledger.entries().first).codes == [SensitiveContentCode.sensitiveContent.label])
+        let local = LabelCode(value: "X1", scheme: "99SITE", meaning: "Local")
+        var other = Policy.standard.suggestions(for: ["sensitive-content": 1])[0]
+        other.labels = [local]
+        let second = try #require(try ledger.record(image: LedgerImage(sha256: String(repeating: "ef", count: 32), path: "b.dcm", width: 8, height: 8),
+                                                    suggestions: [other], policy: .standard, model: "DICOM", modelVersion: "t").first)
+        try ledger.decide(suggestion: second, reviewer: "dr.lee", decision: .confirmed)
+        #expect(try #require(try ledger.entries().first { $0.suggestionID == second }).codes == [local])
     }
 
     @Test func openingWithoutCreateNeedsTheFile() throws {

@@ -86,6 +86,9 @@ struct EvidenceTests {
         #expect(Evidence.scores(cleared) == [.sensitiveContent: 0])
         m.sensitiveContent.append(CodedEntry(value: "LOCAL-9", scheme: "99SITE", meaning: "restricted"))
         #expect(Evidence.scores(Evidence.fromDICOM(m, vocabulary: Self.vocabulary)) == [.sensitiveContent: 1])
+        // Only DICOM's own spelling clears: a lower-case scheme counts as sensitive.
+        m.sensitiveContent = [CodedEntry(value: "131390", scheme: "dcm", meaning: "No Sensitive Content Identified")]
+        #expect(Evidence.scores(Evidence.fromDICOM(m, vocabulary: Self.vocabulary)) == [.sensitiveContent: 1])
     }
 
     /// The path raises only intimate regions: "face" in a file name says little.

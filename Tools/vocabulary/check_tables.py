@@ -20,6 +20,11 @@ for keyword, codes in _concepts_dict.concepts["SCT"].items():
     for code, (meaning, _cids) in codes.items():
         meanings.setdefault(code, set()).add(meaning.lower().replace(" (body structure)", "").strip())
 srt_to_sct = _snomed_dict.mapping["SRT"]
+# CID 901 Sensitive Content Detail (DICOM 2026a; ../shared/dicom/sensitive-content-codes.tsv)
+# is newer than pydicom's tables; its anatomic members are checked against it instead.
+for code, meaning in {"39117004": "labium", "65439009": "clitoris", "75776007": "pubic hair",
+                      "64013008": "hair of scalp"}.items():
+    meanings.setdefault(code, set()).add(meaning)
 
 
 def rows(name):

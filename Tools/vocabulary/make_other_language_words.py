@@ -10,12 +10,12 @@ as testes, Spanish "cervicales" as cervix).
 
 Every word of 5+ letters in the five Debian word lists, folded as Veil's tokenizer folds it
 (accents dropped; words keeping a non-ASCII letter such as ñ are left out, as fuzzy matching
-skips them), goes through `veil vocab normalize --file` with the vocabulary as it stands
-WITHOUT this file. The words that come back as a near miss of an intimate region or the face
+skips them), goes through `veil vocab normalize --file` with the tables as they stand
+WITHOUT this file (`--tables`, a copy of the folder). The words that come back as a near miss of an intimate region or the face
 are the list. Words that do name such a region in their language belong in translations.tsv
 instead, as exact matches; run this again after adding them.
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, os, shutil, subprocess, sys, tempfile
 from vocab_tables import RES, words
 
 LISTS = {"de": ("wngerman", "/usr/share/dict/ngerman"), "fr": ("wfrench", "/usr/share/dict/french"),
@@ -40,20 +40,21 @@ def main():
     ap.add_argument("--veil", default=os.path.join(RES, "..", "..", "..", ".build", "release", "veil"))
     ap.add_argument("--out", default=os.path.join(RES, NAME))
     a = ap.parse_args()
-    target = os.path.join(RES, NAME)
-    # The vocabulary must judge the words without the list it is about to write.
-    if os.path.exists(target):
-        os.rename(target, target + ".old")
+    # The vocabulary must judge the words without the list it is about to write: a copy of
+    # the tables without it, loaded with --tables.
+    tables = tempfile.mkdtemp(prefix="veil-tables-")
     try:
+        for name in os.listdir(RES):
+            if name != NAME:
+                shutil.copy(os.path.join(RES, name), tables)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
             cands = candidates()
             f.write("\n".join(cands) + "\n")
-        out = subprocess.run([a.veil, "vocab", "normalize", "--file", f.name],
+        out = subprocess.run([a.veil, "vocab", "normalize", "--tables", tables, "--file", f.name],
                              capture_output=True, text=True, check=True).stdout
         os.unlink(f.name)
     finally:
-        if os.path.exists(target + ".old"):
-            os.rename(target + ".old", target)
+        shutil.rmtree(tables)
     kept = set()
     for line in out.splitlines():
         r = json.loads(line)
