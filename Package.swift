@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilFittingTests", dependencies: ["VeilFitting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
-        .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil", "VeilTestSupport"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil", "VeilImage", "VeilTestSupport"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),

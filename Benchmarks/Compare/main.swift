@@ -254,6 +254,54 @@ final class LockedImages: @unchecked Sendable {
     var images: [RGBImage] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
+/// What a site-trained head adds to a forward pass: the same batch scored with and without
+/// one head (a 1,024 → 1 layer and a sigmoid on the embedding), runs alternating so that the
+/// machine's drift falls on both sides alike.
+func compareHeads(threads: Int, batch: Int = 8) throws {
+    let runtime = Runtime(threads: threads)
+    let plain = try Classifier.loadDefault(runtime: runtime, batchSize: batch)
+    let length = plain.embeddingLength!
+    // A head with arbitrary weights: its cost does not depend on their values.
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-compare-head-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let weights = try SafeTensorsWriter.encode(["head.weight": (shape: [1, length], values: (0..<length).map { Float($0 % 7) / 7000 }),
+                                                "head.bias": (shape: [1], values: [0])])
+    try Data(weights).write(to: folder.appendingPathComponent("weights.safetensors"))
+    let manifest = ModelManifest(
+        name: "head-bench", version: "1", license: "LicenseRef-test", provenance: .init(sources: [], converter: "veil-compare"),
+        weights: .init(file: "weights.safetensors", sha256: SHA256Hasher.hex(weights)),
+        input: .init(tensor: "embedding", channels: length, height: 1, width: 1), preprocessing: [],
+        outputs: [.init(name: "bench", tensor: "probability", channel: 0)],
+        graph: [.init(name: "head", op: .fullyConnected, inputs: ["embedding"], output: "logit", attributes: .init(units: 1),
+                      weights: ["weight": "head.weight", "bias": "head.bias"]),
+                .init(name: "probability", op: .sigmoid, inputs: ["logit"], output: "probability")],
+        head: .init(backbone: .init(name: plain.identity.name, version: plain.identity.version, weightsSHA256: plain.identity.weightsSHA256,
+                                    embedding: "pool"),
+                    category: nil, training: .init(positives: 0, negatives: 0, dataSHA256: "", fittedBy: "", fittedAt: "", command: ""),
+                    metrics: .init(folds: 0, seed: 0, c: 0, rocAUC: 0, rocAUCInterval: [0, 1], prAUC: 0, prAUCInterval: [0, 1],
+                                   targetRecall: 0, threshold: 0.5, precision: 0, reviewRate: 0)))
+    try JSONEncoder().encode(manifest).write(to: folder.appendingPathComponent("manifest.json"))
+    let withHead = try plain.adding(heads: [try Head(manifestAt: folder.appendingPathComponent("manifest.json").path, runtime: runtime)])
+    let photo = try ImageDecoder().decode(Data(SyntheticPhoto.jpeg(.noisy, width: 320, height: 240)))
+    let images = Array(repeating: photo, count: batch)
+    // The head alone, on the batch's embeddings: what it adds, measured apart from the
+    // forward pass's own run-to-run noise (several percent on a shared VM).
+    let head = withHead.heads[0]
+    let embeddings = try plain.outputs(for: images).map { $0.embedding! }
+    let tHead = try medianSeconds(runs: 101) { _ = try head.scores(embeddings: embeddings) }
+    var a: [Double] = [], b: [Double] = []
+    for _ in 0..<15 {
+        a.append(try medianSeconds(runs: 1, warmup: 0) { _ = try plain.outputs(for: images) })
+        b.append(try medianSeconds(runs: 1, warmup: 0) { _ = try withHead.outputs(for: images) })
+    }
+    let ta = a.sorted()[a.count / 2], tb = b.sorted()[b.count / 2]
+    print("## A site-trained head on open_nsfw (batch \(batch), \(threads) threads)")
+    print(String(format: "the head alone: %.3f ms/batch, %.3f%% of the forward pass (median of 101)", tHead * 1000, tHead / ta * 100))
+    print(String(format: "end to end, median of 15 alternating runs: without %.1f ms/batch, with %.1f ms/batch (%+.1f%%, within the runs' noise)",
+                 ta * 1000, tb * 1000, (tb / ta - 1) * 100))
+}
+
 // OpenBLAS must run single-threaded under Veil's own threads: run with OPENBLAS_NUM_THREADS=1,
 // as the peer scripts do. Say so rather than measure something else.
 if BLASDiagnostics.threadCount != 1 {
@@ -279,6 +327,7 @@ if what == "layers" {
     try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads)
 }
 if what == "faces" { try compareFaces(threads: threads) }
+if what == "heads" { try compareHeads(threads: threads) }
 if what == "conv" {
     // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]`,
     // e.g. the stem `conv 1 3 64 7 2 224 16` or a bottleneck's last layer `conv 1 32 128 1 1 56 16 shortcut`.

@@ -66,6 +66,9 @@ public final class Classifier: Sendable {
     /// The length of the model's embedding (open_nsfw: 1,024), or nil if it names none.
     public var embeddingLength: Int? { model.embeddingLength }
 
+    /// The graph tensor the embedding is read from (open_nsfw: `pool`).
+    package var embeddingTensor: String? { model.manifest.embedding?.tensor }
+
     /// The threads each forward pass uses.
     public var runtime: Runtime { model.runtime }
 

@@ -95,3 +95,24 @@ public final class Head: Sendable {
         return try scores(embeddings: Tensor(shape: .init(channels: embeddingLength, batch: embeddings.count, height: 1, width: 1), storage: values))
     }
 }
+
+extension Policy {
+    /// This policy with a rule for each head's flag it lacks: the flag declared a site flag,
+    /// reviewed from the head's suggested threshold and labelled with its category. A rule the
+    /// policy has is kept: the committee's threshold wins over the fit's.
+    public func covering(_ heads: [Head]) -> Policy {
+        var policy = self
+        for head in heads where policy.flags[head.flag] == nil {
+            policy.siteFlags.insert(head.flag)
+            policy.flags[head.flag] = FlagPolicy(reviewThreshold: head.suggestedThreshold, category: head.category)
+        }
+        return policy
+    }
+
+    /// Loads the heads this policy names (``heads``), each folder's `manifest.json`.
+    ///
+    /// - Throws: ``ModelLoadingError`` naming the folder and the cause.
+    public func loadHeads(runtime: Runtime = Runtime(threads: 1)) throws -> [Head] {
+        try heads.map { try Head(manifestAt: ($0 as NSString).appendingPathComponent("manifest.json"), runtime: runtime) }
+    }
+}

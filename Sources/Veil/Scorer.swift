@@ -188,8 +188,8 @@ public final class Scorer: Sendable {
         }
     }
 
-    /// The bundled models under `policy`. The face detector is loaded when the policy
-    /// enables `Flag.face` and `faces` is true.
+    /// The bundled models under `policy`, with the site-trained heads it names. The face
+    /// detector is loaded when the policy enables `Flag.face` and `faces` is true.
     ///
     /// `decodingOptions` sets the limits for reading files (the pixel limit against
     /// decompression bombs); the target size comes from the model.
@@ -200,8 +200,10 @@ public final class Scorer: Sendable {
                             faceLevels: Int = 2, batchSize: Int = 8, allModalities: Bool = false,
                             decodingOptions: DecodingOptions = DecodingOptions()) throws -> Scorer {
         let detector = faces && policy.flags[.face]?.enabled == true ? try FaceDetector.loadDefault(runtime: runtime) : nil
-        return try Scorer(classifier: try Classifier.loadDefault(runtime: runtime, batchSize: batchSize, decodingOptions: decodingOptions),
-                          faceDetector: detector, policy: policy, faceLevels: faceLevels, allModalities: allModalities)
+        let heads = try policy.loadHeads(runtime: runtime)
+        let classifier = try Classifier.loadDefault(runtime: runtime, batchSize: batchSize, decodingOptions: decodingOptions)
+        return try Scorer(classifier: try classifier.adding(heads: heads), faceDetector: detector, policy: policy.covering(heads),
+                          faceLevels: faceLevels, allModalities: allModalities)
     }
 
     /// One picture to assess, and the path it came from (its file and folder names are

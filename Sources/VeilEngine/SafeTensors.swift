@@ -4,24 +4,24 @@ import Foundation
 /// header naming each tensor's dtype, shape and byte range, then the raw little-endian data.
 ///
 /// The file is memory-mapped; tensors are copied out only when a layer packs them at load.
-struct SafeTensorsFile {
-    struct Entry {
-        var dtype: String
-        var shape: [Int]
-        var range: Range<Int>  // absolute byte offsets in the file
+package struct SafeTensorsFile {
+    package struct Entry {
+        package var dtype: String
+        package var shape: [Int]
+        package var range: Range<Int>  // absolute byte offsets in the file
     }
 
-    let path: String
-    let data: Data
-    let entries: [String: Entry]
-    let metadata: [String: String]
+    package let path: String
+    package let data: Data
+    package let entries: [String: Entry]
+    package let metadata: [String: String]
 
-    init(path: String) throws {
+    package init(path: String) throws {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw ModelLoadingError(file: path, "cannot read the weights file: \((error as NSError).localizedDescription)")
+            throw ModelLoadingError(file: path, "cannot read the safetensors file: \((error as NSError).localizedDescription)")
         }
         try self.init(data: data, path: path)
     }
@@ -29,7 +29,7 @@ struct SafeTensorsFile {
     /// Parses weights already in memory; `path` names them in errors. Every size in the
     /// header is checked before use, with overflow-checked arithmetic, against the bytes
     /// that are really there.
-    init(data: Data, path: String) throws {
+    package init(data: Data, path: String) throws {
         self.path = path
         self.data = data
         guard data.count >= 8 else { throw ModelLoadingError(file: path, "file is \(data.count) bytes, too short for a safetensors header") }
@@ -87,7 +87,7 @@ struct SafeTensorsFile {
     }
 
     /// The tensor's values as `Float`s (F16 widened).
-    func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+    package func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
         guard let entry = entries[name] else { throw ModelLoadingError(file: path, "no tensor named '\(name)'") }
         let count = entry.shape.reduce(1, *)
         var values = [Float](repeating: 0, count: count)

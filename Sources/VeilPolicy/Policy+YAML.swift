@@ -37,6 +37,7 @@ extension Policy {
             for (code, cls) in sensitivityOverrides.sorted(by: { $0.key < $1.key }) { lines.append("  \"\(code)\": \(cls.rawValue)") }
         }
         lines.append("minors: \(minors.rawValue)")
+        if !heads.isEmpty { lines.append("heads: [" + heads.map(Self.quoted).joined(separator: ", ") + "]") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -27,6 +27,9 @@ public struct Policy: Sendable, Equatable {
     public var sensitivityOverrides: [String: SensitivityClass]
     /// What changes for images of patients under 18 (known from DICOM metadata).
     public var minors: MinorsRule
+    /// Folders of site-trained heads (`veil heads fit`) that score site flags from the
+    /// classifier's embedding; in a policy file, relative to the file.
+    public var heads: [String] = []
 
     /// Creates a policy.
     public init(name: String, version: String, approvedBy: String? = nil, approvedOn: String? = nil,
@@ -79,7 +82,7 @@ public struct Policy: Sendable, Equatable {
     /// Why `flag` cannot be a site flag, or nil: names are lower-case ASCII letters, digits
     /// and hyphens, so that `Nudity` or a look-alike in another script cannot pass for a
     /// built-in flag while the real one is switched off.
-    static func siteFlagProblem(_ flag: String) -> String? {
+    public static func siteFlagProblem(_ flag: String) -> String? {
         if builtInFlags.contains(Flag(flag.lowercased())) { return "'\(flag)' is a built-in flag; list only the site's own flags" }
         let allowed = flag.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-") }
         guard allowed, flag.first?.isLetter == true else {

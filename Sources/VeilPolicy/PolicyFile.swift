@@ -40,6 +40,7 @@ extension Policy {
     ///   nudity: {review_threshold: 0.2, restrict_threshold: 0.8}
     ///   wound: {review_threshold: 0.5}
     /// site_flags: [wound]             # the site's own flags; any other name is an error
+    /// heads: [heads/wound]            # site-trained heads, relative to this file
     /// ```
     ///
     /// Every mistake is a ``PolicyError`` naming the line and key: an unknown key or flag,
@@ -54,7 +55,11 @@ extension Policy {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw PolicyError(file: path, line: nil, key: nil, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        return try Policy(yaml: text, file: path)
+        var policy = try Policy(yaml: text, file: path)
+        // Heads are named relative to the policy file, so that the two move together.
+        let folder = (path as NSString).deletingLastPathComponent
+        policy.heads = policy.heads.map { $0.hasPrefix("/") || folder.isEmpty ? $0 : (folder as NSString).appendingPathComponent($0) }
+        return policy
     }
 
     /// Parses policy YAML; `file` names the source in errors.
@@ -71,7 +76,7 @@ extension Policy {
             throw PolicyError(file: file, line: Self.line(of: error), key: nil, reason: "not valid YAML: \(Self.problem(of: error))")
         }
         let reader = Reader(file: file)
-        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "site_flags", "sensitivity_overrides", "minors"])
+        let top = try reader.mapping(root, key: "(top level)", allowed: ["policy", "flags", "site_flags", "sensitivity_overrides", "minors", "heads"])
         guard let meta = top["policy"] else { throw reader.fail(root, "(top level)", "needs a 'policy' section with name and version") }
         let info = try reader.mapping(meta, key: "policy", allowed: ["name", "version", "approved_by", "approved_on"])
         guard let nameNode = info["name"], let versionNode = info["version"] else {
@@ -123,6 +128,16 @@ extension Policy {
             }
         }
         self.sensitivityOverrides = overrides
+
+        heads = []
+        if let node = top["heads"] {
+            guard let items = node.sequence else { throw reader.fail(node, "heads", "must be a list of head folders") }
+            for item in items {
+                let path = try reader.string(item, key: "heads")
+                guard !path.isEmpty else { throw reader.fail(item, "heads", "a head folder's path is empty") }
+                heads.append(path)
+            }
+        }
 
         minors = .restrict
         if let node = top["minors"] {

@@ -44,11 +44,25 @@ struct ReviewCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List suggestions with their current state.",
-                                                        usage: "veil review list --ledger <ledger> [--flag <flag>] [--state <state>]\n     [--json]")
+                                                        usage: "veil review list --ledger <ledger> [--flag <flag>] [--state <state>]\n     [--order id|uncertainty] [--json]")
         @OptionGroup var options: LedgerOption
         @Option(help: "Only this flag.") var flag: Flag?
         @Option(help: "Only this state: pending, restricted, confirmed, rejected.") var state: ReviewState?
+        @Option(help: "id: in the order raised; uncertainty: undecided suggestions nearest their threshold first, where a reviewer's decision teaches the next head fit most.")
+        var order: ListOrder = .id
         @ArgumentParser.Flag(help: "Print JSON lines.") var json = false
+
+        enum ListOrder: String, ExpressibleByArgument, CaseIterable {
+            case id, uncertainty
+        }
+
+        /// Undecided suggestions by the distance of their score from their threshold, then
+        /// the decided ones as raised.
+        static func byUncertainty(_ entries: [LedgerEntry]) -> [LedgerEntry] {
+            let open = entries.filter { $0.state == .pending || $0.state == .restricted }
+            let decided = entries.filter { $0.state != .pending && $0.state != .restricted }
+            return open.sorted { (abs($0.score - $0.threshold), $0.suggestionID) < (abs($1.score - $1.threshold), $1.suggestionID) } + decided
+        }
 
         /// Control characters shown as `\n`, `\t` or `\u{…}`, and backslashes doubled.
         static func escaped(_ text: String) -> String {
@@ -75,7 +89,8 @@ struct ReviewCommand: ParsableCommand {
             if let flag, !Policy.builtInFlags.contains(flag), try !ledger.entries().contains(where: { $0.flag == flag }) {
                 throw CommandFailure(.usage, "no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.map(\.rawValue).joined(separator: ", "))")
             }
-            let entries = try ledger.entries(flag: flag, state: state)
+            var entries = try ledger.entries(flag: flag, state: state)
+            if order == .uncertainty { entries = Self.byUncertainty(entries) }
             if json {
                 for e in entries { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
                 return

@@ -77,6 +77,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "A policy file (YAML) with the flags' review thresholds; default: Veil's built-in policy.")
     var policy: String?
 
+    @Option(name: .customLong("head"), help: ArgumentHelp("A site-trained head's folder (`veil heads fit`), adding its flag; repeatable, and added to the policy's heads.", valueName: "dir"))
+    var heads: [String] = []
+
     @Option(name: .customLong("threshold"), help: ArgumentHelp("Override a flag's review threshold for this run.", valueName: "FLAG=VALUE"))
     var thresholds: [ThresholdOverride] = []
 
@@ -148,13 +151,31 @@ struct ScoreCommand: ParsableCommand {
         try refuseOverwriting(ledger, option: "--ledger", inputs: paths + [manifest, policy, out], mayBeALedger: true)
         // The policy first: a broken policy must stop the run before anything is loaded or written.
         let effective = try EffectivePolicy.loadOrExit(policy, thresholds: try thresholdOverrides())
-        let activePolicy = effective.policy
-        let classifier: Classifier
+        var activePolicy = effective.policy
+        var classifier: Classifier
         do {
             classifier = try model.map { try Classifier(manifestAt: $0, runtime: runtime, batchSize: batchSize) }
                 ?? Classifier.loadDefault(runtime: runtime, batchSize: batchSize)
         } catch {
             throw CommandFailure(.modelUnavailable, "cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
+        }
+        // Heads: the policy's and --head's. Each must have been fitted on this model.
+        activePolicy.heads += heads
+        if !activePolicy.heads.isEmpty {
+            for folder in activePolicy.heads where !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("manifest.json")) {
+                throw CommandFailure(.noInput, "\(folder): no head here (no manifest.json)")
+            }
+            let loaded: [Head]
+            do {
+                loaded = try activePolicy.loadHeads(runtime: runtime)
+                classifier = try classifier.adding(heads: loaded)
+            } catch {
+                throw CommandFailure(.modelUnavailable, "cannot use the head: \(error)")
+            }
+            for head in loaded where activePolicy.flags[head.flag] == nil {
+                warn("note: the policy has no rule for '\(head.flag)'; it is reviewed from the head's fitted threshold, \(String(format: "%.3f", head.suggestedThreshold)) (add the flag to the policy to set your own)")
+            }
+            activePolicy = activePolicy.covering(loaded)
         }
         // Face detection runs when the policy asks for the `face` flag.
         let faceDetector: FaceDetector?

@@ -21,7 +21,7 @@ struct VeilCommand: ParsableCommand {
           73  the output, ledger or preview cannot be written
         """,
         subcommands: [ScoreCommand.self, ReviewCommand.self, PreviewCommand.self, TuneCommand.self, VocabCommand.self,
-                      PolicyCommand.self, ModelCommand.self, LabelCommand.self]
+                      PolicyCommand.self, ModelCommand.self, LabelCommand.self, EmbedCommand.self, HeadsCommand.self]
     )
 
     static func main() {

@@ -38,6 +38,23 @@ struct ReviewCommandTests {
         #expect(entries.allSatisfy { $0["flag"] as? String == "body-region" && $0["state"] as? String == "restricted" })
     }
 
+    /// `--order uncertainty` lists the undecided suggestions nearest their threshold first.
+    @Test func uncertaintyOrderPutsTheClosestCallsFirst() throws {
+        let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("veil-order-\(UUID()).sqlite").path
+        let samples = ScoreCommandTests.repository.appendingPathComponent("Samples/images").path
+        // A low nudity threshold, so that every sample is suggested, at many distances from it.
+        #expect(try ScoreCommandTests.veil(["score", "--no-faces", "--threshold", "nudity=0.001", "--ledger", ledger, samples]).status == 0)
+        let list = try ScoreCommandTests.veil(["review", "list", "--ledger", ledger, "--flag", "nudity", "--order", "uncertainty", "--json"])
+        #expect(list.status == 0, "\(list.stderr)")
+        let entries = list.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        try #require(entries.count >= 5)
+        let distances = entries.map { abs(($0["score"] as? Double ?? 0) - ($0["threshold"] as? Double ?? 0)) }
+        #expect(distances == distances.sorted(), "\(distances)")
+        let ids = entries.compactMap { $0["suggestionID"] as? Int }
+        #expect(ids != ids.sorted(), "the order differs from the order raised")
+        #expect(try ScoreCommandTests.veil(["review", "list", "--ledger", ledger, "--order", "confidence"]).status == 64)
+    }
+
     @Test func confirmRejectExportAndAudit() throws {
         let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("veil-flow-\(UUID()).sqlite").path
         let folder = try Self.folderOfIntimateNames("c", count: 2)

@@ -1,0 +1,351 @@
+import ArgumentParser
+import Foundation
+import Veil
+import VeilEngine
+import VeilFitting
+import VeilPolicy
+import VeilReview
+import VeilVocabulary
+
+struct HeadsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heads",
+        abstract: "Fit site-trained flags (heads) from reviewers' decisions, and check them on new ones.",
+        discussion: """
+        A head scores one flag, such as gruesome, from the model's embedding of an image, in \
+        the same forward pass as the model's own scores. The loop: score, review, fit, score \
+        with --head. See docs/site-trained-flags.md.
+        """,
+        subcommands: [Fit.self, Evaluate.self]
+    )
+
+    /// Where labels come from: a review ledger's decisions on the flag, or a truth CSV.
+    struct LabelSource: ParsableArguments {
+        @Option(help: "Use the confirmed (1) and rejected (0) decisions on --flag in this review ledger.") var ledger: String?
+        @Option(help: "A CSV with a path column and a column named like --flag holding 0 or 1.") var truth: String?
+        @Option(help: "Embeddings from `veil embed` (its .safetensors file); without it, they are computed from the images.")
+        var embeddings: String?
+
+        func validate() throws {
+            if (ledger == nil) == (truth == nil) { throw ValidationError("Give exactly one of --ledger or --truth.") }
+        }
+
+        /// One example: an image (or one frame of it) and its label.
+        struct Example { var sha256: String; var path: String; var frame: Int?; var label: Bool }
+
+        /// The labelled images for `flag`, by path and SHA-256 (a truth CSV's images are read
+        /// to find their SHA-256).
+        func labels(for flag: Flag) throws -> [(sha256: String, path: String, label: Bool)] {
+            if let ledger {
+                guard FileManager.default.fileExists(atPath: ledger) else { throw CommandFailure(.noInput, "\(ledger): no such review ledger") }
+                let opened: Ledger
+                do { opened = try Ledger(path: ledger, create: false) } catch { throw CommandFailure(.usage, "\(error)") }
+                // The latest decision on the flag, per image: an image is a positive if its
+                // latest decided suggestion of the flag was confirmed.
+                var latest: [String: (at: String, path: String, label: Bool)] = [:]
+                for e in try opened.entries() where e.flag == flag && (e.state == .confirmed || e.state == .rejected) {
+                    let at = e.decidedAt ?? ""
+                    if let seen = latest[e.sha256], seen.at > at { continue }
+                    latest[e.sha256] = (at, e.path, e.state == .confirmed)
+                }
+                guard !latest.isEmpty else {
+                    throw CommandFailure(.fileErrors, "\(ledger) holds no confirmed or rejected decisions on '\(flag)': review its suggestions first, or give --truth")
+                }
+                return latest.sorted { $0.key < $1.key }.map { ($0.key, $0.value.path, $0.value.label) }
+            }
+            let file = truth!
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure(FileManager.default.fileExists(atPath: file) ? .usage : .noInput, "\(file): no such truth file, or unreadable")
+            }
+            let table: [String: [Flag: Bool]]
+            do { table = try TruthFile.parse(data, file: file) } catch { throw CommandFailure(.usage, "\(error)") }
+            let labelled = table.compactMap { path, labels in labels[flag].map { (path, $0) } }.sorted { $0.0 < $1.0 }
+            guard !labelled.isEmpty else {
+                throw CommandFailure(.usage, "\(file) has no column '\(flag)' with 0 or 1 values; its columns: \(Set(table.values.flatMap(\.keys)).map(\.rawValue).sorted().joined(separator: ", "))")
+            }
+            if embeddings == nil {
+                let unknown = labelled.map(\.0).filter { !FileManager.default.fileExists(atPath: $0) }
+                if !unknown.isEmpty {
+                    throw CommandFailure(.noInput, "\(file): \(unknown.count) labelled path(s) do not exist, e.g. \(unknown.prefix(3).joined(separator: ", "))")
+                }
+            }
+            return labelled.map { (sha256: "", path: $0.0, label: $0.1) }
+        }
+
+        /// Each labelled image's embeddings (one per frame) as examples, from --embeddings or
+        /// computed with `classifier`.
+        func examples(for flag: Flag, classifier: Classifier) throws -> (examples: [Example], vectors: [[Float]]) {
+            let labelled = try labels(for: flag)
+            var examples: [Example] = [], vectors: [[Float]] = []
+            if let embeddings {
+                let store = try EmbeddingStore.load(embeddings, expecting: EmbeddingStore.Backbone(classifier))
+                var bySHA: [String: [Int]] = [:], byPath: [String: [Int]] = [:]
+                for (i, row) in store.rows.enumerated() {
+                    bySHA[row.sha256, default: []].append(i)
+                    byPath[row.path, default: []].append(i)
+                }
+                var unknown: [String] = []
+                for item in labelled {
+                    let rows = item.sha256.isEmpty ? byPath[item.path] : bySHA[item.sha256]
+                    guard let rows, !rows.isEmpty else { unknown.append(item.path); continue }
+                    for i in rows {
+                        let row = store.rows[i]
+                        examples.append(Example(sha256: row.sha256, path: row.path, frame: row.frame, label: item.label))
+                        vectors.append(Array(store.values[(i * store.length)..<((i + 1) * store.length)]))
+                    }
+                }
+                if !unknown.isEmpty {
+                    throw CommandFailure(.usage, "\(unknown.count) labelled image(s) are not in \(embeddings), e.g. \(unknown.prefix(3).joined(separator: ", ")); embed them (veil embed --resume) or leave them out")
+                }
+                return (examples, vectors)
+            }
+            var failed: [String] = []
+            for item in labelled {
+                do {
+                    let data = try ImageDecoder.readFile(atPath: item.path)
+                    let sha = ContentDigest.sha256(data)
+                    if !item.sha256.isEmpty && sha != item.sha256 {
+                        failed.append("\(item.path) has changed since it was reviewed (its SHA-256 differs)")
+                        continue
+                    }
+                    let outputs = try classifier.outputs(forFileAt: item.path)
+                    for (n, output) in outputs.enumerated() {
+                        examples.append(Example(sha256: sha, path: item.path, frame: outputs.count > 1 ? n + 1 : nil, label: item.label))
+                        vectors.append(output.embedding ?? [])
+                    }
+                } catch {
+                    failed.append("\(error)")
+                }
+            }
+            // A label that silently drops out changes what the head learns: refuse instead.
+            if !failed.isEmpty {
+                throw CommandFailure(.fileErrors, "\(failed.count) labelled image(s) could not be read: \(failed.prefix(3).joined(separator: "; "))")
+            }
+            return (examples, vectors)
+        }
+    }
+
+    static func loadClassifier(threads: Int?) throws -> Classifier {
+        do {
+            return try Classifier.loadDefault(runtime: Runtime(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        } catch {
+            throw CommandFailure(.modelUnavailable, "cannot load the model: \(error)")
+        }
+    }
+
+    struct Fit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fit a head for one flag from labelled images and write it as a model folder.",
+            usage: "veil heads fit --flag <flag> (--ledger <ledger> | --truth <truth>)\n     [--embeddings <file>] --out <dir> [--target-recall <r>]",
+            discussion: """
+            Fits an L2-regularised logistic regression on the standardised embeddings, classes \
+            weighted, its strength chosen by stratified 5-fold cross-validation with a fixed \
+            seed, and a Platt calibration fitted out of fold. Prints and stores the \
+            cross-validated ROC AUC and PR AUC with 95% bootstrap intervals, and the threshold \
+            for --target-recall with its precision and review rate. Needs at least 20 images \
+            with the flag and 20 without: fewer leave folds that cannot be ranked.
+
+            The folder holds manifest.json and weights.safetensors; its provenance names the \
+            backbone, the counts of each class, a hash of the sorted image hashes and labels, \
+            who fitted it, when, with which command, and the measures. No per-image data.
+
+            Exit codes: 0 fitted; 64 bad options or inputs; 65 too few examples, or images \
+            that cannot be read; 66 an input does not exist; 69 the model cannot be loaded; \
+            73 the folder cannot be written.
+
+            Examples:
+              veil heads fit --flag gruesome --ledger review.sqlite --out heads/gruesome
+              veil heads fit --flag ruler --truth truth.csv --embeddings emb.safetensors \\
+                --out heads/ruler --target-recall 0.95
+            """
+        )
+
+        @Option(help: "The flag the head scores, e.g. gruesome.") var flag: Flag
+        @OptionGroup var source: LabelSource
+        @Option(help: "The folder to write the head into (created; must be empty if it exists).") var out: String
+        @Option(help: "The recall the suggested threshold must reach, out of fold.") var targetRecall = 0.9
+        @Option(help: ArgumentHelp("The DICOM category (CID 900) of the flag. Default: gruesome 131394, personal 131392, others 131395.", valueName: "code"))
+        var category: String?
+        @Option(help: "Threads for computing embeddings. Default: all cores.") var threads: Int?
+        @ArgumentParser.Flag(help: "Print the measures as JSON.") var json = false
+
+        func validate() throws {
+            if !(targetRecall > 0 && targetRecall <= 1) { throw ValidationError("--target-recall must be in (0, 1].") }
+            // A head adds a site flag: a built-in one is scored already, by a model or metadata.
+            if let problem = Policy.siteFlagProblem(flag.rawValue) { throw ValidationError("--flag \(flag): \(problem)") }
+        }
+
+        func categoryCode() throws -> SensitiveContentCode {
+            if let category {
+                let key = category.contains(":") ? category : "DCM:" + category
+                guard let code = SensitiveContentCode.recognize(key), code.group == .category, code != .noSensitiveContent else {
+                    throw CommandFailure(.usage, "--category \(category) is not a DICOM sensitive content category (131391 to 131395)")
+                }
+                return code
+            }
+            switch flag.rawValue {
+            case "gruesome": return .gruesomeContent
+            case "personal": return .personalContent
+            default: return Policy.standard.contentCategory(for: flag) ?? .sensitiveContent
+            }
+        }
+
+        func run() throws {
+            let category = try categoryCode()
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder) {
+                let contents = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? ["?"]
+                guard isFolder.boolValue, contents.isEmpty else {
+                    throw CommandFailure(.usage, "--out \(out) exists and is not an empty folder; a head is never written over another")
+                }
+            }
+            let classifier = try HeadsCommand.loadClassifier(threads: threads)
+            guard let length = classifier.embeddingLength, let tensor = classifier.embeddingTensor else {
+                throw CommandFailure(.modelUnavailable, "the model \(classifier.identity.name) names no embedding to fit a head on")
+            }
+            let (examples, vectors) = try source.examples(for: flag, classifier: classifier)
+            var options = HeadFitOptions()
+            options.targetRecall = targetRecall
+            let x = Matrix(rows: vectors.map { $0.map(Double.init) })
+            let fitted: FittedHead
+            do { fitted = try fitHead(embeddings: x, labels: examples.map(\.label), options: options) } catch let error as HeadFitError {
+                throw CommandFailure(.fileErrors, "--flag \(flag): \(error)")
+            }
+            // The data's identity without the data: the sorted image hashes with their labels.
+            let lines = Set(examples.map { "\($0.sha256)\t\($0.frame ?? 0)\t\($0.label ? 1 : 0)\n" }).sorted().joined()
+            let (weights, bias) = fitted.folded
+            let name = "head-\(flag.rawValue)"
+            let weightsBytes = try SafeTensorsWriter.encode(["head.weight": (shape: [1, length], values: weights.map(Float.init)),
+                                                             "head.bias": (shape: [1], values: [Float(bias)])],
+                                                            metadata: ["format": "veil-model", "model": name])
+            let metrics = ModelManifest.HeadSpec.Metrics(
+                folds: options.folds, seed: options.seed, c: fitted.c, rocAUC: fitted.rocAUC, rocAUCInterval: fitted.rocAUCInterval,
+                prAUC: fitted.prAUC, prAUCInterval: fitted.prAUCInterval, targetRecall: targetRecall, threshold: fitted.threshold,
+                precision: fitted.precision, reviewRate: fitted.reviewRate)
+            let formatter = ISO8601DateFormatter()
+            let manifest = ModelManifest(
+                name: name, version: formatter.string(from: Date()).prefix(10).replacingOccurrences(of: "-", with: ""),
+                license: "LicenseRef-site-trained",
+                summary: "Site-trained head: probability that an image shows '\(flag)', from \(classifier.identity.name)'s embedding.",
+                provenance: .init(sources: [], converter: "veil heads fit",
+                                  notes: "Logistic regression (L2, balanced classes) on standardised embeddings, C chosen by stratified \(options.folds)-fold cross-validation, Platt calibration fitted out of fold; standardisation and calibration folded into one fully connected layer."),
+                weights: .init(file: "weights.safetensors", sha256: SHA256Hasher.hex(weightsBytes)),
+                input: .init(tensor: "embedding", channels: length, height: 1, width: 1),
+                preprocessing: [],
+                outputs: [.init(name: flag.rawValue, tensor: "probability", channel: 0)],
+                graph: [
+                    .init(name: "head", op: .fullyConnected, inputs: ["embedding"], output: "logit",
+                          attributes: .init(units: 1), weights: ["weight": "head.weight", "bias": "head.bias"]),
+                    .init(name: "probability", op: .sigmoid, inputs: ["logit"], output: "probability"),
+                ],
+                head: .init(
+                    backbone: .init(name: classifier.identity.name, version: classifier.identity.version,
+                                    weightsSHA256: classifier.identity.weightsSHA256, embedding: tensor),
+                    category: category.key,
+                    training: .init(positives: fitted.positives, negatives: fitted.negatives,
+                                    dataSHA256: SHA256Hasher.hex(Array(lines.utf8)),
+                                    fittedBy: ProcessInfo.processInfo.environment["USER"] ?? NSUserName(),
+                                    fittedAt: formatter.string(from: Date()),
+                                    command: CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")),
+                    metrics: metrics))
+            try write(manifest: manifest, weights: weightsBytes)
+            // The written head must load and run as `veil score --head` will run it.
+            do { _ = try classifier.adding(heads: [try Head(manifestAt: (out as NSString).appendingPathComponent("manifest.json"))]) } catch {
+                throw CommandFailure(.outputFailed, "the head written to \(out) does not load: \(error)")
+            }
+            try HeadsCommand.report(flag: flag, metrics: metrics, positives: fitted.positives, negatives: fitted.negatives,
+                                    out: out, json: json)
+        }
+
+        func write(manifest: ModelManifest, weights: [UInt8]) throws {
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                try Data(weights).write(to: URL(fileURLWithPath: out).appendingPathComponent("weights.safetensors"), options: .atomic)
+                try encoder.encode(manifest).write(to: URL(fileURLWithPath: out).appendingPathComponent("manifest.json"), options: .atomic)
+            } catch {
+                throw CommandFailure(.outputFailed, "cannot write the head to \(out): \(plainReason(error))")
+            }
+        }
+    }
+
+    /// The measures in plain words, or as JSON.
+    static func report(flag: Flag, metrics: ModelManifest.HeadSpec.Metrics, positives: Int, negatives: Int, out: String?, json: Bool) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            struct Report: Encodable { var flag: String; var positives: Int; var negatives: Int; var metrics: ModelManifest.HeadSpec.Metrics }
+            try StandardOutput.line(String(decoding: try encoder.encode(Report(flag: flag.rawValue, positives: positives, negatives: negatives, metrics: metrics)), as: UTF8.self))
+            return
+        }
+        func f(_ v: Double) -> String { String(format: "%.3f", v) }
+        let r = metrics.rocAUCInterval, p = metrics.prAUCInterval
+        try StandardOutput.line("""
+            head for '\(flag)'\(out.map { " written to \($0)" } ?? ""): \(positives) images with the flag, \(negatives) without
+              ROC AUC \(f(metrics.rocAUC)) (95% interval \(f(r.first ?? .nan))–\(f(r.last ?? .nan))), cross-validated over \(metrics.folds) folds
+              PR AUC  \(f(metrics.prAUC)) (95% interval \(f(p.first ?? .nan))–\(f(p.last ?? .nan)))
+              at threshold \(f(metrics.threshold)): recall \(f(metrics.targetRecall)) or more, precision \(f(metrics.precision)), \
+            \(String(format: "%.1f", 100 * metrics.reviewRate))% of images to review
+              regularisation C = \(metrics.c)
+            """)
+    }
+
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure a head on newly reviewed images, and warn when it drifts.",
+            usage: "veil heads evaluate <head> (--ledger <ledger> | --truth <truth>)\n     [--embeddings <file>] [--json]",
+            discussion: """
+            Scores the labelled images with the head and measures its ROC AUC and PR AUC with \
+            95% bootstrap intervals. When the AUC falls outside the interval measured when the \
+            head was fitted, it warns: the images have drifted, or the site's practice has \
+            changed; review more and fit again.
+
+            Exit codes: 0 measured (a drift warning included); 64 bad options or a head of \
+            another model; 65 images that cannot be read; 66 an input does not exist; 69 the \
+            model or head cannot be loaded.
+
+            Examples:
+              veil heads evaluate heads/gruesome --ledger review-2027-01.sqlite
+            """
+        )
+
+        @Argument(help: "The head's folder, as `veil heads fit` wrote it.") var head: String
+        @OptionGroup var source: LabelSource
+        @Option(help: "Threads for computing embeddings. Default: all cores.") var threads: Int?
+        @ArgumentParser.Flag(help: "Print the measures as JSON.") var json = false
+
+        func run() throws {
+            let manifestPath = (head as NSString).appendingPathComponent("manifest.json")
+            guard FileManager.default.fileExists(atPath: manifestPath) else {
+                throw CommandFailure(.noInput, "\(head): no head here (no manifest.json)")
+            }
+            let loaded: Head
+            do { loaded = try Head(manifestAt: manifestPath) } catch { throw CommandFailure(.modelUnavailable, "\(error)") }
+            let classifier = try HeadsCommand.loadClassifier(threads: threads)
+            do { _ = try classifier.adding(heads: [loaded]) } catch { throw CommandFailure(.usage, "\(error)") }
+            let (examples, vectors) = try source.examples(for: loaded.flag, classifier: classifier)
+            let labels = examples.map(\.label)
+            guard labels.contains(true), labels.contains(false) else {
+                throw CommandFailure(.fileErrors, "the labelled images of '\(loaded.flag)' are all of one class; an AUC needs both")
+            }
+            let scores = try loaded.scores(embeddings: vectors)
+            let auc = rocAUC(scores: scores, labels: labels) ?? .nan
+            let ap = averagePrecision(scores: scores, labels: labels) ?? .nan
+            let atThreshold = scores.indices.filter { scores[$0] >= loaded.suggestedThreshold }
+            let found = atThreshold.filter { labels[$0] }.count
+            let metrics = ModelManifest.HeadSpec.Metrics(
+                folds: 0, seed: 0, c: 0, rocAUC: auc,
+                rocAUCInterval: bootstrapInterval(scores: scores, labels: labels, seed: 1, statistic: rocAUC),
+                prAUC: ap, prAUCInterval: bootstrapInterval(scores: scores, labels: labels, seed: 2, statistic: averagePrecision),
+                targetRecall: Double(found) / Double(max(1, labels.filter { $0 }.count)), threshold: loaded.suggestedThreshold,
+                precision: atThreshold.isEmpty ? 0 : Double(found) / Double(atThreshold.count),
+                reviewRate: Double(atThreshold.count) / Double(scores.count))
+            try HeadsCommand.report(flag: loaded.flag, metrics: metrics, positives: labels.filter { $0 }.count,
+                                    negatives: labels.filter { !$0 }.count, out: nil, json: json)
+            if !(loaded.rocAUC.low...loaded.rocAUC.high).contains(auc) {
+                warn("warning: the ROC AUC on these images, \(String(format: "%.3f", auc)), is outside the interval measured when the head was fitted (\(String(format: "%.3f", loaded.rocAUC.low))–\(String(format: "%.3f", loaded.rocAUC.high))): the images have drifted, or the site's practice has changed; review more and fit the head again")
+            }
+        }
+    }
+}
