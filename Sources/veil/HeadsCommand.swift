@@ -69,7 +69,12 @@ struct HeadsCommand: ParsableCommand {
                     throw CommandFailure(.noInput, "\(file): \(unknown.count) labelled path(s) do not exist, e.g. \(unknown.prefix(3).joined(separator: ", "))")
                 }
             }
-            return labelled.map { (sha256: "", path: $0.0, label: $0.1) }
+            // Images are matched to embeddings by their bytes where they can be read, so that
+            // a path written differently (relative, through a link) still finds its row.
+            return labelled.map { path, label in
+                let sha = (try? ImageDecoder.readFile(atPath: path)).map(ContentDigest.sha256) ?? ""
+                return (sha256: sha, path: path, label: label)
+            }
         }
 
         /// Each labelled image's embeddings (one per frame) as examples, from --embeddings or
@@ -79,14 +84,16 @@ struct HeadsCommand: ParsableCommand {
             var examples: [Example] = [], vectors: [[Float]] = []
             if let embeddings {
                 let store = try EmbeddingStore.load(embeddings, expecting: EmbeddingStore.Backbone(classifier))
+                // By SHA-256; by path (made absolute) only for an image that can no longer be read.
+                func canonical(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
                 var bySHA: [String: [Int]] = [:], byPath: [String: [Int]] = [:]
                 for (i, row) in store.rows.enumerated() {
-                    bySHA[row.sha256, default: []].append(i)
-                    byPath[row.path, default: []].append(i)
+                    if bySHA[row.sha256]?.contains(where: { store.rows[$0].frame == row.frame }) != true { bySHA[row.sha256, default: []].append(i) }
+                    byPath[canonical(row.path), default: []].append(i)
                 }
                 var unknown: [String] = []
                 for item in labelled {
-                    let rows = item.sha256.isEmpty ? byPath[item.path] : bySHA[item.sha256]
+                    let rows = item.sha256.isEmpty ? byPath[canonical(item.path)] : bySHA[item.sha256]
                     guard let rows, !rows.isEmpty else { unknown.append(item.path); continue }
                     for i in rows {
                         let row = store.rows[i]
@@ -270,7 +277,8 @@ struct HeadsCommand: ParsableCommand {
         }
     }
 
-    /// The measures in plain words, or as JSON.
+    /// The measures in plain words, or as JSON: of a fit (cross-validated, `out` the folder
+    /// written) or of an evaluation on new images (`out` nil).
     static func report(flag: Flag, metrics: ModelManifest.HeadSpec.Metrics, positives: Int, negatives: Int, out: String?, json: Bool) throws {
         if json {
             let encoder = JSONEncoder()
@@ -281,14 +289,14 @@ struct HeadsCommand: ParsableCommand {
         }
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
         let r = metrics.rocAUCInterval, p = metrics.prAUCInterval
+        let fitted = out != nil
         try StandardOutput.line("""
-            head for '\(flag)'\(out.map { " written to \($0)" } ?? ""): \(positives) images with the flag, \(negatives) without
-              ROC AUC \(f(metrics.rocAUC)) (95% interval \(f(r.first ?? .nan))–\(f(r.last ?? .nan))), cross-validated over \(metrics.folds) folds
+            head for '\(flag)'\(out.map { " written to \($0)" } ?? ", on newly labelled images"): \(positives) images with the flag, \(negatives) without
+              ROC AUC \(f(metrics.rocAUC)) (95% interval \(f(r.first ?? .nan))–\(f(r.last ?? .nan)))\(fitted ? ", cross-validated over \(metrics.folds) folds" : "")
               PR AUC  \(f(metrics.prAUC)) (95% interval \(f(p.first ?? .nan))–\(f(p.last ?? .nan)))
-              at threshold \(f(metrics.threshold)): recall \(f(metrics.targetRecall)) or more, precision \(f(metrics.precision)), \
-            \(String(format: "%.1f", 100 * metrics.reviewRate))% of images to review
-              regularisation C = \(metrics.c)
-            """)
+              at \(fitted ? "" : "the head's ")threshold \(f(metrics.threshold)): recall \(f(metrics.targetRecall))\(fitted ? " or more" : ""), \
+            precision \(f(metrics.precision)), \(String(format: "%.1f", 100 * metrics.reviewRate))% of images to review
+            """ + (fitted ? "\n  regularisation C = \(metrics.c)" : ""))
     }
 
     struct Evaluate: ParsableCommand {

@@ -68,8 +68,10 @@ struct TuneCommand: ParsableCommand {
         let truthTable: [String: [Flag: Bool]]  // image key → flag → label
         let keyOfScore: (TuneInputs.ScoredImage) -> String
         if let truth {
-            truthTable = try TuneInputs.readTruthCSV(truth, known: Set(scoreTable.map(\.path)))
-            keyOfScore = { $0.path }
+            // Paths as written (relative to where each command ran, or absolute) are compared
+            // made absolute, so that `score test/` and a truth file of full paths agree.
+            truthTable = try TuneInputs.readTruthCSV(truth, known: Set(scoreTable.map { TuneInputs.canonical($0.path) }))
+            keyOfScore = { TuneInputs.canonical($0.path) }
         } else {
             truthTable = try TuneInputs.readLedgerTruth(ledger!)
             keyOfScore = { $0.sha256 ?? "" }
@@ -194,11 +196,16 @@ enum TuneInputs {
         return images
     }
 
+    /// A path made absolute (against the working folder) and tidied (`./`, `..`, `//`).
+    static func canonical(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
     static func readTruthCSV(_ file: String, known: Set<String>) throws -> [String: [Flag: Bool]] {
         try mustExist(file, "truth file")
         guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
-        let table: [String: [Flag: Bool]]
-        do { table = try TruthFile.parse(data, file: file) } catch { throw fail("\(error)") }
+        var table: [String: [Flag: Bool]] = [:]
+        do {
+            for (path, labels) in try TruthFile.parse(data, file: file) { table[canonical(path)] = labels }
+        } catch { throw fail("\(error)") }
         let unknown = table.keys.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty {
             throw fail("\(file): \(unknown.count) labelled path(s) have no score record, e.g. \(unknown.prefix(3).joined(separator: ", "))")

@@ -138,6 +138,24 @@ struct SiteTrainedFlagsTests {
         let suggestion = (records[0]["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "ruler" }
         #expect((suggestion?["source"] as? [String: Any])?["name"] as? String == "head-ruler", "\(records[0])")
         #expect(score.stderr.contains("no rule for 'ruler'"), "\(score.stderr)")
+        // A site flag without a category of its own is labelled 131395 Sensitive Content.
+        #expect((suggestion?["labels"] as? [[String: Any]])?.first?["value"] as? String == "131395", "\(suggestion ?? [:])")
+
+        // The same head named in a policy file, relative to it, with the committee's own
+        // threshold and category.
+        let policy = dir.appendingPathComponent("site.yaml")
+        try """
+            policy: {name: site, version: "1"}
+            site_flags: [ruler]
+            flags:
+              ruler: {review_threshold: 0.5, category: 131394}
+            heads: [head]
+            """.write(to: policy, atomically: true, encoding: .utf8)
+        let viaPolicy = try ScoreCommandTests.veil(["score", "--no-faces", "--policy", policy.path, marked])
+        #expect(viaPolicy.status == 0 && !viaPolicy.stderr.contains("no rule for"), "\(viaPolicy.stderr)")
+        let ruled = (viaPolicy.records.first?["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "ruler" }
+        #expect(ruled?["threshold"] as? Double == 0.5, "\(ruled ?? [:])")
+        #expect((ruled?["labels"] as? [[String: Any]])?.first?["value"] as? String == "131394", "\(ruled ?? [:])")
 
         // A head fitted on another model is refused, naming what differs.
         let manifest = URL(fileURLWithPath: head).appendingPathComponent("manifest.json")

@@ -177,6 +177,21 @@ struct PolicyTests {
 }
 
 /// Each flag's DICOM Sensitive Content Category (CID 900), for the labels reviewers confirm.
+struct PolicyHeadsTests {
+    /// Heads are folders named relative to the policy file; `policy show` writes them back.
+    @Test func headsAreReadRelativeToTheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-policy-heads-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("site.yaml")
+        try "policy: {name: s, version: \"1\"}\nheads: [heads/gruesome, /abs/personal]\n".write(to: file, atomically: true, encoding: .utf8)
+        let policy = try Policy.load(path: file.path)
+        #expect(policy.heads == [dir.appendingPathComponent("heads/gruesome").path, "/abs/personal"])
+        #expect(try Policy(yaml: policy.yaml) == policy)
+        #expect(throws: PolicyError.self) { try Policy(yaml: "policy: {name: s, version: \"1\"}\nheads: heads/gruesome\n") }
+        #expect(throws: PolicyError.self) { try Policy(yaml: "policy: {name: s, version: \"1\"}\nheads: [\"\"]\n") }
+    }
+}
+
 struct PolicyCategoryTests {
     @Test func builtInFlagsHaveTheirCategories() {
         let p = Policy.standard
