@@ -136,7 +136,7 @@ public final class Classifier: Sendable {
         let identity = ModelIdentity(manifest)
         var flags = manifest.outputs.map { Flag($0.name) }
         for head in heads {
-            let name = "head \(head.identity.name) \(head.identity.version)"
+            let name = "head \(head.identity.name) \(head.identity.version) (\(head.manifestPath))"
             guard let length = model.embeddingLength else {
                 throw ModelLoadingError(file: name, "cannot run on \(identity.name) \(identity.version): that model names no embedding")
             }

@@ -42,6 +42,9 @@ public final class Head: Sendable {
     /// which `veil heads evaluate` checks newly reviewed images for drift.
     public let rocAUC: (value: Double, low: Double, high: Double)
 
+    /// Where the head was loaded from, for messages that must say which head is meant.
+    public let manifestPath: String
+
     /// Loads the head whose manifest is at `path`; its weights file is found beside it.
     ///
     /// - Throws: ``ModelLoadingError`` naming the file and the cause: not a head, a graph
@@ -55,6 +58,13 @@ public final class Head: Sendable {
         guard manifest.outputs.count == 1, manifest.preprocessing.isEmpty, manifest.input.height == 1, manifest.input.width == 1 else {
             throw ModelLoadingError(file: path, "a head takes a pooled embedding (C×1×1, no preprocessing) and gives one score")
         }
+        // A weight that is not a number would make every score NaN: no verdict at all. A
+        // head's weights are a few kilobytes; reading them again costs nothing.
+        let weightsPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(manifest.weights.file)
+        let weights = try SafeTensorsFile(path: weightsPath)
+        for name in weights.entries.keys.sorted() where try !weights.floats(name).values.allSatisfy(\.isFinite) {
+            throw ModelLoadingError(file: weightsPath, "weight '\(name)' holds values that are not finite numbers")
+        }
         var category: SensitiveContentCode?
         if let key = head.category {
             guard let code = SensitiveContentCode.recognize(key), code.group == .category else {
@@ -63,6 +73,7 @@ public final class Head: Sendable {
             category = code
         }
         self.model = model
+        self.manifestPath = path
         self.flag = Flag(manifest.outputs[0].name)
         self.identity = ModelIdentity(manifest)
         self.backbone = ModelIdentity(name: head.backbone.name, version: head.backbone.version, weightsSHA256: head.backbone.weightsSHA256)

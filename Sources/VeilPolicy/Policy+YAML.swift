@@ -50,7 +50,9 @@ extension Policy {
 
     /// A YAML double-quoted scalar; JSON's string escapes are valid YAML.
     static func quoted(_ text: String) -> String {
-        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes  // "heads/gruesome", not "heads\/gruesome"
+        let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

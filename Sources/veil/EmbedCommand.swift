@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Veil
+import VeilDICOM
 import VeilImage
 
 struct EmbedCommand: ParsableCommand {
@@ -20,7 +21,8 @@ struct EmbedCommand: ParsableCommand {
           rows = pd.read_json("emb.jsonl", lines=True).iloc[1:]
 
         A stopped run continues with --resume, skipping the paths already embedded. \
-        Files that cannot be read are reported and skipped; the run goes on.
+        Files that cannot be read are reported and skipped; the run goes on. DICOM objects \
+        that are not visible-light captures are skipped, as `veil score` skips them.
 
         Exit codes: 0 done; 64 bad options, or an --out of another run; 65 some files \
         failed; 66 an input does not exist; 69 the model cannot be loaded; 73 the output \
@@ -56,6 +58,8 @@ struct EmbedCommand: ParsableCommand {
         }
         try refuseOverwriting(out, option: "--out", inputs: paths + [manifest])
         var store = try EmbeddingStore(path: out, backbone: .init(classifier), length: length, resume: resume)
+        // The files this run writes, should a folder being embedded hold them: never inputs.
+        let own = Set([out, EmbeddingStore.indexPath(for: out), store.partialPath, store.lockPath].map(EmbeddingStore.canonical))
         let done = store.donePaths
         var walker: InputWalker
         do { walker = try InputWalker(paths: paths, manifest: manifest) } catch let failure as CommandFailure { throw failure } catch {
@@ -65,7 +69,9 @@ struct EmbedCommand: ParsableCommand {
         // all its frames are embedded, so that an index line never names half an object.
         struct Pending { var path: String; var sha256: String; var frames: Int; var multiFrame: Bool; var vectors: [[Float]] = [] }
         var files: [Pending] = [], images: [RGBImage] = [], owners: [Int] = []
-        var failed = 0, missing = 0, embedded = 0, skipped = 0
+        var failed = 0, missing = 0, embedded = 0, skipped = 0, notVisibleLight = 0
+        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, total: nil)
+        let start = DispatchTime.now().uptimeNanoseconds
         func flush() throws {
             guard !images.isEmpty else { return }
             let outputs = try classifier.outputs(for: images)
@@ -82,9 +88,21 @@ struct EmbedCommand: ParsableCommand {
         while let input = walker.next() {
             if let problem = input.problem { warn("\(input.path): \(problem)"); failed += 1; continue }
             if done.contains(input.path) { skipped += 1; continue }
+            if own.contains(EmbeddingStore.canonical(input.path)) || input.path.contains(".veil-partial-") { continue }
+            progress.update(done: embedded + failed, rate: Double(embedded) / max(1e-9, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             do {
                 let data = try ImageDecoder.readFile(atPath: input.path)
+                // As `veil score`: in a folder, files that are no image at all are passed over.
+                if !input.named && !ImageReader.canRead(data) && ImageFormat.sniff(data) == nil && !ScorePipeline.isNamedLikeAnImage(input.path) {
+                    continue
+                }
                 let source = try classifier.reader.pictures(in: data)
+                // The model was made for photographs: a CT or an ultrasound has no embedding
+                // a head should learn from, as `veil score` does not score them either.
+                if let dicom = source.dicom, VisibleLight.exclusionReason(for: dicom) != nil {
+                    notVisibleLight += 1
+                    continue
+                }
                 let sha = ContentDigest.sha256(data)
                 files.append(Pending(path: input.path, sha256: sha, frames: source.count, multiFrame: source.dicom != nil))
                 for index in 0..<source.count {
@@ -108,7 +126,9 @@ struct EmbedCommand: ParsableCommand {
         }
         try flush()
         try store.finish()
+        progress.finish()
         warn("embedded \(embedded) image(s), \(store.rows.count) row(s) in \(out)" + (skipped > 0 ? "; \(skipped) already there" : "")
+             + (notVisibleLight > 0 ? "; \(notVisibleLight) DICOM object(s) not visible-light, skipped" : "")
              + (failed > 0 ? "; \(failed) failed" : ""))
         if missing > 0 { throw CommandFailure(.noInput) }
         if failed > 0 { throw CommandFailure(.fileErrors) }

@@ -44,8 +44,14 @@ struct EmbeddingStore {
     private(set) var rows: [Row] = []
     private var data: FileHandle
     private var index: FileHandle
+    /// The descriptor holding the advisory lock on `OUT.lock` for the run's life.
+    private let lock: Int32
 
     var partialPath: String { path + ".partial" }
+    var lockPath: String { path + ".lock" }
+
+    /// A path made absolute against the working folder.
+    static func canonical(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     /// Opens `path` for writing: fresh, or, with `resume`, continuing the rows already there.
     ///
@@ -60,7 +66,25 @@ struct EmbeddingStore {
         self.length = length
         let indexPath = Self.indexPath(for: path)
         let fm = FileManager.default
-        let exists = fm.fileExists(atPath: indexPath) || fm.fileExists(atPath: path) || fm.fileExists(atPath: path + ".partial")
+        // The folder of --out is made, as other commands' outputs are.
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            do { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw CommandFailure(.outputFailed, "cannot create \(folder): \(plainReason(error))")
+            }
+        }
+        // One run per --out at a time: two would interleave rows and index lines.
+        lock = open(path + ".lock", O_CREAT | O_RDWR, 0o644)
+        guard lock >= 0 else { throw CommandFailure(.outputFailed, "cannot write \(path).lock: \(String(cString: strerror(errno)))") }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            throw CommandFailure(.usage, "another veil embed is writing \(path) (its lock \(path).lock is held); wait for it, or give another --out")
+        }
+        var exists = fm.fileExists(atPath: indexPath) || fm.fileExists(atPath: path) || fm.fileExists(atPath: path + ".partial")
+        // A run that embedded nothing left nothing worth keeping: it does not block the next.
+        if exists, !fm.fileExists(atPath: path + ".partial"),
+           let text = try? String(contentsOfFile: indexPath, encoding: .utf8), text.split(separator: "\n").count <= 1 {
+            exists = false
+        }
         if exists && !resume {
             throw CommandFailure(.usage, "\(path) or its index \(indexPath) exists; give --resume to continue it, or remove them")
         }
@@ -93,11 +117,12 @@ struct EmbeddingStore {
                 do { file = try SafeTensorsFile(path: path) } catch { throw CommandFailure(.usage, "\(error)") }
                 let values = try Self.matrix(file, length: length).values
                 guard values.count >= rows.count * length else {
-                    throw CommandFailure(.usage, "\(path) holds fewer rows than its index lists; cannot resume it")
+                    throw CommandFailure(.usage, "\(path) holds data for \(values.count / length) rows, its index lists \(rows.count); cannot resume it")
                 }
                 existingData = Self.bytes(values[0..<(rows.count * length)])
             } else if !rows.isEmpty {
-                throw CommandFailure(.usage, "\(indexPath) lists \(rows.count) rows, but their data (\(path) or .partial) is missing; cannot resume it")
+                let have = (fm.contents(atPath: path + ".partial")?.count ?? 0) / (4 * length)
+                throw CommandFailure(.usage, "\(indexPath) lists \(rows.count) rows, but \(path).partial holds data for \(have) and \(path) does not exist; cannot resume it")
             }
         }
         self.rows = rows
@@ -162,6 +187,8 @@ struct EmbeddingStore {
                 throw CocoaError(.fileWriteUnknown)
             }
             try FileManager.default.removeItem(atPath: partialPath)
+            try? FileManager.default.removeItem(atPath: lockPath)
+            close(lock)
         } catch {
             throw CommandFailure(.outputFailed, "cannot write \(path): \(plainReason(error))")
         }

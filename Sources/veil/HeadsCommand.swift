@@ -21,13 +21,25 @@ struct HeadsCommand: ParsableCommand {
 
     /// Where labels come from: a review ledger's decisions on the flag, or a truth CSV.
     struct LabelSource: ParsableArguments {
-        @Option(help: "Use the confirmed (1) and rejected (0) decisions on --flag in this review ledger.") var ledger: String?
-        @Option(help: "A CSV with a path column and a column named like --flag holding 0 or 1.") var truth: String?
+        @Option(help: "Use the confirmed (1) and rejected (0) decisions on the head's flag in this review ledger.") var ledger: String?
+        @Option(help: "A CSV with a path column and a column named after the head's flag, holding 0 or 1 (paths relative to the working folder).") var truth: String?
         @Option(help: "Embeddings from `veil embed` (its .safetensors file); without it, they are computed from the images.")
         var embeddings: String?
 
         func validate() throws {
             if (ledger == nil) == (truth == nil) { throw ValidationError("Give exactly one of --ledger or --truth.") }
+        }
+
+        /// A path made absolute against the working folder, as rows are matched.
+        static func canonical(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+        /// The paths `--embeddings` lists, made absolute.
+        func storePaths() throws -> Set<String> {
+            guard let embeddings else { return [] }
+            let text = (try? String(contentsOfFile: EmbeddingStore.indexPath(for: embeddings), encoding: .utf8)) ?? ""
+            return Set(text.split(separator: "\n").dropFirst().compactMap {
+                (try? JSONDecoder().decode(EmbeddingStore.Row.self, from: Data($0.utf8))).map { Self.canonical($0.path) }
+            })
         }
 
         /// One example: an image (or one frame of it) and its label.
@@ -61,20 +73,37 @@ struct HeadsCommand: ParsableCommand {
             do { table = try TruthFile.parse(data, file: file) } catch { throw CommandFailure(.usage, "\(error)") }
             let labelled = table.compactMap { path, labels in labels[flag].map { (path, $0) } }.sorted { $0.0 < $1.0 }
             guard !labelled.isEmpty else {
-                throw CommandFailure(.usage, "\(file) has no column '\(flag)' with 0 or 1 values; its columns: \(Set(table.values.flatMap(\.keys)).map(\.rawValue).sorted().joined(separator: ", "))")
+                let header = String(decoding: data.prefix { $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
+                let hasColumn = header.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == flag.rawValue }
+                throw CommandFailure(.usage, hasColumn ? "\(file): no row has 0 or 1 in column '\(flag)'"
+                                                      : "\(file) has no column '\(flag)'; its header: \(header)")
             }
-            if embeddings == nil {
-                let unknown = labelled.map(\.0).filter { !FileManager.default.fileExists(atPath: $0) }
-                if !unknown.isEmpty {
-                    throw CommandFailure(.noInput, "\(file): \(unknown.count) labelled path(s) do not exist, e.g. \(unknown.prefix(3).joined(separator: ", "))")
-                }
+            let unlabelled = table.count - labelled.count
+            if unlabelled > 0 { warn("note: \(file): \(unlabelled) row(s) have no value in column '\(flag)' and are left out") }
+            // A file that does not exist can still be named in --embeddings by its path; it
+            // must be there or be missing from both.
+            let missing = labelled.map(\.0).filter { !FileManager.default.fileExists(atPath: $0) }
+            let listed = try storePaths()
+            if !missing.isEmpty && (embeddings == nil || !listed.isSuperset(of: missing.map(Self.canonical))) {
+                throw CommandFailure(.noInput, "\(file): \(missing.count) labelled path(s) do not exist, e.g. \(missing.prefix(3).joined(separator: ", "))")
             }
             // Images are matched to embeddings by their bytes where they can be read, so that
             // a path written differently (relative, through a link) still finds its row.
-            return labelled.map { path, label in
+            var result: [(sha256: String, path: String, label: Bool)] = []
+            var seen: [String: (path: String, label: Bool)] = [:]
+            for (path, label) in labelled {
                 let sha = (try? ImageDecoder.readFile(atPath: path)).map(ContentDigest.sha256) ?? ""
-                return (sha256: sha, path: path, label: label)
+                if !sha.isEmpty, let earlier = seen[sha] {
+                    // The same picture twice: the same label is one example, two labels a contradiction.
+                    guard earlier.label == label else {
+                        throw CommandFailure(.usage, "\(file): \(earlier.path) and \(path) are the same image, labelled \(earlier.label ? 1 : 0) and \(label ? 1 : 0)")
+                    }
+                    continue
+                }
+                if !sha.isEmpty { seen[sha] = (path, label) }
+                result.append((sha256: sha, path: path, label: label))
             }
+            return result
         }
 
         /// Each labelled image's embeddings (one per frame) as examples, from --embeddings or
@@ -85,7 +114,7 @@ struct HeadsCommand: ParsableCommand {
             if let embeddings {
                 let store = try EmbeddingStore.load(embeddings, expecting: EmbeddingStore.Backbone(classifier))
                 // By SHA-256; by path (made absolute) only for an image that can no longer be read.
-                func canonical(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+                let canonical = Self.canonical
                 var bySHA: [String: [Int]] = [:], byPath: [String: [Int]] = [:]
                 for (i, row) in store.rows.enumerated() {
                     if bySHA[row.sha256]?.contains(where: { store.rows[$0].frame == row.frame }) != true { bySHA[row.sha256, default: []].append(i) }
@@ -132,6 +161,14 @@ struct HeadsCommand: ParsableCommand {
         }
     }
 
+    /// A value that is not a finite number (a damaged or hand-edited embeddings file) would
+    /// make the fit, and every score of the head, NaN.
+    static func refuseNonFinite(_ examples: [LabelSource.Example], _ vectors: [[Float]], source: String?) throws {
+        if let i = vectors.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
+            throw CommandFailure(.usage, "\(source ?? "the embeddings"): the embedding of \(examples[i].path)\(examples[i].frame.map { " frame \($0)" } ?? "") holds a value that is not a finite number; embed it again")
+        }
+    }
+
     static func loadClassifier(threads: Int?) throws -> Classifier {
         do {
             return try Classifier.loadDefault(runtime: Runtime(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
@@ -143,7 +180,7 @@ struct HeadsCommand: ParsableCommand {
     struct Fit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fit a head for one flag from labelled images and write it as a model folder.",
-            usage: "veil heads fit --flag <flag> (--ledger <ledger> | --truth <truth>)\n     [--embeddings <file>] --out <dir> [--target-recall <r>]",
+            usage: "veil heads fit --flag <flag> (--ledger <ledger> | --truth <truth>)\n     [--embeddings <file>] --out <dir> [--target-recall <r>]\n     [--category <code>] [--threads <n>] [--json]",
             discussion: """
             Fits an L2-regularised logistic regression on the standardised embeddings, classes \
             weighted, its strength chosen by stratified 5-fold cross-validation with a fixed \
@@ -211,12 +248,16 @@ struct HeadsCommand: ParsableCommand {
                 throw CommandFailure(.modelUnavailable, "the model \(classifier.identity.name) names no embedding to fit a head on")
             }
             let (examples, vectors) = try source.examples(for: flag, classifier: classifier)
+            try HeadsCommand.refuseNonFinite(examples, vectors, source: source.embeddings)
             var options = HeadFitOptions()
             options.targetRecall = targetRecall
             let x = Matrix(rows: vectors.map { $0.map(Double.init) })
             let fitted: FittedHead
             do { fitted = try fitHead(embeddings: x, labels: examples.map(\.label), options: options) } catch let error as HeadFitError {
                 throw CommandFailure(.fileErrors, "--flag \(flag): \(error)")
+            }
+            guard fitted.folded.weights.allSatisfy(\.isFinite), fitted.folded.bias.isFinite else {
+                throw CommandFailure(.fileErrors, "--flag \(flag): the fit did not converge to finite weights; check the embeddings")
             }
             // The data's identity without the data: the sorted image hashes with their labels.
             let lines = Set(examples.map { "\($0.sha256)\t\($0.frame ?? 0)\t\($0.label ? 1 : 0)\n" }).sorted().joined()
@@ -264,14 +305,21 @@ struct HeadsCommand: ParsableCommand {
                                     out: out, json: json)
         }
 
+        /// Writes the folder beside `out` and renames it into place: a head is whole or absent.
         func write(manifest: ModelManifest, weights: [UInt8]) throws {
+            let target = URL(fileURLWithPath: out).standardizedFileURL
+            let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).veil-partial-\(UUID().uuidString)")
             do {
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-                try Data(weights).write(to: URL(fileURLWithPath: out).appendingPathComponent("weights.safetensors"), options: .atomic)
-                try encoder.encode(manifest).write(to: URL(fileURLWithPath: out).appendingPathComponent("manifest.json"), options: .atomic)
+                try Data(weights).write(to: temporary.appendingPathComponent("weights.safetensors"))
+                try encoder.encode(manifest).write(to: temporary.appendingPathComponent("manifest.json"))
+                // An empty folder named --out (allowed) goes first; rename does not replace a folder.
+                if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
+                guard rename(temporary.path, target.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
             } catch {
+                try? FileManager.default.removeItem(at: temporary)
                 throw CommandFailure(.outputFailed, "cannot write the head to \(out): \(plainReason(error))")
             }
         }
@@ -291,7 +339,7 @@ struct HeadsCommand: ParsableCommand {
         let r = metrics.rocAUCInterval, p = metrics.prAUCInterval
         let fitted = out != nil
         try StandardOutput.line("""
-            head for '\(flag)'\(out.map { " written to \($0)" } ?? ", on newly labelled images"): \(positives) images with the flag, \(negatives) without
+            head for '\(flag)'\(out.map { " written to \($0)" } ?? ""): \(positives) examples with the flag, \(negatives) without
               ROC AUC \(f(metrics.rocAUC)) (95% interval \(f(r.first ?? .nan))–\(f(r.last ?? .nan)))\(fitted ? ", cross-validated over \(metrics.folds) folds" : "")
               PR AUC  \(f(metrics.prAUC)) (95% interval \(f(p.first ?? .nan))–\(f(p.last ?? .nan)))
               at \(fitted ? "" : "the head's ")threshold \(f(metrics.threshold)): recall \(f(metrics.targetRecall))\(fitted ? " or more" : ""), \
@@ -299,19 +347,59 @@ struct HeadsCommand: ParsableCommand {
             """ + (fitted ? "\n  regularisation C = \(metrics.c)" : ""))
     }
 
+    /// What `heads evaluate` measured, as printed and as JSON.
+    struct Evaluation: Encodable {
+        var flag: String
+        var positives: Int
+        var negatives: Int
+        var rocAUC: Double
+        var rocAUCInterval: [Double]
+        var prAUC: Double
+        var prAUCInterval: [Double]
+        /// The head's own threshold, and recall, precision and review rate there.
+        var threshold: Double
+        var recall: Double
+        var precision: Double
+        var reviewRate: Double
+        /// The cross-validated ROC AUC and interval when the head was fitted.
+        var fittedROCAUC: Double
+        var fittedROCAUCInterval: [Double]
+        /// "below" or "above" the fitted interval, or "none".
+        var drift: String
+        /// Every image scored at or above the threshold: the images the head itself queued.
+        var selectedByHead: Bool
+
+        func print(json: Bool) throws {
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                try StandardOutput.line(String(decoding: try encoder.encode(self), as: UTF8.self))
+                return
+            }
+            func f(_ v: Double) -> String { String(format: "%.3f", v) }
+            try StandardOutput.line("""
+                head for '\(flag)', on newly labelled images: \(positives) with the flag, \(negatives) without
+                  ROC AUC \(f(rocAUC)) (95% interval \(f(rocAUCInterval[0]))–\(f(rocAUCInterval[1]))); when fitted \(f(fittedROCAUC)) (\(f(fittedROCAUCInterval[0]))–\(f(fittedROCAUCInterval[1])))
+                  PR AUC  \(f(prAUC)) (95% interval \(f(prAUCInterval[0]))–\(f(prAUCInterval[1])))
+                  at the head's threshold \(f(threshold)): recall \(f(recall)), precision \(f(precision)), \(String(format: "%.1f", 100 * reviewRate))% of images to review
+                """)
+        }
+    }
+
     struct Evaluate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure a head on newly reviewed images, and warn when it drifts.",
-            usage: "veil heads evaluate <head> (--ledger <ledger> | --truth <truth>)\n     [--embeddings <file>] [--json]",
+            usage: "veil heads evaluate <head> (--ledger <ledger> | --truth <truth>)\n     [--embeddings <file>] [--threads <n>] [--json]",
             discussion: """
             Scores the labelled images with the head and measures its ROC AUC and PR AUC with \
             95% bootstrap intervals. When the AUC falls outside the interval measured when the \
             head was fitted, it warns: the images have drifted, or the site's practice has \
             changed; review more and fit again.
 
-            Exit codes: 0 measured (a drift warning included); 64 bad options or a head of \
-            another model; 65 images that cannot be read; 66 an input does not exist; 69 the \
-            model or head cannot be loaded.
+            Exit codes: 0 measured (a drift warning included; --json says "drift"); 64 bad \
+            options or a head of another model; 65 no decisions on the flag, fewer than 5 \
+            images of a class, or images that cannot be read; 66 an input does not exist; 69 \
+            the model or head cannot be loaded.
 
             Examples:
               veil heads evaluate heads/gruesome --ledger review-2027-01.sqlite
@@ -334,25 +422,37 @@ struct HeadsCommand: ParsableCommand {
             do { _ = try classifier.adding(heads: [loaded]) } catch { throw CommandFailure(.usage, "\(error)") }
             let (examples, vectors) = try source.examples(for: loaded.flag, classifier: classifier)
             let labels = examples.map(\.label)
-            guard labels.contains(true), labels.contains(false) else {
-                throw CommandFailure(.fileErrors, "the labelled images of '\(loaded.flag)' are all of one class; an AUC needs both")
+            try HeadsCommand.refuseNonFinite(examples, vectors, source: source.embeddings)
+            let positives = labels.filter { $0 }.count, negatives = labels.count - positives
+            // Fewer than 5 of a class cannot be ranked in any way worth a number.
+            guard positives >= 5, negatives >= 5 else {
+                throw CommandFailure(.fileErrors, "too few labelled images to measure '\(loaded.flag)': need at least 5 of each class, have \(positives) with it and \(negatives) without")
             }
             let scores = try loaded.scores(embeddings: vectors)
             let auc = rocAUC(scores: scores, labels: labels) ?? .nan
-            let ap = averagePrecision(scores: scores, labels: labels) ?? .nan
             let atThreshold = scores.indices.filter { scores[$0] >= loaded.suggestedThreshold }
             let found = atThreshold.filter { labels[$0] }.count
-            let metrics = ModelManifest.HeadSpec.Metrics(
-                folds: 0, seed: 0, c: 0, rocAUC: auc,
+            let report = Evaluation(
+                flag: loaded.flag.rawValue, positives: positives, negatives: negatives, rocAUC: auc,
                 rocAUCInterval: bootstrapInterval(scores: scores, labels: labels, seed: 1, statistic: rocAUC),
-                prAUC: ap, prAUCInterval: bootstrapInterval(scores: scores, labels: labels, seed: 2, statistic: averagePrecision),
-                targetRecall: Double(found) / Double(max(1, labels.filter { $0 }.count)), threshold: loaded.suggestedThreshold,
+                prAUC: averagePrecision(scores: scores, labels: labels) ?? .nan,
+                prAUCInterval: bootstrapInterval(scores: scores, labels: labels, seed: 2, statistic: averagePrecision),
+                threshold: loaded.suggestedThreshold, recall: Double(found) / Double(positives),
                 precision: atThreshold.isEmpty ? 0 : Double(found) / Double(atThreshold.count),
-                reviewRate: Double(atThreshold.count) / Double(scores.count))
-            try HeadsCommand.report(flag: loaded.flag, metrics: metrics, positives: labels.filter { $0 }.count,
-                                    negatives: labels.filter { !$0 }.count, out: nil, json: json)
-            if !(loaded.rocAUC.low...loaded.rocAUC.high).contains(auc) {
-                warn("warning: the ROC AUC on these images, \(String(format: "%.3f", auc)), is outside the interval measured when the head was fitted (\(String(format: "%.3f", loaded.rocAUC.low))–\(String(format: "%.3f", loaded.rocAUC.high))): the images have drifted, or the site's practice has changed; review more and fit the head again")
+                reviewRate: Double(atThreshold.count) / Double(scores.count),
+                fittedROCAUC: loaded.rocAUC.value, fittedROCAUCInterval: [loaded.rocAUC.low, loaded.rocAUC.high],
+                drift: auc < loaded.rocAUC.low ? "below" : auc > loaded.rocAUC.high ? "above" : "none",
+                selectedByHead: scores.allSatisfy { $0 >= loaded.suggestedThreshold })
+            try report.print(json: json)
+            if positives < HeadFitOptions.minimumPerClass || negatives < HeadFitOptions.minimumPerClass {
+                warn("note: fewer than \(HeadFitOptions.minimumPerClass) images of a class: the intervals are wide")
+            }
+            if report.selectedByHead {
+                warn("warning: every image here scored at or above the head's threshold (they are the images it sent to review), so recall and review rate describe that selection, not the archive; measure on a random sample too (--truth)")
+            }
+            if report.drift != "none" {
+                let drift = report.drift
+                warn("warning: the ROC AUC on these images, \(String(format: "%.3f", auc)), is \(drift) the interval measured when the head was fitted (\(String(format: "%.3f", loaded.rocAUC.low))–\(String(format: "%.3f", loaded.rocAUC.high))): the images have drifted, or the site's practice has changed; review more and fit the head again")
             }
         }
     }

@@ -94,11 +94,15 @@ struct ModelCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Load a model and print what its manifest says.")
 
-        @Argument(help: "A model's manifest.json; defaults to the embedded default model.")
+        @Argument(help: "A model's manifest.json or its folder (a head's too); defaults to the embedded default model.")
         var manifest: String?
 
         func run() throws {
-            let path = manifest ?? Classifier.defaultModelManifestPath
+            var path = manifest ?? Classifier.defaultModelManifestPath
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                path = (path as NSString).appendingPathComponent("manifest.json")
+            }
             let model = try modelStep([path]) { try Model.load(manifestAt: path, runtime: Runtime(threads: 1)) }
             let m = model.manifest
             try StandardOutput.line("\(m.name) \(m.version) (\(m.license))")
@@ -106,6 +110,19 @@ struct ModelCommand: ParsableCommand {
             try StandardOutput.line("input: \(m.input.channels)x\(m.input.height)x\(m.input.width), scores: \(m.outputs.map(\.name).joined(separator: ", "))")
             try StandardOutput.line("weights: \(m.weights.file), sha256 \(m.weights.sha256)")
             for source in m.provenance.sources { try StandardOutput.line("source: \(source.origin) sha256 \(source.sha256)") }
+            if let embedding = m.embedding, let length = model.embeddingLength {
+                try StandardOutput.line("embedding: tensor \(embedding.tensor), \(length) values per image")
+            }
+            if let head = m.head {
+                let metrics = head.metrics
+                try StandardOutput.line("head: reads \(head.backbone.name) \(head.backbone.version) (weights \(head.backbone.weightsSHA256)), tensor \(head.backbone.embedding)")
+                try StandardOutput.line("category: \(head.category ?? "none")")
+                try StandardOutput.line("fitted by \(head.training.fittedBy) at \(head.training.fittedAt) on \(head.training.positives) examples with the flag and \(head.training.negatives) without (data sha256 \(head.training.dataSHA256))")
+                try StandardOutput.line("command: \(head.training.command)")
+                try StandardOutput.line(String(format: "cross-validated ROC AUC %.3f (%.3f–%.3f), PR AUC %.3f; threshold %.3f for recall %.2f (precision %.3f, %.1f%% reviewed); C %g",
+                                               metrics.rocAUC, metrics.rocAUCInterval.first ?? .nan, metrics.rocAUCInterval.last ?? .nan, metrics.prAUC,
+                                               metrics.threshold, metrics.targetRecall, metrics.precision, 100 * metrics.reviewRate, metrics.c))
+            }
             // What this process runs the model on, after the veil command's OpenBLAS set-up.
             try StandardOutput.line("OpenBLAS: \(BLASDiagnostics.coreName) kernels, \(BLASDiagnostics.threadCount) thread(s) per product")
         }

@@ -77,15 +77,30 @@ struct PolicyCommand: ParsableCommand {
             discussion: """
             Checks everything `veil score --policy` checks: YAML syntax, unknown or misspelt keys \
             and flags, thresholds between 0 and 1 with restriction never below review, \
-            calibrations, sensitivity overrides against the vocabulary, and that at least one \
-            flag is enabled.
+            calibrations, sensitivity overrides against the vocabulary, that at least one \
+            flag is enabled, and that every head under `heads:` loads and was fitted on the \
+            model it will run on.
             """)
 
         @Argument(help: "The policy file (YAML).")
         var file: String
 
         func run() throws {
-            let policy = try EffectivePolicy.loadOrExit(file, code: .fileErrors).policy
+            var policy = try EffectivePolicy.loadOrExit(file, code: .fileErrors).policy
+            // Heads must be there and fit the model they will run on, as `veil score` requires.
+            if !policy.heads.isEmpty {
+                let heads: [Head]
+                do {
+                    heads = try policy.loadHeads()
+                    _ = try Classifier.loadDefault(runtime: Runtime(threads: 1)).adding(heads: heads)
+                } catch {
+                    throw CommandFailure(.fileErrors, "\(file): heads: \(error)")
+                }
+                for head in heads where policy.flags[head.flag] == nil {
+                    warn("note: \(file) has no rule for the head's flag '\(head.flag)'; it is reviewed from the head's fitted threshold, \(String(format: "%.3f", head.suggestedThreshold))")
+                }
+                policy = policy.covering(heads)
+            }
             let enabled = policy.flags.filter(\.value.enabled).keys.sorted()
             let off = policy.flags.filter { !$0.value.enabled }.keys.sorted()
             try StandardOutput.line("\(file): valid: \(policy.name) version \(policy.version); flags enabled: "

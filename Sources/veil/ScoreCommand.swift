@@ -150,7 +150,13 @@ struct ScoreCommand: ParsableCommand {
         try refuseOverwriting(out, option: "--out", inputs: paths + [manifest, policy, ledger])
         try refuseOverwriting(ledger, option: "--ledger", inputs: paths + [manifest, policy, out], mayBeALedger: true)
         // The policy first: a broken policy must stop the run before anything is loaded or written.
-        let effective = try EffectivePolicy.loadOrExit(policy, thresholds: try thresholdOverrides())
+        // --threshold for a head's flag waits until the heads are loaded; any other applies
+        // (and fails) now.
+        let overrides = try thresholdOverrides()
+        let loadedPolicy = try EffectivePolicy.loadOrExit(policy).policy
+        let mayBeHeads = !heads.isEmpty || !loadedPolicy.heads.isEmpty
+        let later = overrides.filter { mayBeHeads && loadedPolicy.flags[$0.key] == nil }
+        let effective = try EffectivePolicy.loadOrExit(policy, thresholds: overrides.filter { later[$0.key] == nil })
         var activePolicy = effective.policy
         var classifier: Classifier
         do {
@@ -177,6 +183,7 @@ struct ScoreCommand: ParsableCommand {
             }
             activePolicy = activePolicy.covering(loaded)
         }
+        do { activePolicy = try activePolicy.overridingReviewThresholds(later) } catch { throw CommandFailure(.usage, "\(error)") }
         // Face detection runs when the policy asks for the `face` flag.
         let faceDetector: FaceDetector?
         do {

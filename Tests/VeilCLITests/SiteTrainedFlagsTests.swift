@@ -89,7 +89,9 @@ struct SiteTrainedFlagsTests {
         let test = try Self.makeSet(dir.appendingPathComponent("test"), bases: Array(bases[7...]), count: 20, seed: 2)
         let shuffled = try Self.makeSet(dir.appendingPathComponent("train"), bases: Array(bases[0..<7]), count: 30, seed: 1, shuffled: true)
 
-        let embeddings = dir.appendingPathComponent("train.safetensors").path
+        // Into a folder that does not exist yet; a note in the images' folder is passed over.
+        try "not an image".write(to: dir.appendingPathComponent("train/notes.txt"), atomically: true, encoding: .utf8)
+        let embeddings = dir.appendingPathComponent("out/train.safetensors").path
         let embed = try ScoreCommandTests.veil(["embed", dir.appendingPathComponent("train").path, "--out", embeddings])
         #expect(embed.status == 0, "\(embed.stderr)")
         #expect(embed.stderr.contains("embedded 60 image(s), 60 row(s)"), "\(embed.stderr)")
@@ -113,7 +115,8 @@ struct SiteTrainedFlagsTests {
 
         let evaluate = try ScoreCommandTests.veil(["heads", "evaluate", head, "--truth", test.path, "--json"])
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
-        let heldOut = Self.auc(evaluate)
+        let heldOut = Self.json(evaluate)["rocAUC"] as? Double ?? .nan
+        #expect(Self.json(evaluate)["drift"] as? String == "none" && Self.json(evaluate)["recall"] is Double, "\(evaluate.stdout)")
         print("site-trained head, held-out ROC AUC \(heldOut); cross-validated \(Self.auc(fit))")
         #expect(heldOut >= 0.95, "held-out AUC \(heldOut)")
 
@@ -138,6 +141,11 @@ struct SiteTrainedFlagsTests {
         let suggestion = (records[0]["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "ruler" }
         #expect((suggestion?["source"] as? [String: Any])?["name"] as? String == "head-ruler", "\(records[0])")
         #expect(score.stderr.contains("no rule for 'ruler'"), "\(score.stderr)")
+        // --threshold reaches a head's flag too.
+        let strict = try ScoreCommandTests.veil(["score", "--no-faces", "--head", head, "--threshold", "ruler=0.999", marked])
+        #expect(strict.status == 0, "\(strict.stderr)")
+        let strictRuler = (strict.records.first?["suggestions"] as? [[String: Any]])?.first { $0["flag"] as? String == "ruler" }
+        #expect(strictRuler?["threshold"] as? Double == 0.999, "\(strict.stdout)")
         // A site flag without a category of its own is labelled 131395 Sensitive Content.
         #expect((suggestion?["labels"] as? [[String: Any]])?.first?["value"] as? String == "131395", "\(suggestion ?? [:])")
 
@@ -195,6 +203,33 @@ struct SiteTrainedFlagsTests {
         let other = try ScoreCommandTests.veil(["heads", "fit", "--flag", "ruler", "--truth", small.path, "--embeddings", embeddings,
                                                 "--out", dir.appendingPathComponent("h").path])
         #expect(other.status == 64 && other.stderr.contains("holds embeddings of"), "\(other.stderr)")
+        // A unknown path in the truth file is missing, with or without --embeddings.
+        let withEmbeddings = try ScoreCommandTests.veil(["heads", "fit", "--flag", "ruler", "--truth", ghost.path, "--embeddings", embeddings,
+                                                         "--out", dir.appendingPathComponent("h").path])
+        #expect(withEmbeddings.status == 66 && withEmbeddings.stderr.contains("do not exist"), "\(withEmbeddings.stderr)")
+        // One image labelled both ways under two paths is a contradiction, not two examples.
+        let copy = dir.appendingPathComponent("copy.jpg")
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("small/photo-000.jpg"), to: copy)
+        let both = dir.appendingPathComponent("both.csv")
+        try (try String(contentsOf: small, encoding: .utf8) + "\(copy.path),0\n").write(to: both, atomically: true, encoding: .utf8)
+        let contradiction = try ScoreCommandTests.veil(["heads", "fit", "--flag", "ruler", "--truth", both.path, "--out", dir.appendingPathComponent("h").path])
+        #expect(contradiction.status == 64 && contradiction.stderr.contains("are the same image, labelled 0 and 1"), "\(contradiction.stderr)")
+        // A value that is not a finite number in the embeddings is refused, naming the image.
+        let fresh = dir.appendingPathComponent("f.safetensors").path
+        #expect(try ScoreCommandTests.veil(["embed", dir.appendingPathComponent("small").path, "--out", fresh]).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: fresh))
+        let headerLength = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        bytes.replaceSubrange((8 + headerLength)..<(12 + headerLength), with: [0x00, 0x00, 0x80, 0x7F])  // +inf, little-endian
+        try bytes.write(to: URL(fileURLWithPath: fresh))
+        let infinite = try ScoreCommandTests.veil(["heads", "fit", "--flag", "ruler", "--truth", small.path, "--embeddings", fresh,
+                                                   "--out", dir.appendingPathComponent("h").path])
+        #expect(infinite.status == 64 && infinite.stderr.contains("not a finite number") && infinite.stderr.contains("photo-000.jpg"),
+                "\(infinite.stderr)")
+        // A policy naming a head that is not there does not check.
+        let policy = dir.appendingPathComponent("p.yaml")
+        try "policy: {name: p, version: \"1\"}\nheads: [nowhere]\n".write(to: policy, atomically: true, encoding: .utf8)
+        let check = try ScoreCommandTests.veil(["policy", "check", policy.path])
+        #expect(check.status == 65 && check.stderr.contains("nowhere"), "\(check.stderr)")
         // A built-in flag cannot be a head's.
         #expect(try ScoreCommandTests.veil(["heads", "fit", "--flag", "nudity", "--truth", small.path, "--out", dir.appendingPathComponent("h").path]).status == 64)
     }
