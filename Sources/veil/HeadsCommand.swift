@@ -61,7 +61,7 @@ struct HeadsCommand: ParsableCommand {
                     latest[e.sha256] = (at, e.path, e.state == .confirmed)
                 }
                 guard !latest.isEmpty else {
-                    throw CommandFailure(.fileErrors, "\(ledger) holds no confirmed or rejected decisions on '\(flag)': review its suggestions first, or give --truth")
+                    throw CommandFailure(.fileErrors, "\(ledger) holds no confirmed or rejected decisions on '\(flag)'. A flag nothing scores yet has none: fit its first head from a truth CSV (--truth; docs/site-trained-flags.md), then refit from the ledger once its suggestions are reviewed")
                 }
                 return latest.sorted { $0.key < $1.key }.map { ($0.key, $0.value.path, $0.value.label) }
             }
