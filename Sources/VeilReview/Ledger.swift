@@ -22,6 +22,10 @@ public final class Ledger: Sendable {
     /// The database file.
     public let path: String
     let pool: DatabasePool
+    /// The descriptor `init` locked the file through, kept open while the pool is: closing
+    /// any descriptor of a database file drops every POSIX lock this process holds on it,
+    /// SQLite's included (SQLite's "How To Corrupt Your Database Files", 2.2).
+    private let descriptor: Descriptor
 
     /// Opens the ledger at `path`. With `create` (for commands that record), a missing file
     /// becomes a new ledger; without it (for commands that only read or decide), a missing
@@ -37,12 +41,14 @@ public final class Ledger: Sendable {
         }
         // Two processes opening a new ledger at once would both try to create the schema.
         // An exclusive advisory lock (flock, which SQLite's own fcntl locks do not see)
-        // serialises opening and migrating; it is released when `init` returns.
+        // serialises opening and migrating; it is released when `init` returns. The
+        // descriptor itself stays open until the pool has closed (see `lockFD`).
         let lockFD = open(path, O_RDWR | O_CREAT, 0o644)
         guard lockFD >= 0 else {
             throw LedgerError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
-        defer { close(lockFD) }
+        // Closed exactly once, when the last reference goes: after `deinit` closed the pool.
+        descriptor = Descriptor(lockFD)
         guard flock(lockFD, LOCK_EX) == 0 else {
             throw LedgerError(file: path, reason: "cannot lock: \(String(cString: strerror(errno)))")
         }
@@ -76,6 +82,18 @@ public final class Ledger: Sendable {
         } catch {
             throw LedgerError(file: path, reason: "cannot prepare the ledger: \(Self.describe(error))")
         }
+    }
+
+    deinit {
+        // The pool's connections first; the descriptor closes when `descriptor` goes, after.
+        try? pool.close()
+    }
+
+    /// A file descriptor closed when released.
+    private final class Descriptor: Sendable {
+        let fd: Int32
+        init(_ fd: Int32) { self.fd = fd }
+        deinit { close(fd) }
     }
 
     static func describe(_ error: Error) -> String {
