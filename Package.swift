@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // Only its bcrypt (HummingbirdBcrypt, which builds alone) so far: the review desk's
+        // passwords.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", exact: "2.5.0"),
     ],
     targets: [
         // System libraries, found through pkg-config; see scripts/ensure-system-packages.
@@ -42,6 +45,9 @@ let package = Package(
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "VeilReview", dependencies: ["VeilPolicy", "VeilVocabulary", "VeilDICOM", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The review desk: its users, sessions and sign-in throttle.
+        .target(name: "VeilDesk", dependencies: [.product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                                                 .product(name: "Yams", package: "Yams")]),
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
@@ -52,7 +58,7 @@ let package = Package(
             dependencies: [
                 "Veil", "VeilImage", "VeilDICOM", "VeilVocabulary", "VeilPolicy", "VeilReview",
                 // The model importers and the engine's diagnostics are the CLI's alone.
-                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS", "VeilFitting",
+                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS", "VeilFitting", "VeilDesk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +79,7 @@ let package = Package(
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),
+        .testTarget(name: "VeilDeskTests", dependencies: ["VeilDesk", "VeilTestSupport"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil", "VeilImage", "VeilDICOM", "VeilPolicy", "VeilVocabulary", "VeilEngine", "VeilTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilDICOMTests", dependencies: ["VeilDICOM", "VeilImage", "VeilTestSupport"],
                     resources: [.copy("Fixtures")]),

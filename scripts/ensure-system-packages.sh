@@ -7,8 +7,9 @@ packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev zlib1g-dev libopen
 # With --test, also the independent tools the tests check Veil's output with: pydicom, from
 # Debian (so that it is the system Python's, at /usr/bin/python3), reads the DICOM JSON that
 # `veil review export --format dicom-json` writes and compares labelled copies with their
-# originals; DCMTK's dcmdump must parse every labelled copy.
-if [ "${1:-}" = "--test" ]; then packages+=(python3-pydicom dcmtk); fi
+# originals; DCMTK's dcmdump must parse every labelled copy; python3-bcrypt checks the review
+# desk's password hashes both ways.
+if [ "${1:-}" = "--test" ]; then packages+=(python3-pydicom dcmtk python3-bcrypt); fi
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

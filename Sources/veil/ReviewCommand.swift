@@ -20,7 +20,7 @@ struct ReviewCommand: ParsableCommand {
             --reason "exposed breast"
           veil review export --ledger review.sqlite --format csv > labels.csv
         """,
-        subcommands: [List.self, Confirm.self, Reject.self, Export.self, Audit.self]
+        subcommands: [List.self, Confirm.self, Reject.self, Export.self, Audit.self, UsersCommand.self]
     )
 
     struct LedgerOption: ParsableArguments {

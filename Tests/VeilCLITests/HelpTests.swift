@@ -8,7 +8,8 @@ struct HelpTests {
         [], ["score"], ["review"], ["review", "list"], ["review", "confirm"], ["review", "reject"], ["review", "export"],
         ["review", "audit"], ["preview"], ["tune"], ["vocab"], ["vocab", "normalize"], ["vocab", "list"], ["policy"],
         ["policy", "show"], ["policy", "check"], ["model"], ["model", "info"], ["model", "import-caffe"],
-        ["model", "import-tflite"], ["label"], ["label", "apply"],
+        ["model", "import-tflite"], ["label"], ["label", "apply"], ["embed"], ["heads"], ["heads", "fit"],
+        ["heads", "evaluate"], ["review", "users"], ["review", "users", "add"],
     ]
 
     @Test(arguments: commands)

@@ -38,6 +38,38 @@ struct ReviewCommandTests {
         #expect(entries.allSatisfy { $0["flag"] as? String == "body-region" && $0["state"] as? String == "restricted" })
     }
 
+    /// `review users add` writes an owner-only users file with a bcrypt hash, never the password.
+    @Test func usersAddWritesABcryptHash() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("veil-users-\(UUID()).yaml").path
+        func add(_ arguments: [String], password: String) throws -> (status: Int32, stderr: String) {
+            let p = Process()
+            p.executableURL = ScoreCommandTests.veilExecutable
+            p.arguments = ["review", "users", "add"] + arguments + ["--users", file, "--password-stdin"]
+            let input = Pipe(), err = Pipe()
+            p.standardInput = input
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            input.fileHandleForWriting.write(Data((password + "\n").utf8))
+            try input.fileHandleForWriting.close()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        #expect(try add(["dr.lee", "--role", "reviewer", "--role", "revealer"], password: "correct horse battery").status == 0)
+        #expect(try add(["audit.office", "--role", "auditor"], password: "a different passphrase").status == 0)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("\"dr.lee\": {roles: [revealer, reviewer], password: \"$2b$12$") && text.contains("\"audit.office\""), "\(text)")
+        #expect(!text.contains("correct horse battery"))
+        let mode = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600, "mode \(String(mode ?? 0, radix: 8))")
+        // Too short a password, and an unknown role, change nothing.
+        let short = try add(["x.y", "--role", "reviewer"], password: "short")
+        #expect(short.status == 64 && short.stderr.contains("at least 12 characters"), "\(short.stderr)")
+        #expect(try add(["x.y", "--role", "admin"], password: "correct horse battery").status == 64)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == text)
+    }
+
     /// `--order uncertainty` lists the undecided suggestions nearest their threshold first.
     @Test func uncertaintyOrderPutsTheClosestCallsFirst() throws {
         let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("veil-order-\(UUID()).sqlite").path
