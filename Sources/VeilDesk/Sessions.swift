@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 
 /// A signed-in person's session at the desk.
 public struct DeskSession: Sendable, Equatable {
@@ -113,6 +114,7 @@ public final class SessionStore: @unchecked Sendable {
         return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
-    /// A user no password matches, verified against for unknown names.
-    private static let dummy = DeskUser(name: "", roles: [], passwordHash: "$2b$12$" + String(repeating: "A", count: 53))
+    /// A user whose password nobody knows (a random one, hashed at the users file's cost
+    /// once), verified against for unknown names, so that they take as long as known ones.
+    private static let dummy = DeskUser(name: "", roles: [], passwordHash: Bcrypt.hash(randomHex(), cost: UsersFile.cost))
 }
