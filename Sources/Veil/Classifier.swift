@@ -33,7 +33,8 @@ public struct ModelIdentity: Sendable, Hashable, Codable {
 public struct ClassifierOutput: Sendable {
     /// Flag → score, the model's and its heads'.
     public var scores: [Flag: Double]
-    /// ``Classifier/embeddingLength`` values, or nil if the model names no embedding.
+    /// ``Classifier/embeddingLength`` values, or nil if the model names no embedding (or
+    /// the call only scores: `scores(for:)`).
     public var embedding: [Float]?
 }
 
@@ -171,21 +172,28 @@ public final class Classifier: Sendable {
 
     /// Scores decoded images, ``batchSize`` to a forward pass. Results are in input order.
     public func scores(for images: [RGBImage]) throws -> [[Flag: Double]] {
-        try outputs(for: images).map(\.scores)
+        try run(images, keepingEmbeddings: false).map(\.scores)
     }
 
     /// Scores decoded images and returns their embeddings, ``batchSize`` to a forward pass.
     /// Results are in input order.
     public func outputs(for images: [RGBImage]) throws -> [ClassifierOutput] {
+        try run(images, keepingEmbeddings: true)
+    }
+
+    private func run(_ images: [RGBImage], keepingEmbeddings: Bool) throws -> [ClassifierOutput] {
         var results: [ClassifierOutput] = []
         results.reserveCapacity(images.count)
         for start in stride(from: 0, to: images.count, by: batchSize) {
-            results += try forward(Array(images[start..<min(images.count, start + batchSize)]))
+            results += try forward(Array(images[start..<min(images.count, start + batchSize)]), keepingEmbeddings: keepingEmbeddings)
         }
         return results
     }
 
-    private func forward(_ images: [RGBImage]) throws -> [ClassifierOutput] {
+    /// One forward pass. Copying each image's embedding out is left to callers who want it:
+    /// `veil score` scores millions of images and needs only the scores (heads read the
+    /// tensor in place).
+    private func forward(_ images: [RGBImage], keepingEmbeddings: Bool) throws -> [ClassifierOutput] {
         let size = preprocessor.inputSize
         let preprocessor = self.preprocessor
         let input = Tensor(batchNCHW: images.parallelMap(threads: runtime.threads) { preprocessor.tensorValues(for: $0) },
@@ -202,7 +210,7 @@ public final class Classifier: Sendable {
                 result[Flag(spec.name)] = Double(tensor.storage[(spec.channel * tensor.shape.batch + n) * tensor.shape.plane])
             }
             for (head, scores) in zip(heads, headScores) { result[head.flag] = scores[n] }
-            let vector = embedding.map { e in (0..<e.shape.channels).map { c in e.storage[c * e.shape.batch + n] } }
+            let vector = keepingEmbeddings ? embedding.map { e in (0..<e.shape.channels).map { c in e.storage[c * e.shape.batch + n] } } : nil
             return ClassifierOutput(scores: result, embedding: vector)
         }
     }
@@ -223,7 +231,7 @@ public final class Classifier: Sendable {
     /// - Throws: `ImageDecodingError` naming the file and the cause.
     public func scores(forFileAt path: String) throws -> [Flag: Double] {
         var best: [Flag: Double] = [:]
-        for frame in try outputs(forFileAt: path) { best.merge(frame.scores, uniquingKeysWith: max) }
+        for frame in try frames(atPath: path, keepingEmbeddings: false) { best.merge(frame.scores, uniquingKeysWith: max) }
         return best
     }
 
@@ -232,11 +240,15 @@ public final class Classifier: Sendable {
     ///
     /// - Throws: `ImageDecodingError` naming the file and the cause.
     public func outputs(forFileAt path: String) throws -> [ClassifierOutput] {
+        try frames(atPath: path, keepingEmbeddings: true)
+    }
+
+    private func frames(atPath path: String, keepingEmbeddings: Bool) throws -> [ClassifierOutput] {
         let source = try reader.pictures(inFileAt: path)
         var results: [ClassifierOutput] = []
         for start in stride(from: 0, to: source.count, by: batchSize) {
             let images = try (start..<min(source.count, start + batchSize)).map { try source.picture(at: $0).image }
-            results += try forward(images)
+            results += try forward(images, keepingEmbeddings: keepingEmbeddings)
         }
         return results
     }
