@@ -232,16 +232,31 @@ def check(lines, keys, classes):
                 sys.exit(f"benign_corpus: {s!r} names {' '.join(b)!r}")
 
 
-def generate(kind, count=None):
-    """`count` unique strings of one kind; the same every run (one seeded generator per kind)."""
-    make = {"filename": filename, "folder": folder, "description": description}[kind]
-    r = random.Random(f"{SEED}-{kind}")
+def unique(make, r, count):
+    """`count` distinct strings from `make(r)`, spaces tidied, in the order made."""
     out, seen = [], set()
-    while len(out) < (count or COUNTS[kind]):
+    while len(out) < count:
         s = " ".join(make(r).split())  # no stray or doubled spaces
         if s and s not in seen:
             seen.add(s)
             out.append(s)
+    return out
+
+
+def write(lines, path):
+    """The lines to `path`, or to standard output without one."""
+    text = "\n".join(lines) + "\n"
+    if path:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def generate(kind, count=None):
+    """`count` unique strings of one kind; the same every run (one seeded generator per kind)."""
+    make = {"filename": filename, "folder": folder, "description": description}[kind]
+    out = unique(make, random.Random(f"{SEED}-{kind}"), count or COUNTS[kind])
     check(out, phrases(), sensitivity())
     return out
 
@@ -251,13 +266,7 @@ def main():
     ap.add_argument("--kind", choices=sorted(COUNTS))
     ap.add_argument("--out")
     a = ap.parse_args()
-    lines = [s for k in COUNTS if a.kind in (None, k) for s in generate(k)]
-    text = "\n".join(lines) + "\n"
-    if a.out:
-        with open(a.out, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    write([s for k in COUNTS if a.kind in (None, k) for s in generate(k)], a.out)
 
 
 if __name__ == "__main__":

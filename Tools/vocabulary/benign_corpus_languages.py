@@ -195,13 +195,7 @@ def check(lines):
 
 def generate(lang, count=COUNT):
     """`count` unique benign strings of one language; the same every run."""
-    r = random.Random(f"{SEED}-{lang}")
-    out, seen = [], set()
-    while len(out) < count:
-        s = one(r, LANGUAGES[lang])
-        if s and s not in seen:
-            seen.add(s)
-            out.append(s)
+    out = benign_corpus.unique(lambda r: one(r, LANGUAGES[lang]), random.Random(f"{SEED}-{lang}"), count)
     check(out)
     return out
 
@@ -211,13 +205,7 @@ def main():
     ap.add_argument("--lang", choices=sorted(LANGUAGES))
     ap.add_argument("--out")
     a = ap.parse_args()
-    lines = [s for lang in LANGUAGES if a.lang in (None, lang) for s in generate(lang)]
-    text = "\n".join(lines) + "\n"
-    if a.out:
-        with open(a.out, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    benign_corpus.write([s for lang in LANGUAGES if a.lang in (None, lang) for s in generate(lang)], a.out)
 
 
 if __name__ == "__main__":
