@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Dependencies point one way: image I/O and the tensor engine are leaves, the engine and
@@ -17,9 +17,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
-        // Only its bcrypt (HummingbirdBcrypt, which builds alone) so far: the review desk's
-        // passwords.
+        // The review desk: its HTTP server, TLS, templates, and bcrypt for its passwords. No
+        // traits: the desk needs neither swift-configuration nor the rest of Foundation.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", exact: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
     ],
     targets: [
         // System libraries, found through pkg-config; see scripts/ensure-system-packages.
@@ -45,9 +49,17 @@ let package = Package(
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "VeilReview", dependencies: ["VeilPolicy", "VeilVocabulary", "VeilDICOM", .product(name: "GRDB", package: "GRDB.swift")]),
-        // The review desk: its users, sessions and sign-in throttle.
-        .target(name: "VeilDesk", dependencies: [.product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                                                 .product(name: "Yams", package: "Yams")]),
+        // The review desk (`veil review serve`): its users, sessions, pages and previews.
+        .target(name: "VeilDesk", dependencies: ["Veil", "VeilReview", "VeilPolicy", "VeilVocabulary", "VeilImage",
+                                                 .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                                                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                                                 .product(name: "Mustache", package: "swift-mustache"),
+                                                 .product(name: "Logging", package: "swift-log"),
+                                                 .product(name: "Yams", package: "Yams")],
+                resources: [.copy("Templates")]),
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
@@ -60,6 +72,7 @@ let package = Package(
                 // The model importers and the engine's diagnostics are the CLI's alone.
                 "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS", "VeilFitting", "VeilDesk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -13,6 +13,10 @@ public struct DeskSession: Sendable, Equatable {
     public let started: Date
     /// When it was last used; it ends ``SessionStore/idleTimeout`` after that.
     public var lastUsed: Date
+    /// The preview level this session was granted, by suggestion id, through reveals the
+    /// ledger recorded. Absent means level 0. A grant belongs to the session, not the user:
+    /// it ends with it.
+    public var revealed: [Int64: Int] = [:]
 }
 
 /// The desk's sessions and sign-in throttle, in memory: a restart signs everyone out, which
@@ -31,6 +35,10 @@ public final class SessionStore: @unchecked Sendable {
     private let lock = NSLock()
     private var sessions: [String: DeskSession] = [:]
     private var failures: [String: [Date]] = [:]
+    /// How many names the throttle tracks at most. Past it, after forgetting failures older
+    /// than the window, a name not yet tracked is refused as if locked out: a flood of
+    /// invented names can neither grow memory without end nor push a real name's failures out.
+    static let trackedNamesLimit = 4096
 
     /// Creates a store; `now` is the clock (tests pass their own).
     public init(idleTimeout: TimeInterval = 15 * 60, absoluteTimeout: TimeInterval = 8 * 3600, maximumFailures: Int = 5,
@@ -56,8 +64,15 @@ public final class SessionStore: @unchecked Sendable {
     public func signIn(name: String, password: String, users: UsersFile, previous: String? = nil) throws -> DeskSession {
         let time = now()
         let locked: TimeInterval? = lock.withLock {
+            if failures[name] == nil && failures.count >= Self.trackedNamesLimit {
+                failures = failures.compactMapValues { dates in
+                    let recent = dates.filter { time.timeIntervalSince($0) < lockoutWindow }
+                    return recent.isEmpty ? nil : recent
+                }
+                if failures.count >= Self.trackedNamesLimit { return lockoutWindow }
+            }
             let recent = (failures[name] ?? []).filter { time.timeIntervalSince($0) < lockoutWindow }
-            failures[name] = recent
+            failures[name] = recent.isEmpty ? nil : recent
             guard recent.count >= maximumFailures, let first = recent.first else { return nil }
             return lockoutWindow - time.timeIntervalSince(first)
         }
@@ -73,6 +88,11 @@ public final class SessionStore: @unchecked Sendable {
                 throw SignInError.wrongCredentials
             }
             failures[name] = nil
+            // Sessions nobody came back to are forgotten here, so that they cannot pile up.
+            if sessions.count >= 1024 {
+                sessions = sessions.filter { time.timeIntervalSince($0.value.lastUsed) < idleTimeout
+                    && time.timeIntervalSince($0.value.started) < absoluteTimeout }
+            }
             let session = DeskSession(id: Self.randomHex(), user: name, csrfToken: Self.randomHex(), started: time, lastUsed: time)
             sessions[session.id] = session
             return session
@@ -94,6 +114,20 @@ public final class SessionStore: @unchecked Sendable {
             return session
         }
     }
+
+    /// Records that `session` may now see `suggestion`'s preview at `level`. Call it only
+    /// after the ledger has recorded the reveal. Returns false if the session has ended.
+    @discardableResult
+    public func grant(level: Int, suggestion: Int64, session id: String) -> Bool {
+        lock.withLock {
+            guard sessions[id] != nil else { return false }
+            sessions[id]!.revealed[suggestion] = max(level, sessions[id]!.revealed[suggestion] ?? 0)
+            return true
+        }
+    }
+
+    /// How many sessions are live (some may have timed out without being used since).
+    public var count: Int { lock.withLock { sessions.count } }
 
     /// Ends a session (sign-out).
     public func end(_ id: String) {

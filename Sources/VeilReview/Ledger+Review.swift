@@ -248,6 +248,31 @@ extension Ledger {
 
     /// Every suggestion with its latest decision, oldest first, optionally filtered.
     public func entries(flag: Flag? = nil, state: ReviewState? = nil) throws -> [LedgerEntry] {
+        try fetchEntries().filter { e in (flag == nil || e.flag == flag) && (state == nil || e.state == state) }
+    }
+
+    /// The suggestion with this id and its latest decision, or nil if there is none.
+    public func entry(_ id: Int64) throws -> LedgerEntry? {
+        try fetchEntries(where: "s.id = ?", arguments: [id]).first
+    }
+
+    /// Every suggestion about the image with this SHA-256, oldest first.
+    public func entries(sha256: String) throws -> [LedgerEntry] {
+        try fetchEntries(where: "i.sha256 = ?", arguments: [sha256])
+    }
+
+    /// How many decisions were recorded at or after `date`.
+    public func decisionCount(since date: Date) throws -> Int {
+        do {
+            return try pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM decision WHERE decided_at >= ?", arguments: [Self.timestamp(date)]) ?? 0
+            }
+        } catch {
+            throw LedgerError(file: path, reason: "cannot read the ledger: \(Self.describe(error))")
+        }
+    }
+
+    private func fetchEntries(where condition: String = "1", arguments: StatementArguments = []) throws -> [LedgerEntry] {
         do {
             return try pool.read { db in
                 let rows = try Row.fetchAll(db, sql: """
@@ -259,8 +284,9 @@ extension Ledger {
                     FROM suggestion s
                     JOIN image i ON i.id = s.image_id
                     LEFT JOIN decision d ON d.id = (SELECT max(id) FROM decision WHERE suggestion_id = s.id)
+                    WHERE \(condition)
                     ORDER BY s.id
-                    """)
+                    """, arguments: arguments)
                 return rows.map { r in
                     let decided: String? = r[16]
                     let suggested: String = r[8]
@@ -271,7 +297,7 @@ extension Ledger {
                         suggestedAt: r[14], frame: r[19], studyInstanceUID: r[20], seriesInstanceUID: r[21],
                         sopInstanceUID: r[22], reviewer: r[15], reason: r[17], decidedAt: r[18], supersedesDecision: r[23],
                         labels: Self.codes(r[24]), details: Self.codes(r[25]))
-                }.filter { e in (flag == nil || e.flag == flag) && (state == nil || e.state == state) }
+                }
             }
         } catch {
             throw LedgerError(file: path, reason: "cannot read the ledger: \(Self.describe(error))")

@@ -9,7 +9,7 @@ enum ExitStatus: Int32 {
     case fileErrors = 65
     /// EX_NOINPUT: an input named on the command line or in a manifest does not exist.
     case noInput = 66
-    /// EX_UNAVAILABLE: a model could not be loaded.
+    /// EX_UNAVAILABLE: a model could not be loaded, or the review desk cannot listen.
     case modelUnavailable = 69
     /// EX_CANTCREAT: output, a ledger or a preview could not be written.
     case outputFailed = 73

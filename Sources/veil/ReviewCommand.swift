@@ -20,7 +20,7 @@ struct ReviewCommand: ParsableCommand {
             --reason "exposed breast"
           veil review export --ledger review.sqlite --format csv > labels.csv
         """,
-        subcommands: [List.self, Confirm.self, Reject.self, Export.self, Audit.self, UsersCommand.self]
+        subcommands: [ServeCommand.self, List.self, Confirm.self, Reject.self, Export.self, Audit.self, UsersCommand.self]
     )
 
     struct LedgerOption: ParsableArguments {
@@ -56,14 +56,6 @@ struct ReviewCommand: ParsableCommand {
             case id, uncertainty
         }
 
-        /// Undecided suggestions by the distance of their score from their threshold, then
-        /// the decided ones as raised.
-        static func byUncertainty(_ entries: [LedgerEntry]) -> [LedgerEntry] {
-            let open = entries.filter { $0.state == .pending || $0.state == .restricted }
-            let decided = entries.filter { $0.state != .pending && $0.state != .restricted }
-            return open.sorted { (abs($0.score - $0.threshold), $0.suggestionID) < (abs($1.score - $1.threshold), $1.suggestionID) } + decided
-        }
-
         /// Control characters shown as `\n`, `\t` or `\u{…}`, and backslashes doubled.
         static func escaped(_ text: String) -> String {
             var out = ""
@@ -90,7 +82,7 @@ struct ReviewCommand: ParsableCommand {
                 throw CommandFailure(.usage, "no suggestion in \(options.ledger) has the flag '\(flag)'; Veil's flags are \(Policy.builtInFlags.map(\.rawValue).joined(separator: ", "))")
             }
             var entries = try ledger.entries(flag: flag, state: state)
-            if order == .uncertainty { entries = Self.byUncertainty(entries) }
+            if order == .uncertainty { entries = ReviewQueue.byUncertainty(entries) }
             if json {
                 for e in entries { try StandardOutput.line(String(decoding: try ReviewCommand.encoder().encode(e), as: UTF8.self)) }
                 return
