@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),
-        .testTarget(name: "VeilDeskTests", dependencies: ["VeilDesk", "VeilTestSupport"]),
+        .testTarget(name: "VeilDeskTests", dependencies: ["VeilDesk", "veil", "Veil", "VeilReview", "VeilPolicy", "VeilImage", "VeilTestSupport"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil", "VeilImage", "VeilDICOM", "VeilPolicy", "VeilVocabulary", "VeilEngine", "VeilTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilDICOMTests", dependencies: ["VeilDICOM", "VeilImage", "VeilTestSupport"],
                     resources: [.copy("Fixtures")]),

@@ -94,7 +94,7 @@ public final class DeskServer: Sendable {
                              secure: configuration.tls != nil, logger: logger)
     }
 
-    /// Every route the desk answers, as method and path (`:id` for a suggestion id): the
+    /// Every route the desk answers, as method and path (`{id}` for a suggestion id): the
     /// security tests walk this list.
     public var routes: [(method: String, path: String)] {
         desk.router().routes.map { ($0.method.rawValue, $0.path.description) }
