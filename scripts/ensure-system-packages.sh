@@ -8,8 +8,12 @@ packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev zlib1g-dev libopen
 # Debian (so that it is the system Python's, at /usr/bin/python3), reads the DICOM JSON that
 # `veil review export --format dicom-json` writes and compares labelled copies with their
 # originals; DCMTK's dcmdump must parse every labelled copy; python3-bcrypt checks the review
-# desk's password hashes both ways.
-if [ "${1:-}" = "--test" ]; then packages+=(python3-pydicom dcmtk python3-bcrypt); fi
+# desk's password hashes both ways; Chromium, driven through chromium-driver and
+# python3-selenium, uses the review desk as a reviewer would; openssl makes the desk's test
+# certificate and curl fetches pages over TLS with it.
+if [ "${1:-}" = "--test" ]; then
+  packages+=(python3-pydicom dcmtk python3-bcrypt chromium chromium-driver python3-selenium openssl curl)
+fi
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -34,6 +34,8 @@ enum DeskRefusal: Error {
 /// The desk's state and its routes; `DeskServer` serves it.
 final class Desk: Sendable {
     let ledger: Ledger
+    /// What the pages read: the ledger's entries as of its last change.
+    let snapshot: LedgerSnapshot
     let users: UsersFile
     let sessions: SessionStore
     let previews: PreviewRenderer
@@ -49,6 +51,7 @@ final class Desk: Sendable {
 
     init(ledger: Ledger, users: UsersFile, sessions: SessionStore, previews: PreviewRenderer, secure: Bool, logger: Logger) throws {
         self.ledger = ledger
+        self.snapshot = LedgerSnapshot(ledger: ledger)
         self.users = users
         self.sessions = sessions
         self.previews = previews
@@ -148,7 +151,7 @@ final class Desk: Sendable {
 
     /// The open suggestions in the desk's order.
     func openQueue() throws -> [LedgerEntry] {
-        ReviewQueue.deskOrder(try ledger.entries().filter(ReviewQueue.isOpen))
+        try snapshot.current().openQueue
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 import Veil
 import VeilReview
 import VeilVocabulary
@@ -26,14 +27,23 @@ struct MessageView {
 }
 
 /// One choice of a filter or picker.
-struct Option {
+struct Option: MustacheParent {
     var value: String
     var label: String
     var selected: Bool
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "value": return value
+        case "label": return label
+        case "selected": return selected
+        default: return nil
+        }
+    }
 }
 
 struct QueueView {
-    static let pageSize = 200
+    static let pageSize = 48
     /// The state filter's choices; `open` is pending and restricted.
     static let states = [("open", "open (pending and restricted)"), ("restricted", "restricted"), ("pending", "pending"),
                          ("confirmed", "confirmed"), ("rejected", "rejected"), ("all", "all")]
@@ -53,7 +63,9 @@ struct QueueView {
     var hasHidden = false, queueEmpty = false
 }
 
-struct QueueItem {
+// The queue draws hundreds of these per page: they answer by name instead of through Mirror,
+// which costs most of the page's time otherwise.
+struct QueueItem: MustacheParent {
     var id: Int64
     var href: String
     var thumbnail: String
@@ -72,6 +84,20 @@ struct QueueItem {
         threshold = String(format: "%.3f", e.threshold)
         state = e.state.rawValue
         restricted = e.state == .restricted
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": return id
+        case "href": return href
+        case "thumbnail": return thumbnail
+        case "flag": return flag
+        case "score": return score
+        case "threshold": return threshold
+        case "state": return state
+        case "restricted": return restricted
+        default: return nil
+        }
     }
 }
 

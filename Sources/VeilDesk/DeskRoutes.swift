@@ -106,11 +106,11 @@ extension Desk {
         guard QueueView.states.contains(where: { $0.0 == stateFilter }) else {
             throw DeskRefusal.badRequest("state must be one of \(QueueView.states.map(\.0).joined(separator: ", "))")
         }
-        let all = try ledger.entries()
-        let open = all.filter(ReviewQueue.isOpen)
-        let chosen = ReviewQueue.deskOrder(all.filter { e in
+        let ledgerView = try snapshot.current()
+        let open = ledgerView.openQueue
+        let chosen = flagFilter == nil && stateFilter == "open" ? open : ledgerView.ordered.filter { e in
             (flagFilter == nil || e.flag == flagFilter) && (stateFilter == "all" || (stateFilter == "open" ? ReviewQueue.isOpen(e) : e.state.rawValue == stateFilter))
-        })
+        }
         let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
         let shown = chosen.prefix(QueueView.pageSize)
         var view = QueueView(
@@ -118,7 +118,7 @@ extension Desk {
             matching: chosen.count, items: shown.map { QueueItem($0, thumbnailPath: "/previews/\($0.suggestionID)?size=thumb") },
             hidden: max(0, chosen.count - shown.count),
             flags: [Option(value: "", label: "all flags", selected: flagFilter == nil)]
-                + Set(all.map(\.flag.rawValue)).sorted().map { Option(value: $0, label: $0, selected: $0 == flagFilter?.rawValue) },
+                + ledgerView.flags.map { Option(value: $0, label: $0, selected: $0 == flagFilter?.rawValue) },
             states: QueueView.states.map { Option(value: $0.0, label: $0.1, selected: $0.0 == stateFilter) },
             first: shown.first.map { "/cards/\($0.suggestionID)" })
         view.hasHidden = view.hidden > 0
@@ -131,17 +131,18 @@ extension Desk {
     func cardPage(_ request: Request, _ context: DeskContext) throws -> Response {
         let session = try require(context, .reviewer)
         let id = try Self.suggestionID(context)
-        guard let entry = try ledger.entry(id) else { throw DeskRefusal.notFound }
-        let queue = try openQueue()
+        let ledgerView = try snapshot.current()
+        guard let entry = ledgerView.entry(id) else { throw DeskRefusal.notFound }
+        let queue = ledgerView.openQueue
         let position = queue.firstIndex { $0.suggestionID == id }
         // Next and previous follow the open queue; a decided card leads back into it.
         let next = position.map { $0 + 1 < queue.count ? queue[$0 + 1] : nil } ?? queue.first
         let previous = position.flatMap { $0 > 0 ? queue[$0 - 1] : nil }
         let level = session.revealed[id] ?? 0
         let roles = users.users[session.user]?.roles ?? []
-        let others = try ledger.entries(sha256: entry.sha256).filter { $0.frame == entry.frame && $0.suggestionID != id }
+        let others = ledgerView.others(of: entry)
         var notice: String?
-        if let after = request.uri.queryParameters["after"].flatMap({ Int64(String($0)) }), let done = try ledger.entry(after),
+        if let after = request.uri.queryParameters["after"].flatMap({ Int64(String($0)) }), let done = ledgerView.entry(after),
            done.reviewer == session.user {
             notice = "Suggestion \(after) \(done.state.rawValue)."
         }
@@ -157,7 +158,8 @@ extension Desk {
         let session = try require(context, .reviewer)
         let id = try Self.suggestionID(context)
         let form = try await checkCSRF(request, session)
-        guard let entry = try ledger.entry(id) else { throw DeskRefusal.notFound }
+        let ledgerView = try snapshot.current()
+        guard let entry = ledgerView.entry(id) else { throw DeskRefusal.notFound }
         let decision: Decision
         switch form["decision"] {
         case "confirm": decision = .confirmed
@@ -174,7 +176,7 @@ extension Desk {
         }
         if decision == .rejected && !details.isEmpty { throw DeskRefusal.badRequest("details describe a confirmed flag; a rejection takes none") }
         // The next card is chosen from the queue as it stood before this decision.
-        let queue = try openQueue()
+        let queue = ledgerView.openQueue
         let position = queue.firstIndex { $0.suggestionID == id }
         let receipt = try ledger.decide(suggestion: id, reviewer: session.user, decision: decision, reason: reason, details: details)
         logger.info("desk: \(session.user) \(decision.rawValue) suggestion \(id) (\(entry.flag.rawValue), decision \(receipt.id))")
@@ -190,7 +192,7 @@ extension Desk {
         let session = try require(context, .revealer)
         let id = try Self.suggestionID(context)
         let form = try await checkCSRF(request, session)
-        guard let entry = try ledger.entry(id) else { throw DeskRefusal.notFound }
+        guard let entry = try snapshot.current().entry(id) else { throw DeskRefusal.notFound }
         let current = session.revealed[id] ?? 0
         guard let level = form["level"].flatMap({ Int($0) }), level == current + 1, level <= Preview.clearLevel else {
             throw DeskRefusal.badRequest("a reveal steps up one level at a time: from level \(current) only to \(current + 1)")
@@ -222,9 +224,10 @@ extension Desk {
         guard level <= session.revealed[id] ?? 0 else {
             throw DeskRefusal.forbidden("level \(level) of suggestion \(id) has not been revealed to this session")
         }
-        guard let entry = try ledger.entry(id) else { throw DeskRefusal.notFound }
+        let ledgerView = try snapshot.current()
+        guard let entry = ledgerView.entry(id) else { throw DeskRefusal.notFound }
         do {
-            let jpeg = try await previews.jpeg(for: entry, flags: try previews.flagsSuggested(for: entry), level: level, size: size)
+            let jpeg = try await previews.jpeg(for: entry, flags: ledgerView.flagsSuggested(for: entry), level: level, size: size)
             return Response(status: .ok, headers: [.contentType: "image/jpeg"], body: .init(byteBuffer: ByteBuffer(bytes: jpeg)))
         } catch let failure as PreviewFailure {
             let why: String, status: HTTPResponse.Status
@@ -250,7 +253,8 @@ extension Desk {
             throw DeskRefusal.badRequest("date must be a day, as 2026-12-02")
         }
         let flag = try Self.flagFilter(query["flag"])
-        let trail = try AuditRow.rows(try ledger.auditTrail(), entries: try ledger.entries())
+        let ledgerView = try snapshot.current()
+        let trail = AuditRow.rows(try ledger.auditTrail(), entries: ledgerView.entries)
         let matching = trail.filter { row in
             (reviewer == nil || row.reviewer == reviewer) && (day == nil || row.at.hasPrefix(day!))
                 && (flag == nil || row.flags.contains(flag!.rawValue))
@@ -258,7 +262,7 @@ extension Desk {
         var view = AuditView(chrome: chrome(session, title: "Audit trail"), rows: Array(matching.prefix(500)), matching: matching.count,
                              reviewer: reviewer ?? "", date: day ?? "",
                              flags: [Option(value: "", label: "all flags", selected: flag == nil)]
-                                + Set(try ledger.entries().map(\.flag.rawValue)).sorted().map { Option(value: $0, label: $0, selected: $0 == flag?.rawValue) })
+                                + ledgerView.flags.map { Option(value: $0, label: $0, selected: $0 == flag?.rawValue) })
         view.truncated = view.matching > view.rows.count
         return page("audit", view)
     }

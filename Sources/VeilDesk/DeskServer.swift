@@ -89,7 +89,7 @@ public final class DeskServer: Sendable {
         try configuration.check()
         self.configuration = configuration
         self.desk = try Desk(ledger: ledger, users: users, sessions: sessions,
-                             previews: PreviewRenderer(ledger: ledger, faceDetector: faceDetector,
+                             previews: PreviewRenderer(faceDetector: faceDetector,
                                                        sides: (configuration.thumbnailSide, configuration.cardSide)),
                              secure: configuration.tls != nil, logger: logger)
     }
@@ -116,7 +116,10 @@ public final class DeskServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 onListening(channel.localAddress?.port ?? 0)
-                Task.detached(priority: .background) { await desk.previews.warm((try? desk.openQueue()) ?? []) }
+                Task.detached(priority: .background) {
+                    guard let view = try? desk.snapshot.current() else { return }
+                    await desk.previews.warm(view.openQueue, flags: view.flagsSuggested)
+                }
             },
             logger: desk.logger)
         try await app.runService()

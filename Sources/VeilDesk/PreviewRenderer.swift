@@ -27,15 +27,13 @@ final class PreviewRenderer: Sendable {
         var sha256: String, frame: Int, whole: Bool, level: Int, side: Int
     }
 
-    let ledger: Ledger
     let faceDetector: FaceDetector?
     let sides: (thumb: Int, card: Int)
     private let queue = DispatchQueue(label: "veil.desk.previews", qos: .userInitiated)
     private let cache = ByteCache(limit: 64 << 20)
     private let faces = FaceCache()
 
-    init(ledger: Ledger, faceDetector: FaceDetector?, sides: (Int, Int)) {
-        self.ledger = ledger
+    init(faceDetector: FaceDetector?, sides: (Int, Int)) {
         self.faceDetector = faceDetector
         self.sides = (sides.0, sides.1)
     }
@@ -56,18 +54,13 @@ final class PreviewRenderer: Sendable {
 
     /// Renders the level-0 previews of `entries` in the background, one at a time, each
     /// queued behind any preview a reviewer is waiting for.
-    func warm(_ entries: [LedgerEntry]) async {
+    func warm(_ entries: [LedgerEntry], flags flagsOf: (LedgerEntry) -> Set<Flag>) async {
         for entry in entries {
-            guard let flags = try? flagsSuggested(for: entry) else { return }
+            let flags = flagsOf(entry)
             for size in [Size.thumb, .card] {
                 _ = try? await jpeg(for: entry, flags: flags, level: 0, size: size)
             }
         }
-    }
-
-    /// Every flag suggested for `entry`'s image and frame, whatever its state.
-    func flagsSuggested(for entry: LedgerEntry) throws -> Set<Flag> {
-        Set(try ledger.entries(sha256: entry.sha256).filter { $0.frame == entry.frame }.map(\.flag))
     }
 
     private func render(_ key: Key, path: String) throws -> Data {

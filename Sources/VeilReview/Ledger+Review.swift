@@ -261,6 +261,19 @@ extension Ledger {
         try fetchEntries(where: "i.sha256 = ?", arguments: [sha256])
     }
 
+    /// Where the ledger stands: it changes whenever a suggestion or decision is added, by
+    /// any process. The ledger is append-only, so the last ids are enough to tell.
+    public func revision() throws -> LedgerRevision {
+        do {
+            return try pool.read { db in
+                let row = try Row.fetchOne(db, sql: "SELECT (SELECT ifnull(max(id), 0) FROM suggestion), (SELECT ifnull(max(id), 0) FROM decision)")!
+                return LedgerRevision(suggestions: row[0], decisions: row[1])
+            }
+        } catch {
+            throw LedgerError(file: path, reason: "cannot read the ledger: \(Self.describe(error))")
+        }
+    }
+
     /// How many decisions were recorded at or after `date`.
     public func decisionCount(since date: Date) throws -> Int {
         do {
@@ -368,6 +381,15 @@ extension Ledger {
     }
 }
 
+/// A point in a ledger's history (see ``Ledger/revision()``): equal revisions mean the same
+/// suggestions and decisions.
+public struct LedgerRevision: Hashable, Sendable {
+    /// The last suggestion's id, 0 for none.
+    public var suggestions: Int64
+    /// The last decision's id, 0 for none.
+    public var decisions: Int64
+}
+
 /// One line of the audit trail.
 public struct AuditEvent: Sendable, Codable, Equatable {
     /// When, ISO 8601.
@@ -434,7 +456,7 @@ extension Ledger {
 
     /// The codes stored as `text`; none for NULL or for text that is not such an array.
     static func codes(_ text: String?) -> [LabelCode] {
-        guard let text, let codes = try? JSONDecoder().decode([LabelCode].self, from: Data(text.utf8)) else { return [] }
+        guard let text, text != "[]", let codes = try? JSONDecoder().decode([LabelCode].self, from: Data(text.utf8)) else { return [] }
         return codes
     }
 }

@@ -9,17 +9,22 @@ public enum ReviewQueue {
     /// (where a reviewer's decision teaches the next head fit most), then the decided ones
     /// as raised.
     public static func byUncertainty(_ entries: [LedgerEntry]) -> [LedgerEntry] {
-        entries.filter(isOpen).sorted { (uncertainty($0), $0.suggestionID) < (uncertainty($1), $1.suggestionID) }
-            + entries.filter { !isOpen($0) }
+        ordered(entries) { e in (isOpen(e) ? 0 : 1, isOpen(e) ? uncertainty(e) : 0, e.suggestionID) }
     }
 
     /// The review desk's order: restricted suggestions first, because the image is held back
     /// until someone decides; then as ``byUncertainty(_:)``.
     public static func deskOrder(_ entries: [LedgerEntry]) -> [LedgerEntry] {
-        func rank(_ e: LedgerEntry) -> Int { e.state == .restricted ? 0 : isOpen(e) ? 1 : 2 }
-        return entries.sorted { a, b in
-            (rank(a), rank(a) < 2 ? uncertainty(a) : 0, a.suggestionID) < (rank(b), rank(b) < 2 ? uncertainty(b) : 0, b.suggestionID)
+        ordered(entries) { e in
+            let rank = e.state == .restricted ? 0 : isOpen(e) ? 1 : 2
+            return (rank, rank < 2 ? uncertainty(e) : 0, e.suggestionID)
         }
+    }
+
+    /// `entries` sorted by `key`; the keys are sorted, not the entries, which are large.
+    static func ordered(_ entries: [LedgerEntry], by key: (LedgerEntry) -> (Int, Double, Int64)) -> [LedgerEntry] {
+        let keys = entries.map(key)
+        return entries.indices.sorted { keys[$0] < keys[$1] }.map { entries[$0] }
     }
 
     /// How far a score lies from its threshold.

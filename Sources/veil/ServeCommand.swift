@@ -11,8 +11,9 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve the review desk: a web queue where reviewers decide suggestions.",
         usage: """
-        veil review serve --ledger <ledger> --users <users> [--listen <host:port>]
-             [--tls-cert <pem> --tls-key <pem>] [--insecure-listen]
+        veil review serve --ledger <ledger> --users <users>
+             [--listen <host:port>] [--tls-cert <pem> --tls-key <pem>]
+             [--insecure-listen]
         veil review serve --ledger <ledger> --single-user <name>
              [--listen <host:port>]
         """,
@@ -37,7 +38,7 @@ struct ServeCommand: ParsableCommand {
         ledger, users file or a TLS file does not exist; 69 the desk cannot listen.
 
         Examples:
-          veil review users add dr.lee --role reviewer --role revealer --users users.yaml
+          veil review users add dr.lee --role reviewer --users users.yaml
           veil review serve --ledger review.sqlite --users users.yaml
           veil review serve --ledger review.sqlite --single-user dr.lee
           veil review serve --ledger review.sqlite --users users.yaml \\

@@ -9,7 +9,7 @@ struct HelpTests {
         ["review", "audit"], ["preview"], ["tune"], ["vocab"], ["vocab", "normalize"], ["vocab", "list"], ["policy"],
         ["policy", "show"], ["policy", "check"], ["model"], ["model", "info"], ["model", "import-caffe"],
         ["model", "import-tflite"], ["label"], ["label", "apply"], ["embed"], ["heads"], ["heads", "fit"],
-        ["heads", "evaluate"], ["review", "users"], ["review", "users", "add"],
+        ["heads", "evaluate"], ["review", "users"], ["review", "users", "add"], ["review", "serve"],
     ]
 
     @Test(arguments: commands)
