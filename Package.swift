@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
         // System libraries, found through pkg-config; see scripts/ensure-system-packages.
@@ -55,6 +56,7 @@ let package = Package(
                                                  .product(name: "HummingbirdCore", package: "hummingbird"),
                                                  .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                  .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                  .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                                                  .product(name: "Mustache", package: "swift-mustache"),
                                                  .product(name: "Logging", package: "swift-log"),

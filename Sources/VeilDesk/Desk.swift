@@ -29,6 +29,8 @@ enum DeskRefusal: Error {
     case badRequest(String)
     /// A POST without the session's CSRF token (403).
     case staleForm
+    /// A request body over the desk's limit (413).
+    case tooLarge
 }
 
 /// The desk's state and its routes; `DeskServer` serves it.
@@ -44,6 +46,8 @@ final class Desk: Sendable {
     let logger: Logger
     let templates: MustacheLibrary
     let stylesheet: ByteBuffer, script: ByteBuffer
+    /// The sign-in forms handed out and not yet used.
+    let signInTokens = SignInTokens()
     /// bcrypt takes a quarter of a second of CPU; it runs here, not on the server's threads.
     private let passwordQueue = DispatchQueue(label: "veil.desk.passwords", attributes: .concurrent)
 
@@ -155,6 +159,35 @@ final class Desk: Sendable {
     }
 }
 
+/// The tokens of the sign-in forms the desk handed out: a sign-in must bring one, once, within
+/// 30 minutes. At most 10,000 are kept; the oldest go first.
+final class SignInTokens: @unchecked Sendable {
+    private let lock = NSLock()
+    private var issued: [String: Date] = [:]
+    private var order: [String] = []
+    static let lifetime: TimeInterval = 30 * 60, limit = 10_000
+
+    /// A new token.
+    func issue() -> String {
+        let token = SessionStore.randomHex()
+        lock.withLock {
+            issued[token] = Date()
+            order.append(token)
+            while order.count > Self.limit { issued[order.removeFirst()] = nil }
+        }
+        return token
+    }
+
+    /// Whether `token` was issued, is fresh and unused; it is used up either way.
+    func redeem(_ token: String) -> Bool {
+        lock.withLock {
+            guard let when = issued.removeValue(forKey: token) else { return false }
+            if let index = order.firstIndex(of: token) { order.remove(at: index) }
+            return Date().timeIntervalSince(when) < Self.lifetime
+        }
+    }
+}
+
 /// Sets the session from its cookie, turns refusals into pages, and puts the security headers
 /// on every response, refusals and errors included.
 struct DeskMiddleware: RouterMiddleware {
@@ -168,9 +201,18 @@ struct DeskMiddleware: RouterMiddleware {
         }
         var response: Response
         do {
+            // No page takes a long address; a long one is a probe or a mistake.
+            guard request.uri.description.utf8.count <= 4096 else {
+                throw DeskRefusal.badRequest("the address is longer than 4,096 characters")
+            }
             response = try await next(request, context)
         } catch let refusal as DeskRefusal {
             response = refused(refusal, request: request, session: context.session)
+        } catch let error as LedgerError {
+            // The reason only: the ledger's path stays out of pages and logs.
+            desk.logger.error("desk: the ledger refused: \(error.reason)")
+            response = desk.message("Not recorded", "The review ledger cannot be used right now (\(error.reason)). Nothing was recorded or shown; tell whoever runs the desk.",
+                                    status: .serviceUnavailable, session: context.session)
         } catch let error as HTTPError {
             response = desk.message("Not here", error.status == .notFound ? "There is no such page." : "The request was refused (\(error.status.code)).",
                                     status: error.status, session: context.session)
@@ -189,7 +231,9 @@ struct DeskMiddleware: RouterMiddleware {
         case .signInNeeded:
             // Pages send a browser to sign in; anything else gets a plain 401.
             if request.method == .get && request.uri.path != "/desk.js" && !request.uri.path.hasPrefix("/previews/") {
-                return desk.redirect("/signin")
+                // A cookie that names no live session: it timed out, or the desk restarted.
+                let expired = !(request.cookies[Desk.sessionCookie]?.value ?? "").isEmpty
+                return desk.redirect(expired ? "/signin?m=expired" : "/signin")
             }
             var response = desk.message("Sign in", "Sign in first.", status: .unauthorized, session: nil)
             response.headers[.wwwAuthenticate] = "Cookie realm=\"Veil review desk\""
@@ -200,6 +244,8 @@ struct DeskMiddleware: RouterMiddleware {
             return desk.message("Not found", "There is no such suggestion.", status: .notFound, session: session)
         case .badRequest(let why):
             return desk.message("Not accepted", why, status: .badRequest, session: session)
+        case .tooLarge:
+            return desk.message("Too large", "The desk takes forms of at most 64 KB.", status: .contentTooLarge, session: session)
         case .staleForm:
             return desk.message("Form expired", "That form is no longer valid (it belongs to another session). Go back, reload the page and try again.",
                                 status: .forbidden, session: session)

@@ -127,7 +127,9 @@ struct CardView {
     var codes: [String]
     /// Other flags raised for the same image.
     var others: [String]
-    var hasCodes: Bool, hasOthers: Bool
+    /// The CID 901 details the latest decision added.
+    var added: [String]
+    var hasCodes: Bool, hasOthers: Bool, hasAdded: Bool
     var level: Int
     var levelName: String
     var preview: String
@@ -160,7 +162,12 @@ struct CardView {
         study = e.studyInstanceUID
         series = e.seriesInstanceUID
         instance = e.sopInstanceUID
-        codes = e.codes.map { "\($0.meaning) (\($0.scheme) \($0.value))" }
+        // What the evidence implied, apart from what a reviewer added since.
+        var suggested = e
+        suggested.details = []
+        codes = suggested.codes.map { "\($0.meaning) (\($0.scheme) \($0.value))" }
+        added = e.details.map { "\($0.meaning) (\($0.scheme) \($0.value))" }
+        hasAdded = !added.isEmpty
         self.others = others
         hasCodes = !codes.isEmpty
         hasOthers = !others.isEmpty
@@ -210,8 +217,11 @@ struct AuditRow {
             case "decided":
                 let id = event.suggestionID ?? 0
                 var detail = ""
+                if let added = event.details, !added.isEmpty {
+                    detail = "details: " + added.map(\.meaning).joined(separator: ", ")
+                }
                 if let earlier = lastDecision[id] {
-                    detail = "supersedes \(earlier.state ?? "a decision") by \(earlier.reviewer ?? "?") at \(earlier.at)"
+                    detail += (detail.isEmpty ? "" : "; ") + "supersedes \(earlier.state ?? "a decision") by \(earlier.reviewer ?? "?") at \(earlier.at)"
                 }
                 lastDecision[id] = event
                 let flag = event.flag?.rawValue ?? ""

@@ -9,8 +9,8 @@ import VeilReview
 import VeilVocabulary
 
 extension Desk {
-    /// The routes. Only sign-in and the stylesheet are open; every other route checks the
-    /// session and the role first. URLs carry ledger ids only: never a path or a UID.
+    /// The routes. Only sign-in, the stylesheet and the (empty) favicon are open; every other
+    /// route checks the session and the role first. URLs carry ledger ids only: never a path or a UID.
     func router() -> Router<DeskContext> {
         let router = Router(context: DeskContext.self)
         // Middleware first: it wraps only the routes added after it.
@@ -24,6 +24,8 @@ extension Desk {
             _ = try self.require(context, .reviewer)
             return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"], body: .init(byteBuffer: self.script))
         }
+        // Browsers ask for it on every page; nothing, rather than a 404 in the console.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.post("/signout") { request, context in try await self.signOut(request, context) }
         router.get("/") { request, context in try self.queuePage(request, context) }
         router.get("/cards/:id") { request, context in try self.cardPage(request, context) }
@@ -39,7 +41,7 @@ extension Desk {
     func signInPage(_ request: Request, _ context: DeskContext, notice: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         if context.session != nil && notice == nil { return redirect("/") }
         // A token in a cookie and in the form: a sign-in posted from another site has neither.
-        let token = SessionStore.randomHex()
+        let token = signInTokens.issue()
         let reason = ["signed-out": "You are signed out.", "expired": "Your session ended; sign in again."][request.uri.queryParameters["m"].map(String.init) ?? ""]
         var response = page("signin", SignInView(chrome: chrome(nil, title: "Sign in"), token: token, notice: notice ?? reason), status: status)
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.signInCookie, token, path: "/signin")))
@@ -49,7 +51,7 @@ extension Desk {
     func signInSubmitted(_ request: Request, _ context: DeskContext) async throws -> Response {
         let form = try await Form(request)
         let expected = request.cookies[Self.signInCookie]?.value ?? ""
-        guard !expected.isEmpty, let token = form["token"], Self.sameSecret(token, expected) else {
+        guard !expected.isEmpty, let token = form["token"], Self.sameSecret(token, expected), signInTokens.redeem(token) else {
             return signInPage(request, context, notice: "The sign-in form expired. Try again.", status: .forbidden)
         }
         let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -111,7 +113,9 @@ extension Desk {
         let chosen = flagFilter == nil && stateFilter == "open" ? open : ledgerView.ordered.filter { e in
             (flagFilter == nil || e.flag == flagFilter) && (stateFilter == "all" || (stateFilter == "open" ? ReviewQueue.isOpen(e) : e.state.rawValue == stateFilter))
         }
-        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let today = calendar.startOfDay(for: Date())
         let shown = chosen.prefix(QueueView.pageSize)
         var view = QueueView(
             chrome: chrome(session, title: "Queue"), left: open.count, decidedToday: try ledger.decisionCount(since: today),
@@ -194,7 +198,8 @@ extension Desk {
         let form = try await checkCSRF(request, session)
         guard let entry = try snapshot.current().entry(id) else { throw DeskRefusal.notFound }
         let current = session.revealed[id] ?? 0
-        guard let level = form["level"].flatMap({ Int($0) }), level == current + 1, level <= Preview.clearLevel else {
+        guard current < Preview.clearLevel else { throw DeskRefusal.badRequest("level \(current) is the clear image: there is nothing more to reveal") }
+        guard let level = form["level"].flatMap({ Int($0) }), level == current + 1 else {
             throw DeskRefusal.badRequest("a reveal steps up one level at a time: from level \(current) only to \(current + 1)")
         }
         guard let reason = try Self.shortText(form["reason"], field: "reason", required: true) else {
@@ -299,7 +304,8 @@ struct Form {
     private var fields: [(String, String)] = []
 
     init(_ request: Request) async throws {
-        let body = try await request.body.collect(upTo: 64 << 10)
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 64 << 10) } catch { throw DeskRefusal.tooLarge }
         let text = String(buffer: body)
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import NIOSSL
 import Logging
 import Mustache
 import NIOCore
@@ -80,6 +81,7 @@ public enum DeskError: Error, Sendable, CustomStringConvertible {
 /// another origin.
 public final class DeskServer: Sendable {
     let configuration: DeskConfiguration
+    let tlsConfiguration: TLSConfiguration?
     let desk: Desk
 
     /// Creates a desk over `ledger` for `users`. `faceDetector` finds the faces a face-only
@@ -88,6 +90,8 @@ public final class DeskServer: Sendable {
                 faceDetector: FaceDetector?, logger: Logger = Logger(label: "veil.desk")) throws {
         try configuration.check()
         self.configuration = configuration
+        // Certificate and key are checked now, so that a bad file stops the start, not the listener.
+        tlsConfiguration = try configuration.tls.map(Self.tlsConfiguration)
         self.desk = try Desk(ledger: ledger, users: users, sessions: sessions,
                              previews: PreviewRenderer(faceDetector: faceDetector,
                                                        sides: (configuration.thumbnailSide, configuration.cardSide)),
@@ -104,11 +108,13 @@ public final class DeskServer: Sendable {
     /// the socket is bound. Level-0 previews of the open queue are rendered in the background
     /// first, so that the first reviewers do not wait for them.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        // A connection that sends nothing for 30 s is closed: half-sent requests cannot pile up.
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
         let server: HTTPServerBuilder
-        if let tls = configuration.tls {
-            server = try .tls(.http1(), tlsConfiguration: Self.tlsConfiguration(tls))
+        if let tls = tlsConfiguration {
+            server = try .tls(http1, tlsConfiguration: tls)
         } else {
-            server = .http1()
+            server = http1
         }
         let desk = self.desk
         let app = Application(
@@ -136,6 +142,10 @@ public final class DeskServer: Sendable {
         }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
+        // Building a context checks that the key belongs to the certificate.
+        do { _ = try NIOSSLContext(configuration: tls) } catch {
+            throw DeskError.tls(file: files.privateKey, reason: "cannot be used with the certificate of \(files.certificateChain) (\(error)); is it that certificate's key?")
+        }
         return tls
     }
 }

@@ -71,7 +71,17 @@ public struct UsersFile: Sendable, Equatable {
     public init(yaml: String, file: String = "<users>") throws {
         func fail(_ reason: String) -> UsersFileError { UsersFileError(file: file, reason: reason) }
         let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch { throw fail("not valid YAML: \(error)") }
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            // Where, never what: the file holds password hashes, which errors must not echo.
+            switch error as? YamlError {
+            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+                throw fail("not valid YAML at line \(mark.line), column \(mark.column): \(problem)")
+            case let .duplicatedKeysInMapping(duplicates, _):
+                throw fail("names \(duplicates.sorted().joined(separator: ", ")) more than once")
+            default:
+                throw fail("not valid YAML")
+            }
+        }
         guard let mapping = root?.mapping, mapping.count == 1, let usersNode = mapping["users"] else {
             throw fail("must hold one key, 'users', mapping names to {roles, password}")
         }

@@ -174,6 +174,7 @@ extension Ledger {
                        model: String, modelVersion: String, at date: Date = Date()) throws -> [Int64] {
         let reviewable = suggestions.filter { $0.state != .belowThreshold }
         guard !reviewable.isEmpty else { return [] }
+        try ensureStillInPlace()
         let now = Self.timestamp(date)
         do {
             return try pool.write { db in
@@ -219,6 +220,7 @@ extension Ledger {
     public func decide(suggestion id: Int64, reviewer: String, decision: Decision, reason: String? = nil,
                        details: [LabelCode] = [], at date: Date = Date()) throws -> DecisionReceipt {
         let who = try Self.reviewerName(reviewer, in: path)
+        try ensureStillInPlace()
         do {
             return try pool.write { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT supersedes_decision FROM suggestion WHERE id = ?", arguments: [id]) else {
@@ -329,11 +331,14 @@ extension Ledger {
                                state: r[5], policy: "\(r[6] as String) \(r[7] as String)", model: "\(r[8] as String) \(r[9] as String)")
                 }
                 events += try Row.fetchAll(db, sql: """
-                    SELECT d.decided_at, d.suggestion_id, i.sha256, s.flag, d.decision, d.reviewer, d.reason
+                    SELECT d.decided_at, d.suggestion_id, i.sha256, s.flag, d.decision, d.reviewer, d.reason, d.details
                     FROM decision d JOIN suggestion s ON s.id = d.suggestion_id JOIN image i ON i.id = s.image_id ORDER BY d.id
                     """).map { r in
-                    AuditEvent(at: r[0], event: "decided", suggestionID: r[1], sha256: r[2], flag: (r[3] as String?).map { Flag($0) }, state: r[4],
-                               reviewer: r[5], reason: r[6])
+                    var event = AuditEvent(at: r[0], event: "decided", suggestionID: r[1], sha256: r[2], flag: (r[3] as String?).map { Flag($0) },
+                                           state: r[4], reviewer: r[5], reason: r[6])
+                    let details = Self.codes(r[7])
+                    event.details = details.isEmpty ? nil : details
+                    return event
                 }
                 events += try Row.fetchAll(db, sql: """
                     SELECT r.revealed_at, i.sha256, r.reviewer, r.level, r.reason
@@ -416,6 +421,8 @@ public struct AuditEvent: Sendable, Codable, Equatable {
     public var reviewer: String?
     /// The reason given with the decision or reveal, if any.
     public var reason: String?
+    /// For decisions: the CID 901 details the reviewer added, if any.
+    public var details: [LabelCode]?
 
     init(at: String, event: String, suggestionID: Int64? = nil, sha256: String, flag: Flag? = nil, score: Double? = nil,
          state: String? = nil, policy: String? = nil, model: String? = nil, reviewer: String? = nil, reason: String? = nil,
@@ -434,6 +441,7 @@ extension Ledger {
     public func recordReveal(image: LedgerImage, reviewer: String, level: Int, reason: String? = nil,
                              at date: Date = Date()) throws -> Int64 {
         let who = try Self.reviewerName(reviewer, in: path)
+        try ensureStillInPlace()
         let now = Self.timestamp(date)
         do {
             return try pool.write { db in

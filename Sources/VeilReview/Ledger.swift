@@ -89,6 +89,19 @@ public final class Ledger: Sendable {
         try? pool.close()
     }
 
+    /// Throws unless `path` still names the file this ledger opened. SQLite goes on writing
+    /// to a file that was deleted or replaced under it, into a file nobody will read again:
+    /// every write checks first, so that a decision or a reveal is refused rather than lost.
+    func ensureStillInPlace() throws {
+        var opened = stat(), named = stat()
+        guard fstat(descriptor.fd, &opened) == 0 else {
+            throw LedgerError(file: path, reason: "cannot check the open ledger: \(String(cString: strerror(errno)))")
+        }
+        guard stat(path, &named) == 0, named.st_dev == opened.st_dev, named.st_ino == opened.st_ino else {
+            throw LedgerError(file: path, reason: "the file was removed or replaced while the ledger was open")
+        }
+    }
+
     /// A file descriptor closed when released.
     private final class Descriptor: Sendable {
         let fd: Int32

@@ -15,7 +15,7 @@ struct ServeCommand: ParsableCommand {
              [--listen <host:port>] [--tls-cert <pem> --tls-key <pem>]
              [--insecure-listen]
         veil review serve --ledger <ledger> --single-user <name>
-             [--listen <host:port>]
+             [--listen <host:port>] [--tls-cert <pem> --tls-key <pem>]
         """,
         discussion: """
         Reviewers sign in with the names and passwords of the users file (`veil review \
@@ -28,8 +28,10 @@ struct ServeCommand: ParsableCommand {
         a TLS reverse proxy to serve a network (README, "Review"). --insecure-listen lifts \
         that, for a proxy on another host, and warns.
 
-        --single-user NAME needs no users file: the desk stays on loopback and prints a \
-        one-time password for NAME, valid until it stops.
+        --single-user NAME needs no users file: the desk stays on loopback, gives NAME \
+        every role, and prints a password for NAME that is good until the desk stops.
+
+        The users file is read at start: restart the desk after `veil review users add`.
 
         Sessions end after 15 minutes unused and 8 hours in all; five failed sign-ins \
         lock a name out for 15 minutes. Ctrl-C stops the desk; everyone is signed out.
@@ -48,7 +50,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "The review ledger (SQLite), as `veil score --ledger` made it.") var ledger: String
     @Option(help: "The users file (YAML) that `veil review users add` writes.") var users: String?
-    @Option(help: "Serve one person on loopback, with a one-time password, without a users file.") var singleUser: String?
+    @Option(help: "Serve one person on loopback, with a password for this run, no users file.") var singleUser: String?
     @Option(help: "Where to listen, as host:port ([::1]:8080 for IPv6; port 0 picks one).") var listen = "127.0.0.1:8080"
     @Option(help: "A PEM certificate chain: serve HTTPS (needs --tls-key).") var tlsCert: String?
     @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
@@ -56,7 +58,8 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
-        if (users == nil) == (singleUser == nil) {
+        if users != nil && singleUser != nil { throw ValidationError("Give --users or --single-user, not both.") }
+        if users == nil && singleUser == nil {
             throw ValidationError("Give --users FILE, or --single-user NAME to serve one person on loopback.")
         }
         _ = try Self.address(listen)
@@ -74,7 +77,11 @@ struct ServeCommand: ParsableCommand {
         } else {
             throw ValidationError("--listen takes host:port, e.g. 127.0.0.1:8080 or [::1]:8080; got '\(text)'.")
         }
-        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else {
+        // A host name or an IP address: letters, digits, dots, hyphens and (IPv6) colons.
+        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }) else {
+            throw ValidationError("--listen: '\(host)' is not a host name or IP address.")
+        }
+        guard let number = Int(port), (0...65535).contains(number) else {
             throw ValidationError("--listen takes host:port with a port from 0 to 65535; got '\(text)'.")
         }
         return (String(host), number)
@@ -90,17 +97,23 @@ struct ServeCommand: ParsableCommand {
             throw CommandFailure(.noInput, "\(file): no such file")
         }
         var userList: UsersFile
-        var oneTimePassword: String?
+        var sessionPassword: String?
         if let users {
             do { userList = try UsersFile.load(path: users) } catch { throw CommandFailure(.usage, "\(error)") }
             if userList.users.isEmpty { throw CommandFailure(.usage, "\(users): holds no users; add one with `veil review users add`") }
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: users))?[.posixPermissions] as? Int, mode & 0o044 != 0 {
+                warn("warning: \(users) is readable by other users of this machine (chmod 600 it): its hashes can be guessed at offline")
+            }
+            for user in userList.users.values.sorted(by: { $0.name < $1.name }) where (Int(user.passwordHash.dropFirst(4).prefix(2)) ?? 0) < 10 {
+                warn("warning: \(user.name)'s password hash has a bcrypt cost under 10, quick to guess at; set it again with `veil review users add`")
+            }
         } else {
-            let name = singleUser!, password = Self.oneTimePassword()
+            let name = singleUser!, password = Self.runPassword()
             userList = UsersFile()
             do { try userList.set(name: name, roles: Set(DeskRole.allCases), password: password, file: "--single-user") } catch {
                 throw CommandFailure(.usage, "\(error)")
             }
-            oneTimePassword = password
+            sessionPassword = password
         }
         let tls = tlsCert.map { (certificateChain: $0, privateKey: tlsKey!) }
         let configuration = DeskConfiguration(host: host, port: port, tls: tls, allowsInsecureListen: insecureListen,
@@ -122,15 +135,18 @@ struct ServeCommand: ParsableCommand {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let open = ((try? openLedger.entries()) ?? []).filter(ReviewQueue.isOpen).count
         let userNote = users.map { "users from \($0)" } ?? "single user \(singleUser!)"
-        let password = oneTimePassword
+        let password = sessionPassword
         let result = Box()
         let done = DispatchSemaphore(value: 0)
         Task {
             do {
                 try await server.run { bound in
                     warn("review desk for \(ledger) at \(scheme)://\(shownHost):\(bound)/ (\(open) open; \(userNote)); Ctrl-C stops it")
+                    if ["0.0.0.0", "::", "[::]"].contains(host) {
+                        warn("listening on every address of this machine: browse to its host name, port \(bound)")
+                    }
                     if let password {
-                        warn("sign in as \(singleUser!) with the one-time password \(password)")
+                        warn("sign in as \(singleUser!) with the password \(password) (good until the desk stops)")
                     }
                 }
             } catch {
@@ -140,10 +156,11 @@ struct ServeCommand: ParsableCommand {
         }
         done.wait()
         if let failure = result.failure { throw CommandFailure(.modelUnavailable, failure) }
+        warn("review desk stopped; everyone is signed out")
     }
 
     /// 20 characters from an alphabet without look-alikes, from the system's generator.
-    static func oneTimePassword() -> String {
+    static func runPassword() -> String {
         let alphabet = Array("abcdefghjkmnpqrstuvwxyz23456789")
         var generator = SystemRandomNumberGenerator()
         return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })

@@ -62,6 +62,11 @@ struct UsersCommand: ParsableCommand {
             do { try file.set(name: name, roles: Set(role), password: password, file: users) } catch {
                 throw CommandFailure(.usage, "\(error)")
             }
+            let folder = (users as NSString).deletingLastPathComponent
+            var isFolder: ObjCBool = false
+            if !folder.isEmpty && !(FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) {
+                throw CommandFailure(.outputFailed, "cannot write \(users): there is no folder \(folder)")
+            }
             // Owner-only from the start: the temporary file is made 0600 before it holds a hash.
             let temporary = users + ".veil-partial-\(UUID().uuidString)"
             do {

@@ -17,7 +17,7 @@ struct VeilCommand: ParsableCommand {
           64  bad arguments, options or policy
           65  some files failed and --fail-on-error was given; a policy check failed
           66  an input, ledger or policy named does not exist
-          69  a model cannot be loaded
+          69  a model cannot be loaded; the review desk cannot listen
           73  the output, ledger or preview cannot be written
         """,
         subcommands: [ScoreCommand.self, ReviewCommand.self, PreviewCommand.self, TuneCommand.self, VocabCommand.self,

@@ -28,7 +28,7 @@ struct DeskSecurityTests {
         // The walk covers what the desk serves; a route added later is walked too.
         #expect(routes.count >= 11, "\(routes)")
         #expect(routes.contains { $0 == ("POST", "/cards/{id}/reveal") } && routes.contains { $0 == ("GET", "/previews/{id}") })
-        let open: Set<String> = ["GET /signin", "POST /signin", "GET /desk.css"]
+        let open: Set<String> = ["GET /signin", "POST /signin", "GET /desk.css", "GET /favicon.ico"]
         let id = desk.ids["restricted.nudity"]!
         for route in routes {
             var client = Client(port: desk.port)
@@ -36,7 +36,7 @@ struct DeskSecurityTests {
             let reply = try client.send(route.method, target, body: route.method == "POST" ? Data("csrf=x&decision=confirm&level=1&reason=x".utf8) : nil)
             Self.expectGuarded(reply, "\(route.method) \(target)")
             if open.contains("\(route.method) \(route.path)") {
-                #expect(reply.status != 401 && reply.status != 303 || route.path == "/signin", "\(route)")
+                #expect(reply.status != 401 && reply.status != 303, "\(route) gave \(reply.status)")
                 continue
             }
             let redirected = reply.status == 303 && reply.header("Location") == "/signin"
@@ -94,7 +94,8 @@ struct DeskSecurityTests {
         #expect(second != first)
         var old = Client(port: desk.port)
         old.cookies["veil_session"] = first
-        #expect(try old.get("/").status == 303)
+        let refused = try old.get("/")
+        #expect(refused.status == 303 && refused.header("Location") == "/signin?m=expired")
         #expect(try again.get("/").status == 200)
         // Sign-out ends the session on the server, not just in the browser.
         again.csrf = try again.get("/").field("csrf")
@@ -299,5 +300,83 @@ struct DeskSecurityTests {
         // Plain HTTP on the TLS port gets no page.
         let plain = ReferenceTool.run(Self.curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(desk.port)/signin"])
         #expect(plain?.output.hasPrefix("200") == false)
+    }
+
+    @Test func aLedgerRemovedWhileServingRecordsNothingAndSaysSo() throws {
+        let desk = try DeskHarness()
+        try desk.start()
+        var ann = try desk.signIn("ann")
+        let id = desk.ids["astronaut.face"]!
+        try FileManager.default.removeItem(atPath: desk.ledgerPath)
+        let decided = try ann.post("/cards/\(id)/decision", ["csrf": ann.csrf!, "decision": "confirm"])
+        #expect(decided.status == 503 && decided.text.contains("Nothing was recorded"), "\(decided.status)")
+        #expect(!decided.text.contains(desk.ledgerPath))
+        let revealed = try ann.post("/cards/\(id)/reveal", ["csrf": ann.csrf!, "level": "1", "reason": "check"])
+        #expect(revealed.status == 503)
+        // The reveal was not recorded, so nothing more is shown.
+        #expect(try ann.get("/previews/\(id)?level=1").status == 403)
+        let refusals = desk.logText.split(separator: "\n").filter { $0.contains("the ledger refused") }
+        #expect(refusals.count == 2 && !refusals.contains { $0.contains(desk.ledgerPath) }, "\(desk.logText)")
+    }
+
+    @Test func signInTokensAreTheDesksAndFormsHaveALimit() throws {
+        let desk = try DeskHarness()
+        try desk.start()
+        // A token the desk never issued, planted in both cookie and form, is refused.
+        var planted = Client(port: desk.port)
+        planted.cookies["veil_signin"] = "deadbeef"
+        let forged = try planted.post("/signin", ["token": "deadbeef", "name": "ann", "password": DeskHarness.password])
+        #expect(forged.status == 403 && planted.session == nil)
+        // An issued token works once.
+        var client = Client(port: desk.port)
+        let token = try client.get("/signin").field("token")
+        let cookie = client.cookies
+        #expect(try client.post("/signin", ["token": token, "name": "ann", "password": DeskHarness.password]).status == 303)
+        var replay = Client(port: desk.port)
+        replay.cookies = cookie
+        #expect(try replay.post("/signin", ["token": token, "name": "ann", "password": DeskHarness.password]).status == 403)
+        // Forms over 64 KB and addresses over 4 KB are refused, not failed.
+        client.csrf = try client.get("/").field("csrf")
+        let big = try client.post("/cards/\(desk.ids["pending.nudity"]!)/decision",
+                                  ["csrf": client.csrf!, "decision": "confirm", "reason": String(repeating: "x", count: 70_000)])
+        #expect(big.status == 413)
+        #expect(try client.get("/?q=" + String(repeating: "A", count: 5000)).status == 400)
+        #expect(try Ledger(path: desk.ledgerPath, create: false).decisionCount(since: .distantPast) == 0)
+    }
+
+    @Test func theTrailShowsTheDetailsAReviewerAdded() throws {
+        let desk = try DeskHarness()
+        try desk.start()
+        var ann = try desk.signIn("ann")
+        var aud = try desk.signIn("aud")
+        let id = desk.ids["restricted.nudity"]!
+        let reply = try ann.post("/cards/\(id)", pairs: [])
+        #expect(reply.status == 404, "POST on a card page is no route")
+        #expect(try ann.post("/cards/\(id)/decision", pairs: [("csrf", ann.csrf!), ("decision", "confirm"),
+                                                            ("detail", "SCT:76752008"), ("detail", "SCT:71934003")]).status == 303)
+        #expect(try ann.post("/cards/\(id)/decision", pairs: [("csrf", ann.csrf!), ("decision", "confirm"), ("detail", "SCT:131391")]).status == 400)
+        let trail = try aud.get("/audit").text
+        #expect(trail.contains("details: Breast, Genital"), "\(trail)")
+        // The card keeps what the evidence implied apart from what the reviewer added.
+        let card = try ann.get("/cards/\(id)").text
+        #expect(card.contains("<dt>Details added</dt><dd><span class=\"code\">Breast (SCT 76752008)</span>"))
+        let evidence = card.components(separatedBy: "<dt>Evidence implies</dt>")[1].components(separatedBy: "</dd>")[0]
+        #expect(evidence.contains("Nudity Content") && !evidence.contains("Breast"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: openssl), "openssl is missing"))
+    func tlsFilesThatDoNotFitAreRefusedAtStart() throws {
+        let desk = try DeskHarness()
+        func file(_ name: String) -> String { desk.folder.appendingPathComponent(name).path }
+        for (cert, key) in [("a.pem", "a-key.pem"), ("b.pem", "b-key.pem")] {
+            _ = ReferenceTool.run(Self.openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                                 "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", file(key), "-out", file(cert)])
+        }
+        let base = ["review", "serve", "--ledger", desk.ledgerPath, "--users", desk.usersPath, "--listen", "127.0.0.1:0"]
+        let mismatched = try DeskHarness.veil(base + ["--tls-cert", file("a.pem"), "--tls-key", file("b-key.pem")])
+        #expect(mismatched.status == 64 && mismatched.stderr.contains("cannot be used with the certificate"), "\(mismatched)")
+        let notPEM = try DeskHarness.veil(base + ["--tls-cert", desk.usersPath, "--tls-key", file("a-key.pem")])
+        #expect(notPEM.status == 64 && notPEM.stderr.contains("not a PEM certificate chain"), "\(notPEM)")
+        #expect(!notPEM.stderr.contains("$2b$"), "the users file's hashes must not be echoed")
     }
 }

@@ -231,4 +231,20 @@ struct LedgerTests {
         _ = try Ledger(path: path)
         #expect(try Ledger(path: path).entries().isEmpty)
     }
+
+    @Test func aLedgerRemovedOrReplacedWhileOpenRefusesEveryWrite() throws {
+        let path = Self.freshPath()
+        let ledger = try Ledger(path: path)
+        let ids = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
+        // SQLite would go on writing into the unlinked file: every write must say so instead.
+        try FileManager.default.removeItem(atPath: path)
+        #expect { try ledger.decide(suggestion: ids[0], reviewer: "dr.lee", decision: .confirmed) } throws: { "\($0)".contains("removed or replaced") }
+        #expect { try ledger.recordReveal(image: Self.image, reviewer: "dr.lee", level: 1) } throws: { "\($0)".contains("removed or replaced") }
+        #expect {
+            try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "m", modelVersion: "2")
+        } throws: { "\($0)".contains("removed or replaced") }
+        // Another file in its place is not the ledger either.
+        try Data("not this one".utf8).write(to: URL(fileURLWithPath: path))
+        #expect { try ledger.decide(suggestion: ids[0], reviewer: "dr.lee", decision: .rejected) } throws: { "\($0)".contains("removed or replaced") }
+    }
 }
