@@ -39,21 +39,44 @@ final class LedgerSnapshot: @unchecked Sendable {
 
     init(ledger: Ledger) { self.ledger = ledger }
 
-    /// The entries as the ledger holds them now.
+    /// The entries as the ledger holds them now. After a change only what changed is read:
+    /// the ledger is append-only, so new suggestions and new decisions are all there is.
     func current() throws -> View {
         let revision = try ledger.revision()
-        if let cached = lock.withLock({ cached }), cached.revision == revision { return cached.view }
+        let previous = lock.withLock { cached }
+        if let previous, previous.revision == revision { return previous.view }
         // Read after the revision: the view is at least as new as the revision it is filed under.
-        let entries = try ledger.entries()
+        var entries: [LedgerEntry]
+        if let previous {
+            entries = previous.view.entries
+            var byID = previous.view.byID
+            for changed in try ledger.entries(changedSince: previous.revision) {
+                if let index = byID[changed.suggestionID] { entries[index] = changed } else {
+                    byID[changed.suggestionID] = entries.count
+                    entries.append(changed)
+                }
+            }
+        } else {
+            entries = try ledger.entries()
+        }
+        let view = Self.view(of: entries)
+        lock.withLock {
+            // Another request may have filed a newer view meanwhile; keep the newest.
+            if cached == nil || cached!.revision.suggestions <= revision.suggestions && cached!.revision.decisions <= revision.decisions {
+                cached = (revision, view)
+            }
+        }
+        return view
+    }
+
+    static func view(of entries: [LedgerEntry]) -> View {
         var byID: [Int64: Int] = [:], bySHA: [String: [Int]] = [:]
         for (index, e) in entries.enumerated() {
             byID[e.suggestionID] = index
             bySHA[e.sha256, default: []].append(index)
         }
         let ordered = ReviewQueue.deskOrder(entries)
-        let view = View(entries: entries, byID: byID, bySHA: bySHA, ordered: ordered, openQueue: ordered.filter(ReviewQueue.isOpen),
-                        flags: Set(entries.map(\.flag.rawValue)).sorted())
-        lock.withLock { cached = (revision, view) }
-        return view
+        return View(entries: entries, byID: byID, bySHA: bySHA, ordered: ordered, openQueue: ordered.filter(ReviewQueue.isOpen),
+                    flags: Set(entries.map(\.flag.rawValue)).sorted())
     }
 }

@@ -258,6 +258,13 @@ extension Ledger {
         try fetchEntries(where: "s.id = ?", arguments: [id]).first
     }
 
+    /// The suggestions added, or decided again, after `revision`, with their latest decision,
+    /// oldest first: what to merge into entries read at `revision` to bring them up to date.
+    public func entries(changedSince revision: LedgerRevision) throws -> [LedgerEntry] {
+        try fetchEntries(where: "s.id > ? OR s.id IN (SELECT suggestion_id FROM decision WHERE id > ?)",
+                         arguments: [revision.suggestions, revision.decisions])
+    }
+
     /// Every suggestion about the image with this SHA-256, oldest first.
     public func entries(sha256: String) throws -> [LedgerEntry] {
         try fetchEntries(where: "i.sha256 = ?", arguments: [sha256])

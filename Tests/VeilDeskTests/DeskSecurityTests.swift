@@ -236,6 +236,13 @@ struct DeskSecurityTests {
         #expect(Set(filtered) == [desk.ids["astronaut.face"]!])
         #expect(try ann.get("/?state=bogus").status == 400)
         #expect(try ann.get("/?flag=%3Cscript%3E").status == 400)
+        // A decision made with the CLI, in another process, reaches the desk's next page.
+        let cli = try DeskHarness.veil(["review", "reject", "\(desk.ids["bodyregion.body-region"]!)", "--ledger", desk.ledgerPath,
+                                        "--reviewer", "dr.cli"])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let after = try ann.get("/").text
+        #expect(after.contains("<strong id=\"left\">3</strong> open") && after.contains("<strong id=\"today\">1</strong>"))
+        #expect(!after.contains("href=\"/cards/\(desk.ids["bodyregion.body-region"]!)\""))
         // No path and no file name in any page.
         #expect(!page.contains(desk.folder.path) && !page.contains("astronaut.jpg"))
         #expect(!(try ann.get("/cards/\(desk.ids["astronaut.face"]!)").text.contains("astronaut.jpg")))

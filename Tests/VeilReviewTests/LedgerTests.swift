@@ -247,4 +247,24 @@ struct LedgerTests {
         try Data("not this one".utf8).write(to: URL(fileURLWithPath: path))
         #expect { try ledger.decide(suggestion: ids[0], reviewer: "dr.lee", decision: .rejected) } throws: { "\($0)".contains("removed or replaced") }
     }
+
+    @Test func entriesChangedSinceARevisionBringAnOldReadUpToDate() throws {
+        let ledger = try Ledger(path: Self.freshPath())
+        let first = try ledger.record(image: Self.image, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
+        let before = try ledger.entries()
+        let revision = try ledger.revision()
+        #expect(try ledger.entries(changedSince: revision).isEmpty)
+        try ledger.decide(suggestion: first[0], reviewer: "dr.lee", decision: .confirmed)
+        let other = LedgerImage(sha256: String(repeating: "cd", count: 32), path: "/archive/other.jpg", width: 10, height: 10)
+        let added = try ledger.record(image: other, suggestions: Self.suggestions(), policy: .standard, model: "open_nsfw", modelVersion: "1.0.0")
+        #expect(try ledger.revision() != revision)
+        let changed = try ledger.entries(changedSince: revision)
+        #expect(Set(changed.map(\.suggestionID)) == Set([first[0]] + added))
+        // The old read with the changes merged in is what a full read gives now.
+        var merged = before
+        for entry in changed {
+            if let index = merged.firstIndex(where: { $0.suggestionID == entry.suggestionID }) { merged[index] = entry } else { merged.append(entry) }
+        }
+        #expect(merged == (try ledger.entries()))
+    }
 }
