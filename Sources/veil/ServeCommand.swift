@@ -121,10 +121,15 @@ struct ServeCommand: ParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "veil.desk")
         logger.logLevel = .info
+        // Without the detector a face-only preview cannot block just the faces: it is obscured whole.
+        var faceDetector: FaceDetector?
+        do { faceDetector = try FaceDetector.loadDefault(runtime: Runtime(threads: 1)) } catch {
+            warn("warning: the face detector cannot be loaded (\(error)); face-only previews are obscured whole")
+        }
         let server: DeskServer
         do {
             server = try DeskServer(configuration: configuration, ledger: openLedger, users: userList,
-                                    faceDetector: try? FaceDetector.loadDefault(runtime: Runtime(threads: 1)), logger: logger)
+                                    faceDetector: faceDetector, logger: logger)
         } catch {
             throw CommandFailure(.usage, "\(error)")
         }

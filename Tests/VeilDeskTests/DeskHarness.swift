@@ -136,7 +136,7 @@ final class DeskHarness: @unchecked Sendable {
                 // Keep draining standard error, so that the desk never blocks on a full pipe,
                 // into a log a failing test can show.
                 let handle = err.fileHandleForReading, log = self.log
-                FileManager.default.createFile(atPath: log.path, contents: Data(seen.utf8))
+                _ = FileManager.default.createFile(atPath: log.path, contents: Data(seen.utf8))
                 Thread.detachNewThread {
                     let out = try? FileHandle(forWritingTo: log)
                     _ = try? out?.seekToEnd()
