@@ -51,7 +51,7 @@ extension Desk {
     func signInSubmitted(_ request: Request, _ context: DeskContext) async throws -> Response {
         let form = try await Form(request)
         let expected = request.cookies[Self.signInCookie]?.value ?? ""
-        guard !expected.isEmpty, let token = form["token"], Self.sameSecret(token, expected), signInTokens.redeem(token) else {
+        guard !expected.isEmpty, let token = form["token"], SessionStore.sameSecret(token, expected), signInTokens.redeem(token) else {
             return signInPage(request, context, notice: "The sign-in form expired. Try again.", status: .forbidden)
         }
         let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -87,11 +87,6 @@ extension Desk {
         let form = try await Form(request)
         guard SessionStore.csrfMatches(form["csrf"], session) else { throw DeskRefusal.staleForm }
         return form
-    }
-
-    static func sameSecret(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        return x.count == y.count && zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     // MARK: The queue

@@ -137,9 +137,13 @@ public final class SessionStore: @unchecked Sendable {
     /// Whether `token` is the session's CSRF token, compared in constant time.
     public static func csrfMatches(_ token: String?, _ session: DeskSession) -> Bool {
         guard let token else { return false }
-        let a = Array(token.utf8), b = Array(session.csrfToken.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        return sameSecret(token, session.csrfToken)
+    }
+
+    /// Whether two secrets are equal, in time that does not depend on where they differ.
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        return x.count == y.count && zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// 32 bytes from the system's cryptographic generator, hex.

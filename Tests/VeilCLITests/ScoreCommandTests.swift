@@ -1,4 +1,5 @@
 import Foundation
+import VeilTestSupport
 import Testing
 
 /// Runs the real `veil` binary and checks its output and exit codes.
@@ -18,14 +19,7 @@ struct ScoreCommandTests {
         }
     }
 
-    /// The test binary and `veil` are built into the same products folder.
-    static let veilExecutable: URL = {
-        var products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: products.appendingPathComponent("veil").path), products.path != "/" {
-            products.deleteLastPathComponent()
-        }
-        return products.appendingPathComponent("veil")
-    }()
+    static var veilExecutable: URL { VeilExecutable.url }
 
     static func veil(_ arguments: [String], environment: [String: String?] = [:]) throws -> Run {
         let process = Process()

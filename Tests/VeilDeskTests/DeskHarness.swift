@@ -1,4 +1,5 @@
 import Foundation
+import VeilTestSupport
 import Veil
 @testable import VeilDesk
 import VeilImage
@@ -92,13 +93,7 @@ final class DeskHarness: @unchecked Sendable {
         return try RGBImage(width: 320, height: 240, pixels: pixels)
     }
 
-    static let veilExecutable: URL = {
-        var products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: products.appendingPathComponent("veil").path), products.path != "/" {
-            products.deleteLastPathComponent()
-        }
-        return products.appendingPathComponent("veil")
-    }()
+    static var veilExecutable: URL { VeilExecutable.url }
 
     /// Runs `veil` to the end; its status and standard error.
     static func veil(_ arguments: [String], seconds: Double = 60) throws -> (status: Int32, stderr: String) {
