@@ -33,27 +33,7 @@ public struct DICOMObject: Sendable {
         guard !data.isEmpty else { throw ImageDecodingError(.emptyFile, "the data is empty") }
         let store = ByteStore([UInt8](data))
         let bytes = store.bytes
-        var start = 0
-        if Self.hasPreamble(bytes) {
-            start = 132
-        } else if bytes.count >= 4, bytes[0..<4].elementsEqual("DICM".utf8) {
-            start = 4  // a prefix without the 128 preamble bytes, written by some tools
-        }
-
-        // File meta information: always explicit VR little endian, group 0002.
-        var syntax: TransferSyntax
-        var bodyStart = start
-        if bytes.count >= start + 2, UInt16(bytes[start]) | UInt16(bytes[start + 1]) << 8 == 0x0002 {
-            let (meta, end) = try Parser(store: store, explicitVR: true).parse(from: start) { $0.group != 0x0002 }
-            guard let uid = meta.string(.transferSyntaxUID) else {
-                throw ImageDecodingError(.corrupt, "the file meta information has no Transfer Syntax UID (0002,0010)")
-            }
-            syntax = TransferSyntax(uid: uid)
-            bodyStart = end
-        } else {
-            // A bare data set: the syntax shows in whether a VR follows the first tag.
-            syntax = Self.looksExplicit(bytes, at: start) ? .explicitVRLittleEndian : .implicitVRLittleEndian
-        }
+        var (syntax, bodyStart) = try Self.fileMeta(store)
         if syntax.uid == "1.2.840.10008.1.2.2" {
             throw ImageDecodingError(.unsupportedFormat, "transfer syntax \(syntax) is not supported")
         }
@@ -81,6 +61,37 @@ public struct DICOMObject: Sendable {
         self.metadata = DICOMMetadata(dataSet, now: now)
         self.pixels = try PixelDescription(dataSet, syntax: syntax, pixelLimit: pixelLimit)
     }
+
+    /// The transfer syntax `data` declares in its file meta information (or, for a bare
+    /// data set, shows by its first element), read without parsing the data set: what an
+    /// archive client checks before deciding to ask for a transcoded copy. Nil when `data`
+    /// is not DICOM Veil can read that far.
+    public static func declaredTransferSyntax(of data: Data) -> TransferSyntax? {
+        guard !data.isEmpty, sniff(data) else { return nil }
+        return try? fileMeta(ByteStore([UInt8](data))).syntax
+    }
+
+    /// The transfer syntax and where the data set starts.
+    private static func fileMeta(_ store: ByteStore) throws -> (syntax: TransferSyntax, bodyStart: Int) {
+        let bytes = store.bytes
+        var start = 0
+        if hasPreamble(bytes) {
+            start = 132
+        } else if bytes.count >= 4, bytes[0..<4].elementsEqual("DICM".utf8) {
+            start = 4  // a prefix without the 128 preamble bytes, written by some tools
+        }
+        // File meta information: always explicit VR little endian, group 0002.
+        if bytes.count >= start + 2, UInt16(bytes[start]) | UInt16(bytes[start + 1]) << 8 == 0x0002 {
+            let (meta, end) = try Parser(store: store, explicitVR: true).parse(from: start) { $0.group != 0x0002 }
+            guard let uid = meta.string(.transferSyntaxUID) else {
+                throw ImageDecodingError(.corrupt, "the file meta information has no Transfer Syntax UID (0002,0010)")
+            }
+            return (TransferSyntax(uid: uid), end)
+        }
+        // A bare data set: the syntax shows in whether a VR follows the first tag.
+        return (looksExplicit(bytes, at: start) ? .explicitVRLittleEndian : .implicitVRLittleEndian, start)
+    }
+
 
     /// What can be read of an object that cannot be decoded: its metadata, from the
     /// attributes before Pixel Data up to the first one that cannot be read (a damaged

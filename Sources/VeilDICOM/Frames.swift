@@ -31,6 +31,15 @@ extension DICOMObject {
             let start = range.lowerBound + index * frameBytes
             let samples = dataSet.store.bytes[start..<(start + frameBytes)]
             return Self.reduced(try PixelConversion.rgb(samples, pixels: pixels, planar: pixels.planar), covering: options.minimumSize)
+        case .jpeg2000, .jpegLS:
+            let bytes = try encapsulatedFrame(index)
+            let samples = transferSyntax.pixelEncoding == .jpeg2000
+                ? try JPEG2000Decoder.decode(bytes, expected: size, components: pixels.samplesPerPixel,
+                                             minimumSize: options.minimumSize, pixelLimit: options.pixelLimit)
+                : try JPEGLSDecoder.decode(bytes, expected: size, components: pixels.samplesPerPixel, pixelLimit: options.pixelLimit)
+            let layout = pixels.decoded(as: samples)
+            return Self.reduced(try PixelConversion.rgb(samples.bytes[...], pixels: layout, planar: samples.planar),
+                                covering: options.minimumSize)
         case .unsupported:
             throw ImageDecodingError(.unsupportedFormat, "transfer syntax \(transferSyntax) is not supported")
         }
@@ -126,7 +135,8 @@ enum PixelConversion {
                 let v = invert ? 255 - eight[i] : eight[i]
                 out[3 * i] = v; out[3 * i + 1] = v; out[3 * i + 2] = v
             }
-        case .rgb, .ybrFull:
+        case .rgb, .ybrFull, .ybrICT, .ybrRCT:
+            // ICT and RCT reach here only as decoded JPEG 2000, whose codec gave RGB.
             let ybr = pixels.photometric == .ybrFull
             for i in 0..<count {
                 let (a, b, c) = planar ? (eight[i], eight[count + i], eight[2 * count + i])

@@ -9,6 +9,10 @@ public struct PixelDescription: Sendable, Hashable {
         case rgb = "RGB"
         case ybrFull = "YBR_FULL"
         case ybrFull422 = "YBR_FULL_422"
+        /// JPEG 2000's irreversible and reversible colour transforms: the codec undoes them,
+        /// so the decoded samples are RGB.
+        case ybrICT = "YBR_ICT"
+        case ybrRCT = "YBR_RCT"
 
         var samplesPerPixel: Int { self == .monochrome1 || self == .monochrome2 ? 1 : 3 }
     }
@@ -22,19 +26,19 @@ public struct PixelDescription: Sendable, Hashable {
     }
 
     /// Rows (0028,0010).
-    public let rows: Int
+    public private(set) var rows: Int
     /// Columns (0028,0011).
-    public let columns: Int
+    public private(set) var columns: Int
     /// Samples per Pixel (0028,0002): 1 or 3.
     public let samplesPerPixel: Int
     /// Photometric Interpretation (0028,0004).
-    public let photometric: Photometric
+    public private(set) var photometric: Photometric
     /// Planar Configuration (0028,0006): `true` when each colour plane is stored whole.
     public let planar: Bool
     /// Bits Allocated (0028,0100): 8 or 16.
-    public let bitsAllocated: Int
+    public private(set) var bitsAllocated: Int
     /// Bits Stored (0028,0101).
-    public let bitsStored: Int
+    public private(set) var bitsStored: Int
     /// Pixel Representation (0028,0103): `true` for two's-complement samples.
     public let signed: Bool
     /// Number of Frames (0028,0008); 1 when absent.
@@ -92,9 +96,31 @@ public struct PixelDescription: Sendable, Hashable {
         } else {
             window = nil
         }
+        if (photometric == .ybrICT || photometric == .ybrRCT) && syntax.pixelEncoding != .jpeg2000 {
+            throw ImageDecodingError(.corrupt, "\(text) belongs to JPEG 2000, not to \(syntax)")
+        }
         if photometric == .ybrFull422 && columns % 2 != 0 && syntax.pixelEncoding == .native {
             throw ImageDecodingError(.corrupt, "YBR_FULL_422 pixel data needs an even number of columns, not \(columns)")
         }
+    }
+}
+
+extension PixelDescription {
+    /// The layout of a frame a JPEG 2000 or JPEG-LS codec decoded: its (possibly reduced)
+    /// size, its sample width, and the colour model of the decoded samples, in which the
+    /// codec has undone JPEG 2000's colour transforms and every pixel has all its samples.
+    func decoded(as samples: CodecSamples) -> PixelDescription {
+        var copy = self
+        copy.rows = samples.height
+        copy.columns = samples.width
+        copy.bitsAllocated = samples.bytesPerSample * 8
+        copy.bitsStored = samples.bytesPerSample == 2 ? min(bitsStored, samples.precision) : 8
+        switch photometric {
+        case .ybrICT, .ybrRCT: copy.photometric = .rgb
+        case .ybrFull422: copy.photometric = .ybrFull
+        default: break
+        }
+        return copy
     }
 }
 

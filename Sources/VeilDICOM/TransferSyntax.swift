@@ -8,6 +8,8 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
         case native
         case jpeg
         case rle
+        case jpeg2000
+        case jpegLS
         /// Recognised, not decoded.
         case unsupported
     }
@@ -38,10 +40,10 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
         "1.2.840.10008.1.2.4.51": ("JPEG Extended (Process 2 & 4)", .jpeg),
         "1.2.840.10008.1.2.4.57": ("JPEG Lossless, Non-Hierarchical (Process 14)", .unsupported),
         "1.2.840.10008.1.2.4.70": ("JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14, Selection Value 1)", .unsupported),
-        "1.2.840.10008.1.2.4.80": ("JPEG-LS Lossless Image Compression", .unsupported),
-        "1.2.840.10008.1.2.4.81": ("JPEG-LS Lossy (Near-Lossless) Image Compression", .unsupported),
-        "1.2.840.10008.1.2.4.90": ("JPEG 2000 Image Compression (Lossless Only)", .unsupported),
-        "1.2.840.10008.1.2.4.91": ("JPEG 2000 Image Compression", .unsupported),
+        "1.2.840.10008.1.2.4.80": ("JPEG-LS Lossless Image Compression", .jpegLS),
+        "1.2.840.10008.1.2.4.81": ("JPEG-LS Lossy (Near-Lossless) Image Compression", .jpegLS),
+        "1.2.840.10008.1.2.4.90": ("JPEG 2000 Image Compression (Lossless Only)", .jpeg2000),
+        "1.2.840.10008.1.2.4.91": ("JPEG 2000 Image Compression", .jpeg2000),
         "1.2.840.10008.1.2.4.92": ("JPEG 2000 Part 2 Multi-component Image Compression (Lossless Only)", .unsupported),
         "1.2.840.10008.1.2.4.93": ("JPEG 2000 Part 2 Multi-component Image Compression", .unsupported),
         "1.2.840.10008.1.2.4.94": ("JPIP Referenced", .unsupported),

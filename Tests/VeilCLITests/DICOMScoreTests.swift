@@ -13,7 +13,7 @@ struct DICOMScoreTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let copies = [
             ("jpeg-baseline.dcm", "a-penis-exam"), ("evidence.dcm", "b.jpg"), ("multiframe-rgb.dcm", "c-cine"),
-            ("no-preamble.dcm", "d.bin"), ("jpeg2000.dcm", "e.dcm"), ("truncated-header.dcm", "f.dcm"),
+            ("no-preamble.dcm", "d.bin"), ("jpeg-lossless.dcm", "e.dcm"), ("truncated-header.dcm", "f.dcm"),
         ]
         for (source, name) in copies {
             try FileManager.default.copyItem(at: fixtures.appendingPathComponent(source), to: folder.appendingPathComponent(name))
@@ -72,9 +72,9 @@ struct DICOMScoreTests {
         #expect(states["face"] == "restricted", "a minor's face suggestion restricts under the default policy")
 
         // Unsupported syntax named; damaged file typed.
-        let j2k = try #require(byName["e.dcm"]?.first?["error"] as? [String: Any])
-        #expect(j2k["kind"] as? String == "unsupported-format")
-        #expect((j2k["message"] as? String)?.contains("JPEG 2000") == true)
+        let lossless = try #require(byName["e.dcm"]?.first?["error"] as? [String: Any])
+        #expect(lossless["kind"] as? String == "unsupported-format")
+        #expect((lossless["message"] as? String)?.contains("JPEG Lossless") == true)
         #expect((byName["f.dcm"]?.first?["error"] as? [String: Any])?["kind"] as? String == "truncated")
 
         // Nothing that identifies the patient reaches the records, the log or the ledger.
