@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "Veil", targets: ["Veil"]),
         // The review ledger is its own product, so that scoring-only embedders never link SQLite.
         .library(name: "VeilReview", targets: ["VeilReview"]),
+        // The DICOMweb client is its own product too, so that embedders who score files never
+        // link an HTTP stack.
+        .library(name: "VeilDICOMweb", targets: ["VeilDICOMweb"]),
         .executable(name: "veil", targets: ["veil"]),
     ],
     dependencies: [
@@ -25,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // The DICOMweb client (QIDO-RS, WADO-RS, STOW-RS): AsyncHTTPClient on the same SwiftNIO.
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // System libraries, found through pkg-config; see scripts/ensure-system-packages.
@@ -54,6 +60,14 @@ let package = Package(
         .target(name: "VeilVocabulary", resources: [.copy("Resources")]),
         .target(name: "VeilPolicy", dependencies: ["VeilVocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "VeilReview", dependencies: ["VeilPolicy", "VeilVocabulary", "VeilDICOM", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Archives over DICOMweb: search, retrieve and store, with retries and permits.
+        .target(name: "VeilDICOMweb", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // The review desk (`veil review serve`): its users, sessions, pages and previews.
         .target(name: "VeilDesk", dependencies: ["Veil", "VeilReview", "VeilPolicy", "VeilVocabulary", "VeilImage",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
@@ -76,7 +90,7 @@ let package = Package(
             dependencies: [
                 "Veil", "VeilImage", "VeilDICOM", "VeilVocabulary", "VeilPolicy", "VeilReview",
                 // The model importers and the engine's diagnostics are the CLI's alone.
-                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS", "VeilFitting", "VeilDesk",
+                "VeilImport", "VeilEngine", "VeilTensor", "COpenBLAS", "VeilFitting", "VeilDesk", "VeilDICOMweb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,6 +112,7 @@ let package = Package(
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),
+        .testTarget(name: "VeilDICOMwebTests", dependencies: ["VeilDICOMweb", "veil", "VeilTestSupport"]),
         .testTarget(name: "VeilDeskTests", dependencies: ["VeilDesk", "veil", "Veil", "VeilReview", "VeilPolicy", "VeilImage", "VeilTestSupport"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil", "VeilImage", "VeilDICOM", "VeilPolicy", "VeilVocabulary", "VeilEngine", "VeilTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilDICOMTests", dependencies: ["VeilDICOM", "VeilImage", "VeilTestSupport"],

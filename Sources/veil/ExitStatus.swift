@@ -13,6 +13,11 @@ enum ExitStatus: Int32 {
     case modelUnavailable = 69
     /// EX_CANTCREAT: output, a ledger or a preview could not be written.
     case outputFailed = 73
+    /// EX_TEMPFAIL: the archive stopped answering, or kept failing, after every retry; the
+    /// records written are whole, and `--resume` goes on from them.
+    case archiveUnavailable = 75
+    /// EX_NOPERM: the archive refused the credentials.
+    case archiveRefused = 77
 
     var code: ExitCode { ExitCode(rawValue) }
 }

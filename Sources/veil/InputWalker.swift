@@ -1,18 +1,29 @@
 import Foundation
 import Veil
+import VeilDICOMweb
 import VeilVocabulary
 
 /// The inputs of `veil score`, produced lazily so that memory does not grow with the size of
 /// the backlog: folders are walked depth-first, each folder's entries sorted, and manifests
 /// are read line by line.
 struct InputWalker: Sequence, IteratorProtocol {
-    struct Input {
+    struct Input: Sendable {
         var path: String
         /// Named on the command line or in a manifest (always gets a record), rather than
         /// found while walking a folder.
         var named: Bool
         /// Why the walk could not use this entry (a folder it cannot list): an error record.
         var problem: String? = nil
+        /// The bytes, already retrieved from an archive, instead of a file to read at `path`.
+        var data: Data? = nil
+        /// The archive instance this input is: its UIDs go into every record of it, even an
+        /// error record, and `--shard` and `--resume` go by its SOP Instance UID.
+        var instance: InstanceReference? = nil
+        /// Why the archive did not deliver it (a kind and a message): an error record.
+        var remoteFailure: (kind: String, message: String)? = nil
+
+        /// What `--shard` hashes.
+        var shardKey: String { instance?.sopInstanceUID ?? path }
     }
 
     private var roots: [String]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Veil
 import VeilDICOM
+import VeilDICOMweb
 import VeilEngine
 import VeilReview
 import VeilVocabulary
@@ -16,7 +17,7 @@ struct LabelCommand: ParsableCommand {
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a labelled copy of each reviewed DICOM object into a folder.",
-            usage: "veil label apply --ledger <ledger> --out <out> [--keep-original]\n     [<inputs> ...]",
+            usage: "veil label apply --ledger <ledger> (--out <out> | --stow <url>)\n     [--keep-original] [<inputs> ...]",
             discussion: """
             For each DICOM object with labels in the ledger (confirmed suggestions, or 131390 \
             for an object whose every suggestion was rejected), writes OUT/SOPINSTANCEUID.dcm: \
@@ -30,23 +31,43 @@ struct LabelCommand: ParsableCommand {
             same SHA-256; an object whose bytes changed since it was scored is not labelled. \
             Images that are not DICOM are counted, not written.
 
+            With --stow URL, each labelled copy is sent to that DICOMweb service with \
+            STOW-RS (with or without --out). An object scored over DICOMweb from the same \
+            service is first retrieved from it, so no local copy is needed. After each store, \
+            the instance's metadata is read back: a copy the archive did not keep (Orthanc \
+            keeps its first copy unless OverwriteInstances is true) is reported as not \
+            labelled, never counted as done.
+
             Exit codes: 0 done; 65 some objects could not be labelled; 66 the ledger does \
-            not exist; 73 a copy cannot be written.
+            not exist; 73 a copy cannot be written; 75 the archive stopped answering; 77 \
+            the archive refused the credentials.
 
             Examples:
               veil label apply --ledger review.sqlite --out labelled/
               veil label apply --ledger review.sqlite --out labelled/ /archive/moved/*.dcm
+              veil label apply --ledger review.sqlite \\
+                --stow https://pacs.example.org/dicom-web --credentials-file ~/.veil-pacs
             """
         )
         @OptionGroup var options: ReviewCommand.LedgerOption
-        @Option(help: "The folder the labelled copies go into (created if missing).") var out: String
+        @Option(help: "The folder the labelled copies go into (created if missing).") var out: String?
+        @Option(help: ArgumentHelp("Store the labelled copies in this DICOMweb service (its root URL) with STOW-RS.", valueName: "url"))
+        var stow: String?
+        @OptionGroup(title: "Archive (with --stow)") var archive: ArchiveOptions
         @Argument(help: "Files to read objects from, matched by SHA-256, instead of the paths the ledger recorded.")
         var inputs: [String] = []
         @ArgumentParser.Flag(help: "Record an object's earlier Sensitive Content Code Sequence in its Original Attributes Sequence (0400,0561).")
         var keepOriginal = false
 
+        func validate() throws {
+            if out == nil && stow == nil { throw ValidationError("Give --out, --stow, or both: where the labelled copies go.") }
+            if stow == nil, let stray = archive.givenOptions.first { throw ValidationError("\(stray) is for --stow, which is not given.") }
+        }
+
         func run() throws {
             let labels = ConfirmedLabel.labels(from: try options.open().entries())
+            let client = try stow.map { try archive.client(url: $0, option: "--stow") }
+            defer { if let client { _ = try? blockingAwait { try await client.shutdown() } } }
             var byObject: [String: [ConfirmedLabel]] = [:], order: [String] = []
             var notDICOM = Set<String>()
             for label in labels {
@@ -62,14 +83,16 @@ struct LabelCommand: ParsableCommand {
                 }
                 byDigest[ContentDigest.sha256(data)] = input
             }
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
-                throw CommandFailure(.outputFailed, "--out \(out) is a file, not a folder")
-            }
-            do {
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            } catch {
-                throw CommandFailure(.outputFailed, "cannot create \(out): \(plainReason(error))")
+            if let out {
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
+                    throw CommandFailure(.outputFailed, "--out \(out) is a file, not a folder")
+                }
+                do {
+                    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                } catch {
+                    throw CommandFailure(.outputFailed, "cannot create \(out): \(plainReason(error))")
+                }
             }
             var failed = 0, written = 0
             for sop in order {
@@ -93,7 +116,9 @@ struct LabelCommand: ParsableCommand {
                 var result: (source: String, data: Data, added: [CodedEntry])?
                 for candidate in candidates {
                     let data: Data
-                    do { data = try ImageDecoder.readFile(atPath: candidate.path) } catch {
+                    do { data = try Self.original(at: candidate.path, sha256: candidate.sha, from: client) } catch let failure as CommandFailure {
+                        throw failure
+                    } catch {
                         reasons.append("\(error)")
                         continue
                     }
@@ -115,20 +140,98 @@ struct LabelCommand: ParsableCommand {
                     continue
                 }
                 let source = labelled.source
-                let target = (out as NSString).appendingPathComponent(Self.fileName(sop))
-                if let a = FileIdentity(target), let b = FileIdentity(source), a == b {
-                    warn("\(sop): the copy would overwrite its original \(source); not labelled")
-                    failed += 1
-                    continue
-                }
-                try Self.writeAtomically(labelled.data, to: target)
-                written += 1
                 let what = labelled.added.isEmpty ? "already labelled" : "added " + labelled.added.map { "\($0.scheme):\($0.value)" }.joined(separator: ", ")
-                try StandardOutput.line("\(sop)\t\(target)\t\(what)")
+                if let out {
+                    let target = (out as NSString).appendingPathComponent(Self.fileName(sop))
+                    if let a = FileIdentity(target), let b = FileIdentity(source), a == b {
+                        warn("\(sop): the copy would overwrite its original \(source); not labelled")
+                        failed += 1
+                        continue
+                    }
+                    try Self.writeAtomically(labelled.data, to: target)
+                    try StandardOutput.line("\(sop)\t\(target)\t\(what)")
+                }
+                if let client {
+                    if let problem = try Self.store(labelled.data, sop: sop, codes: codes, in: client) {
+                        warn("\(sop): \(problem); not labelled in the archive")
+                        failed += 1
+                        continue
+                    }
+                    try StandardOutput.line("\(sop)\tstored\t\(what)")
+                }
+                written += 1
             }
             warn("labelled \(written) DICOM object(s); \(failed) not labelled"
                  + (notDICOM.isEmpty ? "" : "; \(notDICOM.count) labelled image(s) are not DICOM and have no copy to write"))
             if failed > 0 { throw CommandFailure(.fileErrors) }
+        }
+
+        /// The bytes the ledger scored: a file, or an instance of the `--stow` archive. An
+        /// archive's failure ends the command (75 or 77); anything else is this object's.
+        static func original(at path: String, sha256: String, from client: DICOMwebClient?) throws -> Data {
+            guard path.hasPrefix("http://") || path.hasPrefix("https://") else { return try ImageDecoder.readFile(atPath: path) }
+            guard let client, let instance = client.instance(at: path) else {
+                throw LabelFailure("\(path) was scored over DICOMweb from another service than --stow; give that service's objects as INPUTs")
+            }
+            // As stored, or as the archive transcoded it for scoring: the digest decides.
+            var last: Data?
+            for syntax in ["*", ArchiveInputs.explicitVRLittleEndian] {
+                let data = try archiveCall { try await client.retrieve(instance, transferSyntax: syntax) }
+                if ContentDigest.sha256(data) == sha256 { return data }
+                last = data
+            }
+            return last!  // the caller reports the changed digest
+        }
+
+        /// Stores one labelled copy and reads its metadata back. Returns why it was not
+        /// labelled in the archive, or nil when it was.
+        static func store(_ data: Data, sop: String, codes: [CodedEntry], in client: DICOMwebClient) throws -> String? {
+            do { return try storeAndCheck(data, sop: sop, codes: codes, in: client) } catch let error as DICOMwebError {
+                return "\(error)"
+            }
+        }
+
+        private static func storeAndCheck(_ data: Data, sop: String, codes: [CodedEntry], in client: DICOMwebClient) throws -> String? {
+            let response = try archiveCall { try await client.store([data]) }
+            switch response.outcome(of: sop) {
+            case let .failed(reason):
+                return "the archive refused the copy (Failure Reason \(reason.map { String(format: "0x%04X", $0) } ?? "not given"))"
+            case .unreported:
+                return "the archive's STOW-RS response (HTTP \(response.status)) does not mention it"
+            case let .stored(warning):
+                if let warning { warn("\(sop): stored with Warning Reason \(String(format: "0x%04X", warning))") }
+            }
+            guard let object = try? DICOMObject(data: data), let study = object.metadata.studyInstanceUID,
+                  let series = object.metadata.seriesInstanceUID else { return "the labelled copy has no Study or Series Instance UID" }
+            let instance = InstanceReference(studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop)
+            let metadata = try archiveCall { try await client.retrieveMetadata(instance) }
+            let held = Self.sensitiveContentCodes(inMetadata: metadata)
+            let missing = codes.filter { code in !held.contains { $0.value == code.value && $0.scheme == code.scheme } }
+            guard missing.isEmpty else {
+                return "the archive answered that it stored the copy, but its Sensitive Content Code Sequence lacks "
+                    + missing.map { "\($0.scheme):\($0.value)" }.joined(separator: ", ")
+                    + " (it kept its earlier copy: let it replace instances, e.g. Orthanc's OverwriteInstances)"
+            }
+            return nil
+        }
+
+        /// The (value, scheme) pairs of (0008,001D) in DICOM JSON metadata.
+        static func sensitiveContentCodes(inMetadata data: Data) -> [(value: String, scheme: String)] {
+            guard let objects = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], let object = objects.first,
+                  let items = (object["0008001D"] as? [String: Any])?["Value"] as? [[String: Any]] else { return [] }
+            return items.compactMap { item in
+                func first(_ tag: String) -> String? { ((item[tag] as? [String: Any])?["Value"] as? [Any])?.first as? String }
+                guard let value = first("00080100"), let scheme = first("00080102") else { return nil }
+                return (value, scheme)
+            }
+        }
+
+        /// Runs one archive request. A failure of the archive itself stops the command; one
+        /// of this object's is thrown on for the caller to report.
+        static func archiveCall<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+            do { return try blockingAwait(body) } catch let error as DICOMwebError where error.isArchiveFailure {
+                throw CommandFailure(error.kind == .unauthorized ? .archiveRefused : .archiveUnavailable, "\(error)")
+            }
         }
 
         /// A file name from a UID: its digits and dots, which is all a UID holds.
@@ -149,4 +252,10 @@ struct LabelCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// Why one object could not be labelled.
+struct LabelFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -31,11 +31,12 @@ final class RecordSink {
         guard let path else {
             handle = .standardOutput
             done = []
+            doneInstances = []
             if format == .csv { try write(line: Self.csvHeader(flags)) }
             return
         }
         let fm = FileManager.default
-        var done = Set<String>()
+        var done = Set<String>(), doneInstances = Set<String>()
         var needsHeader = true
         if resume, fm.fileExists(atPath: path) {
             let data: Data
@@ -43,8 +44,8 @@ final class RecordSink {
                 throw RecordSinkError(path: path, reason: "cannot read it to resume: \(error.localizedDescription)")
             }
             let complete: Int
-            (done, complete) = try Self.recordedPaths(in: data, format: format, header: Self.csvHeader(flags), path: path,
-                                                      policy: policy)
+            (done, doneInstances, complete) = try Self.recordedPaths(in: data, format: format, header: Self.csvHeader(flags),
+                                                                     path: path, policy: policy)
             needsHeader = complete == 0
             guard let h = FileHandle(forUpdatingAtPath: path) else { throw RecordSinkError(path: path, reason: "cannot open it for writing") }
             try h.truncate(atOffset: UInt64(complete))  // drop a torn last line
@@ -59,11 +60,21 @@ final class RecordSink {
             handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
         self.done = done
+        self.doneInstances = doneInstances
         if format == .csv && needsHeader { try write(line: Self.csvHeader(flags)) }
     }
 
     /// Paths already recorded by an earlier run (with `--resume`).
     let done: Set<String>
+    /// SOP Instance UIDs already recorded by an earlier run (with `--resume`): an archive's
+    /// instance is done whatever URL it was retrieved by.
+    let doneInstances: Set<String>
+
+    /// Whether an earlier run recorded `input`.
+    func isDone(_ input: InputWalker.Input) -> Bool {
+        if let instance = input.instance { return doneInstances.contains(instance.sopInstanceUID) }
+        return done.contains(input.path)
+    }
 
     /// Writes `records` (all of one input's) with a single `write` call.
     func write(_ records: [ScoreRecord]) throws {
@@ -84,13 +95,14 @@ final class RecordSink {
         try StandardOutput.write(Data((line + "\n").utf8), to: handle.fileDescriptor, name: destination)
     }
 
-    /// The paths an earlier run recorded, and how many bytes of `data` are whole records.
+    /// The paths and SOP Instance UIDs an earlier run recorded, and how many bytes of
+    /// `data` are whole records.
     /// Every whole line must be a record of `format` (for CSV, under the same header), else
     /// resuming would append to a file it does not understand: refused, naming the line.
     /// Only an unterminated last line, which a killed run leaves, is cut.
     static func recordedPaths(in data: Data, format: RecordFormat, header: String, path: String,
-                              policy: (name: String, version: String)?) throws -> (Set<String>, Int) {
-        var done = Set<String>()
+                              policy: (name: String, version: String)?) throws -> (Set<String>, Set<String>, Int) {
+        var done = Set<String>(), instances = Set<String>()
         func refuse(_ line: Int, _ why: String) -> RecordSinkError {
             RecordSinkError(path: path, reason: "line \(line): \(why); refusing to resume (give another --out, or remove --resume to start over)",
                             isResumeMismatch: true)
@@ -109,17 +121,19 @@ final class RecordSink {
                     throw refuse(n + 1, "recorded under the policy \(recordedPolicy["name"] ?? "?") version \(recordedPolicy["version"] ?? "?"), not \(policy.name) version \(policy.version)")
                 }
                 done.insert(recorded)
+                if let sop = (object["dicom"] as? [String: Any])?["sopInstanceUID"] as? String { instances.insert(sop) }
             }
-            return (done, complete)
+            return (done, instances, complete)
         case .csv:
             let (records, complete) = CSV.records(in: data)
-            guard let first = records.first else { return (done, complete) }
+            guard let first = records.first else { return (done, instances, complete) }
             if data.first == UInt8(ascii: "{") { throw refuse(1, "the file is JSON lines, not CSV (--format csv)") }
             guard first.map(csvField).joined(separator: ",") == header else {
                 throw refuse(1, "the CSV header differs from this run's (other flags, or not a veil score file)")
             }
             let columns = first.count
             let policyColumn = first.firstIndex(of: "policy"), versionColumn = first.firstIndex(of: "policy_version")
+            let sopColumn = first.firstIndex(of: "sop_instance_uid")
             for (n, record) in records.enumerated().dropFirst() {
                 guard record.count == columns, let recorded = record.first, !recorded.isEmpty else {
                     throw refuse(n + 1, "a row with \(record.count) fields where the header has \(columns)")
@@ -129,8 +143,9 @@ final class RecordSink {
                     throw refuse(n + 1, "recorded under the policy \(record[p]) version \(record[v]), not \(policy.name) version \(policy.version)")
                 }
                 done.insert(recorded)
+                if let column = sopColumn, !record[column].isEmpty { instances.insert(record[column]) }
             }
-            return (done, complete)
+            return (done, instances, complete)
         }
     }
 

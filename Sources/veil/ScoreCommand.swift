@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Veil
 import VeilDICOM
+import VeilDICOMweb
 import VeilImage
 import VeilPolicy
 import VeilReview
@@ -31,9 +32,18 @@ struct ScoreCommand: ParsableCommand {
         Records go to standard output as JSON lines (docs/command-line.md, "The score record", lists every field). \
         Scores are suggestions for human review, never labels.
 
+        With --dicomweb, the inputs are an archive's instances instead: searched with \
+        QIDO-RS (study by study; --query narrows the search), retrieved with WADO-RS as \
+        stored, or transcoded by the archive when Veil cannot decode the stored transfer \
+        syntax. Each record's path is the instance's WADO-RS URL; --shard hashes and \
+        --resume skips by SOP Instance UID. An instance the archive cannot deliver (404, \
+        another 4xx) gets an error record; an archive that stops answering ends the run \
+        with 75, after retries, and --resume goes on from there.
+
         Exit codes: 0 done (per-file errors are in the records); 64 bad options or policy; \
         65 some files failed and --fail-on-error was given; 66 a named input does not \
-        exist; 69 a model cannot be loaded; 73 the output or ledger cannot be written.
+        exist; 69 a model cannot be loaded; 73 the output or ledger cannot be written; \
+        75 the archive stopped answering; 77 the archive refused the credentials.
 
         Examples:
           veil score Samples/images
@@ -41,6 +51,9 @@ struct ScoreCommand: ParsableCommand {
           veil score --policy site.yaml --ledger review.sqlite /archive/photos \\
             > scores.jsonl
           find /archive -name '*.dcm' | veil score --manifest - --out scores.jsonl
+          veil score --dicomweb https://pacs.example.org/dicom-web \\
+            --query ModalitiesInStudy=XC --query StudyDate=20200101-20201231 \\
+            --credentials-file ~/.veil-pacs --out scores.jsonl
         """
     )
 
@@ -49,6 +62,17 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(help: "Also score the paths listed in this file, one per line ('-' for standard input); blank lines and lines starting with # are skipped.")
     var manifest: String?
+
+    @Option(help: ArgumentHelp("Score the instances of this DICOMweb service (its root URL) instead of files.", valueName: "url"))
+    var dicomweb: String?
+
+    @Option(name: .customLong("query"), help: ArgumentHelp("With --dicomweb, search only for instances matching this QIDO-RS key (an attribute keyword or tag); repeatable.", valueName: "KEY=VALUE"))
+    var queries: [QueryTerm] = []
+
+    @Option(help: "With --dicomweb, search results per QIDO-RS request; paging goes on until a page comes back empty.")
+    var pageSize = 100
+
+    @OptionGroup(title: "Archive (with --dicomweb)") var archive: ArchiveOptions
 
     @Option(help: "Write records to this file instead of standard output.")
     var out: String?
@@ -99,7 +123,17 @@ struct ScoreCommand: ParsableCommand {
     var failOnError = false
 
     mutating func validate() throws {
-        if paths.isEmpty && manifest == nil { throw ValidationError("Give at least one file or folder, or --manifest.") }
+        if paths.isEmpty && manifest == nil && dicomweb == nil {
+            throw ValidationError("Give at least one file or folder, --manifest, or --dicomweb.")
+        }
+        if dicomweb != nil && (!paths.isEmpty || manifest != nil) {
+            throw ValidationError("Score files or an archive (--dicomweb) in one run, not both.")
+        }
+        // Archive options without an archive are a mistake, not something to ignore.
+        if !(1...1000).contains(pageSize) { throw ValidationError("--page-size must be between 1 and 1000.") }
+        if dicomweb == nil, let stray = archive.givenOptions.first ?? (queries.isEmpty ? nil : "--query") ?? (pageSize == 100 ? nil : "--page-size") {
+            throw ValidationError("\(stray) is for --dicomweb, which is not given.")
+        }
         if let faceLevels, !(1...3).contains(faceLevels) { throw ValidationError("--face-levels must be 1, 2 or 3.") }
         if noFaces && faceLevels != nil { throw ValidationError("--no-faces and --face-levels contradict each other: give one.") }
         if batchSize < 1 || batchSize > 256 { throw ValidationError("--batch-size must be between 1 and 256.") }
@@ -226,7 +260,7 @@ struct ScoreCommand: ParsableCommand {
         // The total is only worth a counting pass when someone watches the progress line
         // (a manifest on standard input cannot be read twice, so it is not counted).
         var total: Int?
-        if isatty(STDERR_FILENO) == 1 {
+        if isatty(STDERR_FILENO) == 1 && dicomweb == nil {
             var count = 0
             for input in try InputWalker(paths: paths, manifest: manifest == "-" ? nil : manifest, quiet: true)
             where (shardFilter?.contains(input.path) ?? true) && !sink.done.contains(input.path) { count += 1 }
@@ -236,8 +270,28 @@ struct ScoreCommand: ParsableCommand {
                                      settings: .init(batchSize: batchSize, jobs: workers, overlap: overlap, shard: shardFilter,
                                                      allModalities: allModalities,
                                                      outputs: Set([out, ledger].compactMap { $0 }.compactMap(FileIdentity.init))))
-        let summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
+        let summary: ScoreSummary
+        var archiveFailure: DICOMwebError?
+        if let dicomweb {
+            let client = try archive.client(url: dicomweb, option: "--dicomweb")
+            defer { _ = try? blockingAwait { try await client.shutdown() } }
+            let done = sink.doneInstances
+            let inputs = ArchiveInputs(client: client, query: InstanceQuery(queries.map { ($0.key, $0.value) }), pageSize: pageSize,
+                                       window: 2 * archive.maxRequests, capacity: batchSize * max(4, workers)) { instance in
+                (shardFilter?.contains(instance.sopInstanceUID) ?? true) && !done.contains(instance.sopInstanceUID)
+            }
+            summary = try pipeline.run(inputs: inputs, total: nil)
+            archiveFailure = inputs.failure
+        } else {
+            summary = try pipeline.run(inputs: try InputWalker(paths: paths, manifest: manifest), total: total)
+        }
         warn(summary.text)
+        if let archiveFailure {
+            let refused = archiveFailure.kind == .unauthorized
+            throw CommandFailure(refused ? .archiveRefused : .archiveUnavailable,
+                                 "\(archiveFailure); the run stopped here, and its records are whole"
+                                 + (refused ? "" : ": run it again with --resume once the archive answers"))
+        }
         if summary.missing > 0 {
             throw CommandFailure(.noInput, "\(summary.missing) input(s) do not exist (records with error kind no-such-file)")
         }

@@ -56,7 +56,7 @@ struct ScorePipeline {
     /// so memory holds a batch of frames, not the whole object.
     static let eagerFrameLimit = 8
 
-    func run(inputs: InputWalker, total: Int?) throws -> ScoreSummary {
+    func run<Inputs: Sequence<InputWalker.Input>>(inputs: Inputs, total: Int?) throws -> ScoreSummary {
         var summary = ScoreSummary(total: total)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, total: total)
         // Four batches per chunk: each switch between decoding and scoring leaves a core idle
@@ -64,7 +64,7 @@ struct ScorePipeline {
         // holds only a few dozen small decoded images.
         let chunkSize = settings.batchSize * max(4, settings.jobs)
         var source = inputs.lazy.filter { input in
-            (settings.shard?.contains(input.path) ?? true) && !sink.done.contains(input.path)
+            (settings.shard?.contains(input.shardKey) ?? true) && !sink.isDone(input)
         }.makeIterator()
         let decodeQueue = DispatchQueue(label: "veil.decode", qos: .userInitiated)
 
@@ -133,6 +133,24 @@ struct ScorePipeline {
     /// Veil reads are dropped (`nil`); anything named always gets a record.
     static func decode(_ input: InputWalker.Input, with reader: ImageReader, allModalities: Bool,
                        outputs: Set<FileIdentity> = []) -> [Decoded]? {
+        guard let instance = input.instance else {
+            return decodeInput(input, with: reader, allModalities: allModalities, outputs: outputs)
+        }
+        // An archive's instance: its UIDs are in every record, whatever became of it.
+        return decodeInput(input, with: reader, allModalities: allModalities)?.map { item in
+            var item = item
+            var info = item.record.dicom ?? ScoreRecord.DICOMInfo(DICOMMetadata(), syntax: nil)
+            info.studyInstanceUID = info.studyInstanceUID ?? instance.studyInstanceUID
+            info.seriesInstanceUID = info.seriesInstanceUID ?? instance.seriesInstanceUID
+            info.sopInstanceUID = info.sopInstanceUID ?? instance.sopInstanceUID
+            info.sopClassUID = info.sopClassUID ?? instance.sopClassUID
+            item.record.dicom = info
+            return item
+        }
+    }
+
+    private static func decodeInput(_ input: InputWalker.Input, with reader: ImageReader, allModalities: Bool,
+                                    outputs: Set<FileIdentity> = []) -> [Decoded]? {
         var record = ScoreRecord(path: input.path, status: "ok")
         if !outputs.isEmpty, let identity = FileIdentity(input.path), outputs.contains(identity) {
             // Found while walking (the output inside the folder scored): not an input at all.
@@ -146,8 +164,13 @@ struct ScorePipeline {
             record.error = .init(kind: "unreadable-file", message: problem)
             return [Decoded(record: record, picture: nil, salvaged: (nil, nil))]
         }
+        if let failure = input.remoteFailure {
+            record.status = "error"
+            record.error = .init(kind: failure.kind, message: failure.message)
+            return [Decoded(record: record, picture: nil, salvaged: (nil, nil))]
+        }
         let data: Data
-        do { data = try ImageDecoder.readFile(atPath: input.path) } catch {
+        do { data = try input.data ?? ImageDecoder.readFile(atPath: input.path) } catch {
             // Unreadable, but its name may still call for review.
             let missing = (error as? ImageDecodingError)?.kind == .noSuchFile
             return [failed(record, error, salvaged: missing && input.named ? nil : (nil, nil))]

@@ -8,38 +8,12 @@ struct ScoreCommandTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
     static let fixtures = repository.appendingPathComponent("Tests/VeilImageTests/Fixtures")
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var records: [[String: Any]] {
-            stdout.split(separator: "\n").compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }
-        }
-    }
+    typealias Run = VeilRun
 
     static var veilExecutable: URL { VeilExecutable.url }
 
     static func veil(_ arguments: [String], environment: [String: String?] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = veilExecutable
-        process.arguments = arguments
-        if !environment.isEmpty {
-            var merged = ProcessInfo.processInfo.environment
-            for (key, value) in environment { merged[key] = value }
-            process.environment = merged
-        }
-        process.currentDirectoryURL = repository
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+        try VeilExecutable.run(arguments, environment: environment, directory: repository)
     }
 
     @Test func badFilesGetRecordsAndTheRunGoesOn() throws {
