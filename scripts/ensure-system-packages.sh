@@ -13,10 +13,10 @@ packages=(pkg-config libturbojpeg0-dev libjpeg-dev libpng-dev zlib1g-dev libopen
 # python3-selenium, uses the review desk as a reviewer would; openssl makes the desk's test
 # certificate and curl fetches pages over TLS with it. Orthanc, with its DICOMweb plugin, is
 # the archive the DICOMweb tests score from and label into; the suite starts its own on a
-# loopback port.
+# loopback port, with socat terminating TLS in front of it.
 if [ "${1:-}" = "--test" ]; then
   packages+=(python3-pydicom dcmtk python3-bcrypt chromium chromium-driver python3-selenium openssl curl
-             orthanc orthanc-dicomweb)
+             orthanc orthanc-dicomweb socat)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -144,6 +144,18 @@ extension ArchiveOptions {
     }
 }
 
+extension ExitStatus {
+    /// How a failure of the archive ends a command: 77 for refused credentials, 69 for a
+    /// certificate that is not trusted, 75 for the rest, which may pass.
+    init(_ failure: DICOMwebError) {
+        switch failure.kind {
+        case .unauthorized: self = .archiveRefused
+        case .tls: self = .unavailable
+        default: self = .archiveUnavailable
+        }
+    }
+}
+
 /// A `--query KEY=VALUE` term of a QIDO-RS search.
 struct QueryTerm: ExpressibleByArgument {
     var key: String

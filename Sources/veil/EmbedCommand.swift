@@ -51,10 +51,10 @@ struct EmbedCommand: ParsableCommand {
         let runtime = Runtime(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let classifier: Classifier
         do { classifier = try Classifier.loadDefault(runtime: runtime, batchSize: batchSize) } catch {
-            throw CommandFailure(.modelUnavailable, "cannot load the model: \(error)")
+            throw CommandFailure(.unavailable, "cannot load the model: \(error)")
         }
         guard let length = classifier.embeddingLength else {
-            throw CommandFailure(.modelUnavailable, "the model \(classifier.identity.name) names no embedding")
+            throw CommandFailure(.unavailable, "the model \(classifier.identity.name) names no embedding")
         }
         try refuseOverwriting(out, option: "--out", inputs: paths + [manifest])
         var store = try EmbeddingStore(path: out, backbone: .init(classifier), length: length, resume: resume)

@@ -9,8 +9,9 @@ enum ExitStatus: Int32 {
     case fileErrors = 65
     /// EX_NOINPUT: an input named on the command line or in a manifest does not exist.
     case noInput = 66
-    /// EX_UNAVAILABLE: a model could not be loaded, or the review desk cannot listen.
-    case modelUnavailable = 69
+    /// EX_UNAVAILABLE: a model could not be loaded, the review desk cannot listen, or the
+    /// archive's TLS certificate is not trusted.
+    case unavailable = 69
     /// EX_CANTCREAT: output, a ledger or a preview could not be written.
     case outputFailed = 73
     /// EX_TEMPFAIL: the archive stopped answering, or kept failing, after every retry; the

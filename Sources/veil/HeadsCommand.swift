@@ -173,7 +173,7 @@ struct HeadsCommand: ParsableCommand {
         do {
             return try Classifier.loadDefault(runtime: Runtime(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
         } catch {
-            throw CommandFailure(.modelUnavailable, "cannot load the model: \(error)")
+            throw CommandFailure(.unavailable, "cannot load the model: \(error)")
         }
     }
 
@@ -245,7 +245,7 @@ struct HeadsCommand: ParsableCommand {
             }
             let classifier = try HeadsCommand.loadClassifier(threads: threads)
             guard let length = classifier.embeddingLength, let tensor = classifier.embeddingTensor else {
-                throw CommandFailure(.modelUnavailable, "the model \(classifier.identity.name) names no embedding to fit a head on")
+                throw CommandFailure(.unavailable, "the model \(classifier.identity.name) names no embedding to fit a head on")
             }
             let (examples, vectors) = try source.examples(for: flag, classifier: classifier)
             try HeadsCommand.refuseNonFinite(examples, vectors, source: source.embeddings)
@@ -417,7 +417,7 @@ struct HeadsCommand: ParsableCommand {
                 throw CommandFailure(.noInput, "\(head): no head here (no manifest.json)")
             }
             let loaded: Head
-            do { loaded = try Head(manifestAt: manifestPath) } catch { throw CommandFailure(.modelUnavailable, "\(error)") }
+            do { loaded = try Head(manifestAt: manifestPath) } catch { throw CommandFailure(.unavailable, "\(error)") }
             let classifier = try HeadsCommand.loadClassifier(threads: threads)
             do { _ = try classifier.adding(heads: [loaded]) } catch { throw CommandFailure(.usage, "\(error)") }
             let (examples, vectors) = try source.examples(for: loaded.flag, classifier: classifier)

@@ -39,8 +39,9 @@ struct LabelCommand: ParsableCommand {
             labelled, never counted as done.
 
             Exit codes: 0 done; 65 some objects could not be labelled; 66 the ledger does \
-            not exist; 73 a copy cannot be written; 75 the archive stopped answering; 77 \
-            the archive refused the credentials.
+            not exist; 69 the archive's certificate is not trusted; 73 a copy cannot be \
+            written; 75 the archive stopped answering; 77 the archive refused the \
+            credentials.
 
             Examples:
               veil label apply --ledger review.sqlite --out labelled/
@@ -230,7 +231,7 @@ struct LabelCommand: ParsableCommand {
         /// of this object's is thrown on for the caller to report.
         static func archiveCall<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
             do { return try blockingAwait(body) } catch let error as DICOMwebError where error.isArchiveFailure {
-                throw CommandFailure(error.kind == .unauthorized ? .archiveRefused : .archiveUnavailable, "\(error)")
+                throw CommandFailure(ExitStatus(error), "\(error)")
             }
         }
 

@@ -142,6 +142,6 @@ extension ModelCommand.ImportCaffe.Preset {
 /// written, instead of swift-argument-parser's 1.
 func modelStep<T>(_ inputs: [String], _ body: () throws -> T) throws -> T {
     do { return try body() } catch let failure as CommandFailure { throw failure } catch {
-        throw CommandFailure(inputs.contains(where: { !FileManager.default.fileExists(atPath: $0) }) ? .noInput : .modelUnavailable, "\(error)")
+        throw CommandFailure(inputs.contains(where: { !FileManager.default.fileExists(atPath: $0) }) ? .noInput : .unavailable, "\(error)")
     }
 }

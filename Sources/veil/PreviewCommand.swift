@@ -79,7 +79,7 @@ struct PreviewCommand: ParsableCommand {
             scorer = try Scorer(classifier: try Classifier.loadDefault(), faceDetector: try FaceDetector.loadDefault(),
                                 policy: activePolicy)
         } catch {
-            throw CommandFailure(.modelUnavailable, "cannot load the models: \(error)")
+            throw CommandFailure(.unavailable, "cannot load the models: \(error)")
         }
         let data: Data
         let picture: LoadedImage

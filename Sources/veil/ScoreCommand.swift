@@ -42,8 +42,9 @@ struct ScoreCommand: ParsableCommand {
 
         Exit codes: 0 done (per-file errors are in the records); 64 bad options or policy; \
         65 some files failed and --fail-on-error was given; 66 a named input does not \
-        exist; 69 a model cannot be loaded; 73 the output or ledger cannot be written; \
-        75 the archive stopped answering; 77 the archive refused the credentials.
+        exist; 69 a model cannot be loaded, or the archive's certificate is not trusted; \
+        73 the output or ledger cannot be written; 75 the archive stopped answering; 77 \
+        the archive refused the credentials.
 
         Examples:
           veil score Samples/images
@@ -197,7 +198,7 @@ struct ScoreCommand: ParsableCommand {
             classifier = try model.map { try Classifier(manifestAt: $0, runtime: runtime, batchSize: batchSize) }
                 ?? Classifier.loadDefault(runtime: runtime, batchSize: batchSize)
         } catch {
-            throw CommandFailure(.modelUnavailable, "cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
+            throw CommandFailure(.unavailable, "cannot load the model\(model.map { " \($0)" } ?? ""): \(error)")
         }
         // Heads: the policy's and --head's. Each must have been fitted on this model.
         activePolicy.heads += heads
@@ -210,7 +211,7 @@ struct ScoreCommand: ParsableCommand {
                 loaded = try activePolicy.loadHeads(runtime: runtime)
                 classifier = try classifier.adding(heads: loaded)
             } catch {
-                throw CommandFailure(.modelUnavailable, "cannot use the head: \(error)")
+                throw CommandFailure(.unavailable, "cannot use the head: \(error)")
             }
             for head in loaded where activePolicy.flags[head.flag] == nil {
                 warn("note: the policy has no rule for '\(head.flag)'; it is reviewed from the head's fitted threshold, \(String(format: "%.3f", head.suggestedThreshold)) (add the flag to the policy to set your own)")
@@ -223,7 +224,7 @@ struct ScoreCommand: ParsableCommand {
         do {
             faceDetector = activePolicy.flags[.face]?.enabled == true && !noFaces ? try FaceDetector.loadDefault(runtime: runtime) : nil
         } catch {
-            throw CommandFailure(.modelUnavailable, "cannot load the face detector: \(error)")
+            throw CommandFailure(.unavailable, "cannot load the face detector: \(error)")
         }
         // The model and the policy must agree on the flags: a score no rule thresholds, or a
         // built-in flag the policy enables but the model does not produce, would pass images
@@ -233,7 +234,7 @@ struct ScoreCommand: ParsableCommand {
             scorer = try Scorer(classifier: classifier, faceDetector: faceDetector, policy: activePolicy,
                                 faceLevels: faceLevels ?? 2)
         } catch let error as ScorerConfigurationError {
-            throw CommandFailure(error.kind == .nothingToScore ? .usage : .modelUnavailable,
+            throw CommandFailure(error.kind == .nothingToScore ? .usage : .unavailable,
                                  error.reason + (model.map { " (\($0))" } ?? ""))
         }
         for flag in scorer.unscoredFlags {
@@ -287,10 +288,10 @@ struct ScoreCommand: ParsableCommand {
         }
         warn(summary.text)
         if let archiveFailure {
-            let refused = archiveFailure.kind == .unauthorized
-            throw CommandFailure(refused ? .archiveRefused : .archiveUnavailable,
+            let transient = archiveFailure.kind != .unauthorized && archiveFailure.kind != .tls
+            throw CommandFailure(ExitStatus(archiveFailure),
                                  "\(archiveFailure); the run stopped here, and its records are whole"
-                                 + (refused ? "" : ": run it again with --resume once the archive answers"))
+                                 + (transient ? ": run it again with --resume once the archive answers" : ""))
         }
         if summary.missing > 0 {
             throw CommandFailure(.noInput, "\(summary.missing) input(s) do not exist (records with error kind no-such-file)")

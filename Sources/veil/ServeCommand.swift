@@ -160,7 +160,7 @@ struct ServeCommand: ParsableCommand {
             done.signal()
         }
         done.wait()
-        if let failure = result.failure { throw CommandFailure(.modelUnavailable, failure) }
+        if let failure = result.failure { throw CommandFailure(.unavailable, failure) }
         warn("review desk stopped; everyone is signed out")
     }
 

@@ -145,6 +145,22 @@ struct OrthancTests {
         #expect(!inURL.stderr.contains(orthanc.password))
     }
 
+    /// Over HTTPS, the archive's certificate is checked: trusted through --ca-bundle, and
+    /// refused (exit 69, before any credentials are sent) without it.
+    @Test func checksTheArchiveCertificate() async throws {
+        let orthanc = try OrthancServer(tls: true)
+        defer { orthanc.stop() }
+        let credentials = ["--credentials-file", orthanc.credentialsFile.path]
+        let trusted = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--ca-bundle", orthanc.certificate!.path] + credentials)
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        let untrusted = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--retries", "1", "--timeouts", "2,30"] + credentials)
+        #expect(untrusted.status == 69, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("TLS"), "\(untrusted.stderr)")
+        // A CA bundle for a plain-HTTP URL is a mistake, not something to ignore.
+        let plain = try Self.veil(["score", "--dicomweb", "http://127.0.0.1:\(orthanc.port)/dicom-web", "--ca-bundle", orthanc.certificate!.path] + credentials)
+        #expect(plain.status == 64, "\(plain.stderr)")
+    }
+
     /// Faults between Veil and the archive are retried; an instance the archive no longer
     /// has gets an error record with its UIDs, and the run goes on.
     @Test func faultsAreRetriedOrRecorded() async throws {
@@ -202,7 +218,7 @@ struct OrthancTests {
         first.arguments = arguments + ["--batch-size", "1"]
         first.standardOutput = FileHandle.nullDevice
         let log = dir.appendingPathComponent("first.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         first.standardError = try FileHandle(forWritingTo: log)
         try first.run()
         let deadline = Date().addingTimeInterval(60)
