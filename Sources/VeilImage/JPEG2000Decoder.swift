@@ -10,8 +10,9 @@ import Foundation
 /// faster and less exposed.
 public enum JPEG2000Decoder {
     /// Decodes `data`. `expected` is the size the container declares (DICOM Rows and
-    /// Columns); a codestream of another size is an error.
-    public static func decode(_ data: [UInt8], expected: PixelSize, components expectedComponents: Int,
+    /// Columns), and `components` its samples per pixel; a codestream that differs is an
+    /// error. Nil accepts any size within `pixelLimit`, and 1 to 4 components.
+    public static func decode(_ data: [UInt8], expected: PixelSize?, components expectedComponents: Int?,
                               minimumSize: PixelSize?, pixelLimit: Int) throws -> CodecSamples {
         let format: OPJ_CODEC_FORMAT
         if data.starts(with: [0xFF, 0x4F, 0xFF, 0x51]) {
@@ -65,12 +66,12 @@ public enum JPEG2000Decoder {
             guard width * height <= pixelLimit else {
                 throw ImageDecodingError(.tooManyPixels, "the JPEG 2000 frame is \(width)×\(height), over the limit of \(pixelLimit) pixels")
             }
-            guard width == expected.width && height == expected.height else {
-                throw ImageDecodingError(.corrupt, "the JPEG 2000 frame is \(width)×\(height), but Rows and Columns say \(expected)")
+            guard expected == nil || (width == expected!.width && height == expected!.height) else {
+                throw ImageDecodingError(.corrupt, "the JPEG 2000 frame is \(width)×\(height), but Rows and Columns say \(expected!)")
             }
             let components = Int(image.numcomps)
-            guard components == expectedComponents, let comps = image.comps else {
-                throw ImageDecodingError(.corrupt, "the JPEG 2000 frame has \(components) components; Samples per Pixel says \(expectedComponents)")
+            guard expectedComponents == nil || components == expectedComponents, (1...4).contains(components), let comps = image.comps else {
+                throw ImageDecodingError(.corrupt, "the JPEG 2000 frame has \(components) components; Samples per Pixel says \(expectedComponents.map(String.init) ?? "1 to 4")")
             }
             let precision = Int(comps[0].prec)
             for c in 0..<components {

@@ -4,8 +4,10 @@ import CCharLS
 /// limit and the size the caller expects, components, bits) before anything is decoded.
 /// JPEG-LS has no reduced-resolution decoding; the caller reduces afterwards.
 public enum JPEGLSDecoder {
-    /// Decodes `data`. `expected` is the size the container declares (DICOM Rows and Columns).
-    public static func decode(_ data: [UInt8], expected: PixelSize, components expectedComponents: Int,
+    /// Decodes `data`. `expected` is the size the container declares (DICOM Rows and
+    /// Columns), and `components` its samples per pixel; nil accepts any size within
+    /// `pixelLimit`, and 1 to 4 components.
+    public static func decode(_ data: [UInt8], expected: PixelSize?, components expectedComponents: Int?,
                               pixelLimit: Int) throws -> CodecSamples {
         guard let decoder = charls_jpegls_decoder_create() else { throw ImageDecodingError(.corrupt, "CharLS cannot make a decoder") }
         defer { charls_jpegls_decoder_destroy(decoder) }
@@ -26,11 +28,11 @@ public enum JPEGLSDecoder {
             guard width * height <= pixelLimit else {
                 throw ImageDecodingError(.tooManyPixels, "the JPEG-LS frame is \(width)×\(height), over the limit of \(pixelLimit) pixels")
             }
-            guard width == expected.width && height == expected.height else {
-                throw ImageDecodingError(.corrupt, "the JPEG-LS frame is \(width)×\(height), but Rows and Columns say \(expected)")
+            guard expected == nil || (width == expected!.width && height == expected!.height) else {
+                throw ImageDecodingError(.corrupt, "the JPEG-LS frame is \(width)×\(height), but Rows and Columns say \(expected!)")
             }
-            guard components == expectedComponents else {
-                throw ImageDecodingError(.corrupt, "the JPEG-LS frame has \(components) components; Samples per Pixel says \(expectedComponents)")
+            guard expectedComponents == nil || components == expectedComponents, (1...4).contains(components) else {
+                throw ImageDecodingError(.corrupt, "the JPEG-LS frame has \(components) components; Samples per Pixel says \(expectedComponents.map(String.init) ?? "1 to 4")")
             }
             guard (2...16).contains(bits) else {
                 throw ImageDecodingError(.unsupportedFormat, "JPEG-LS with \(bits)-bit samples is not supported")

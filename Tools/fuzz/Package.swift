@@ -12,6 +12,12 @@ let package = Package(
         // DICOM Part 10 parsing and frame decoding.
         .executableTarget(name: "DICOMFuzz", dependencies: [.product(name: "Veil", package: "Veil")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // JPEG 2000 (OpenJPEG) and JPEG-LS (CharLS) frames, on their own.
+        .executableTarget(name: "CodecFuzz", dependencies: [.product(name: "Veil", package: "Veil")],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // WADO-RS responses: the multipart/related reader and its Content-Type.
+        .executableTarget(name: "MultipartFuzz", dependencies: [.product(name: "VeilDICOMweb", package: "Veil")],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // JPEG and PNG: sniffing, headers, EXIF orientation, full and DCT-scaled decoding.
         .executableTarget(name: "ImageFuzz", dependencies: [.product(name: "Veil", package: "Veil")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
