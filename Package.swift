@@ -112,7 +112,8 @@ let package = Package(
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilReviewTests", dependencies: ["VeilReview", "VeilPolicy", "VeilVocabulary"]),
-        .testTarget(name: "VeilDICOMwebTests", dependencies: ["VeilDICOMweb", "veil", "VeilTestSupport"]),
+        // Its fixtures are read from the checkout (they are uploaded to Orthanc, not bundled).
+        .testTarget(name: "VeilDICOMwebTests", dependencies: ["VeilDICOMweb", "veil", "VeilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VeilDeskTests", dependencies: ["VeilDesk", "veil", "Veil", "VeilReview", "VeilPolicy", "VeilImage", "VeilTestSupport"]),
         .testTarget(name: "VeilTests", dependencies: ["Veil", "VeilImage", "VeilDICOM", "VeilPolicy", "VeilVocabulary", "VeilEngine", "VeilTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilDICOMTests", dependencies: ["VeilDICOM", "VeilImage", "VeilTestSupport"],

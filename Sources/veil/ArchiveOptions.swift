@@ -145,13 +145,15 @@ extension ArchiveOptions {
 }
 
 extension ExitStatus {
-    /// How a failure of the archive ends a command: 77 for refused credentials, 69 for a
-    /// certificate that is not trusted, 75 for the rest, which may pass.
+    /// How a failure of the archive ends a command: 75 for what may pass (the connection,
+    /// timeouts, 429 and 5xx after every retry), 77 for refused credentials, and 69 for an
+    /// archive that cannot be used as it is (an untrusted certificate, a search that is not
+    /// found or refused: not a DICOMweb root).
     init(_ failure: DICOMwebError) {
         switch failure.kind {
+        case .connection, .timeout, .unavailable: self = .archiveUnavailable
         case .unauthorized: self = .archiveRefused
-        case .tls: self = .unavailable
-        default: self = .archiveUnavailable
+        default: self = .unavailable
         }
     }
 }

@@ -42,7 +42,8 @@ struct ScoreCommand: ParsableCommand {
 
         Exit codes: 0 done (per-file errors are in the records); 64 bad options or policy; \
         65 some files failed and --fail-on-error was given; 66 a named input does not \
-        exist; 69 a model cannot be loaded, or the archive's certificate is not trusted; \
+        exist; 69 a model cannot be loaded, or the archive cannot be used (an untrusted \
+        certificate, a URL that is not a DICOMweb root); \
         73 the output or ledger cannot be written; 75 the archive stopped answering; 77 \
         the archive refused the credentials.
 
@@ -288,7 +289,7 @@ struct ScoreCommand: ParsableCommand {
         }
         warn(summary.text)
         if let archiveFailure {
-            let transient = archiveFailure.kind != .unauthorized && archiveFailure.kind != .tls
+            let transient = ExitStatus(archiveFailure) == .archiveUnavailable
             throw CommandFailure(ExitStatus(archiveFailure),
                                  "\(archiveFailure); the run stopped here, and its records are whole"
                                  + (transient ? ": run it again with --resume once the archive answers" : ""))

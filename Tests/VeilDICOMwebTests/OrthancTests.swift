@@ -139,6 +139,10 @@ struct OrthancTests {
         #expect(run.status == 77, "\(run.stderr)")
         #expect(run.stderr.contains("401") && run.stderr.contains("refused the credentials"))
         #expect(!run.stderr.contains(orthanc.password))
+        // A URL that is not a DICOMweb root cannot be used as one; resuming would not help.
+        let notRoot = try Self.veil(["score", "--dicomweb", "http://127.0.0.1:\(orthanc.port)/not-dicom-web",
+                                     "--credentials-file", orthanc.credentialsFile.path])
+        #expect(notRoot.status == 69 && notRoot.stderr.contains("404"), "\(notRoot.stderr)")
         // Credentials on the command line are refused before any request.
         let inURL = try Self.veil(["score", "--dicomweb", "http://\(orthanc.user):\(orthanc.password)@127.0.0.1:\(orthanc.port)/dicom-web"])
         #expect(inURL.status == 64 && inURL.stderr.contains("credentials"))
