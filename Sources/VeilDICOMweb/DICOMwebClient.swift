@@ -65,7 +65,7 @@ public final class DICOMwebClient: Sendable {
         let url = root + "/studies" + Self.queryString(terms + [("includefield", "0020000D")], offset: offset, limit: limit)
         return try await searchResults(url).map { result in
             guard let study = Self.string(result, "0020000D"), InstanceReference.isUID(study) else {
-                throw DICOMwebError(.malformedResponse, url: url, "a study in the results has no valid Study Instance UID")
+                throw DICOMwebError(.malformedResponse, url: Self.shown(url), "a study in the results has no valid Study Instance UID")
             }
             return study
         }
@@ -81,7 +81,7 @@ public final class DICOMwebClient: Sendable {
         return try await searchResults(url).map { result in
             guard let series = Self.string(result, "0020000E"), let sop = Self.string(result, "00080018"),
                   InstanceReference.isUID(series), InstanceReference.isUID(sop) else {
-                throw DICOMwebError(.malformedResponse, url: url, "an instance in the results has no valid Series or SOP Instance UID")
+                throw DICOMwebError(.malformedResponse, url: Self.shown(url), "an instance in the results has no valid Series or SOP Instance UID")
             }
             return InstanceReference(studyInstanceUID: Self.string(result, "0020000D") ?? study, seriesInstanceUID: series,
                                      sopInstanceUID: sop, sopClassUID: Self.string(result, "00080016"))
@@ -105,7 +105,7 @@ public final class DICOMwebClient: Sendable {
         }
         if body.isEmpty { return [] }
         guard let results = try? JSONSerialization.jsonObject(with: body) as? [[String: Any]] else {
-            throw DICOMwebError(.malformedResponse, url: url, "the search results are not a DICOM JSON array")
+            throw DICOMwebError(.malformedResponse, url: Self.shown(url), "the search results are not a DICOM JSON array")
         }
         return results
     }
@@ -200,6 +200,8 @@ public final class DICOMwebClient: Sendable {
                          body: Data? = nil, acceptedStatuses: Set<Int> = [],
                          read: (HTTPClientResponse, ByteBuffer) throws -> T) async throws -> T {
         var request = HTTPClientRequest(url: url)
+        // A search's query may name a patient: errors show the path only.
+        let url = Self.shown(url)
         request.method = method
         request.headers.add(name: "Accept", value: accept)
         if let credentials = configuration.credentials { request.headers.add(name: "Authorization", value: credentials.authorization) }
@@ -265,6 +267,12 @@ public final class DICOMwebClient: Sendable {
             await permits.release()
             throw error
         }
+    }
+
+    /// `url` as errors show it: without its query, which may hold patient identifiers.
+    static func shown(_ url: String) -> String {
+        guard let question = url.firstIndex(of: "?") else { return url }
+        return String(url[..<question]) + "?…"
     }
 
     static func isRetryable(_ error: DICOMwebError) -> Bool {

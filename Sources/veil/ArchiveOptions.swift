@@ -64,6 +64,10 @@ struct ArchiveOptions: ParsableArguments {
                     throw CommandFailure(.noInput, "--credentials-file \(credentialsFile): cannot read it")
                 }
                 configuration.credentials = try DICOMwebCredentials(parsing: text, source: credentialsFile)
+                var info = stat()
+                if stat(credentialsFile, &info) == 0, info.st_mode & 0o077 != 0 {
+                    warn("warning: --credentials-file \(credentialsFile) can be read by other users; chmod 600 it")
+                }
             } else if let credentialsEnv {
                 guard let text = ProcessInfo.processInfo.environment[credentialsEnv] else {
                     throw CommandFailure(.usage, "--credentials-env \(credentialsEnv): no such environment variable is set")
@@ -159,16 +163,31 @@ extension ExitStatus {
 }
 
 /// A `--query KEY=VALUE` term of a QIDO-RS search.
+///
+/// The key must be one of the attributes archives match on (PS3.18's study, series and
+/// instance keys, and a few more that archives commonly index), or an 8-digit tag: an
+/// archive ignores a key it does not know, so a misspelt one would search, and retrieve,
+/// the whole archive. QIDO's own parameters (`limit`, `offset`, …) are Veil's to set.
 struct QueryTerm: ExpressibleByArgument {
     var key: String
     var value: String
+
+    static let keywords: Set<String> = [
+        "StudyDate", "StudyTime", "AccessionNumber", "ModalitiesInStudy", "ReferringPhysicianName", "PatientName",
+        "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyID",
+        "StudyDescription", "InstitutionName", "Modality", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription",
+        "BodyPartExamined", "PerformedProcedureStepStartDate", "PerformedProcedureStepStartTime", "SeriesDate",
+        "SOPClassUID", "SOPInstanceUID", "InstanceNumber", "ContentDate", "ContentTime", "AcquisitionDate",
+        "ImageType", "Manufacturer", "StationName",
+    ]
 
     init?(argument: String) {
         guard let equals = argument.firstIndex(of: "=") else { return nil }
         key = String(argument[..<equals])
         value = String(argument[argument.index(after: equals)...])
-        // A keyword (letters and digits) or an 8-digit tag; QIDO's own parameters are Veil's to set.
-        guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
-              !["limit", "offset", "includefield", "fuzzymatching"].contains(key.lowercased()) else { return nil }
+        let isTag = key.count == 8 && key.allSatisfy(\.isHexDigit)
+        guard isTag || Self.keywords.contains(key) else { return nil }
     }
+
+    static var defaultCompletionKind: CompletionKind { .list(keywords.sorted().map { $0 + "=" }) }
 }

@@ -16,7 +16,7 @@ struct LabelCommand: ParsableCommand {
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a labelled copy of each reviewed DICOM object into a folder.",
+            abstract: "Write a labelled copy of each reviewed DICOM object to a folder or an archive.",
             usage: "veil label apply --ledger <ledger> (--out <out> | --stow <url>)\n     [--keep-original] [<inputs> ...]",
             discussion: """
             For each DICOM object with labels in the ledger (confirmed suggestions, or 131390 \
@@ -25,18 +25,20 @@ struct LabelCommand: ParsableCommand {
             Existing items are kept and no code is added twice; every other attribute, Pixel \
             Data and the transfer syntax are unchanged, and the SOP Instance UID is kept (the \
             label is metadata of the same instance). Each copy is written to a temporary file \
-            and renamed into place; an original is never written.
+            and renamed into place; an original file is never written.
 
             The object is read from the path the ledger recorded, or from an INPUT with the \
             same SHA-256; an object whose bytes changed since it was scored is not labelled. \
             Images that are not DICOM are counted, not written.
 
             With --stow URL, each labelled copy is sent to that DICOMweb service with \
-            STOW-RS (with or without --out). An object scored over DICOMweb from the same \
-            service is first retrieved from it, so no local copy is needed. After each store, \
-            the instance's metadata is read back: a copy the archive did not keep (Orthanc \
-            keeps its first copy unless OverwriteInstances is true) is reported as not \
-            labelled, never counted as done.
+            STOW-RS (with or without --out), replacing the archive's instance. An object \
+            scored over DICOMweb from the same service is first retrieved from it, in its \
+            stored syntax, so no local copy is needed. After each store the instance is read \
+            back: a copy the archive did not keep (Orthanc keeps its first copy unless \
+            OverwriteInstances is true) is reported as not labelled, never counted as done. \
+            Apply once review is complete: a second run finds the archive's objects changed \
+            (they are the labelled copies) and labels nothing more on them.
 
             Exit codes: 0 done; 65 some objects could not be labelled; 66 the ledger does \
             not exist; 69 the archive's certificate is not trusted; 73 a copy cannot be \
@@ -116,14 +118,14 @@ struct LabelCommand: ParsableCommand {
                 var reasons: [String] = []
                 var result: (source: String, data: Data, added: [CodedEntry])?
                 for candidate in candidates {
-                    let data: Data
-                    do { data = try Self.original(at: candidate.path, sha256: candidate.sha, from: client) } catch let failure as CommandFailure {
+                    let data: Data, matches: Bool
+                    do { (data, matches) = try Self.original(at: candidate.path, sha256: candidate.sha, from: client) } catch let failure as CommandFailure {
                         throw failure
                     } catch {
                         reasons.append("\(error)")
                         continue
                     }
-                    guard ContentDigest.sha256(data) == candidate.sha else {
+                    guard matches else {
                         reasons.append("\(candidate.path) has changed since it was scored (its SHA-256 differs)")
                         continue
                     }
@@ -167,21 +169,26 @@ struct LabelCommand: ParsableCommand {
             if failed > 0 { throw CommandFailure(.fileErrors) }
         }
 
-        /// The bytes the ledger scored: a file, or an instance of the `--stow` archive. An
-        /// archive's failure ends the command (75 or 77); anything else is this object's.
-        static func original(at path: String, sha256: String, from client: DICOMwebClient?) throws -> Data {
-            guard path.hasPrefix("http://") || path.hasPrefix("https://") else { return try ImageDecoder.readFile(atPath: path) }
+        /// The object the ledger scored, from a file or the `--stow` archive, and whether its
+        /// bytes are the ones scored (by SHA-256). An archive's failure ends the command (75,
+        /// 77 or 69); anything else is this object's.
+        static func original(at path: String, sha256: String, from client: DICOMwebClient?) throws -> (Data, matches: Bool) {
+            guard path.hasPrefix("http://") || path.hasPrefix("https://") else {
+                let data = try ImageDecoder.readFile(atPath: path)
+                return (data, ContentDigest.sha256(data) == sha256)
+            }
             guard let client, let instance = client.instance(at: path) else {
-                throw LabelFailure("\(path) was scored over DICOMweb from another service than --stow; give that service's objects as INPUTs")
+                throw LabelFailure(client == nil
+                    ? "\(path) was scored over DICOMweb: give --stow with that service, or its objects as INPUTs"
+                    : "\(path) was scored over DICOMweb from another service than --stow; give that service's objects as INPUTs")
             }
-            // As stored, or as the archive transcoded it for scoring: the digest decides.
-            var last: Data?
-            for syntax in ["*", ArchiveInputs.explicitVRLittleEndian] {
-                let data = try archiveCall { try await client.retrieve(instance, transferSyntax: syntax) }
-                if ContentDigest.sha256(data) == sha256 { return data }
-                last = data
-            }
-            return last!  // the caller reports the changed digest
+            let stored = try archiveCall { try await client.retrieve(instance, transferSyntax: "*") }
+            if ContentDigest.sha256(stored) == sha256 { return (stored, true) }
+            // Scored after the archive transcoded it: when the transcoded bytes are the ones
+            // scored, the stored object is that same object, and it is the one labelled, so
+            // the archive keeps its encoding.
+            let transcoded = try archiveCall { try await client.retrieve(instance, transferSyntax: ArchiveInputs.explicitVRLittleEndian) }
+            return (stored, ContentDigest.sha256(transcoded) == sha256)
         }
 
         /// Stores one labelled copy and reads its metadata back. Returns why it was not
@@ -202,11 +209,14 @@ struct LabelCommand: ParsableCommand {
             case let .stored(warning):
                 if let warning { warn("\(sop): stored with Warning Reason \(String(format: "0x%04X", warning))") }
             }
-            guard let object = try? DICOMObject(data: data), let study = object.metadata.studyInstanceUID,
-                  let series = object.metadata.seriesInstanceUID else { return "the labelled copy has no Study or Series Instance UID" }
+            guard let labelled = DICOMObject.salvageMetadata(from: data), let study = labelled.studyInstanceUID,
+                  let series = labelled.seriesInstanceUID else { return "the labelled copy has no Study or Series Instance UID" }
+            // Read back the object itself, as stored, and parse it here: an archive's metadata
+            // view may not decode the sequence (Orthanc shows it as UN bulk data for
+            // implicit-VR objects).
             let instance = InstanceReference(studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop)
-            let metadata = try archiveCall { try await client.retrieveMetadata(instance) }
-            let held = Self.sensitiveContentCodes(inMetadata: metadata)
+            let back = try archiveCall { try await client.retrieve(instance, transferSyntax: "*") }
+            let held = DICOMObject.salvageMetadata(from: back)?.sensitiveContent ?? []
             let missing = codes.filter { code in !held.contains { $0.value == code.value && $0.scheme == code.scheme } }
             guard missing.isEmpty else {
                 return "the archive answered that it stored the copy, but its Sensitive Content Code Sequence lacks "
@@ -214,17 +224,6 @@ struct LabelCommand: ParsableCommand {
                     + " (it kept its earlier copy: let it replace instances, e.g. Orthanc's OverwriteInstances)"
             }
             return nil
-        }
-
-        /// The (value, scheme) pairs of (0008,001D) in DICOM JSON metadata.
-        static func sensitiveContentCodes(inMetadata data: Data) -> [(value: String, scheme: String)] {
-            guard let objects = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], let object = objects.first,
-                  let items = (object["0008001D"] as? [String: Any])?["Value"] as? [[String: Any]] else { return [] }
-            return items.compactMap { item in
-                func first(_ tag: String) -> String? { ((item[tag] as? [String: Any])?["Value"] as? [Any])?.first as? String }
-                guard let value = first("00080100"), let scheme = first("00080102") else { return nil }
-                return (value, scheme)
-            }
         }
 
         /// Runs one archive request. A failure of the archive itself stops the command; one

@@ -68,7 +68,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Score the instances of this DICOMweb service (its root URL) instead of files.", valueName: "url"))
     var dicomweb: String?
 
-    @Option(name: .customLong("query"), help: ArgumentHelp("With --dicomweb, search only for instances matching this QIDO-RS key (an attribute keyword or tag); repeatable.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("query"), help: ArgumentHelp("With --dicomweb, search only for instances matching this QIDO-RS key; repeatable. KEY is an 8-digit tag or one of: \(QueryTerm.keywords.sorted().joined(separator: ", ")).", valueName: "KEY=VALUE"))
     var queries: [QueryTerm] = []
 
     @Option(help: "With --dicomweb, search results per QIDO-RS request; paging goes on until a page comes back empty.")

@@ -108,6 +108,18 @@ struct OrthancTests {
         #expect(ct.status == 0, "\(ct.stderr)")
         #expect(ct.records.map { ($0["dicom"] as? [String: Any])?["modality"] as? String } == ["CT"])
         #expect(ct.records.first?["status"] as? String == "skipped")
+        // Orthanc answers a ModalitiesInStudy search with a full first page and nothing at
+        // any later offset; the pager must notice, not stop after two studies.
+        let xc = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--credentials-file", orthanc.credentialsFile.path,
+                                "--page-size", "2", "--no-faces", "--query", "ModalitiesInStudy=XC"])
+        #expect(xc.status == 0, "\(xc.stderr)")
+        let xcSOPs = Set(xc.records.compactMap { ($0["dicom"] as? [String: Any])?["sopInstanceUID"] as? String })
+        let ctSOPs = Set(ct.records.compactMap { ($0["dicom"] as? [String: Any])?["sopInstanceUID"] as? String })
+        #expect(xcSOPs == Set(seen).subtracting(ctSOPs), "\(xcSOPs.count) of \(seen.count - ctSOPs.count) XC instances")
+        // A key the archive would ignore is refused before anything is retrieved.
+        let typo = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--credentials-file", orthanc.credentialsFile.path,
+                                  "--query", "ModalityInStudy=XC"])
+        #expect(typo.status == 64, "\(typo.stderr)")
     }
 
     /// JPEG Lossless is a syntax Veil does not decode: the archive is asked to transcode it,
@@ -116,10 +128,16 @@ struct OrthancTests {
         let orthanc = try OrthancServer()
         defer { orthanc.stop() }
         let lossless = Self.repository.appendingPathComponent("Tests/VeilDICOMwebTests/Fixtures/jpeg-lossless-sv1.dcm")
-        try await orthanc.upload([lossless])
+        // And one whose JPEG Lossless frame is not a codestream: Orthanc answers 500 when
+        // asked to transcode it, and that must not stop the run.
+        let damaged = Self.dicomFixtures.appendingPathComponent("jpeg-lossless.dcm")
+        try await orthanc.upload([lossless, damaged])
         let archive = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--credentials-file", orthanc.credentialsFile.path])
         try #require(archive.status == 0, "\(archive.stderr)")
-        let record = try #require(archive.records.first)
+        let bySOP = Self.bySOP(archive.records)
+        let untranscodable = try #require(bySOP.first { $0.key.hasPrefix("1.2.826.0.1.3680043.8.498.16046629095053988582326257333269315112") == false }?.value)
+        #expect((untranscodable["error"] as? [String: Any])?["kind"] as? String == "unsupported-format", "\(untranscodable)")
+        let record = try #require(bySOP.first { $0.key.hasPrefix("1.2.826.0.1.3680043.8.498.16046629095053988582326257333269315112") }?.value)
         #expect(record["status"] as? String == "ok")
         #expect((record["dicom"] as? [String: Any])?["transferSyntax"] as? String == "1.2.840.10008.1.2.1")
         // Veil refuses the stored file itself; its uncompressed twin scores the same.
@@ -135,10 +153,12 @@ struct OrthancTests {
         let dir = try Self.folder()
         let wrong = dir.appendingPathComponent("wrong")
         try Data("\(orthanc.user):not-\(orthanc.password)".utf8).write(to: wrong)
-        let run = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--credentials-file", wrong.path])
+        let run = try Self.veil(["score", "--dicomweb", orthanc.dicomweb, "--credentials-file", wrong.path,
+                                 "--query", "PatientID=MRN-0042-SECRET"])
         #expect(run.status == 77, "\(run.stderr)")
         #expect(run.stderr.contains("401") && run.stderr.contains("refused the credentials"))
         #expect(!run.stderr.contains(orthanc.password))
+        #expect(!run.stderr.contains("MRN-0042"), "a search's query may name a patient: \(run.stderr)")
         // A URL that is not a DICOMweb root cannot be used as one; resuming would not help.
         let notRoot = try Self.veil(["score", "--dicomweb", "http://127.0.0.1:\(orthanc.port)/not-dicom-web",
                                      "--credentials-file", orthanc.credentialsFile.path])
@@ -252,8 +272,11 @@ struct OrthancTests {
         for overwrite in [true, false] {
             let orthanc = try OrthancServer(overwrite: overwrite)
             defer { orthanc.stop() }
+            // evidence.dcm is explicit VR; sensitive-all-codes.dcm implicit VR, whose
+            // (0008,001D) Orthanc's metadata view shows only as UN bulk data.
             let evidence = Self.dicomFixtures.appendingPathComponent("evidence.dcm")
-            try await orthanc.upload([evidence])
+            let implicit = Self.dicomFixtures.appendingPathComponent("sensitive-all-codes.dcm")
+            try await orthanc.upload([evidence, implicit])
             let dir = try Self.folder()
             let ledger = dir.appendingPathComponent("review.sqlite").path
             let credentials = ["--credentials-file", orthanc.credentialsFile.path]
@@ -261,10 +284,13 @@ struct OrthancTests {
             try #require(score.status == 0, "\(score.stderr)")
             let list = try Self.veil(["review", "list", "--ledger", ledger, "--json"])
             let entries = list.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            let region = try #require(entries.first { $0["flag"] as? String == "body-region" }, "\(list.stdout)")
+            let region = try #require(entries.first { $0["flag"] as? String == "body-region" && ($0["path"] as? String)?.hasSuffix(Self.sop(evidence)) == true }, "\(list.stdout)")
             let confirm = try Self.veil(["review", "confirm", String(describing: region["suggestionID"]!), "--ledger", ledger,
                                          "--reviewer", "dr.lee", "--detail", "SCT:125666000"])
             try #require(confirm.status == 0, "\(confirm.stderr)")
+            let archived = try #require(entries.first { $0["flag"] as? String == "sensitive-content" && ($0["path"] as? String)?.hasSuffix(Self.sop(implicit)) == true }, "\(list.stdout)")
+            let second = try Self.veil(["review", "confirm", String(describing: archived["suggestionID"]!), "--ledger", ledger, "--reviewer", "dr.lee"])
+            try #require(second.status == 0, "\(second.stderr)")
 
             let apply = try Self.veil(["label", "apply", "--ledger", ledger, "--stow", orthanc.dicomweb] + credentials)
             guard overwrite else {
@@ -277,7 +303,7 @@ struct OrthancTests {
             let client = try orthanc.client()
             var references: [InstanceReference] = []
             for try await instance in client.instances(matching: InstanceQuery()) { references.append(instance) }
-            let stored = try await client.retrieve(try #require(references.first))
+            let stored = try await client.retrieve(try #require(references.first { $0.sopInstanceUID == Self.sop(evidence) }))
             try await client.shutdown()
             let file = dir.appendingPathComponent("back.dcm")
             try stored.write(to: file)
@@ -285,6 +311,14 @@ struct OrthancTests {
             #expect(dump.contains("(0008,001d) SQ") || dump.contains("(0008,001D) SQ"), "\(dump)")
             for code in ["131391", "125666000"] { #expect(dump.contains("[\(code)]"), "\(code) in the dump: \(dump)") }
         }
+    }
+
+    /// A fixture's SOP Instance UID, as DCMTK reads it.
+    static func sop(_ file: URL) -> String {
+        let dump = (try? dcmdump(file)) ?? ""
+        guard let line = dump.split(separator: "\n").first(where: { $0.hasPrefix("(0008,0018)") }),
+              let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return "?" }
+        return String(line[line.index(after: open)..<close])
     }
 
     static func dcmdump(_ file: URL) throws -> String {
