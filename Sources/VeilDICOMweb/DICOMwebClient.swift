@@ -218,7 +218,7 @@ public final class DICOMwebClient: Sendable {
                 let (response, bytes) = try await exchange(request, accepting: acceptedStatuses)
                 let status = Int(response.status.code)
                 switch status {
-                case 200..<300, _ where acceptedStatuses.contains(status):
+                case _ where (200..<300).contains(status) || acceptedStatuses.contains(status):
                     do { return try read(response, bytes) } catch let error as DICOMwebError where error.kind == .malformedResponse {
                         failure = error
                     }

@@ -22,6 +22,7 @@ public enum JPEG2000Decoder {
         } else {
             throw ImageDecodingError(.corrupt, "the JPEG 2000 frame starts with neither a codestream (SOC, SIZ) nor a JP2 signature")
         }
+        try checkMainHeader(data)
         return try data.withUnsafeBytes { buffer in
             let source = MemorySource(buffer)
             guard let stream = opj_stream_create(64 << 10, 1) else { throw ImageDecodingError(.corrupt, "OpenJPEG cannot make a stream") }
@@ -126,6 +127,54 @@ public enum JPEG2000Decoder {
             }
             return CodecSamples(width: w, height: h, components: components, bytesPerSample: bytesPerSample,
                                 precision: precision, planar: false, bytes: bytes, reduction: reduction)
+        }
+    }
+
+    /// The main header's marker segments, checked before OpenJPEG reads them: each a known
+    /// main-header marker whose length fits in the data, SIZ consistent with its component
+    /// count, and the header closed by a tile part (SOT). OpenJPEG 2.5.0 reads past its own
+    /// buffer on some crafted headers (docs/reliability.md); this keeps the inputs it sees
+    /// to well-formed ones.
+    static func checkMainHeader(_ data: [UInt8]) throws {
+        func corrupt(_ reason: String) -> ImageDecodingError { ImageDecodingError(.corrupt, "the JPEG 2000 main header \(reason)") }
+        // In a JP2 file the codestream follows the `jp2c` box's header.
+        var position = 0
+        if !data.starts(with: [0xFF, 0x4F, 0xFF, 0x51]) {
+            guard let box = (0..<max(0, data.count - 8)).first(where: { data[$0..<($0 + 4)].elementsEqual(Array("jp2c".utf8)) }) else {
+                throw corrupt("is missing: no jp2c box")
+            }
+            position = box + 4
+        }
+        func u16(_ at: Int) -> Int { Int(data[at]) << 8 | Int(data[at + 1]) }
+        guard data.count - position >= 4, u16(position) == 0xFF4F, u16(position + 2) == 0xFF51 else {
+            throw corrupt("does not start with SOC and SIZ")
+        }
+        position += 2
+        let allowed: Set<Int> = [0xFF50, 0xFF51, 0xFF52, 0xFF53, 0xFF55, 0xFF57, 0xFF59, 0xFF5C, 0xFF5D, 0xFF5E, 0xFF5F, 0xFF60, 0xFF63, 0xFF64]
+        var seen = Set<Int>()
+        while true {
+            guard data.count - position >= 4 else { throw corrupt("ends before its first tile part") }
+            let marker = u16(position)
+            if marker == 0xFF90 {
+                guard seen.contains(0xFF52), seen.contains(0xFF5C) else { throw corrupt("has no COD or QCD") }
+                return
+            }
+            guard allowed.contains(marker) else { throw corrupt(String(format: "holds marker %04X", marker)) }
+            let length = u16(position + 2)
+            guard length >= 2, data.count - (position + 2) >= length else {
+                throw corrupt(String(format: "has a %04X segment of %d bytes, past the end", marker, length))
+            }
+            if marker == 0xFF51 {
+                guard length >= 41 else { throw corrupt("has a short SIZ") }
+                let components = u16(position + 2 + 36)
+                guard (1...4).contains(components), length == 38 + 3 * components else {
+                    throw corrupt("has a SIZ whose length does not match its \(components) components")
+                }
+            }
+            if marker == 0xFF52 && length < 12 { throw corrupt("has a short COD") }
+            if marker == 0xFF5C && length < 4 { throw corrupt("has a short QCD") }
+            seen.insert(marker)
+            position += 2 + length
         }
     }
 

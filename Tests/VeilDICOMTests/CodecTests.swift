@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VeilImage
+@testable import VeilImage
 @testable import VeilDICOM
 
 /// JPEG 2000 (OpenJPEG) and JPEG-LS (CharLS) beyond the fixture sweep in DICOMReaderTests:
@@ -39,6 +39,21 @@ struct CodecTests {
         #expect {
             _ = try JPEGLSDecoder.decode(codestream, expected: PixelSize(width: 640, height: 480), components: 3, pixelLimit: 1 << 30)
         } throws: { ($0 as? ImageDecodingError)?.kind == .corrupt }
+    }
+
+    /// The codestream CodecFuzz found, on which OpenJPEG 2.5.0 reads past its own buffer,
+    /// is refused by Veil's check of the main header before OpenJPEG reads it; every
+    /// well-formed fixture passes that check.
+    @Test func refusesTheMainHeaderOpenJPEGOverreads() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        let crafted = try [UInt8](Data(contentsOf: repository.appendingPathComponent("Tools/fuzz/regressions/openjpeg-read-header-overread.j2k")))
+        #expect {
+            try JPEG2000Decoder.checkMainHeader(crafted)
+        } throws: { ($0 as? ImageDecodingError)?.kind == .corrupt }
+        for name in ["j2k-rgb-lossless", "j2k-rgb-lossy", "j2k-mono2-12", "j2k-large"] {
+            let object = try DICOMObject(contentsOf: DICOMFixtures.path(name))
+            try JPEG2000Decoder.checkMainHeader(try object.encapsulatedFrame(0))
+        }
     }
 
     /// The two syntaxes are decoded now; JPEG Lossless (Process 14) still is not.

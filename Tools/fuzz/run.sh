@@ -24,7 +24,8 @@ seed() {  # seed TARGET FOLDER: the fixtures that start each target's corpus
     CodecFuzz) for f in $root/Tests/VeilDICOMTests/Fixtures/j2k-rgb-*.dcm $root/Tests/VeilDICOMTests/Fixtures/j2k-mono2-12.dcm \
                         $root/Tests/VeilDICOMTests/Fixtures/jpegls-*.dcm; do
                  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); i=max(d.find(b"\xff\x4f\xff\x51"), d.find(b"\xff\xd8\xff\xf7")); sys.stdout.buffer.write(d[i:] if i >= 0 else d)' "$f" > "$2/$(basename "$f" .dcm)"
-               done ;;
+               done
+               cp regressions/*.j2k "$2/" ;;   # and what it found before
     MultipartFuzz) printf 'multipart/related; type="application/dicom"; boundary=B\n--B\r\nContent-Type: application/dicom\r\n\r\nDICM\r\n--B--\r\n' > "$2/one"
                    printf 'multipart/related; boundary="a b"\npre\r\n--a b\r\n\r\nx\r\n--a b\r\nX: y\r\n\r\n\r\n--a b--' > "$2/two" ;;
     ImageFuzz) cp $root/Tests/VeilImageTests/Fixtures/*.jpg $root/Tests/VeilImageTests/Fixtures/*.png "$2/" ;;
