@@ -68,7 +68,9 @@ public struct DICOMObject: Sendable {
     /// is not DICOM Veil can read that far.
     public static func declaredTransferSyntax(of data: Data) -> TransferSyntax? {
         guard !data.isEmpty, sniff(data) else { return nil }
-        return try? fileMeta(ByteStore([UInt8](data))).syntax
+        // The file meta information is a few hundred bytes: copy no more than 64 KiB of a
+        // large object to read it.
+        return try? fileMeta(ByteStore([UInt8](data.prefix(1 << 16)))).syntax
     }
 
     /// The transfer syntax and where the data set starts.

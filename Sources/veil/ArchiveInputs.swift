@@ -110,10 +110,8 @@ final class ArchiveInputs: Sequence, IteratorProtocol {
             do {
                 let transcoded = try await client.retrieve(instance, transferSyntax: explicitVRLittleEndian)
                 return .input(.init(path: url, named: true, data: transcoded, instance: instance))
-            } catch let error as DICOMwebError where error.kind != .connection && error.kind != .timeout && error.kind != .unauthorized {
-                // The archive just delivered the object, so a refusal or a 5xx here is about
-                // transcoding this one (Orthanc answers 500 for syntaxes it cannot convert),
-                // not an outage: the stored object's record names its syntax, and the run goes on.
+            } catch let error as DICOMwebError where error.isAboutTranscodingThisObject {
+                // The stored object's record names its syntax, and the run goes on.
                 return .input(.init(path: url, named: true, data: stored, instance: instance))
             }
         } catch let error as DICOMwebError where !error.isArchiveFailure {

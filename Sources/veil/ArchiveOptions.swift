@@ -162,6 +162,15 @@ extension ExitStatus {
     }
 }
 
+extension DICOMwebError {
+    /// For a request to transcode an object the archive has just delivered as stored: a
+    /// refusal or a 5xx is about transcoding this object (Orthanc answers 500 for syntaxes
+    /// it cannot convert), not an outage, which shows as a broken connection or a timeout.
+    var isAboutTranscodingThisObject: Bool {
+        ![.connection, .timeout, .unauthorized, .tls].contains(kind)
+    }
+}
+
 /// A `--query KEY=VALUE` term of a QIDO-RS search.
 ///
 /// The key must be one of the attributes archives match on (PS3.18's study, series and

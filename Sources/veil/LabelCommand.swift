@@ -187,11 +187,17 @@ struct LabelCommand: ParsableCommand {
             // Scored after the archive transcoded it: when the transcoded bytes are the ones
             // scored, the stored object is that same object, and it is the one labelled, so
             // the archive keeps its encoding.
-            let transcoded = try archiveCall { try await client.retrieve(instance, transferSyntax: ArchiveInputs.explicitVRLittleEndian) }
-            return (stored, ContentDigest.sha256(transcoded) == sha256)
+            do {
+                let transcoded = try blockingAwait { try await client.retrieve(instance, transferSyntax: ArchiveInputs.explicitVRLittleEndian) }
+                return (stored, ContentDigest.sha256(transcoded) == sha256)
+            } catch let error as DICOMwebError where error.isAboutTranscodingThisObject {
+                return (stored, false)  // so its stored bytes are not the ones scored
+            } catch let error as DICOMwebError {
+                throw CommandFailure(ExitStatus(error), "\(error)")
+            }
         }
 
-        /// Stores one labelled copy and reads its metadata back. Returns why it was not
+        /// Stores one labelled copy and retrieves it again. Returns why it was not
         /// labelled in the archive, or nil when it was.
         static func store(_ data: Data, sop: String, codes: [CodedEntry], in client: DICOMwebClient) throws -> String? {
             do { return try storeAndCheck(data, sop: sop, codes: codes, in: client) } catch let error as DICOMwebError {
