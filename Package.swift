@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 // Dependencies point one way: image I/O and the tensor engine are leaves, the engine and
@@ -15,6 +15,15 @@ let package = Package(
         // link an HTTP stack.
         .library(name: "VeilDICOMweb", targets: ["VeilDICOMweb"]),
         .executable(name: "veil", targets: ["veil"]),
+    ],
+    // The engine's vector kernels for AVX2 and AVX-512 are compiled with CPU flags that
+    // SwiftPM accepts from a dependency only in a 6.2 manifest; the engine checks the CPU
+    // before it calls them. An embedder who wants baseline code only (or builds for a
+    // processor other than x86-64) turns the trait off: `traits: []`.
+    traits: [
+        .trait(name: "AcceleratedKernels",
+               description: "Matrix kernels for x86-64-v3 (AVX2, FMA) and x86-64-v4 (AVX-512), chosen at run time."),
+        .default(enabledTraits: ["AcceleratedKernels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -51,7 +60,18 @@ let package = Package(
 
         .target(name: "VeilImage", dependencies: ["CTurboJPEG", "CPNG", "COpenJPEG", "CCharLS"]),
         .target(name: "VeilDICOM", dependencies: ["VeilImage", "CZlib"]),
-        .target(name: "VeilTensor", dependencies: ["COpenBLAS"]),
+        // The kernels, written once as generic code; each module below compiles them for one
+        // instruction set (Swift picks vector instructions per module, not per function).
+        .target(name: "VeilKernels"),
+        .target(name: "VeilKernelsX86_64_v3", dependencies: ["VeilKernels"],
+                swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
+        .target(name: "VeilKernelsX86_64_v4", dependencies: ["VeilKernels"],
+                swiftSettings: [.unsafeFlags(["-target-cpu", "skylake-avx512"])]),
+        .target(name: "VeilTensor", dependencies: [
+            "COpenBLAS", "VeilKernels",
+            .target(name: "VeilKernelsX86_64_v3", condition: .when(traits: ["AcceleratedKernels"])),
+            .target(name: "VeilKernelsX86_64_v4", condition: .when(traits: ["AcceleratedKernels"])),
+        ]),
         .target(name: "VeilEngine", dependencies: ["VeilTensor", "CCrypto"]),
         // Fitting site-trained heads: logistic regression, cross-validation, calibration and
         // the measures a committee reads. Only the CLI fits; the library runs fitted heads.

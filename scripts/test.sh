@@ -20,3 +20,7 @@ bash scripts/docs.sh
 # One OpenBLAS thread under the tests' own Runtime threads, as the README advises embedders;
 # the veil binaries the tests start set this up themselves (ProcessTuningTests checks it).
 OPENBLAS_NUM_THREADS=1 swift test -c release -Xswiftc -enable-testing --skip-build
+# Once more on the portable kernels, which this CPU would otherwise never run: the kernels,
+# the models' parity with their references, batch independence, and a command's scores.
+VEIL_KERNELS=portable OPENBLAS_NUM_THREADS=1 swift test -c release -Xswiftc -enable-testing --skip-build \
+    --filter 'VeilTensorTests|VeilEngineTests|VeilImportTests|ModelParityTests|FaceDetectorTests|BatchIndependenceTests|ScoreCommandTests'

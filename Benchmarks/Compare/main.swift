@@ -200,7 +200,13 @@ func gemmShapes(threads: Int) {
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         var c = [Float](repeating: 0, count: m * n)
         let t = medianSeconds(runs: 9) { runtime.enter { MatrixMultiply.multiply(m: m, n: n, k: k, a: a, b: b, into: &c) } }
-        print(String(format: "gemm m=%d k=%d n=%d: %.1f GFLOP/s", m, k, n, 2 * Double(m * n * k) / t / 1e9))
+        var line = String(format: "gemm m=%d k=%d n=%d: OpenBLAS %.1f GFLOP/s", m, k, n, 2 * Double(m * n * k) / t / 1e9)
+        let packed = MatrixMultiply.Packed(m: m, k: k, a: a)
+        for kernels in ComputeKernels.supported.reversed() {
+            let t = medianSeconds(runs: 9) { runtime.enter { MatrixMultiply.multiply(packed, n: n, b: b, into: &c, kernels: kernels) } }
+            line += String(format: ", Veil %@ %.1f", kernels.rawValue, 2 * Double(m * n * k) / t / 1e9)
+        }
+        print(line)
     }
 }
 

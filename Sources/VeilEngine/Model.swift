@@ -85,6 +85,11 @@ package final class Model: Sendable {
 
     init(manifest: ModelManifest, weights: SafeTensorsFile, manifestPath: String, runtime: Runtime) throws {
         self.runtime = runtime
+        // A kernel set asked for but not runnable is refused here, before any product could
+        // run other kernels than the ones asked for (or trap on missing instructions).
+        do { _ = try ComputeKernels.active() } catch {
+            throw ModelLoadingError(file: manifestPath, error.description)
+        }
         // A broken image chain fails here, not when images arrive. A manifest without one is a
         // bare tensor model, which the image classifier and the face detector refuse.
         if !manifest.preprocessing.isEmpty { _ = try manifest.preprocessingPlan() }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Veil
 import VeilEngine
+import VeilTensor
 import VeilImport
 import VeilPolicy
 
@@ -124,6 +125,8 @@ struct ModelCommand: ParsableCommand {
                                                metrics.threshold, metrics.targetRecall, metrics.precision, 100 * metrics.reviewRate, metrics.c))
             }
             // What this process runs the model on, after the veil command's OpenBLAS set-up.
+            let kernels = (try? ComputeKernels.active().rawValue) ?? "none (VEIL_KERNELS is invalid)"
+            try StandardOutput.line("Veil kernels: \(kernels) (this CPU runs \(ComputeKernels.supported.map(\.rawValue).joined(separator: ", ")))")
             try StandardOutput.line("OpenBLAS: \(BLASDiagnostics.coreName) kernels, \(BLASDiagnostics.threadCount) thread(s) per product")
         }
     }

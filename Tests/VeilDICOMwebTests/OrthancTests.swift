@@ -21,12 +21,11 @@ struct OrthancTests {
         return folder
     }
 
-    /// Runs `veil`; `score` runs one image per forward pass, so that an image's scores do
-    /// not depend on which others share its batch (the order of a search is not the order
-    /// of a folder).
+    /// Runs `veil`. Scores are compared exactly between runs whose batches hold different
+    /// images (the order of a search is not the order of a folder): an image's scores do not
+    /// depend on its batch.
     static func veil(_ arguments: [String]) throws -> VeilRun {
-        let batch = arguments.first == "score" && !arguments.contains("--batch-size") ? ["--batch-size", "1"] : []
-        return try VeilExecutable.run(arguments + batch, directory: repository)
+        try VeilExecutable.run(arguments, directory: repository)
     }
 
     /// Records by SOP Instance UID and frame.
@@ -239,6 +238,8 @@ struct OrthancTests {
                          "--retries", "2", "--no-faces", "--out", out.path]
         let first = Process()
         first.executableURL = VeilExecutable.url
+        // One image per forward pass, so that records reach the file as the retrievals
+        // arrive and some are written before the archive stops.
         first.arguments = arguments + ["--batch-size", "1"]
         first.standardOutput = FileHandle.nullDevice
         let log = dir.appendingPathComponent("first.log")
@@ -257,7 +258,7 @@ struct OrthancTests {
         #expect(partial >= 2 && partial < 14, "\(partial) records before the archive stopped: \(firstLog)")
 
         try orthanc.start()
-        let resumed = try Self.veil(arguments + ["--resume"])
+        let resumed = try Self.veil(arguments + ["--resume", "--batch-size", "1"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let records = try Self.records(out)
         let keys = records.map { "\(($0["dicom"] as? [String: Any])?["sopInstanceUID"] as? String ?? "?")#\($0["frame"] as? Int ?? 0)" }

@@ -61,6 +61,41 @@ package enum MatrixMultiply {
     }
 }
 
+extension MatrixMultiply {
+    /// `A` packed for Veil's own kernels, once, as the engine packs a layer's weights at load.
+    package struct Packed: Sendable {
+        let matrix: PackedMatrix
+        /// Packs the row-major `m × k` matrix `a`.
+        package init(m: Int, k: Int, a: [Float]) {
+            matrix = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, lda: k, rows: m, columns: k) }
+        }
+    }
+
+    /// `C = A · B` with Veil's own kernels (`kernels`, or the process's), split among the
+    /// current ``Runtime``'s threads by columns, as the engine's convolutions are.
+    package static func multiply(_ a: Packed, n: Int, b: [Float], into c: inout [Float], kernels: ComputeKernels? = nil) {
+        let m = a.matrix.rows, k = a.matrix.columns
+        precondition(b.count >= k * n && c.count >= m * n, "matrix buffers too small")
+        b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+                let (b, c) = (b.baseAddress!, c.baseAddress!)
+                let block = Convolution2D.blockColumns(k: k, m: m, total: n, workers: Runtime.current.threads)
+                let blocks = (n + block - 1) / block
+                let parts = min(Runtime.current.threads, blocks)
+                Runtime.current.parallelFor(parts) { part in
+                    let scratch = GemmScratch(columns: block)
+                    defer { scratch.deallocate() }
+                    for index in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                        let first = index * block, count = min(block, n - first)
+                        a.matrix.multiply(b + first, ldb: n, n: count, into: c + first, ldc: n, scratch: scratch,
+                                          kernels: kernels ?? ComputeKernels.current)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What OpenBLAS is doing in this process, read without changing anything.
 public enum BLASDiagnostics {
     /// OpenBLAS's name for the kernels in use, e.g. `"SkylakeX"`.

@@ -1,3 +1,5 @@
+import VeilKernels
+
 /// What a layer does to its output before handing it on; fused into the layer's last pass.
 package enum Activation: String, Sendable, Hashable, Codable {
     /// Leaves values as they are.
@@ -77,6 +79,9 @@ package struct Convolution2D: Sendable {
     package let activation: Activation
     let weights: [Float]
     let bias: [Float]
+    /// Each group's weights as a `Cout/groups × (Cin/groups · kh · kw)` matrix packed for the
+    /// products; empty for a depthwise convolution, which needs none.
+    let packed: [PackedMatrix]
     /// The Winograd form of a 3×3, stride-1 convolution with enough channels; nil otherwise.
     let winograd: WinogradF43?
 
@@ -109,6 +114,12 @@ package struct Convolution2D: Sendable {
         self.activation = activation
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
+        let depthwise = groups > 1 && groups == inputChannels && groups == outputChannels
+        let (cinG, coutG) = (inputChannels / groups, outputChannels / groups)
+        let k = cinG * window.kernelHeight * window.kernelWidth
+        self.packed = depthwise ? [] : weights.withUnsafeBufferPointer { w in
+            (0..<groups).map { g in PackedMatrix(w.baseAddress! + g * coutG * k, lda: k, rows: coutG, columns: k) }
+        }
         self.winograd = WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
             ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
     }
@@ -197,11 +208,11 @@ package struct Convolution2D: Sendable {
         } else if let winograd, winograd.pays(for: output.shape) {
             let outShape = output.shape
             input.storage.withUnsafeBufferPointer { src in
-                output.storage.withUnsafeMutableBufferPointer { dst in
-                    winograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
-                                     into: dst.baseAddress!, outShape, epilogue: epilogue,
-                                     residual: shortcut.pointer(output: dst.baseAddress!))
-                }
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                winograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
+                                 into: dst.baseAddress!, outShape, epilogue: epilogue,
+                                 residual: shortcut.pointer(output: dst.baseAddress!))
+            }
             }
         } else if Im2Col.splitsPhases(window) {
             let phased = Im2Col.splitColumnPhases(input, pool: &pool)
@@ -219,12 +230,13 @@ package struct Convolution2D: Sendable {
         let cached = max(16, columnBlock / (k + m))
         let fair = (total + workers - 1) / workers
         let block = min(cached, fair)
-        return min(total, (block + 15) / 16 * 16)  // whole micro-tiles for OpenBLAS's kernels
+        let tile = PackedGemm.widestTile
+        return min(total, (block + tile - 1) / tile * tile)  // whole micro-tiles
     }
 
     /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
     private func gemmConvolution(_ input: Tensor, columnPhases: Bool, into output: inout Tensor, epilogue: Epilogue,
-                                 shortcut: Shortcut) {
+                             shortcut: Shortcut) {
         let inShape = input.shape, outShape = output.shape
         let cinG = inputChannels / groups, coutG = outputChannels / groups
         let k = cinG * window.kernelHeight * window.kernelWidth
@@ -234,39 +246,37 @@ package struct Convolution2D: Sendable {
         let block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: workers)
         let blocks = (total + block - 1) / block
         input.storage.withUnsafeBufferPointer { src in
-            weights.withUnsafeBufferPointer { w in
-                output.storage.withUnsafeMutableBufferPointer { dst in
-                    let (src, w, dst) = (src.baseAddress!, w.baseAddress!, dst.baseAddress!)
-                    let residual = shortcut.pointer(output: dst)
-                    let parts = min(workers, blocks)
-                    Runtime.current.parallelFor(parts) { part in
-                        let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
-                        // The product lands here, contiguous and in cache, and the epilogue
-                        // writes each output element once: OpenBLAS's zeroing and the kernel's
-                        // read-modify-write then never touch the strided output in memory.
-                        let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
-                        defer { columns?.deallocate(); product.deallocate() }
-                        for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
-                            let first = b * block, count = min(block, total - first)
-                            for g in 0..<groups {
-                                let panel: UnsafePointer<Float>, ldb: Int
-                                if let columns {
-                                    Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
-                                                channels: (g * cinG)..<((g + 1) * cinG),
-                                                columns: first..<(first + count), window: window, outShape: outShape)
-                                    panel = UnsafePointer(columns)
-                                    ldb = count
-                                } else {
-                                    panel = src + g * cinG * total + first
-                                    ldb = total
-                                }
-                                BLAS.gemm(m: coutG, n: count, k: k, a: w + g * coutG * k, lda: k,
-                                          b: panel, ldb: ldb, c: product, ldc: count)
-                                for row in 0..<coutG {
-                                    let offset = (g * coutG + row) * total + first
-                                    epilogue.apply(product + row * count, into: dst + offset, count: count,
-                                                   channel: g * coutG + row, residual: residual.map { $0 + offset })
-                                }
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                let residual = shortcut.pointer(output: dst)
+                let parts = min(workers, blocks)
+                Runtime.current.parallelFor(parts) { part in
+                    let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
+                    // The product lands here, contiguous and in cache, and the epilogue
+                    // writes each output element once: the strided output in memory is
+                    // never read back.
+                    let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
+                    let scratch = GemmScratch(columns: block)
+                    defer { columns?.deallocate(); product.deallocate(); scratch.deallocate() }
+                    for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                        let first = b * block, count = min(block, total - first)
+                        for g in 0..<groups {
+                            let panel: UnsafePointer<Float>, ldb: Int
+                            if let columns {
+                                Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
+                                            channels: (g * cinG)..<((g + 1) * cinG),
+                                            columns: first..<(first + count), window: window, outShape: outShape)
+                                panel = UnsafePointer(columns)
+                                ldb = count
+                            } else {
+                                panel = src + g * cinG * total + first
+                                ldb = total
+                            }
+                            packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch)
+                            for row in 0..<coutG {
+                                let offset = (g * coutG + row) * total + first
+                                epilogue.apply(product + row * count, into: dst + offset, count: count,
+                                               channel: g * coutG + row, residual: residual.map { $0 + offset })
                             }
                         }
                     }

@@ -75,54 +75,57 @@ package struct ConvolutionThenMaxPool: Sendable {
         let capacity = max(1, mostRows) * width  // floats of one channel's band
         let epilogue = Epilogue(bias: conv.bias, relu: conv.activation == .relu)
         input.storage.withUnsafeBufferPointer { src in
-            conv.weights.withUnsafeBufferPointer { w in
-                output.storage.withUnsafeMutableBufferPointer { dst in
-                    let (src, w, dst) = (src.baseAddress!, w.baseAddress!, dst.baseAddress!)
-                    let workers = min(Runtime.current.threads, bands)
-                    Runtime.current.parallelFor(workers) { worker in
-                        let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * capacity)
-                        // Two products, this band's and the last one's, whose shared rows
-                        // are copied over rather than computed again.
-                        var product = UnsafeMutablePointer<Float>.allocate(capacity: m * capacity)
-                        var previous = UnsafeMutablePointer<Float>.allocate(capacity: m * capacity)
-                        let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: width)
-                        defer { columns.deallocate(); product.deallocate(); previous.deallocate(); columnMax.deallocate() }
-                        var last: (image: Int, rows: Range<Int>)?
-                        for band in (bands * worker / workers)..<(bands * (worker + 1) / workers) {
-                            let n = band / bandsPerImage, j = band % bandsPerImage
-                            let pooled = (j * pooledPerBand)..<min(outShape.height, (j + 1) * pooledPerBand)
-                            let rows = convolutionRows(pooled, convShape)
-                            let ld = max(1, rows.count) * width  // one channel's rows in `product`
-                            var computeFrom = rows.lowerBound
-                            if let last, last.image == n, last.rows.overlaps(rows), last.rows.lowerBound <= rows.lowerBound {
-                                let shared = rows.lowerBound..<min(last.rows.upperBound, rows.upperBound)
-                                let lastLd = last.rows.count * width
-                                for c in 0..<m {
-                                    (product + c * ld).update(from: previous + c * lastLd + (shared.lowerBound - last.rows.lowerBound) * width,
-                                                              count: shared.count * width)
-                                }
-                                computeFrom = shared.upperBound
-                            }
-                            if computeFrom < rows.upperBound {
-                                let first = n * convShape.plane + computeFrom * width
-                                let count = (rows.upperBound - computeFrom) * width
-                                let offset = (computeFrom - rows.lowerBound) * width
-                                Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
-                                            channels: 0..<conv.inputChannels, columns: first..<(first + count),
-                                            window: conv.window, outShape: convShape)
-                                BLAS.gemm(m: m, n: count, k: k, a: w, lda: k, b: columns, ldb: count, c: product + offset, ldc: ld)
-                                for c in 0..<m {
-                                    let row = product + c * ld + offset
-                                    epilogue.apply(row, into: row, count: count, channel: c, residual: nil)
-                                }
-                            }
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                let workers = min(Runtime.current.threads, bands)
+                Runtime.current.parallelFor(workers) { worker in
+                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * capacity)
+                    // Two products, this band's and the last one's, whose shared rows
+                    // are copied over rather than computed again.
+                    var product = UnsafeMutablePointer<Float>.allocate(capacity: m * capacity)
+                    var previous = UnsafeMutablePointer<Float>.allocate(capacity: m * capacity)
+                    let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: width)
+                    let scratch = GemmScratch(columns: capacity)
+                    defer {
+                        columns.deallocate(); product.deallocate(); previous.deallocate(); columnMax.deallocate()
+                        scratch.deallocate()
+                    }
+                    var last: (image: Int, rows: Range<Int>)?
+                    for band in (bands * worker / workers)..<(bands * (worker + 1) / workers) {
+                        let n = band / bandsPerImage, j = band % bandsPerImage
+                        let pooled = (j * pooledPerBand)..<min(outShape.height, (j + 1) * pooledPerBand)
+                        let rows = convolutionRows(pooled, convShape)
+                        let ld = max(1, rows.count) * width  // one channel's rows in `product`
+                        var computeFrom = rows.lowerBound
+                        if let last, last.image == n, last.rows.overlaps(rows), last.rows.lowerBound <= rows.lowerBound {
+                            let shared = rows.lowerBound..<min(last.rows.upperBound, rows.upperBound)
+                            let lastLd = last.rows.count * width
                             for c in 0..<m {
-                                pooling.maxRows(product + c * ld, firstRow: rows.lowerBound, convShape, outRows: pooled,
-                                                into: dst + (c * outShape.batch + n) * outShape.plane, outShape, columnMax)
+                                (product + c * ld).update(from: previous + c * lastLd + (shared.lowerBound - last.rows.lowerBound) * width,
+                                                          count: shared.count * width)
                             }
-                            last = (n, rows)
-                            swap(&product, &previous)
+                            computeFrom = shared.upperBound
                         }
+                        if computeFrom < rows.upperBound {
+                            let first = n * convShape.plane + computeFrom * width
+                            let count = (rows.upperBound - computeFrom) * width
+                            let offset = (computeFrom - rows.lowerBound) * width
+                            Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
+                                        channels: 0..<conv.inputChannels, columns: first..<(first + count),
+                                        window: conv.window, outShape: convShape)
+                            conv.packed[0].multiply(columns, ldb: count, n: count, into: product + offset, ldc: ld,
+                                                    scratch: scratch)
+                            for c in 0..<m {
+                                let row = product + c * ld + offset
+                                epilogue.apply(row, into: row, count: count, channel: c, residual: nil)
+                            }
+                        }
+                        for c in 0..<m {
+                            pooling.maxRows(product + c * ld, firstRow: rows.lowerBound, convShape, outRows: pooled,
+                                            into: dst + (c * outShape.batch + n) * outShape.plane, outShape, columnMax)
+                        }
+                        last = (n, rows)
+                        swap(&product, &previous)
                     }
                 }
             }

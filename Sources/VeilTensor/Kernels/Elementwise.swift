@@ -113,7 +113,7 @@ package struct FullyConnected: Sendable {
     package let outputs: Int
     /// Applied after the bias.
     package let activation: Activation
-    let weights: [Float]
+    let weights: PackedMatrix
     let bias: [Float]
 
     /// Creates the layer, checking the weight and bias sizes.
@@ -126,7 +126,9 @@ package struct FullyConnected: Sendable {
         }
         self.inputs = inputs
         self.outputs = outputs
-        self.weights = weights
+        self.weights = weights.withUnsafeBufferPointer { w in
+            PackedMatrix(w.baseAddress!, lda: inputs, rows: outputs, columns: inputs)
+        }
         self.bias = bias ?? [Float](repeating: 0, count: outputs)
         self.activation = activation
     }
@@ -156,12 +158,11 @@ package struct FullyConnected: Sendable {
             columns = gathered
         }
         var output = Tensor(zeros: Tensor.Shape(channels: outputs, batch: n, height: 1, width: 1))
-        weights.withUnsafeBufferPointer { w in
-            columns.withUnsafeBufferPointer { x in
-                output.storage.withUnsafeMutableBufferPointer { y in
-                    BLAS.gemm(m: outputs, n: n, k: inputs, a: w.baseAddress!, lda: inputs,
-                              b: x.baseAddress!, ldb: n, c: y.baseAddress!, ldc: n)
-                }
+        columns.withUnsafeBufferPointer { x in
+            output.storage.withUnsafeMutableBufferPointer { y in
+                let scratch = GemmScratch(columns: n)
+                defer { scratch.deallocate() }
+                weights.multiply(x.baseAddress!, ldb: n, n: n, into: y.baseAddress!, ldc: n, scratch: scratch)
             }
         }
         for o in 0..<outputs {

@@ -21,8 +21,8 @@
 struct WinogradF43: Sendable {
     let inputChannels: Int
     let outputChannels: Int
-    /// `U[p][co][ci]`: the transformed kernels, one `Cout × Cin` matrix per position.
-    let transformed: [Float]
+    /// `U[p]`: the transformed kernels, one `Cout × Cin` matrix per position, packed.
+    let transformed: [PackedMatrix]
 
     /// Whether a convolution of this shape is worth the transforms: they cost a fixed amount
     /// per tile and channel, so with few channels the GEMM they shrink is too small to pay.
@@ -33,13 +33,13 @@ struct WinogradF43: Sendable {
 
     static let minimumChannels = 32
 
-    /// Whether this call has enough tiles: each position's GEMM is `Cout × Cin` by
-    /// `Cin × tiles`, and with fewer than about 32 tiles OpenBLAS runs those thin products so
-    /// slowly that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and 7×7 layers,
-    /// with 16 and 4 tiles, lose). With 32 tiles per worker the tiles are split among the
-    /// workers; with fewer, the 36 products are (see ``forward``).
+    /// Whether an image of this size has enough tiles: each position's product is
+    /// `Cout × Cin` by `Cin × tiles`, and with fewer than about 32 tiles an image's products
+    /// are so thin that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and 7×7
+    /// layers, with 16 and 4 tiles, lose). Decided per image, never per batch: the two ways
+    /// round differently, and an image must score the same bits in any batch.
     func pays(for outShape: Tensor.Shape) -> Bool {
-        outShape.batch * ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 32
+        ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 32
     }
 
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
@@ -86,7 +86,11 @@ struct WinogradF43: Sendable {
         }
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        self.transformed = u
+        self.transformed = u.withUnsafeBufferPointer { u in
+            (0..<36).map { p in
+                PackedMatrix(u.baseAddress! + p * pairs, lda: inputChannels, rows: outputChannels, columns: inputChannels)
+            }
+        }
     }
 
     /// Tiles per block: the block's transformed input (36 × Cin) and products (36 × Cout)
@@ -119,8 +123,7 @@ struct WinogradF43: Sendable {
         let total = outShape.batch * plan.tilesPerImage
         let workers = Runtime.current.threads
         let cin = inputChannels, cout = outputChannels
-        transformed.withUnsafeBufferPointer { u in
-            let u = u.baseAddress!
+        do {
             if total < 32 * workers {
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * total)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * total)
@@ -132,7 +135,9 @@ struct WinogradF43: Sendable {
                                     channels: (cin * part / workers)..<(cin * (part + 1) / workers), into: v, scratch)
                 }
                 Runtime.current.parallelFor(workers) { part in
-                    multiply(u, v, m, count: total, positions: (36 * part / workers)..<(36 * (part + 1) / workers))
+                    let scratch = GemmScratch(columns: total)
+                    defer { scratch.deallocate() }
+                    multiply(v, m, count: total, positions: (36 * part / workers)..<(36 * (part + 1) / workers), scratch)
                 }
                 Runtime.current.parallelFor(workers) { part in
                     transformOutputs(m, plan, first: 0, count: total,
@@ -148,11 +153,12 @@ struct WinogradF43: Sendable {
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * block)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
                 let scratch = StripScratch(width: plan.stripWidth)
-                defer { v.deallocate(); m.deallocate(); scratch.deallocate() }
+                let gemmScratch = GemmScratch(columns: block)
+                defer { v.deallocate(); m.deallocate(); scratch.deallocate(); gemmScratch.deallocate() }
                 for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
                     let first = b * block, count = min(block, total - first)
                     transformInputs(src, plan, first: first, count: count, channels: 0..<cin, into: v, scratch)
-                    multiply(u, v, m, count: count, positions: 0..<36)
+                    multiply(v, m, count: count, positions: 0..<36, gemmScratch)
                     transformOutputs(m, plan, first: first, count: count, channels: 0..<cout,
                                      into: dst, epilogue: epilogue, residual: residual)
                 }
@@ -203,12 +209,12 @@ struct WinogradF43: Sendable {
     }
 
     /// `M[p] = U[p] · V[p]` for the given positions.
-    private func multiply(_ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                          count: Int, positions: Range<Int>) {
+    private func multiply(_ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                          count: Int, positions: Range<Int>, _ scratch: GemmScratch) {
         let cin = inputChannels, cout = outputChannels
         for p in positions {
-            BLAS.gemm(m: cout, n: count, k: cin, a: u + p * cout * cin, lda: cin,
-                      b: v + p * cin * count, ldb: count, c: m + p * cout * count, ldc: count)
+            transformed[p].multiply(v + p * cin * count, ldb: count, n: count, into: m + p * cout * count, ldc: count,
+                                    scratch: scratch)
         }
     }
 
@@ -368,7 +374,7 @@ struct WinogradF43: Sendable {
                 let at = row * rowStride + 4 * lane
                 var value = SIMD4(c0[lane], c1[lane], c2[lane], c3[lane]) + b
                 if let residual { value += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD4<Float>.self) }
-                if relu { value = value.replacing(with: 0, where: value .< 0) }
+                if relu { value = value.replacing(with: 0, where: .!(value .> 0)) }  // as rectified()
                 UnsafeMutableRawPointer(out + at).storeBytes(of: value, as: SIMD4<Float>.self)
             }
         }
@@ -385,23 +391,31 @@ struct WinogradF43: Sendable {
                                 into plane: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                                 _ shape: Tensor.Shape, y0: Int, x0: Int) {
         let rows = min(4, shape.height - y0), cols = min(4, shape.width - x0)
-        // For each row i of the 6×6 products: its row transform (6 → 4), then the column
-        // transform of those (6 rows → 4) accumulated as the rows arrive.
+        // The same operations, in the same order, as one lane of transformOutput4, so that a
+        // tile's outputs do not depend on whether it was computed with three neighbours
+        // (which depends on the batch and the threads): for each column j of the products,
+        // the column transform (6 → 4), then that column's share of each output row.
         var c0 = SIMD4<Float>(), c1 = SIMD4<Float>(), c2 = SIMD4<Float>(), c3 = SIMD4<Float>()
-        for i in 0..<6 {
-            let r = m + 6 * i * stride
-            let a0 = r[0], a1 = r[stride], a2 = r[2 * stride], a3 = r[3 * stride], a4 = r[4 * stride], a5 = r[5 * stride]
-            let t = SIMD4<Float>(a0 + a1 + a2 + a3 + a4,
-                                 (a1 - a2) + 2 * (a3 - a4),
-                                 (a1 + a2) + 4 * (a3 + a4),
-                                 (a1 - a2) + 8 * (a3 - a4) + a5)
-            switch i {  // Aᵀ's column i: (1,0,0,0), (1,1,1,1), (1,-1,1,-1), (1,2,4,8), (1,-2,4,-8), (0,0,0,1)
-            case 0: c0 += t
-            case 1: c0 += t; c1 += t; c2 += t; c3 += t
-            case 2: c0 += t; c1 -= t; c2 += t; c3 -= t
-            case 3: c0 += t; c1 += 2 * t; c2 += 4 * t; c3 += 8 * t
-            case 4: c0 += t; c1 -= 2 * t; c2 += 4 * t; c3 -= 8 * t
-            default: c3 += t
+        for j in 0..<6 {
+            let m0 = m[j * stride], m1 = m[(6 + j) * stride], m2 = m[(12 + j) * stride]
+            let m3 = m[(18 + j) * stride], m4 = m[(24 + j) * stride], m5 = m[(30 + j) * stride]
+            let t0 = m0 + m1 + m2 + m3 + m4
+            let t1 = (m1 - m2) + 2 * (m3 - m4)
+            let t2 = (m1 + m2) + 4 * (m3 + m4)
+            let t3 = (m1 - m2) + 8 * (m3 - m4) + m5
+            switch j {  // Aᵀ's column j: (1,0,0,0), (1,1,1,1), (1,-1,1,-1), (1,2,4,8), (1,-2,4,-8), (0,0,0,1)
+            case 0: c0[0] += t0; c1[0] += t1; c2[0] += t2; c3[0] += t3
+            case 1: c0 += t0; c1 += t1; c2 += t2; c3 += t3
+            case 2:
+                c0 += SIMD4(t0, -t0, t0, -t0); c1 += SIMD4(t1, -t1, t1, -t1)
+                c2 += SIMD4(t2, -t2, t2, -t2); c3 += SIMD4(t3, -t3, t3, -t3)
+            case 3:
+                c0 += SIMD4(t0, 2 * t0, 4 * t0, 8 * t0); c1 += SIMD4(t1, 2 * t1, 4 * t1, 8 * t1)
+                c2 += SIMD4(t2, 2 * t2, 4 * t2, 8 * t2); c3 += SIMD4(t3, 2 * t3, 4 * t3, 8 * t3)
+            case 4:
+                c0 += SIMD4(t0, -(2 * t0), 4 * t0, -(8 * t0)); c1 += SIMD4(t1, -(2 * t1), 4 * t1, -(8 * t1))
+                c2 += SIMD4(t2, -(2 * t2), 4 * t2, -(8 * t2)); c3 += SIMD4(t3, -(2 * t3), 4 * t3, -(8 * t3))
+            default: c0[3] += t0; c1[3] += t1; c2[3] += t2; c3[3] += t3
             }
         }
         for y in 0..<rows {

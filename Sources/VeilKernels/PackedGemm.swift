@@ -1,0 +1,217 @@
+/// The engine's matrix product, `C = A · B` in single precision, written once and compiled
+/// three times: here for baseline CPUs, and in `VeilKernelsX86_64_v3` and
+/// `VeilKernelsX86_64_v4` for AVX2 with FMA and for AVX-512. Swift chooses vector
+/// instructions per module, not per function, so the arithmetic lives in `@inlinable`
+/// generic code that each module instantiates with its own lanes and compiler flags; the
+/// tensor engine picks one instantiation at run time from what the CPU offers.
+///
+/// Each element of `C` is summed in an order that depends on `k` alone: chunks of
+/// ``PackedGemm/chunk`` products, each accumulated from zero in `k` order by one
+/// multiply-add per product, then added to the element in chunk order. Where a column or
+/// row falls in the matrix, how many columns the call has and how the caller split its work
+/// change nothing, so an image scores the same bits in any batch.
+public enum PackedGemm {
+    /// Rows of `A` per micro-tile, the same for every instantiation so that one packed copy
+    /// of a layer's weights serves them all.
+    public static let rows = 6
+
+    /// Products summed per chunk of `k`: a chunk of a micro-tile's packed `B` (256 rows of at
+    /// most 32 floats) stays in L1 while the tile is computed.
+    public static let chunk = 256
+
+    /// The widest micro-tile any instantiation uses, in columns.
+    public static let widestTile = 32
+
+    /// Floats of a packed `m × k` matrix `A` (``pack(_:lda:m:k:into:)``).
+    public static func packedCount(m: Int, k: Int) -> Int { roundedUp(m, rows) * k }
+
+    /// Floats of the scratch one call with `n` columns needs for its packed `B`.
+    public static func scratchCount(n: Int) -> Int { chunk * roundedUp(n, widestTile) }
+
+    /// Packs the row-major `m × k` matrix `a` for the micro-tiles: for each chunk of `k`,
+    /// panels of ``rows`` rows (the last padded with zeros), each panel stored product by
+    /// product with its rows side by side. Done once per layer, at load.
+    public static func pack(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, into packed: UnsafeMutablePointer<Float>) {
+        let paddedRows = roundedUp(m, rows)
+        var first = 0
+        while first < k {
+            let depth = Swift.min(chunk, k - first)
+            let base = packed + paddedRows * first
+            for panel in Swift.stride(from: 0, to: paddedRows, by: rows) {
+                let out = base + panel * depth
+                for p in 0..<depth {
+                    for r in 0..<rows {
+                        let row = panel + r
+                        out[p * rows + r] = row < m ? a[row * lda + first + p] : 0
+                    }
+                }
+            }
+            first += depth
+        }
+    }
+
+    @inlinable static func roundedUp(_ x: Int, _ multiple: Int) -> Int { (x + multiple - 1) / multiple * multiple }
+}
+
+/// How an instantiation of ``PackedGemm`` does its vector arithmetic.
+public protocol GemmLanes {
+    /// A vector of floats; a micro-tile is ``PackedGemm/rows`` rows of two of them.
+    associatedtype Vector: SIMD where Vector.Scalar == Float
+    /// `c + a · b`, lane by lane.
+    static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector
+}
+
+/// Four lanes (SSE2 on x86-64, NEON on ARM), a multiply then an add: baseline x86-64 has no
+/// fused multiply-add, and `addingProduct` there becomes a libm `fmaf` call per lane.
+public enum PortableLanes: GemmLanes {
+    /// Four floats.
+    public typealias Vector = SIMD4<Float>
+    /// Rounded twice, as baseline x86-64 must.
+    @inlinable @inline(__always)
+    public static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c + a * b }
+}
+
+/// Eight lanes with fused multiply-add (AVX2 and FMA). Only for modules compiled for
+/// x86-64-v3 or later: anywhere else `addingProduct` is a libm call per lane.
+public enum FusedLanes8: GemmLanes {
+    /// Eight floats.
+    public typealias Vector = SIMD8<Float>
+    /// One `vfmadd` instruction where the module targets x86-64-v3.
+    @inlinable @inline(__always)
+    public static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c.addingProduct(a, b) }
+}
+
+/// Sixteen lanes with fused multiply-add (AVX-512). Only for modules compiled for x86-64-v4.
+public enum FusedLanes16: GemmLanes {
+    /// Sixteen floats.
+    public typealias Vector = SIMD16<Float>
+    /// One `vfmadd` on a 512-bit register where the module targets x86-64-v4.
+    @inlinable @inline(__always)
+    public static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c.addingProduct(a, b) }
+}
+
+extension PackedGemm {
+    /// `C[m×n] = A · B[k×n]` (row-major, leading dimensions `ldb`, `ldc`), `A` as
+    /// ``pack(_:lda:m:k:into:)`` left it; `scratch` holds ``scratchCount(n:)`` floats.
+    /// Every element of `C` in the `m × n` block is written; `C`'s old values are never read.
+    @inlinable @inline(__always)
+    public static func multiply<L: GemmLanes>(_ lanes: L.Type, m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>,
+                                              b: UnsafePointer<Float>, ldb: Int,
+                                              c: UnsafeMutablePointer<Float>, ldc: Int,
+                                              scratch: UnsafeMutablePointer<Float>) {
+        let width = 2 * L.Vector.scalarCount
+        let paddedRows = roundedUp(m, rows)
+        var first = 0
+        while first < k {
+            let depth = Swift.min(chunk, k - first)
+            packB(lanes, b + first * ldb, ldb: ldb, depth: depth, n: n, into: scratch)
+            var row = 0
+            while row < m {
+                let a = packedA + paddedRows * first + row * depth
+                var column = 0
+                while column < n {
+                    tile(lanes, depth: depth, a: a, b: scratch + (column / width) * depth * width,
+                         c: c + row * ldc + column, ldc: ldc, rows: Swift.min(rows, m - row),
+                         columns: Swift.min(width, n - column), accumulate: first > 0)
+                    column += width
+                }
+                row += rows
+            }
+            first += depth
+        }
+    }
+
+    /// Copies `depth` rows of `b` into panels of one micro-tile's width, product by product,
+    /// the last panel padded with zeros. Row by row, so that `b` is read in order.
+    @inlinable @inline(__always)
+    static func packB<L: GemmLanes>(_: L.Type, _ b: UnsafePointer<Float>, ldb: Int, depth: Int, n: Int,
+                                    into packed: UnsafeMutablePointer<Float>) {
+        let lanes = L.Vector.scalarCount, width = 2 * lanes
+        let whole = n / width * width
+        for p in 0..<depth {
+            let from = b + p * ldb
+            var column = 0
+            while column < whole {
+                let source = UnsafeRawPointer(from + column)
+                let target = UnsafeMutableRawPointer(packed + (column / width) * depth * width + p * width)
+                target.storeBytes(of: source.loadUnaligned(as: L.Vector.self), as: L.Vector.self)
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: lanes * 4, as: L.Vector.self),
+                                  toByteOffset: lanes * 4, as: L.Vector.self)
+                column += width
+            }
+            if whole < n {
+                let target = packed + (whole / width) * depth * width + p * width
+                for j in 0..<width { target[j] = whole + j < n ? from[whole + j] : 0 }
+            }
+        }
+    }
+
+    /// One micro-tile: `rows × 2` vectors of sums over `depth` products, held in registers,
+    /// then written to `c` (or added to it, for every chunk after the first).
+    @inlinable @inline(__always)
+    static func tile<L: GemmLanes>(_: L.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                   c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool) {
+        typealias V = L.Vector
+        let lanes = V.scalarCount
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var pa = a, pb = UnsafeRawPointer(b)
+        for _ in 0..<depth {
+            let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+            var x = V(repeating: pa[0])
+            c00 = L.multiplyAdd(x, b0, c00); c01 = L.multiplyAdd(x, b1, c01)
+            x = V(repeating: pa[1])
+            c10 = L.multiplyAdd(x, b0, c10); c11 = L.multiplyAdd(x, b1, c11)
+            x = V(repeating: pa[2])
+            c20 = L.multiplyAdd(x, b0, c20); c21 = L.multiplyAdd(x, b1, c21)
+            x = V(repeating: pa[3])
+            c30 = L.multiplyAdd(x, b0, c30); c31 = L.multiplyAdd(x, b1, c31)
+            x = V(repeating: pa[4])
+            c40 = L.multiplyAdd(x, b0, c40); c41 = L.multiplyAdd(x, b1, c41)
+            x = V(repeating: pa[5])
+            c50 = L.multiplyAdd(x, b0, c50); c51 = L.multiplyAdd(x, b1, c51)
+            pa += 6
+            pb += 2 * lanes * 4
+        }
+        if rows == 6 && columns == 2 * lanes {
+            @inline(__always) func put(_ low: V, _ high: V, _ r: Int) {
+                let target = UnsafeMutableRawPointer(c + r * ldc)
+                if accumulate {
+                    target.storeBytes(of: target.loadUnaligned(as: V.self) + low, as: V.self)
+                    target.storeBytes(of: target.loadUnaligned(fromByteOffset: lanes * 4, as: V.self) + high,
+                                      toByteOffset: lanes * 4, as: V.self)
+                } else {
+                    target.storeBytes(of: low, as: V.self)
+                    target.storeBytes(of: high, toByteOffset: lanes * 4, as: V.self)
+                }
+            }
+            put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2)
+            put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
+            return
+        }
+        // A partial tile at the matrix's edge: the same sums, written element by element.
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { sums in
+            sums[0] = c00; sums[1] = c01; sums[2] = c10; sums[3] = c11; sums[4] = c20; sums[5] = c21
+            sums[6] = c30; sums[7] = c31; sums[8] = c40; sums[9] = c41; sums[10] = c50; sums[11] = c51
+            let values = UnsafeRawPointer(sums.baseAddress!).assumingMemoryBound(to: Float.self)
+            for r in 0..<rows {
+                let target = c + r * ldc, row = values + r * 2 * lanes
+                if accumulate {
+                    for j in 0..<columns { target[j] = target[j] + row[j] }
+                } else {
+                    for j in 0..<columns { target[j] = row[j] }
+                }
+            }
+        }
+    }
+}
+
+/// The baseline instantiation: what every CPU runs when no faster one applies.
+public enum PortableKernels {
+    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:)`` with ``PortableLanes``.
+    public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>) {
+        PackedGemm.multiply(PortableLanes.self, m: m, n: n, k: k, packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc,
+                            scratch: scratch)
+    }
+}
