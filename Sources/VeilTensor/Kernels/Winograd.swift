@@ -39,7 +39,7 @@ struct WinogradF43: Sendable {
     /// layers, with 16 and 4 tiles, lose). Decided per image, never per batch: the two ways
     /// round differently, and an image must score the same bits in any batch.
     func pays(for outShape: Tensor.Shape) -> Bool {
-        ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 32
+        ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 16
     }
 
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
