@@ -118,6 +118,16 @@ struct PackedMatrix: Sendable {
         }
     }
 
+    /// The element at (`row`, `column`) of the matrix before packing, for naive twins that
+    /// read weights one by one.
+    func element(row: Int, column: Int) -> Float {
+        let chunk = column / PackedGemm.chunk * PackedGemm.chunk
+        let depth = min(PackedGemm.chunk, columns - chunk)
+        let paddedRows = (rows + PackedGemm.rows - 1) / PackedGemm.rows * PackedGemm.rows
+        let panel = row / PackedGemm.rows * PackedGemm.rows
+        return values[paddedRows * chunk + panel * depth + (column - chunk) * PackedGemm.rows + row % PackedGemm.rows]
+    }
+
     /// `C[rows × n] = self · B[columns × n]`, row-major; every element of that block of `C`
     /// is written. `scratch` must come from ``GemmScratch/init(columns:)`` with at least `n`.
     func multiply(_ b: UnsafePointer<Float>, ldb: Int, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,

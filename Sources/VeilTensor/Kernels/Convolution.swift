@@ -77,6 +77,7 @@ package struct Convolution2D: Sendable {
     package let window: Window
     /// Applied after the bias.
     package let activation: Activation
+    /// The weights as given, kept for a depthwise convolution only: the others read `packed`.
     let weights: [Float]
     let bias: [Float]
     /// Each group's weights as a `Cout/groups × (Cin/groups · kh · kw)` matrix packed for the
@@ -112,9 +113,9 @@ package struct Convolution2D: Sendable {
         self.groups = groups
         self.window = window
         self.activation = activation
-        self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         let depthwise = groups > 1 && groups == inputChannels && groups == outputChannels
+        self.weights = depthwise ? weights : []
         let (cinG, coutG) = (inputChannels / groups, outputChannels / groups)
         let k = cinG * window.kernelHeight * window.kernelWidth
         self.packed = depthwise ? [] : weights.withUnsafeBufferPointer { w in
@@ -122,6 +123,15 @@ package struct Convolution2D: Sendable {
         }
         self.winograd = WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
             ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
+    }
+
+    /// The weight of output channel `output` for channel `input` of its group at (`ky`, `kx`),
+    /// read back from where the kernels keep it: for naive twins.
+    func weight(output: Int, input: Int, ky: Int, kx: Int) -> Float {
+        let taps = window.kernelHeight * window.kernelWidth
+        if isDepthwise { return weights[output * taps + ky * window.kernelWidth + kx] }
+        let coutG = outputChannels / groups
+        return packed[output / coutG].element(row: output % coutG, column: (input * window.kernelHeight + ky) * window.kernelWidth + kx)
     }
 
     var isDepthwise: Bool { groups > 1 && groups == inputChannels && groups == outputChannels }

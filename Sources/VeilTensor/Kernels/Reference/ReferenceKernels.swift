@@ -20,7 +20,7 @@ enum ReferenceKernels {
                                     let ix = ox * w.strideX - w.padLeft + kx
                                     guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
                                     let x = input.storage[((g * cinG + ci) * s.batch + n) * s.plane + iy * s.width + ix]
-                                    let k = conv.weights[((co * cinG + ci) * w.kernelHeight + ky) * w.kernelWidth + kx]
+                                    let k = conv.weight(output: co, input: ci, ky: ky, kx: kx)
                                     sum += Double(x) * Double(k)
                                 }
                             }
