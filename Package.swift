@@ -103,7 +103,7 @@ let package = Package(
         // The bundled models: Models/ holds each model's folder (manifest, weights, LICENSE,
         // PROVENANCE) and one Swift file that lets SwiftPM ship them as resources.
         .target(name: "VeilModels", path: "Models", exclude: ["README.md"],
-                sources: ["BundledModels.swift"], resources: [.copy("open_nsfw"), .copy("blazeface_short_range")]),
+                sources: ["BundledModels.swift"], resources: [.copy("open_nsfw"), .copy("blazeface_full_range"), .copy("blazeface_short_range")]),
         .target(name: "Veil", dependencies: ["VeilImage", "VeilDICOM", "VeilEngine", "VeilTensor", "VeilModels", "VeilVocabulary", "VeilPolicy"]),
         .executableTarget(
             name: "veil",

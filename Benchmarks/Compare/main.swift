@@ -130,17 +130,19 @@ func measureVocabulary() throws {
 func compareFaces(threads: Int) throws {
     let runtime = Runtime(threads: threads)
     let classifier = try Classifier.loadDefault(runtime: runtime)
-    let detector = try FaceDetector.loadDefault(runtime: runtime)
     let image = try classifier.decoder.decode(SyntheticPhoto.jpeg(.noisy, width: 4032, height: 3024))
     let nudity = try medianSeconds(runs: 9) { _ = try classifier.scores(for: image) }
-    let whole = try medianSeconds(runs: 9) { _ = try detector.detect(in: image) }
-    let two = try medianSeconds(runs: 9) { _ = try detector.faces(in: image, levels: 2) }
-    let three = try medianSeconds(runs: 5) { _ = try detector.faces(in: image, levels: 3) }
     print("12-MP photo decoded at \(image.width)x\(image.height), \(threads) threads, median:")
-    print(String(format: "  nudity model forward       %7.1f ms", nudity * 1000))
-    print(String(format: "  faces, whole image          %7.1f ms (%.2fx the nudity forward)", whole * 1000, whole / nudity))
-    print(String(format: "  faces, + 1/2 tiles (default) %6.1f ms (%.2fx)", two * 1000, two / nudity))
-    print(String(format: "  faces, + 1/2 and 1/4 tiles  %7.1f ms (%.2fx)", three * 1000, three / nudity))
+    print(String(format: "  nudity model forward                    %7.1f ms", nudity * 1000))
+    for (name, detector) in [("full range (default)", try FaceDetector.loadDefault(runtime: runtime)),
+                             ("short range", try FaceDetector.loadShortRange(runtime: runtime))] {
+        let whole = try medianSeconds(runs: 9) { _ = try detector.detect(in: image) }
+        let two = try medianSeconds(runs: 5) { _ = try detector.faces(in: image, levels: 2) }
+        let label = name.padding(toLength: 22, withPad: " ", startingAt: 0)
+        print(String(format: "  %@ whole image %7.1f ms (%.2fx the nudity forward)", label, whole * 1000, whole / nudity))
+        print(String(format: "  %@ + 1/2 tiles %7.1f ms (%.2fx)", label, two * 1000, two / nudity))
+    }
+    let detector = try FaceDetector.loadShortRange(runtime: runtime)
     let lfw = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Tests/VeilTests/Fixtures/faces/lfw_subset.u8").standardized
     if let bytes = try? [UInt8](Data(contentsOf: lfw)), bytes.count == 200 * 625 {
@@ -155,6 +157,49 @@ func compareFaces(threads: Int) throws {
         let found = try stride(from: 0, to: 200, by: 20).flatMap { try detector.detect(inEach: Array(frames[$0..<($0 + 20)])).map(\.count) }
         print("lfw_subset (scikit-image): faces found in \(found[..<100].filter { $0 > 0 }.count)/100 face crops, "
               + "\(found[100...].filter { $0 > 0 }.count)/100 non-face crops")
+    }
+}
+
+/// Recall by face size on a set written by Benchmarks/faces/make_recall_set.py, for the
+/// default (full range, one pass), full range with tiles, and the short-range model on tiles
+/// (Veil's default before the full-range model); then each configuration's best face score on
+/// the bundled samples that show no person, the textures where tiles found false faces.
+func faceRecall(folder: String, threads: Int) throws {
+    struct Truth: Decodable { var file: String; var size: Double; var x, y, width, height: Double }
+    struct Set: Decodable { var faces: [Truth] }
+    let set = try JSONDecoder().decode(Set.self, from: Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("truth.json")))
+    let runtime = Runtime(threads: threads)
+    let decoder = try Classifier.loadDefault(runtime: runtime).decoder
+    let full = try FaceDetector.loadDefault(runtime: runtime), short = try FaceDetector.loadShortRange(runtime: runtime)
+    let configurations: [(name: String, detector: FaceDetector, levels: Int)] = [
+        ("full range, 1 pass (default)", full, 1), ("full range + 1/2 tiles", full, 2), ("short range + 1/2 tiles (before)", short, 2),
+    ]
+    let images = try set.faces.map { try decoder.decode(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent($0.file).path) }
+    let sizes = Array(Swift.Set(set.faces.map(\.size))).sorted()
+    print("Recall by face width (share of the shorter side), \(set.faces.count) frames, hit = IoU >= 0.3 with the pasted face:")
+    print(row(["configuration"] + sizes.map { String(format: "%.1f%%", $0 * 100) }, widths: [34] + sizes.map { _ in 7 }))
+    for c in configurations {
+        var hits: [Double: Int] = [:], totals: [Double: Int] = [:]
+        for (truth, image) in zip(set.faces, images) {
+            // Boxes are in the decoded image's pixels; the truth is in the 1600x1200 frame's.
+            let scale = Double(image.width) / 1600
+            let box = FaceDetection(x: truth.x * scale, y: truth.y * scale, width: truth.width * scale, height: truth.height * scale, score: 1)
+            let found = try c.detector.faces(in: image, levels: c.levels)
+            totals[truth.size, default: 0] += 1
+            if found.contains(where: { $0.iou(box) >= 0.3 }) { hits[truth.size, default: 0] += 1 }
+        }
+        print(row([c.name] + sizes.map { String(format: "%d/%d", hits[$0] ?? 0, totals[$0] ?? 0) }, widths: [34] + sizes.map { _ in 7 }))
+    }
+    let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples/images").standardized
+    let textures = ["coins", "hubble_deep_field", "brick", "coffee", "rocket", "chelsea", "retina", "immunohistochemistry"]
+    print("Best face score on samples without a person (none means below the detector's threshold):")
+    print(row(["configuration"] + textures.map { String($0.prefix(8)) }, widths: [34] + textures.map { _ in 9 }))
+    for c in configurations {
+        let cells = try textures.map { name -> String in
+            let image = try decoder.decode(contentsOf: samples.appendingPathComponent("\(name).jpg").path)
+            return try c.detector.faces(in: image, levels: c.levels).map(\.score).max().map { String(format: "%.2f", $0) } ?? "none"
+        }
+        print(row([c.name] + cells, widths: [34] + textures.map { _ in 9 }))
     }
 }
 
@@ -333,6 +378,14 @@ if what == "layers" {
     try profileForward(batch: arguments.dropFirst(2).first.flatMap(Int.init) ?? 16, threads: threads)
 }
 if what == "faces" { try compareFaces(threads: threads) }
+if what == "face-recall" {
+    // `veil-compare face-recall THREADS DIR`, DIR written by Benchmarks/faces/make_recall_set.py.
+    guard let folder = arguments.dropFirst(2).first else {
+        FileHandle.standardError.write(Data("usage: veil-compare face-recall THREADS DIR\n".utf8))
+        exit(64)
+    }
+    try faceRecall(folder: folder, threads: threads)
+}
 if what == "heads" { try compareHeads(threads: threads) }
 if what == "conv" {
     // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]`,

@@ -47,10 +47,10 @@ public struct FaceDetection: Sendable, Hashable, Encodable {
 /// MediaPipe's post-processing: SSD anchors, box and keypoint decoding, sigmoid scores and
 /// weighted non-maximum suppression, with the parameters in the model's manifest.
 ///
-/// ``detect(in:)`` is MediaPipe's own pipeline (the whole image letterboxed into the 128×128
-/// input). BlazeFace's short-range model sees faces that fill a good part of that input, so
-/// ``faces(in:levels:)`` also runs it over a pyramid of overlapping square tiles and merges the
-/// results: a face a few percent of a 12-megapixel photo's width is found that way.
+/// ``detect(in:)`` is MediaPipe's own pipeline (the whole image letterboxed into the model's
+/// input). The default, BlazeFace full range (192×192), finds faces down to about a fifth of
+/// the image's shorter side in that one pass, most down to a tenth. For smaller faces ``faces(in:levels:)`` also runs the
+/// model over a pyramid of overlapping square tiles and merges the results.
 ///
 /// Immutable and `Sendable`; load once and share.
 public final class FaceDetector: Sendable {
@@ -94,9 +94,15 @@ public final class FaceDetector: Sendable {
         }
     }
 
-    /// Loads the bundled BlazeFace short-range detector.
+    /// Loads the bundled BlazeFace full-range detector, Veil's default.
     public static func loadDefault(runtime: Runtime = .automatic) throws -> FaceDetector {
         try FaceDetector(manifestAt: BundledModels.blazeFaceManifestPath, runtime: runtime)
+    }
+
+    /// Loads the bundled BlazeFace short-range detector (128×128 input, made for faces close
+    /// to the camera): cheaper per pass than the full-range model, for tiles or selfies.
+    public static func loadShortRange(runtime: Runtime = .automatic) throws -> FaceDetector {
+        try FaceDetector(manifestAt: BundledModels.blazeFaceShortRangeManifestPath, runtime: runtime)
     }
 
     /// Faces in `image`, as MediaPipe's face detection finds them: the whole image fitted
@@ -140,8 +146,8 @@ public final class FaceDetector: Sendable {
             }
         }
         var all = Array(repeating: [FaceDetection](), count: images.count)
-        for start in stride(from: 0, to: crops.count, by: 16) {
-            let chunk = crops[start..<min(start + 16, crops.count)]
+        for start in stride(from: 0, to: crops.count, by: Self.passBatch) {
+            let chunk = crops[start..<min(start + Self.passBatch, crops.count)]
             let found = try detect(inEach: chunk.map(\.image))
             for (faces, crop) in zip(found, chunk) {
                 all[crop.owner] += faces.map { face in
@@ -155,6 +161,11 @@ public final class FaceDetector: Sendable {
         }
         return all.map { Self.weightedSuppression($0, threshold: spec.suppression.minSuppressionThreshold) }
     }
+
+    /// Images per forward pass. Small: the detector's layers are depthwise and 1×1, whose
+    /// speed hardly depends on the batch, while its activations (a 96×96×32 map per image)
+    /// and the pool of storage kept between runs grow with it, on top of the classifier's.
+    static let passBatch = 4
 
     /// Tile origins covering `length` with tiles of `side`, overlapping by half, the last flush with the end.
     static func starts(length: Int, side: Int) -> [Int] {

@@ -131,8 +131,11 @@ public final class Scorer: Sendable {
     public let vocabulary: Vocabulary
     /// The policy whose thresholds turn scores into suggestions.
     public let policy: Policy
-    /// Face detection passes: 1 is the whole image only (MediaPipe's own pipeline), 2 adds
-    /// tiles of half the shorter side, 3 also quarter tiles (see ``FaceDetector/faces(in:levels:)``).
+    /// Face detection passes: 1 is the whole image only (MediaPipe's own pipeline; the
+    /// default, full-range detector finds faces down to about a fifth of the image's shorter
+    /// side, most down to a tenth),
+    /// 2 adds tiles of half the shorter side, 3 also quarter tiles, for smaller faces (see
+    /// ``FaceDetector/faces(in:levels:)``).
     public let faceLevels: Int
     /// Whether DICOM objects that are not visible-light captures are scored too (by default
     /// they are assessed on their metadata only, as `veil score` does without
@@ -163,7 +166,7 @@ public final class Scorer: Sendable {
     /// - Throws: ``PolicyError`` if the policy does not pass `Policy.validate(file:)` (a
     ///   threshold out of range would switch a flag off unseen), ``ScorerConfigurationError``,
     ///   or ``VocabularyError`` if the policy's sensitivity overrides name an unknown code.
-    public init(classifier: Classifier, faceDetector: FaceDetector?, policy: Policy = .standard, faceLevels: Int = 2,
+    public init(classifier: Classifier, faceDetector: FaceDetector?, policy: Policy = .standard, faceLevels: Int = 1,
                 allModalities: Bool = false) throws {
         try policy.validate(file: "policy \(policy.name) \(policy.version)")
         self.classifier = classifier
@@ -197,7 +200,7 @@ public final class Scorer: Sendable {
     /// - Throws: ``ModelLoadingError``, ``PolicyError``, ``ScorerConfigurationError`` or
     ///   ``VocabularyError``.
     public static func load(policy: Policy = .standard, runtime: Runtime = .automatic, faces: Bool = true,
-                            faceLevels: Int = 2, batchSize: Int = 8, allModalities: Bool = false,
+                            faceLevels: Int = 1, batchSize: Int = 8, allModalities: Bool = false,
                             decodingOptions: DecodingOptions = DecodingOptions()) throws -> Scorer {
         let detector = faces && policy.flags[.face]?.enabled == true ? try FaceDetector.loadDefault(runtime: runtime) : nil
         let heads = try policy.loadHeads(runtime: runtime)

@@ -42,6 +42,8 @@ struct GraphCompiler {
             case concat
             case padChannels(Int)
             case reshape(Int, Int, Int)
+            case resizeBilinear(height: Int, width: Int, alignCorners: Bool, halfPixelCenters: Bool)
+            case depthToSpace(Int)
         }
 
         var supportsFusedActivation: Bool {
@@ -229,6 +231,22 @@ struct GraphCompiler {
                 outChannels = shape[0]
                 new = Pending(name: node.name, kind: .reshape(shape[0], shape[1], shape[2]), inputs: node.inputs, output: node.output)
 
+            case .resizeBilinear:
+                guard let size = a.size, size.count == 2, size.allSatisfy({ $0 > 0 }) else {
+                    throw fail(node, "needs a 'size' attribute of two positive sizes (height, width)")
+                }
+                new = Pending(name: node.name, kind: .resizeBilinear(height: size[0], width: size[1], alignCorners: a.alignCorners ?? false,
+                                                                     halfPixelCenters: a.halfPixelCenters ?? false),
+                              inputs: node.inputs, output: node.output)
+
+            case .depthToSpace:
+                guard let block = a.blockSize, block > 0 else { throw fail(node, "needs a positive 'blockSize'") }
+                guard inChannels % (block * block) == 0 else {
+                    throw fail(node, "has \(inChannels) channels, not a multiple of \(block * block) (blockSize squared)")
+                }
+                outChannels = inChannels / (block * block)
+                new = Pending(name: node.name, kind: .depthToSpace(block), inputs: node.inputs, output: node.output)
+
             case .softmax:
                 new = Pending(name: node.name, kind: .softmax, inputs: node.inputs, output: node.output)
             case .sigmoid:
@@ -312,6 +330,13 @@ struct GraphCompiler {
                     }
                     outShape = Tensor.Shape(channels: c, batch: 1, height: h, width: w)
                     operation = .reshape(channels: c, height: h, width: w)
+                case let .resizeBilinear(h, w, corners, halfPixel):
+                    outShape = Tensor.Shape(channels: inputShapes[0].channels, batch: 1, height: h, width: w)
+                    operation = .resizeBilinear(height: h, width: w, alignCorners: corners, halfPixelCenters: halfPixel)
+                case .depthToSpace(let block):
+                    let i = inputShapes[0]
+                    outShape = Tensor.Shape(channels: i.channels / (block * block), batch: 1, height: i.height * block, width: i.width * block)
+                    operation = .depthToSpace(block)
                 case .relu: outShape = inputShapes[0]; operation = .relu
                 case .softmax: outShape = inputShapes[0]; operation = .softmax
                 case .sigmoid: outShape = inputShapes[0]; operation = .sigmoid

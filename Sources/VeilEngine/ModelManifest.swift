@@ -318,7 +318,7 @@ package struct ModelManifest: Codable, Sendable, Equatable {
         /// The operations Veil's engine runs, in the spelling manifests use.
         package enum Operation: String, Codable, Sendable, CaseIterable {
             case conv2d, batchNorm, relu, maxPool, averagePool, fullyConnected, add, concat, padChannels, reshape,
-                 softmax, sigmoid
+                 softmax, sigmoid, resizeBilinear, depthToSpace
         }
 
         /// Unique name, used in error messages.
@@ -368,11 +368,20 @@ package struct ModelManifest: Codable, Sendable, Equatable {
         package var extraChannels: Int?
         /// reshape: the new per-image `[channels, height, width]`.
         package var shape: [Int]?
+        /// resizeBilinear: the output `[height, width]`.
+        package var size: [Int]?
+        /// resizeBilinear: corner pixels of input and output aligned (default false).
+        package var alignCorners: Bool?
+        /// resizeBilinear: sample at pixel centres, `(i + 0.5) · scale − 0.5` (default false).
+        package var halfPixelCenters: Bool?
+        /// depthToSpace: the side of each block of pixels one input pixel's channels become.
+        package var blockSize: Int?
 
         /// Creates attributes.
         package init(outputChannels: Int? = nil, groups: Int? = nil, kernel: [Int]? = nil, stride: [Int]? = nil,
                     pad: [Int]? = nil, ceilMode: Bool? = nil, epsilon: Float? = nil, units: Int? = nil,
-                    extraChannels: Int? = nil, shape: [Int]? = nil) {
+                    extraChannels: Int? = nil, shape: [Int]? = nil, size: [Int]? = nil, alignCorners: Bool? = nil,
+                    halfPixelCenters: Bool? = nil, blockSize: Int? = nil) {
             self.outputChannels = outputChannels
             self.groups = groups
             self.kernel = kernel
@@ -383,6 +392,10 @@ package struct ModelManifest: Codable, Sendable, Equatable {
             self.units = units
             self.extraChannels = extraChannels
             self.shape = shape
+            self.size = size
+            self.alignCorners = alignCorners
+            self.halfPixelCenters = halfPixelCenters
+            self.blockSize = blockSize
         }
     }
 

@@ -14,6 +14,8 @@ struct Step: Sendable {
         case concat
         case padChannels(Int)
         case reshape(channels: Int, height: Int, width: Int)
+        case resizeBilinear(height: Int, width: Int, alignCorners: Bool, halfPixelCenters: Bool)
+        case depthToSpace(Int)
     }
 
     let name: String
@@ -49,6 +51,9 @@ struct Step: Sendable {
         case .concat: return try Elementwise.concatChannels(inputs.map { slots[$0]! })
         case .padChannels(let extra): return Elementwise.padChannels(x, extra: extra)
         case let .reshape(c, h, w): return try Elementwise.reshapePerImage(x, to: (c, h, w))
+        case let .resizeBilinear(h, w, corners, halfPixel):
+            return Resampling.resizeBilinear(x, height: h, width: w, alignCorners: corners, halfPixelCenters: halfPixel)
+        case .depthToSpace(let block): return Resampling.depthToSpace(x, blockSize: block)
         }
     }
 }
@@ -74,6 +79,8 @@ extension Step {
         case .concat: return "concat"
         case .padChannels: return "pad channels"
         case .reshape: return "reshape"
+        case let .resizeBilinear(h, w, _, _): return "bilinear resize to \(h)x\(w)"
+        case .depthToSpace(let block): return "depth to space \(block)x\(block)"
         }
     }
 

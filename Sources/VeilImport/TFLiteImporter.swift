@@ -4,8 +4,10 @@ import VeilEngine
 /// Converts a TFLite flatbuffer model into Veil's format (JSON manifest + safetensors).
 ///
 /// Covers the operators of small convolutional detectors such as MediaPipe's BlazeFace:
-/// CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, PAD (of channels), MAX_POOL_2D, DEQUANTIZE of
-/// float16 weights, and the RESHAPE and CONCATENATION that flatten detection heads into
+/// CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, PAD (of channels, or of rows and columns before a
+/// convolution, which becomes its padding), MAX_POOL_2D, RESIZE_BILINEAR, DEPTH_TO_SPACE,
+/// DEQUANTIZE of float16 weights, DENSIFY of sparse weights (TFLite's sparsity metadata,
+/// expanded once here), and the RESHAPE and CONCATENATION that flatten detection heads into
 /// `[anchors, values]` at the end of the graph: those become the manifest's detector heads,
 /// read by Veil's SSD decoder, since Veil keeps every activation channel-major.
 ///
@@ -29,8 +31,15 @@ package enum TFLiteImporter {
         } catch let error as FlatBufferError {
             throw ImportError(file: path, "not a readable TFLite flatbuffer: \(error)")
         }
-        detector.boxHeads = try converter.heads(named: "regressors", valuesPerAnchor: detector.valuesPerAnchor)
-        detector.scoreHeads = try converter.heads(named: "classificators", valuesPerAnchor: 1)
+        // The graph's two outputs: `[anchors, valuesPerAnchor]` boxes and `[anchors, 1]` scores.
+        let outputs = converter.outputs
+        guard outputs.count == 2, let boxes = outputs.first(where: { $0.shape.last == detector.valuesPerAnchor }),
+              let scores = outputs.first(where: { $0.shape.last == 1 }), boxes.name != scores.name else {
+            throw ImportError(file: path, "the graph's outputs \(outputs.map { "\($0.name) \($0.shape)" }) are not "
+                              + "[anchors, \(detector.valuesPerAnchor)] boxes and [anchors, 1] scores")
+        }
+        detector.boxHeads = try converter.heads(named: boxes.name, valuesPerAnchor: detector.valuesPerAnchor)
+        detector.scoreHeads = try converter.heads(named: scores.name, valuesPerAnchor: 1)
         let weights = try SafeTensorsWriter.encode(converter.tensors.mapValues { ($0.shape, $0.values) }, metadata: ["format": "veil-model", "model": description.name])
         guard let input = converter.input else { throw ImportError(file: path, "the graph has no image input") }
         let manifest = ModelManifest(
@@ -46,8 +55,8 @@ package enum TFLiteImporter {
 
     // TFLite schema numbers (tensorflow/lite/schema/schema.fbs).
     private enum Op: Int32 {
-        case add = 0, concatenation = 2, conv2d = 3, depthwiseConv2d = 4, dequantize = 6, maxPool2d = 17,
-             relu = 19, reshape = 22, pad = 34
+        case add = 0, concatenation = 2, conv2d = 3, depthwiseConv2d = 4, depthToSpace = 5, dequantize = 6, maxPool2d = 17,
+             relu = 19, reshape = 22, resizeBilinear = 23, pad = 34, densify = 124
     }
 
     private struct TensorInfo {
@@ -55,6 +64,8 @@ package enum TFLiteImporter {
         var shape: [Int]
         var type: UInt8
         var buffer: Int
+        /// TFLite's SparsityParameters, for weights stored compressed.
+        var sparsity: FlatBuffer.Table?
     }
 
     private struct Converter {
@@ -68,7 +79,12 @@ package enum TFLiteImporter {
         var activations: [Int: String] = [:]
         /// Graph output name → the head tensors it concatenates, with values per cell.
         var outputHeads: [String: [(tensor: String, channels: Int)]] = [:]
+        /// TFLite tensor index → the activation it pads with zero rows and columns, and the
+        /// `[top, left, bottom, right]` amounts: the convolution reading it pads instead.
+        var spatialPads: [Int: (source: String, pad: [Int])] = [:]
         var infos: [TensorInfo] = []
+        /// The graph's outputs, names and shapes.
+        var outputs: [(name: String, shape: [Int])] = []
 
         init(file: String) { self.file = file }
 
@@ -84,7 +100,17 @@ package enum TFLiteImporter {
             let buffers = try model.tableVector(4)
             infos = try subgraph.tableVector(0).map { t in
                 TensorInfo(name: try t.string(3) ?? "", shape: try t.int32Vector(0).map(Int.init), type: try t.uint8(1),
-                           buffer: Int(try t.uint32(2)))
+                           buffer: Int(try t.uint32(2)), sparsity: try t.table(6))
+            }
+            // Sizes are multiplied and allocated below: refuse absurd ones before they overflow.
+            for info in infos {
+                var count = 1, overflow = false
+                for d in info.shape {
+                    (count, overflow) = count.multipliedReportingOverflow(by: max(d, 0))
+                    if overflow || d < 0 || count > 1 << 28 {
+                        throw ImportError(file: file, "tensor '\(info.name)' has shape \(info.shape), negative or too large")
+                    }
+                }
             }
             func data(_ index: Int) throws -> ArraySlice<UInt8>? {
                 let b = infos[index].buffer
@@ -94,18 +120,27 @@ package enum TFLiteImporter {
             // Constant float32 and float16 tensors.
             for (index, info) in infos.enumerated() {
                 guard let raw = try data(index) else { continue }
+                var values: [Float]
                 switch info.type {
-                case 0: constants[index] = stride(from: raw.startIndex, to: raw.endIndex - 3, by: 4).map { at in
+                case 0: values = stride(from: raw.startIndex, to: raw.endIndex - 3, by: 4).map { at in
                     Float(bitPattern: UInt32(raw[at]) | UInt32(raw[at + 1]) << 8 | UInt32(raw[at + 2]) << 16 | UInt32(raw[at + 3]) << 24)
                 }
-                case 1: constants[index] = stride(from: raw.startIndex, to: raw.endIndex - 1, by: 2).map { at in
+                case 1: values = stride(from: raw.startIndex, to: raw.endIndex - 1, by: 2).map { at in
                     Float(Float16(bitPattern: UInt16(raw[at]) | UInt16(raw[at + 1]) << 8))
                 }
-                case 2: constants[index] = stride(from: raw.startIndex, to: raw.endIndex - 3, by: 4).map { at in
+                case 2: values = stride(from: raw.startIndex, to: raw.endIndex - 3, by: 4).map { at in
                     Float(Int32(bitPattern: UInt32(raw[at]) | UInt32(raw[at + 1]) << 8 | UInt32(raw[at + 2]) << 16 | UInt32(raw[at + 3]) << 24))
                 }
                 default: continue
                 }
+                if let sparsity = info.sparsity {
+                    do {
+                        values = try SparseTensor(sparsity, shape: info.shape).densify(values)
+                    } catch let error as SparseTensor.Damage {
+                        throw ImportError(file: file, "sparse tensor '\(info.name)': \(error.reason)")
+                    }
+                }
+                constants[index] = values
             }
             let inputs = try subgraph.int32Vector(1).map(Int.init)
             guard inputs.count == 1, let i = inputs.first, i >= 0, i < infos.count, infos[i].shape.count == 4 else {
@@ -114,6 +149,7 @@ package enum TFLiteImporter {
             let shape = infos[i].shape
             input = .init(tensor: infos[i].name, channels: shape[3], height: shape[1], width: shape[2])
             activations[i] = infos[i].name
+            outputs = try subgraph.int32Vector(2).map(Int.init).filter { infos.indices.contains($0) }.map { (infos[$0].name, infos[$0].shape) }
 
             for (n, op) in try subgraph.tableVector(3).enumerated() {
                 let opcode = Int(try op.uint32(0))
@@ -128,6 +164,9 @@ package enum TFLiteImporter {
         }
 
         func activation(_ n: Int, _ index: Int) throws -> String {
+            if spatialPads[index] != nil {
+                throw fail(n, "reads tensor '\(infos[index].name)', zero-padded in rows or columns; only a convolution may read such a tensor")
+            }
             guard let name = activations[index] else { throw fail(n, "reads tensor '\(infos[index].name)', which is not an activation") }
             return name
         }
@@ -173,7 +212,8 @@ package enum TFLiteImporter {
         mutating func convert(_ n: Int, _ kind: Op, _ ins: [Int], _ out: Int, options: FlatBuffer.Table?) throws {
             let name = infos[out].name, outShape = infos[out].shape
             switch kind {
-            case .dequantize:
+            case .dequantize, .densify:
+                // Weights only: float16 widened, sparse expanded, both when the file was read.
                 constants[out] = try constant(n, ins[0])
 
             case .conv2d, .depthwiseConv2d:
@@ -189,6 +229,8 @@ package enum TFLiteImporter {
                 let w = infos[ins[1]].shape, values = try constant(n, ins[1])
                 guard w.count == 4, values.count == w.reduce(1, *) else { throw fail(n, "weight shape \(w) does not match its data") }
                 let inShape = infos[ins[0]].shape
+                // A PAD of rows and columns before this convolution becomes part of its padding.
+                let padded = spatialPads[ins[0]]
                 let kernel = [w[1], w[2]]
                 let (outC, inC) = depthwise ? (w[3], 1) : (w[0], w[3])
                 // OHWI (depthwise 1HWC) → OIHW.
@@ -199,8 +241,9 @@ package enum TFLiteImporter {
                 } } } }
                 var weights: [String: (shape: [Int], values: [Float])] = ["weight": ([outC, inC, kernel[0], kernel[1]], oihw)]
                 if ins.count > 2, ins[2] >= 0 { weights["bias"] = ([outC], try constant(n, ins[2])) }
-                let pad = padding(try o.uint8(0), input: inShape, output: outShape, kernel: kernel, stride: stride)
-                emit(name, .conv2d, [try activation(n, ins[0])], out,
+                var pad = padding(try o.uint8(0), input: inShape, output: outShape, kernel: kernel, stride: stride)
+                if let padded { pad = zip(pad, padded.pad).map { $0 + $1 } }
+                emit(name, .conv2d, [try padded?.source ?? activation(n, ins[0])], out,
                      attributes: .init(outputChannels: outC, groups: depthwise ? outC : 1, kernel: kernel, stride: stride, pad: pad),
                      weights: weights, relu: try fusedReLU(n, try o.uint8(actField)))
 
@@ -213,12 +256,32 @@ package enum TFLiteImporter {
                 emit(name, .relu, [try activation(n, ins[0])], out)
 
             case .pad:
-                let pads = try constant(n, ins[1]).map { Int($0) }
-                // [[N before, after], [H...], [W...], [C before, after]]: only channels appended.
-                guard pads.count == 8, pads[0..<7].allSatisfy({ $0 == 0 }), pads[7] > 0 else {
-                    throw fail(n, "PAD \(pads) is not supported; only zero channels appended are")
+                let amounts = try constant(n, ins[1])
+                guard amounts.allSatisfy({ $0.isFinite && abs($0) < 1_000_000 }) else { throw fail(n, "PAD amounts \(amounts) are not sizes") }
+                let pads = amounts.map { Int($0) }
+                // [[N before, after], [H...], [W...], [C before, after]]: zero channels appended,
+                // or zero rows and columns (for the convolution that reads them).
+                guard pads.count == 8, pads.allSatisfy({ $0 >= 0 }), pads[0] == 0, pads[1] == 0 else {
+                    throw fail(n, "PAD \(pads) is not supported")
                 }
-                emit(name, .padChannels, [try activation(n, ins[0])], out, attributes: .init(extraChannels: pads[7]))
+                if pads[0..<7].allSatisfy({ $0 == 0 }), pads[7] > 0 {
+                    emit(name, .padChannels, [try activation(n, ins[0])], out, attributes: .init(extraChannels: pads[7]))
+                } else if pads[6] == 0, pads[7] == 0 {
+                    spatialPads[out] = (try activation(n, ins[0]), [pads[2], pads[4], pads[3], pads[5]])
+                } else {
+                    throw fail(n, "PAD \(pads) pads channels and pixels at once, or channels in front; not supported")
+                }
+
+            case .resizeBilinear:
+                // Options: align_corners (2), half_pixel_centers (3); the size is the output's shape.
+                guard outShape.count == 4 else { throw fail(n, "RESIZE_BILINEAR output \(outShape) is not NHWC") }
+                emit(name, .resizeBilinear, [try activation(n, ins[0])], out,
+                     attributes: .init(size: [outShape[1], outShape[2]], alignCorners: try options?.uint8(2) ?? 0 != 0,
+                                       halfPixelCenters: try options?.uint8(3) ?? 0 != 0))
+
+            case .depthToSpace:
+                guard let block = try options?.int32(0), block > 1 else { throw fail(n, "DEPTH_TO_SPACE without a block size") }
+                emit(name, .depthToSpace, [try activation(n, ins[0])], out, attributes: .init(blockSize: Int(block)))
 
             case .maxPool2d:
                 guard let o = options else { throw fail(n, "MAX_POOL_2D without options") }
@@ -236,6 +299,7 @@ package enum TFLiteImporter {
                     throw fail(n, "RESHAPE \(source) → \(outShape) is not supported; only detection heads flattened to [anchors, values] are")
                 }
                 outputHeads["#\(out)"] = [(name, source[3])]
+                outputHeads[infos[out].name] = [(name, source[3])]
 
             case .concatenation:
                 guard let axis = try options?.int32(0), axis == 1 else { throw fail(n, "CONCATENATION is supported along the anchor axis only") }

@@ -63,13 +63,15 @@ struct ModelCommand: ParsableCommand {
             discussion: """
             Writes manifest.json and weights.safetensors into --out, deterministically.
 
-            The bundled face detector was made with:
+            The bundled face detectors were made with:
               pip download --no-deps --only-binary=:all: --python-version 311 \\
                 --platform manylinux_2_17_x86_64 mediapipe==0.10.14
               unzip mediapipe-0.10.14-*.whl 'mediapipe/modules/face_detection/*'
-              veil model import-tflite --preset blazeface-short-range \\
-                --tflite mediapipe/modules/face_detection/face_detection_short_range.tflite \\
-                --out Models/blazeface_short_range
+              veil model import-tflite --preset blazeface-full-range \\
+                --tflite mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite \\
+                --out Models/blazeface_full_range
+            and the same with blazeface-short-range, face_detection_short_range.tflite and
+            Models/blazeface_short_range.
             """
         )
 
@@ -77,15 +79,24 @@ struct ModelCommand: ParsableCommand {
         var tflite: String
         @Option(help: "The folder to write the model into.")
         var out: String
-        @Option(help: "Fill name, licence, preprocessing and detector parameters for a known model: blazeface-short-range.")
+        @Option(help: "Fill name, licence, preprocessing and detector parameters for a known model: blazeface-full-range or blazeface-short-range.")
         var preset: Preset
 
         enum Preset: String, ExpressibleByArgument, CaseIterable {
+            case blazeFaceFullRange = "blazeface-full-range"
             case blazeFaceShortRange = "blazeface-short-range"
+
+            var description: ModelDescription {
+                switch self {
+                case .blazeFaceFullRange: BlazeFacePreset.fullRange
+                case .blazeFaceShortRange: BlazeFacePreset.shortRange
+                }
+            }
         }
 
         func run() throws {
-            let output = try modelStep([tflite]) { try TFLiteImporter.importModel(tflite: tflite, description: BlazeFacePreset.description) }
+            let description = preset.description
+            let output = try modelStep([tflite]) { try TFLiteImporter.importModel(tflite: tflite, description: description) }
             try modelStep([]) { try output.write(to: out) }
             try StandardOutput.line("wrote \(out)/manifest.json and \(out)/\(output.manifest.weights.file) "
                   + "(\(output.manifest.graph.count) nodes, weights sha256 \(output.manifest.weights.sha256))")

@@ -115,7 +115,7 @@ struct ScoreCommand: ParsableCommand {
     @ArgumentParser.Flag(help: "Skip face detection (the `face` flag then comes from metadata only).")
     var noFaces = false
 
-    @Option(help: "Face detection passes: 1 the whole image only (MediaPipe's pipeline, fastest), 2 adds tiles of half the shorter side (default; finds faces down to about 8% of the photo's width), 3 adds quarter tiles.")
+    @Option(help: "Face detection passes: 1 the whole image, with BlazeFace full range (default; finds faces down to about a fifth of the photo's shorter side, most down to a tenth), 2 adds tiles of half the shorter side (down to about 5%, at several times the cost), 3 adds quarter tiles.")
     var faceLevels: Int?
 
     @ArgumentParser.Flag(help: "Also score DICOM objects that are not visible-light captures (CT, MR, US, ...), which are skipped by default: the models were made for photographs.")
@@ -233,7 +233,7 @@ struct ScoreCommand: ParsableCommand {
         let scorer: Scorer
         do {
             scorer = try Scorer(classifier: classifier, faceDetector: faceDetector, policy: activePolicy,
-                                faceLevels: faceLevels ?? 2)
+                                faceLevels: faceLevels ?? 1)
         } catch let error as ScorerConfigurationError {
             throw CommandFailure(error.kind == .nothingToScore ? .usage : .unavailable,
                                  error.reason + (model.map { " (\($0))" } ?? ""))

@@ -290,7 +290,7 @@ struct FailClosedTests {
         #expect(try list().count == first.count)
         // The face suggestion comes from the face detector, not the nudity model.
         let face = try #require(first.first { $0["flag"] as? String == "face" })
-        #expect(face["model"] as? String == "blazeface_short_range", "\(face)")
+        #expect(face["model"] as? String == "blazeface_full_range", "\(face)")
         #expect(first.first { $0["flag"] as? String == "nudity" }?["model"] as? String == "open_nsfw")
         let nudity = try #require(first.first { $0["flag"] as? String == "nudity" && ($0["path"] as? String)?.contains("coins") == true })
         let id = try #require(nudity["suggestionID"] as? Int)

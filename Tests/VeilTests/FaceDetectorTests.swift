@@ -6,15 +6,30 @@ import VeilTensor
 
 /// BlazeFace on Veil's engine against MediaPipe 0.10.14 itself: goldens written by
 /// Tools/reference/blazeface_reference.py (TFLite interpreter for the raw heads, MediaPipe's
-/// face detection solution for detections).
+/// face detection solution for detections), for the short-range model (`faces/`) and the
+/// full-range one, Veil's default (`faces/full_range/`).
 @Suite(.serialized)
 struct FaceDetectorTests {
     static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("faces")
-    nonisolated(unsafe) static let goldens: [String: Any] = {
-        let data = try! Data(contentsOf: directory.appendingPathComponent("detections.json"))
+    nonisolated(unsafe) static let goldens: [String: Any] = json("detections.json")
+    nonisolated(unsafe) static let fullRangeGoldens: [String: Any] = json("full_range/detections.json")
+    static let detector = try! FaceDetector.loadShortRange()
+    static let fullRange = try! FaceDetector.loadDefault()
+
+    enum Range: String, CaseIterable, CustomStringConvertible {
+        case short, full
+        var description: String { rawValue }
+        var detector: FaceDetector { self == .short ? FaceDetectorTests.detector : FaceDetectorTests.fullRange }
+        var goldens: [String: Any] { self == .short ? FaceDetectorTests.goldens : FaceDetectorTests.fullRangeGoldens }
+        /// Where this model's raw-head fixtures are.
+        var folder: String { self == .short ? "" : "full_range/" }
+        var anchors: Int { self == .short ? 896 : 2304 }
+    }
+
+    static func json(_ name: String) -> [String: Any] {
+        let data = try! Data(contentsOf: directory.appendingPathComponent(name))
         return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }()
-    static let detector = try! FaceDetector.loadDefault()
+    }
 
     static func floats(_ name: String) throws -> [Float] {
         let data = try Data(contentsOf: directory.appendingPathComponent(name))
@@ -34,12 +49,13 @@ struct FaceDetectorTests {
     }
 
     /// The network alone: identical input tensors, heads compared anchor by anchor.
-    @Test(arguments: ["astronaut-face", "uniform-noise"])
-    func headsMatchTheTFLiteInterpreter(name: String) throws {
-        let input = try Self.floats("\(name).input.f32")
-        let (boxes, logits) = try Self.detector.rawAnchors(input)
-        let refBoxes = try Self.floats("\(name).regressors.f32"), refLogits = try Self.floats("\(name).classificators.f32")
-        #expect(boxes.count == 896 && logits.count == 896)
+    @Test(arguments: Range.allCases, ["astronaut-face", "uniform-noise"])
+    func headsMatchTheTFLiteInterpreter(range: Range, name: String) throws {
+        let input = try Self.floats("\(range.folder)\(name).input.f32")
+        let (boxes, logits) = try range.detector.rawAnchors(input)
+        let refBoxes = try Self.floats("\(range.folder)\(name).regressors.f32")
+        let refLogits = try Self.floats("\(range.folder)\(name).classificators.f32")
+        #expect(boxes.count == range.anchors && logits.count == range.anchors)
         let boxDiff = zip(boxes.flatMap { $0 }, refBoxes).map { abs($0 - $1) }.max()!
         let logitDiff = zip(logits, refLogits).map { abs($0 - $1) }.max()!
         #expect(boxDiff <= 2e-3, "largest box value difference \(boxDiff)")
@@ -49,12 +65,13 @@ struct FaceDetectorTests {
     /// Same count, IoU ≥ 0.9, score within 1e-3 of MediaPipe's, keypoints within 2% of the
     /// face's width: on images at the model's input size, and on larger and non-square
     /// images that both sides letterbox (boxes projected back to the image's pixels).
-    @Test func detectionsMatchMediaPipe() throws {
-        let images = Self.goldens["images"] as! [String: Any]
+    @Test(arguments: Range.allCases)
+    func detectionsMatchMediaPipe(range: Range) throws {
+        let images = range.goldens["images"] as! [String: Any]
         for (name, entry) in images.sorted(by: { $0.key < $1.key }) {
             let expected = Self.faces(entry)
             let resampled = (entry as! [String: Any])["resampled"] as! Bool
-            let found = try Self.detector.detect(in: Self.image(name))
+            let found = try range.detector.detect(in: Self.image((entry as! [String: Any])["file"] as? String ?? name))
             try #require(found.count == expected.count, "\(name): \(found.count) faces, MediaPipe \(expected.count)")
             for (f, e) in zip(found.sorted { $0.score > $1.score }, expected.sorted { $0.score > $1.score }) {
                 #expect(f.iou(e) >= 0.9, "\(name): IoU \(f.iou(e))")

@@ -15,6 +15,10 @@ Two kinds of reference:
   size, so that both sides feed the network identical pixels and the comparison measures
   the network and MediaPipe's post-processing, not two resamplers; larger images are listed
   under `resampled` and compared more loosely.
+- full_range/: the same for the full-range model (face_detection_full_range_sparse.tflite,
+  model_selection=1, min_detection_confidence 0.6 as MediaPipe's full-range graph sets it),
+  on 192x192 crops, the letterboxed images above, and an 800x600 frame holding the
+  astronaut's face crop at 200 and 100 pixels (25% and 12.5% of its width).
 - lfw.json: for scikit-image's lfw_subset (100 faces, then 100 non-faces, 25x25 grey), each
   crop enlarged 5x by pixel repetition and centred on a black 128x128 frame (Veil builds the
   same frame from the same bytes), MediaPipe's detections: recall and false positives.
@@ -27,11 +31,14 @@ from skimage import data
 from ai_edge_litert.interpreter import Interpreter
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "VeilTests", "Fixtures", "faces")
-MODEL = os.path.join(os.path.dirname(mp.__file__), "modules", "face_detection", "face_detection_short_range.tflite")
+MODELS = os.path.join(os.path.dirname(mp.__file__), "modules", "face_detection")
+MODEL = os.path.join(MODELS, "face_detection_short_range.tflite")
+FULL_RANGE_MODEL = os.path.join(MODELS, "face_detection_full_range_sparse.tflite")
 
 
-def mediapipe_faces(rgb):
-    with mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5) as detector:
+def mediapipe_faces(rgb, full_range=False):
+    options = dict(model_selection=1, min_detection_confidence=0.6) if full_range else dict(model_selection=0, min_detection_confidence=0.5)
+    with mp.solutions.face_detection.FaceDetection(**options) as detector:
         result = detector.process(rgb)
     h, w = rgb.shape[:2]
     faces = []
@@ -52,6 +59,59 @@ def lfw_frame(crop):
     frame = np.zeros((128, 128), np.uint8)
     frame[1:126, 1:126] = big
     return np.repeat(frame[..., None], 3, axis=-1)
+
+
+def raw_heads(model, tensors, out):
+    """The network alone: each (H, W, 3) tensor in, both heads out, written as float32 files."""
+    interpreter = Interpreter(model_path=model)
+    interpreter.allocate_tensors()
+    inp = interpreter.get_input_details()[0]
+    outputs = interpreter.get_output_details()
+    # Boxes are [1, anchors, 16], scores [1, anchors, 1], whatever the graph calls them.
+    heads = {"regressors": next(d for d in outputs if d["shape"][-1] == 16),
+             "classificators": next(d for d in outputs if d["shape"][-1] == 1)}
+    raw = {}
+    for name, nhwc in tensors.items():
+        interpreter.set_tensor(inp["index"], nhwc[None])
+        interpreter.invoke()
+        np.ascontiguousarray(nhwc.transpose(2, 0, 1)).astype("<f4").tofile(os.path.join(out, f"{name}.input.f32"))
+        for key, detail in heads.items():
+            interpreter.get_tensor(detail["index"])[0].astype("<f4").tofile(os.path.join(out, f"{name}.{key}.f32"))
+        raw[name] = {"input": f"{name}.input.f32", "regressors": f"{name}.regressors.f32",
+                     "classificators": f"{name}.classificators.f32"}
+    return raw
+
+
+def full_range(astronaut, resampled):
+    out = os.path.join(OUT, "full_range")
+    os.makedirs(out, exist_ok=True)
+    images = {
+        "astronaut-face-192": np.asarray(Image.fromarray(astronaut[20:260, 120:360]).resize((192, 192), Image.BILINEAR)),
+        "astronaut-head-192": np.asarray(Image.fromarray(astronaut[0:360, 60:420]).resize((192, 192), Image.BILINEAR)),
+        "coffee-192": np.asarray(Image.fromarray(data.coffee()).resize((192, 192), Image.BILINEAR)),
+    }
+    # Two faces far from the camera: a smooth background, the face crop at 128 and 64 px.
+    y, x = np.mgrid[0:600, 0:800]
+    frame = np.stack([60 + x // 8, 70 + y // 8, np.full_like(x, 90)], axis=-1).astype(np.uint8)
+    face = Image.fromarray(astronaut[20:260, 120:360])
+    frame[100:300, 500:700] = np.asarray(face.resize((200, 200), Image.BILINEAR))
+    frame[380:480, 150:250] = np.asarray(face.resize((100, 100), Image.BILINEAR))
+    images["distant-faces-800"] = frame
+    detections = {}
+    for name, rgb in images.items():
+        Image.fromarray(rgb).save(os.path.join(out, name + ".png"))
+        detections[name] = {"faces": mediapipe_faces(rgb, full_range=True), "resampled": not name.endswith("-192"), "file": f"full_range/{name}"}
+    for name, rgb in resampled.items():
+        detections[name] = {"faces": mediapipe_faces(rgb, full_range=True), "resampled": True, "file": name}
+    rng = np.random.default_rng(7)
+    raw = raw_heads(FULL_RANGE_MODEL, {
+        "astronaut-face": images["astronaut-face-192"].astype(np.float32) / 127.5 - 1,
+        "uniform-noise": rng.uniform(-1, 1, (192, 192, 3)).astype(np.float32),
+    }, out)
+    with open(os.path.join(out, "detections.json"), "w") as f:
+        json.dump({"mediapipe": mp.__version__, "images": detections, "raw": raw}, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("full range", json.dumps({k: len(v["faces"]) for k, v in detections.items()}))
 
 
 def main():
@@ -75,24 +135,11 @@ def main():
         detections[name] = {"faces": mediapipe_faces(rgb), "resampled": name in resampled}
 
     # The network alone, on identical input tensors.
-    interpreter = Interpreter(model_path=MODEL)
-    interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]
-    outs = {d["name"]: d for d in interpreter.get_output_details()}
     rng = np.random.default_rng(7)
-    tensors = {
+    raw = raw_heads(MODEL, {
         "astronaut-face": images["astronaut-face-128"].astype(np.float32) / 127.5 - 1,
         "uniform-noise": rng.uniform(-1, 1, (128, 128, 3)).astype(np.float32),
-    }
-    raw = {}
-    for name, nhwc in tensors.items():
-        interpreter.set_tensor(inp["index"], nhwc[None])
-        interpreter.invoke()
-        np.ascontiguousarray(nhwc.transpose(2, 0, 1)).astype("<f4").tofile(os.path.join(OUT, f"{name}.input.f32"))
-        for key in ("regressors", "classificators"):
-            interpreter.get_tensor(outs[key]["index"])[0].astype("<f4").tofile(os.path.join(OUT, f"{name}.{key}.f32"))
-        raw[name] = {"input": f"{name}.input.f32", "regressors": f"{name}.regressors.f32",
-                     "classificators": f"{name}.classificators.f32"}
+    }, OUT)
 
     # lfw_subset: faces first, then non-faces.
     lfw = data.lfw_subset()
@@ -108,6 +155,7 @@ def main():
         f.write("\n")
     print(json.dumps({k: len(v["faces"]) for k, v in detections.items()}), "lfw recall", lfw_result["recall"],
           "false-positive images", lfw_result["false_positive_images"])
+    full_range(astronaut, resampled)
 
 
 if __name__ == "__main__":

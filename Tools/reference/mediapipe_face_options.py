@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Prints the face-detection calculator options that ship inside the mediapipe wheel.
 
-MediaPipe compiles its face detection graphs (face_detection.pbtxt and its short-range
-subgraph) into _framework_bindings.so as serialized CalculatorGraphConfig protos. This tool
+MediaPipe compiles its face detection graphs (face_detection.pbtxt and its short-range and
+full-range subgraphs) into _framework_bindings.so as serialized CalculatorGraphConfig protos. This tool
 finds the SsdAnchorsCalculator, TensorsToDetectionsCalculator, NonMaxSuppressionCalculator
-and FaceDetectionShortRange nodes in that binary, decodes their options with the wheel's own
-protobuf classes, and prints them. Veil's BlazeFace preset (Sources/VeilImport/
-BlazeFacePreset.swift) copies these values; run this to check them.
+and FaceDetectionShortRange (or FullRange) nodes in that binary, decodes their options with the
+wheel's own protobuf classes, and prints them. Veil's BlazeFace presets (Sources/VeilImport/
+BlazeFacePreset.swift) copy these values; run this to check them.
 
 Usage (in a venv with the wheel installed: pip install mediapipe==0.10.14):
-    python Tools/reference/mediapipe_face_options.py
+    python Tools/reference/mediapipe_face_options.py            # short range
+    python Tools/reference/mediapipe_face_options.py full-range
 """
-import glob, os
+import glob, os, sys
 import mediapipe
 from google.protobuf import text_format
 from mediapipe.framework import calculator_pb2
@@ -52,22 +53,24 @@ def main():
     root = os.path.dirname(mediapipe.__file__)
     so = glob.glob(os.path.join(root, "python", "_framework_bindings*.so"))[0]
     data = open(so, "rb").read()
-    # The FaceDetection graph follows the mention of the short-range model file. Values the
-    # subgraph binds from its own options (num_layers, strides, scales, thresholds) appear
-    # in the FaceDetectionShortRange options printed last.
-    start = data.find(b"mediapipe/modules/face_detection/face_detection_short_range.tflite")
+    # The FaceDetection graph follows the mention of the model file. Values the subgraph
+    # binds from its own options (num_layers, strides, scales, thresholds) appear in the
+    # FaceDetectionOptions printed last.
+    full = sys.argv[1:] == ["full-range"]
+    model = "face_detection_full_range_sparse.tflite" if full else "face_detection_short_range.tflite"
+    start = data.find(b"mediapipe/modules/face_detection/" + model.encode())
     for calculator in [b"ImageToTensorCalculator", b"SsdAnchorsCalculator", b"TensorsToDetectionsCalculator", b"NonMaxSuppressionCalculator"]:
         at = data.find(calculator, start)
         for number, payload in node_fields(data, at, calculator):
             if number == 7:  # Node.options: CalculatorOptions with the calculator's extension
                 options = calculator_pb2.CalculatorOptions.FromString(payload)
                 print(f"# {calculator.decode()}\n{text_format.MessageToString(options)}")
-    # The short-range subgraph's FaceDetectionOptions (model, tensor size, anchors, threshold).
+    # The subgraph's FaceDetectionOptions (model, tensor size, anchors, threshold).
     at = data.find(b"type.googleapis.com/mediapipe.FaceDetectionOptions", start - 400)
     blob_at = data.find(b"\x12", at + len(b"type.googleapis.com/mediapipe.FaceDetectionOptions"))
     length, value_at = varint(data, blob_at + 1)
     options = face_detection_pb2.FaceDetectionOptions.FromString(data[value_at:value_at + length])
-    print(f"# FaceDetectionShortRange: FaceDetectionOptions\n{text_format.MessageToString(options)}")
+    print(f"# FaceDetection{'FullRange' if full else 'ShortRange'}: FaceDetectionOptions\n{text_format.MessageToString(options)}")
 
 
 if __name__ == "__main__":
