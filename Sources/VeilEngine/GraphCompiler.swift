@@ -232,15 +232,15 @@ struct GraphCompiler {
                 new = Pending(name: node.name, kind: .reshape(shape[0], shape[1], shape[2]), inputs: node.inputs, output: node.output)
 
             case .resizeBilinear:
-                guard let size = a.size, size.count == 2, size.allSatisfy({ $0 > 0 }) else {
-                    throw fail(node, "needs a 'size' attribute of two positive sizes (height, width)")
+                guard let size = a.size, size.count == 2, size.allSatisfy({ (1...16384).contains($0) }) else {
+                    throw fail(node, "needs a 'size' attribute of two sizes from 1 to 16384 (height, width)")
                 }
                 new = Pending(name: node.name, kind: .resizeBilinear(height: size[0], width: size[1], alignCorners: a.alignCorners ?? false,
                                                                      halfPixelCenters: a.halfPixelCenters ?? false),
                               inputs: node.inputs, output: node.output)
 
             case .depthToSpace:
-                guard let block = a.blockSize, block > 0 else { throw fail(node, "needs a positive 'blockSize'") }
+                guard let block = a.blockSize, (1...64).contains(block) else { throw fail(node, "needs a 'blockSize' from 1 to 64") }
                 guard inChannels % (block * block) == 0 else {
                     throw fail(node, "has \(inChannels) channels, not a multiple of \(block * block) (blockSize squared)")
                 }

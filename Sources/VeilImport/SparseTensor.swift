@@ -24,22 +24,28 @@ struct SparseTensor {
 
     /// Reads the SparsityParameters table for a tensor of dense `shape`.
     init(_ table: FlatBuffer.Table, shape: [Int]) throws {
-        self.shape = shape
-        traversalOrder = try table.int32Vector(0).map(Int.init)
-        blockMap = try table.int32Vector(1).map(Int.init)
-        levels = try table.tableVector(2).map { level in
-            if try level.uint8(0) == 0 {
-                let size = Int(try level.int32(1))
-                guard size > 0, size <= 1 << 20 else { throw Damage("a dense level has size \(size)") }
-                return .dense(size: size)
-            }
+        let levels = try table.tableVector(2).map { level -> Level in
+            let format = try level.uint8(0)
+            if format == 0 { return .dense(size: Int(try level.int32(1))) }
+            guard format == 1 else { throw Damage("level format \(format) is neither dense (0) nor CSR (1)") }
             return .compressed(segments: try Self.indexVector(level, type: 2, value: 3),
                                indices: try Self.indexVector(level, type: 4, value: 5))
         }
+        try self.init(shape: shape, traversalOrder: try table.int32Vector(0).map(Int.init),
+                      blockMap: try table.int32Vector(1).map(Int.init), levels: levels)
+    }
+
+    /// Checks that the parts describe a `shape` tensor TFLite could have written.
+    init(shape: [Int], traversalOrder: [Int], blockMap: [Int], levels: [Level]) throws {
+        self.shape = shape
+        self.traversalOrder = traversalOrder
+        self.blockMap = blockMap
+        self.levels = levels
         let rank = shape.count
+        for case .dense(let size) in levels where size <= 0 || size > 1 << 20 { throw Damage("a dense level has size \(size)") }
         guard shape.allSatisfy({ $0 > 0 }), levels.count == traversalOrder.count, traversalOrder.count == rank + blockMap.count,
               Set(traversalOrder) == Set(0..<traversalOrder.count), Set(traversalOrder.prefix(rank)) == Set(0..<rank),
-              blockMap.allSatisfy({ (0..<rank).contains($0) }) else {
+              blockMap.allSatisfy({ (0..<rank).contains($0) }), zip(blockMap, blockMap.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw Damage("its traversal order \(traversalOrder), block map \(blockMap) and \(levels.count) levels do not describe a \(shape) tensor")
         }
     }
@@ -65,10 +71,11 @@ struct SparseTensor {
         let rank = shape.count
         let count = shape.reduce(1, *)  // bounded: the importer refuses shapes over 2^28 values
         var dense = [Float](repeating: 0, count: count)
-        // Block sizes are the dense sizes of the block levels.
-        let blockSizes = try (rank..<levels.count).map { level -> Int in
-            guard case .dense(let size) = levels[level], size > 0 else { throw Damage("block level \(level) is not dense") }
-            return size
+        // Block b's size is the dense size of the level that walks dimension rank + b.
+        var blockSizes = [Int](repeating: 0, count: blockMap.count)
+        for level in rank..<levels.count {
+            guard case .dense(let size) = levels[level] else { throw Damage("block level \(level) is not dense") }
+            blockSizes[traversalOrder[level] - rank] = size
         }
         var coordinates = [Int](repeating: 0, count: levels.count)
         var next = 0
@@ -79,11 +86,15 @@ struct SparseTensor {
             for level in rank..<levels.count {
                 let block = traversalOrder[level] - rank
                 guard block >= 0, block < blockMap.count else { throw Damage("traversal order names block \(block), which the block map lacks") }
+                // Each dimension is blocked at most once (the block map ascends), so this stays
+                // below 2^31 · 2^20; the bound below catches what does not fit.
                 index[blockMap[block]] = index[blockMap[block]] * blockSizes[block] + coordinates[level]
             }
             var flat = 0
             for d in 0..<rank {
-                guard index[d] < shape[d] else { throw Damage("a stored value lies at index \(index[d]) of dimension \(d), which has \(shape[d])") }
+                guard index[d] >= 0, index[d] < shape[d] else {
+                    throw Damage("a stored value lies at index \(index[d]) of dimension \(d), which has \(shape[d])")
+                }
                 flat = flat * shape[d] + index[d]
             }
             guard next < stored.count else { throw Damage("the metadata lists more values than the \(stored.count) stored") }
@@ -95,9 +106,12 @@ struct SparseTensor {
             guard level < levels.count else { return try place() }
             switch levels[level] {
             case .dense(let size):
+                // A level cannot have more positions than the tensor has values (at most 2^28).
+                let (first, overflow) = parent.multipliedReportingOverflow(by: size)
+                guard !overflow, first < count else { throw Damage("level \(level) has more positions than the tensor has values") }
                 for i in 0..<size {
                     coordinates[level] = i
-                    try walk(level + 1, parent: parent * size + i)
+                    try walk(level + 1, parent: first + i)
                 }
             case let .compressed(segments, indices):
                 guard parent + 1 < segments.count else { throw Damage("level \(level) has no segment for position \(parent)") }

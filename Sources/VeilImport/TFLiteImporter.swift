@@ -157,13 +157,15 @@ package enum TFLiteImporter {
                     throw fail(n, "builtin operator \(opcode < codes.count ? codes[opcode] : -1) is not supported")
                 }
                 let ins = try op.int32Vector(1).map(Int.init), outs = try op.int32Vector(2).map(Int.init)
-                guard outs.count == 1, let out = outs.first, out >= 0, out < infos.count,
-                      ins.allSatisfy({ $0 < infos.count }) else { throw fail(n, "has bad tensor indices") }
+                // -1 marks an absent optional input (a convolution's bias); the first input must be there.
+                guard outs.count == 1, let out = outs.first, out >= 0, out < infos.count, let first = ins.first, first >= 0,
+                      ins.allSatisfy({ $0 >= -1 && $0 < infos.count }) else { throw fail(n, "has bad tensor indices") }
                 try convert(n, kind, ins, out, options: try op.table(4))
             }
         }
 
         func activation(_ n: Int, _ index: Int) throws -> String {
+            guard index >= 0 else { throw fail(n, "lacks an input it needs") }
             if spatialPads[index] != nil {
                 throw fail(n, "reads tensor '\(infos[index].name)', zero-padded in rows or columns; only a convolution may read such a tensor")
             }
@@ -172,6 +174,7 @@ package enum TFLiteImporter {
         }
 
         func constant(_ n: Int, _ index: Int) throws -> [Float] {
+            guard index >= 0 else { throw fail(n, "lacks a constant input it needs") }
             guard let values = constants[index] else { throw fail(n, "needs constant tensor '\(infos[index].name)'") }
             return values
         }
@@ -211,13 +214,19 @@ package enum TFLiteImporter {
 
         mutating func convert(_ n: Int, _ kind: Op, _ ins: [Int], _ out: Int, options: FlatBuffer.Table?) throws {
             let name = infos[out].name, outShape = infos[out].shape
+            // Every operator here but the weight conversions and the head flattening works on NHWC images.
+            if ![.reshape, .concatenation, .dequantize, .densify].contains(kind) {
+                guard outShape.count == 4, infos[ins[0]].shape.count == 4 else {
+                    throw fail(n, "\(kind) on tensors of shape \(infos[ins[0]].shape) → \(outShape); NHWC images expected")
+                }
+            }
             switch kind {
             case .dequantize, .densify:
                 // Weights only: float16 widened, sparse expanded, both when the file was read.
                 constants[out] = try constant(n, ins[0])
 
             case .conv2d, .depthwiseConv2d:
-                guard ins.count >= 2, let o = options else { throw fail(n, "convolution without weights or options") }
+                guard ins.count >= 2, ins[1] >= 0, let o = options else { throw fail(n, "convolution without weights or options") }
                 let depthwise = kind == .depthwiseConv2d
                 // Options: padding, stride_w, stride_h, then (depthwise) depth_multiplier, activation.
                 let stride = [Int(try o.int32(2, default: 1)), Int(try o.int32(1, default: 1))]
@@ -256,6 +265,7 @@ package enum TFLiteImporter {
                 emit(name, .relu, [try activation(n, ins[0])], out)
 
             case .pad:
+                guard ins.count == 2 else { throw fail(n, "PAD needs its input and the amounts") }
                 let amounts = try constant(n, ins[1])
                 guard amounts.allSatisfy({ $0.isFinite && abs($0) < 1_000_000 }) else { throw fail(n, "PAD amounts \(amounts) are not sizes") }
                 let pads = amounts.map { Int($0) }
@@ -274,10 +284,13 @@ package enum TFLiteImporter {
 
             case .resizeBilinear:
                 // Options: align_corners (2), half_pixel_centers (3); the size is the output's shape.
-                guard outShape.count == 4 else { throw fail(n, "RESIZE_BILINEAR output \(outShape) is not NHWC") }
+                let alignCorners = try options?.uint8(2) ?? 0 != 0, halfPixelCenters = try options?.uint8(3) ?? 0 != 0
+                guard !(alignCorners && halfPixelCenters) else { throw fail(n, "RESIZE_BILINEAR with aligned corners and half-pixel centres") }
+                guard outShape[0] == infos[ins[0]].shape[0], outShape[3] == infos[ins[0]].shape[3] else {
+                    throw fail(n, "RESIZE_BILINEAR \(infos[ins[0]].shape) → \(outShape) changes more than rows and columns")
+                }
                 emit(name, .resizeBilinear, [try activation(n, ins[0])], out,
-                     attributes: .init(size: [outShape[1], outShape[2]], alignCorners: try options?.uint8(2) ?? 0 != 0,
-                                       halfPixelCenters: try options?.uint8(3) ?? 0 != 0))
+                     attributes: .init(size: [outShape[1], outShape[2]], alignCorners: alignCorners, halfPixelCenters: halfPixelCenters))
 
             case .depthToSpace:
                 guard let block = try options?.int32(0), block > 1 else { throw fail(n, "DEPTH_TO_SPACE without a block size") }
