@@ -14,7 +14,7 @@ public enum BundledModels {
     public static var blazeFaceManifestPath: String { manifestPath("blazeface_full_range") }
 
     /// The manifest of MediaPipe's BlazeFace short-range detector, made for faces close to
-    /// the camera; Veil runs it over tiles when asked to look for very small faces.
+    /// the camera, cheaper per pass; `FaceDetector.loadShortRange` loads it.
     public static var blazeFaceShortRangeManifestPath: String { manifestPath("blazeface_short_range") }
 
     static func manifestPath(_ folder: String) -> String {

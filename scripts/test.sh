@@ -17,7 +17,7 @@ grep -q '^Samples/images/astronaut.jpg: review pending; face ' <<<"$example"
 grep -q '^Tests/VeilDICOMTests/Fixtures/evidence.dcm frame 1 of 1: review restricted;' <<<"$example"
 # The API documentation builds, with DocC warnings (broken links) as errors.
 bash scripts/docs.sh
-# One OpenBLAS thread under the tests' own Runtime threads, as the README advises embedders;
+# One OpenBLAS thread under the tests' own Runtime threads, so that the two never oversubscribe;
 # the veil binaries the tests start set this up themselves (ProcessTuningTests checks it).
 OPENBLAS_NUM_THREADS=1 swift test -c release -Xswiftc -enable-testing --skip-build
 # Once more on the portable kernels, which this CPU would otherwise never run: the kernels,

@@ -49,8 +49,9 @@ public struct FaceDetection: Sendable, Hashable, Encodable {
 ///
 /// ``detect(in:)`` is MediaPipe's own pipeline (the whole image letterboxed into the model's
 /// input). The default, BlazeFace full range (192×192), finds faces down to about a fifth of
-/// the image's shorter side in that one pass, most down to a tenth. For smaller faces ``faces(in:levels:)`` also runs the
-/// model over a pyramid of overlapping square tiles and merges the results.
+/// the image's shorter side in that one pass, most down to a tenth. For smaller faces,
+/// ``faces(in:levels:)`` also runs the model over a pyramid of overlapping square tiles and
+/// merges the results.
 ///
 /// Immutable and `Sendable`; load once and share.
 public final class FaceDetector: Sendable {

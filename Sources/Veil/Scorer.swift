@@ -133,9 +133,8 @@ public final class Scorer: Sendable {
     public let policy: Policy
     /// Face detection passes: 1 is the whole image only (MediaPipe's own pipeline; the
     /// default, full-range detector finds faces down to about a fifth of the image's shorter
-    /// side, most down to a tenth),
-    /// 2 adds tiles of half the shorter side, 3 also quarter tiles, for smaller faces (see
-    /// ``FaceDetector/faces(in:levels:)``).
+    /// side, most down to a tenth), 2 adds tiles of half the shorter side, 3 also quarter
+    /// tiles, for smaller faces (see ``FaceDetector/faces(in:levels:)``).
     public let faceLevels: Int
     /// Whether DICOM objects that are not visible-light captures are scored too (by default
     /// they are assessed on their metadata only, as `veil score` does without
