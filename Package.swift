@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor", "VeilTestSupport"]),
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilFittingTests", dependencies: ["VeilFitting"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor"]),
+        .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor", "VeilTestSupport"]),
         .testTarget(name: "VeilCLITests", dependencies: ["veil", "Veil", "VeilImage", "VeilTestSupport"]),
         .testTarget(name: "VeilVocabularyTests", dependencies: ["VeilVocabulary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilPolicyTests", dependencies: ["VeilPolicy"], resources: [.copy("Fixtures")]),

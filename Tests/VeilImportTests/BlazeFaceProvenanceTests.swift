@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VeilTestSupport
 @testable import VeilEngine
 @testable import VeilImport
 
@@ -60,7 +61,7 @@ struct BlazeFaceProvenanceTests {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try #require(Self.fullRangeModelFile))))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-corrupt-\(UUID()).tflite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var generator = SplitMix64(seed: 20)
+        var generator = TestRandom(seed: 20)  // the same bytes damaged on every run
         var refused = 0
         for _ in 0..<40 {
             var bytes = original
@@ -100,18 +101,5 @@ struct BlazeFaceProvenanceTests {
         } catch let error as ImportError {
             #expect(error.file == path)
         }
-    }
-}
-
-/// A seeded generator, so that the corruption test damages the same bytes on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
