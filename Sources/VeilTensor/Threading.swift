@@ -1,14 +1,17 @@
 import Dispatch
 import Foundation
+#if os(Linux)
+import Synchronization
+#endif
 import COpenBLAS
 
 /// How many threads Veil's compute may use: a value the embedder creates once and hands to
 /// the loaders, never a process-wide setting.
 ///
-/// Every layer is split into blocks that these threads take whole; each block's matrix
-/// product is one OpenBLAS call. OpenBLAS's own thread count is process-wide and Veil
-/// leaves it alone, so each of Veil's threads may start that many more; ``automatic`` takes
-/// this into account. For the best speed give OpenBLAS one thread (`OPENBLAS_NUM_THREADS=1`
+/// Every layer is split into blocks that these threads take whole, on Veil's own kernels.
+/// OpenBLAS, which Veil still calls outside the forward pass, has a process-wide thread count
+/// that Veil leaves alone, so each of Veil's threads may start that many more; ``automatic``
+/// takes this into account. For the best speed give OpenBLAS one thread (`OPENBLAS_NUM_THREADS=1`
 /// in the service's environment) and Veil all the cores.
 public struct Runtime: Sendable, Hashable, CustomStringConvertible {
     /// Veil's worker threads for one forward pass, from 1 to ``maximumThreads``.
@@ -53,17 +56,134 @@ public struct Runtime: Sendable, Hashable, CustomStringConvertible {
             return
         }
         // Contiguous chunks, one per thread, keep each thread's memory traffic local.
-        // Callers write disjoint parts of a buffer per index, and concurrentPerform returns
-        // only when every iteration has finished, so sharing `body` across threads is sound
-        // even though Swift cannot prove it.
+        // Callers write disjoint parts of a buffer per index, and both ways below return only
+        // when every chunk has finished, so sharing `body` across threads is sound even
+        // though Swift cannot prove it.
         withoutActuallyEscaping(body) { body in
             let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let chunk: @Sendable (Int) -> Void = { t in
                 let start = iterations * t / threads, end = iterations * (t + 1) / threads
                 for i in start..<end { shared.value(i) }
             }
+            if !WorkerPool.shared.run(parts: threads, chunk) {
+                DispatchQueue.concurrentPerform(iterations: threads, execute: chunk)
+            }
         }
     }
+}
+
+/// Threads kept for the kernels' parallel loops, which wait for the next loop by spinning
+/// briefly before they sleep.
+///
+/// A forward pass is a chain of short loops: at batch 1 most layers take 0.1–0.5 ms. Dispatch's
+/// `concurrentPerform` on Linux often woke its second thread only after the caller had done
+/// both halves of such a loop (measured: two 170 µs halves took 343 µs), so batch-1 passes
+/// hardly used the second core. Here the workers are already awake when the next layer
+/// starts. One loop runs at a time; a second caller, or a loop nested in a loop, gets `false`
+/// from ``run(parts:_:)`` and takes Dispatch instead. Elsewhere than Linux, Dispatch does
+/// this well, and the pool declines every loop.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    #if os(Linux)
+    /// The most workers the pool starts; wider loops take Dispatch.
+    static let capacity = 63
+
+    /// How long a waiting thread keeps checking before it sleeps: longer than the gap
+    /// between two layers, short enough that an idle pool soon stops taking CPU from the
+    /// decoding threads beside it.
+    static let spin = Duration.microseconds(200)
+
+    /// Bumped for every loop; a worker runs a loop when it sees a number it has not.
+    private let generation = Atomic<Int>(0)
+    /// Workers that have not yet answered the current loop.
+    private let unfinished = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    /// Where sleeping threads wait; taken only to sleep and to wake them.
+    private let condition = NSCondition()
+    // Written by the loop's caller before it bumps `generation`, read by workers after they
+    // see the bump: the atomic's release and acquire order them.
+    private var job: (@Sendable (Int) -> Void)?
+    private var parts = 0
+    private var workers = 0
+    #endif
+
+    /// Runs `chunk(0)` on the calling thread and `chunk(1)` … `chunk(parts - 1)` on the
+    /// pool's workers, and returns when all have finished; returns `false`, having run
+    /// nothing, when the pool is busy or `parts` is beyond its capacity.
+    func run(parts: Int, _ chunk: @escaping @Sendable (Int) -> Void) -> Bool {
+        #if os(Linux)
+        guard parts - 1 <= Self.capacity,
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        while workers < parts - 1 {
+            workers += 1
+            // Workers hold the pool for as long as the process runs.
+            let thread = Thread { [self, index = workers] in self.work(index: index) }
+            thread.name = "veil-compute"
+            thread.start()
+        }
+        job = chunk
+        self.parts = parts
+        // Every worker answers every loop, those without a chunk too: then none can still be
+        // reading `job` or `parts` when the next loop overwrites them.
+        unfinished.store(workers, ordering: .relaxed)
+        generation.add(1, ordering: .releasing)
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+
+        chunk(0)
+
+        wait { $0.unfinished.load(ordering: .acquiring) == 0 }
+        job = nil
+        busy.store(false, ordering: .releasing)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    #if os(Linux)
+    /// Worker `index` runs chunk `index` of every loop that has that many parts.
+    private func work(index: Int) {
+        var seen = 0
+        while true {
+            wait { $0.generation.load(ordering: .acquiring) != seen }
+            seen = generation.load(ordering: .acquiring)
+            if index < parts, let job { job(index) }
+            if unfinished.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                condition.lock()
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Returns once `ready` holds: checks it for ``spin``, then sleeps until a broadcast.
+    /// Whoever makes `ready` true broadcasts after doing so, under the lock, so a thread
+    /// that checked under the lock and went to sleep cannot miss it.
+    private func wait(until ready: (WorkerPool) -> Bool) {
+        let clock = ContinuousClock(), start = clock.now
+        var checks = 0, yielding = false
+        while !ready(self) {
+            checks += 1
+            // After a short pure spin, offer the core to any other runnable thread between
+            // checks: the decoders of `veil score`, or, when the machine is oversubscribed,
+            // the very thread this one waits for. With none, the call returns at once.
+            if yielding { sched_yield() }
+            if checks & 63 == 0 {
+                let waited = clock.now - start
+                yielding = waited >= Self.spin / 4
+                if waited >= Self.spin {
+                    condition.lock()
+                    while !ready(self) { condition.wait() }
+                    condition.unlock()
+                    return
+                }
+            }
+        }
+    }
+    #endif
 }
 
 private enum ComputeScope {

@@ -62,3 +62,64 @@ struct RuntimeTests {
         #expect(BLASDiagnostics.bestCore(for: ["sse3", "ssse3"]) == nil)
     }
 }
+
+/// `parallelFor` runs every index exactly once, whichever way it gets its threads: the
+/// compute pool, or Dispatch when the pool is taken (a loop inside a loop, two callers).
+struct ParallelForTests {
+    /// Counts of each index over many loops of changing widths; a chunk run twice or
+    /// skipped, or a worker reading the next loop's job, would show as a count off by one.
+    @Test(arguments: [2, 3, 5])
+    func everyIndexRunsOnceInEveryLoop(threads: Int) {
+        let iterations = 37, loops = 400
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: iterations)
+        counts.initialize(repeating: 0, count: iterations)
+        defer { counts.deallocate() }
+        let shared = UncheckedSendable(counts)
+        for loop in 0..<loops {
+            // Narrower and wider loops in turn: workers without a chunk still answer.
+            let runtime = Runtime(threads: loop % 2 == 0 ? threads : 2)
+            runtime.parallelFor(iterations) { i in shared.value[i] += 1 }
+        }
+        #expect((0..<iterations).allSatisfy { counts[$0] == loops }, "\((0..<iterations).map { counts[$0] })")
+    }
+
+    /// A loop inside a loop, and loops from two threads at once, finish with every index.
+    @Test func nestedAndConcurrentLoopsComplete() {
+        let total = LockedValue(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            for _ in 0..<50 {
+                Runtime(threads: 2).parallelFor(4) { _ in
+                    Runtime(threads: 2).parallelFor(3) { _ in total.withLock { $0 += 1 } }
+                }
+            }
+        }
+        #expect(total.withLock { $0 } == 2 * 50 * 4 * 3)
+    }
+
+    #if os(Linux)
+    /// The pool's reason to exist: the second chunk of a short loop runs on a second thread
+    /// instead of waiting for the caller to finish the first.
+    @Test func poolRunsChunksOnTheirOwnThreads() {
+        let pool = WorkerPool()
+        for _ in 0..<20 {
+            let threads = LockedValue(Set<UInt>())
+            let ran = pool.run(parts: 3) { _ in
+                threads.withLock { _ = $0.insert(pthread_self()) }
+                // Long enough that one thread running two chunks would be seen.
+                let start = ContinuousClock.now
+                while ContinuousClock.now - start < .microseconds(200) {}
+            }
+            #expect(ran, "an idle pool takes the loop")
+            #expect(threads.withLock { $0.count } == 3)
+        }
+        // Busy: a loop posted from inside one of its chunks is declined, not deadlocked.
+        let inner = LockedValue([Bool]())
+        _ = pool.run(parts: 2) { _ in
+            let accepted = pool.run(parts: 2) { _ in }
+            inner.withLock { $0.append(accepted) }
+        }
+        #expect(inner.withLock { $0 } == [false, false])
+        #expect(!pool.run(parts: WorkerPool.capacity + 2) { _ in }, "wider than the pool")
+    }
+    #endif
+}
