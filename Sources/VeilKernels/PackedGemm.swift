@@ -173,7 +173,7 @@ extension PackedGemm {
             pa += 6
             pb += 2 * lanes * 4
         }
-        if rows == 6 && columns == 2 * lanes {
+        if columns == 2 * lanes {
             @inline(__always) func put(_ low: V, _ high: V, _ r: Int) {
                 let target = UnsafeMutableRawPointer(c + r * ldc)
                 if accumulate {
@@ -185,11 +185,17 @@ extension PackedGemm {
                     target.storeBytes(of: high, toByteOffset: lanes * 4, as: V.self)
                 }
             }
-            put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2)
-            put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
+            // Whole rows of vectors, as many as the matrix has left (the last panel of a
+            // matrix whose rows are not a multiple of six has fewer).
+            put(c00, c01, 0)
+            if rows > 1 { put(c10, c11, 1) }
+            if rows > 2 { put(c20, c21, 2) }
+            if rows > 3 { put(c30, c31, 3) }
+            if rows > 4 { put(c40, c41, 4) }
+            if rows > 5 { put(c50, c51, 5) }
             return
         }
-        // A partial tile at the matrix's edge: the same sums, written element by element.
+        // A partial tile at the matrix's right edge: the same sums, written element by element.
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { sums in
             sums[0] = c00; sums[1] = c01; sums[2] = c10; sums[3] = c11; sums[4] = c20; sums[5] = c21
             sums[6] = c30; sums[7] = c31; sums[8] = c40; sums[9] = c41; sums[10] = c50; sums[11] = c51
