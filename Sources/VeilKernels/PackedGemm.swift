@@ -110,9 +110,17 @@ extension PackedGemm {
                 let a = packedA + paddedRows * first + row * depth
                 var column = 0
                 while column < n {
-                    tile(lanes, depth: depth, a: a, b: scratch + (column / width) * depth * width,
-                         c: c + row * ldc + column, ldc: ldc, rows: Swift.min(rows, m - row),
-                         columns: Swift.min(width, n - column), accumulate: first > 0)
+                    let panel = scratch + (column / width) * depth * width
+                    let target = c + row * ldc + column, rowsLeft = Swift.min(rows, m - row)
+                    if n - column <= L.Vector.scalarCount {
+                        // A last panel one vector wide or less, common in thin batch-1
+                        // products (a 14×14 map's 16 Winograd tiles): half the work.
+                        narrowTile(lanes, depth: depth, a: a, b: panel, c: target, ldc: ldc, rows: rowsLeft,
+                                   columns: n - column, accumulate: first > 0)
+                    } else {
+                        tile(lanes, depth: depth, a: a, b: panel, c: target, ldc: ldc, rows: rowsLeft,
+                             columns: Swift.min(width, n - column), accumulate: first > 0)
+                    }
                     column += width
                 }
                 row += rows
@@ -142,6 +150,45 @@ extension PackedGemm {
             if whole < n {
                 let target = packed + (whole / width) * depth * width + p * width
                 for j in 0..<width { target[j] = whole + j < n ? from[whole + j] : 0 }
+            }
+        }
+    }
+
+    /// ``tile(_:depth:a:b:c:ldc:rows:columns:accumulate:)`` for a panel of at most one
+    /// vector's width: the first vector of each packed row, the same sums in the same order.
+    @inlinable @inline(__always)
+    static func narrowTile<L: GemmLanes>(_: L.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool) {
+        typealias V = L.Vector
+        let lanes = V.scalarCount
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+        var pa = a, pb = UnsafeRawPointer(b)
+        for _ in 0..<depth {
+            let b0 = pb.loadUnaligned(as: V.self)
+            c0 = L.multiplyAdd(V(repeating: pa[0]), b0, c0)
+            c1 = L.multiplyAdd(V(repeating: pa[1]), b0, c1)
+            c2 = L.multiplyAdd(V(repeating: pa[2]), b0, c2)
+            c3 = L.multiplyAdd(V(repeating: pa[3]), b0, c3)
+            c4 = L.multiplyAdd(V(repeating: pa[4]), b0, c4)
+            c5 = L.multiplyAdd(V(repeating: pa[5]), b0, c5)
+            pa += 6
+            pb += 2 * lanes * 4
+        }
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 6) { sums in
+            sums[0] = c0; sums[1] = c1; sums[2] = c2; sums[3] = c3; sums[4] = c4; sums[5] = c5
+            for r in 0..<rows {
+                let target = c + r * ldc
+                if columns == lanes {
+                    let raw = UnsafeMutableRawPointer(target)
+                    raw.storeBytes(of: accumulate ? raw.loadUnaligned(as: V.self) + sums[r] : sums[r], as: V.self)
+                    continue
+                }
+                let row = UnsafeRawPointer(sums.baseAddress! + r).assumingMemoryBound(to: Float.self)
+                if accumulate {
+                    for j in 0..<columns { target[j] = target[j] + row[j] }
+                } else {
+                    for j in 0..<columns { target[j] = row[j] }
+                }
             }
         }
     }

@@ -26,6 +26,10 @@ struct PackedGemmTests {
         Shape(m: 2, n: 1, k: 1024),
         Shape(m: 50, n: 17, k: 700, padB: 31),
         Shape(m: 3, n: 200, k: 27, padC: 1),
+        // Last panels exactly one vector wide (16 floats for AVX-512, twice 8 for AVX2),
+        // over several chunks of k so that they also accumulate.
+        Shape(m: 12, n: 16, k: 513),
+        Shape(m: 11, n: 48, k: 300, padB: 2),
     ]
 
     static func random(_ count: Int, seed: UInt64) -> [Float] {
