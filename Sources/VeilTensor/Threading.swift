@@ -94,17 +94,20 @@ final class WorkerPool: @unchecked Sendable {
     /// decoding threads beside it.
     static let spin = Duration.microseconds(200)
 
-    /// Bumped for every loop; a worker runs a loop when it sees a number it has not.
+    /// The current loop: a count bumped for every loop, times 256, plus the loop's parts. A
+    /// worker answers a loop when it sees a value it has not seen, and only if its index is
+    /// below the parts; the others never read `job`.
     private let generation = Atomic<Int>(0)
-    /// Workers that have not yet answered the current loop.
+    /// Workers that have not yet finished their chunk of the current loop.
     private let unfinished = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     /// Where sleeping threads wait; taken only to sleep and to wake them.
     private let condition = NSCondition()
-    // Written by the loop's caller before it bumps `generation`, read by workers after they
-    // see the bump: the atomic's release and acquire order them.
+    /// Written by the loop's caller before it publishes the loop in `generation`, read by the
+    /// loop's workers after they see it: the atomic's release and acquire order them, and the
+    /// caller writes it again only once every one of them has finished.
     private var job: (@Sendable (Int) -> Void)?
-    private var parts = 0
+    /// Threads started; changed only by the caller that holds `busy`.
     private var workers = 0
     #endif
 
@@ -113,21 +116,20 @@ final class WorkerPool: @unchecked Sendable {
     /// nothing, when the pool is busy or `parts` is beyond its capacity.
     func run(parts: Int, _ chunk: @escaping @Sendable (Int) -> Void) -> Bool {
         #if os(Linux)
-        guard parts - 1 <= Self.capacity,
+        guard parts >= 2, parts - 1 <= Self.capacity,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        let previous = generation.load(ordering: .relaxed)
         while workers < parts - 1 {
             workers += 1
-            // Workers hold the pool for as long as the process runs.
-            let thread = Thread { [self, index = workers] in self.work(index: index) }
+            // A new worker starts from the loop before this one, so that it cannot take
+            // that loop for its first. Workers hold the pool for as long as the process runs.
+            let thread = Thread { [self, index = workers] in self.work(index: index, seen: previous) }
             thread.name = "veil-compute"
             thread.start()
         }
         job = chunk
-        self.parts = parts
-        // Every worker answers every loop, those without a chunk too: then none can still be
-        // reading `job` or `parts` when the next loop overwrites them.
-        unfinished.store(workers, ordering: .relaxed)
-        generation.add(1, ordering: .releasing)
+        unfinished.store(parts - 1, ordering: .relaxed)
+        generation.store(((previous >> 8) &+ 1) << 8 | parts, ordering: .releasing)
         condition.lock()
         condition.broadcast()
         condition.unlock()
@@ -144,13 +146,16 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     #if os(Linux)
-    /// Worker `index` runs chunk `index` of every loop that has that many parts.
-    private func work(index: Int) {
-        var seen = 0
+    /// Worker `index` runs chunk `index` of every loop that has more parts than that.
+    private func work(index: Int, seen: Int) {
+        var seen = seen
         while true {
             wait { $0.generation.load(ordering: .acquiring) != seen }
+            // A loop this worker takes part in cannot be followed by another until the
+            // worker finishes, so this is the value the wait saw, or a later loop it skipped.
             seen = generation.load(ordering: .acquiring)
-            if index < parts, let job { job(index) }
+            guard index < seen & 255 else { continue }
+            job?(index)
             if unfinished.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
                 condition.lock()
                 condition.broadcast()
@@ -169,9 +174,10 @@ final class WorkerPool: @unchecked Sendable {
             checks += 1
             // After a short pure spin, offer the core to any other runnable thread between
             // checks: the decoders of `veil score`, or, when the machine is oversubscribed,
-            // the very thread this one waits for. With none, the call returns at once.
+            // the very thread this one waits for. With none, the call returns at once. A
+            // yield can take a time slice, so then the clock is read after every one.
             if yielding { sched_yield() }
-            if checks & 63 == 0 {
+            if yielding || checks & 63 == 0 {
                 let waited = clock.now - start
                 yielding = waited >= Self.spin / 4
                 if waited >= Self.spin {

@@ -121,5 +121,24 @@ struct ParallelForTests {
         #expect(inner.withLock { $0 } == [false, false])
         #expect(!pool.run(parts: WorkerPool.capacity + 2) { _ in }, "wider than the pool")
     }
+
+    /// A pool that grows after its first loops: its new workers must not take an old loop
+    /// for theirs, and a loop must not return before every chunk has run, once.
+    @Test func aGrowingPoolRunsEveryChunkOnceBeforeReturning() {
+        let pool = WorkerPool()
+        for round in 0..<300 {
+            let parts = [2, 2, 3, 5, 2, 4][round % 6]
+            let runs = LockedValue([Int](repeating: 0, count: parts))
+            let ran = pool.run(parts: parts) { part in
+                // The workers' chunks take a little while, so that a loop that returned
+                // early would find them unfinished below.
+                if part > 0 { let start = ContinuousClock.now; while ContinuousClock.now - start < .microseconds(20) {} }
+                runs.withLock { $0[part] += 1 }
+            }
+            #expect(ran)
+            let counts = runs.withLock { $0 }
+            #expect(counts == [Int](repeating: 1, count: parts), "round \(round): chunk runs \(counts)")
+        }
+    }
     #endif
 }
