@@ -353,6 +353,32 @@ func compareHeads(threads: Int, batch: Int = 8) throws {
                  ta * 1000, tb * 1000, (tb / ta - 1) * 100))
 }
 
+/// What one short parallel loop costs: two halves of a fixed spin of arithmetic, run one after
+/// the other, by `DispatchQueue.concurrentPerform`, and by the kernels' `parallelFor` (the
+/// compute pool on Linux). Ideal is half the serial time. Loops of 0.1–0.5 ms are what a
+/// batch-1 forward pass is made of.
+func loopLatency() {
+    @Sendable @inline(never) func spin(_ iterations: Int, _ x: UnsafeMutablePointer<Double>) {
+        var a = x.pointee
+        for i in 0..<iterations { a = a * 1.0000001 + Double(i & 1) }
+        x.pointee = a
+    }
+    let cells = UnsafeMutablePointer<Double>.allocate(capacity: 32)
+    cells.initialize(repeating: 1, count: 32)
+    defer { cells.deallocate() }
+    let shared = UncheckedSendable(cells)
+    let runtime = Runtime(threads: 2)
+    print("## One loop of two halves: microseconds per loop (median of 9 runs of 500 loops)")
+    print("half       serial    concurrentPerform    parallelFor")
+    for iterations in [20_000, 100_000, 400_000] {
+        func perLoop(_ body: () -> Void) -> Double { medianSeconds(runs: 9) { for _ in 0..<500 { body() } } / 500 * 1e6 }
+        let serial = perLoop { spin(iterations, shared.value); spin(iterations, shared.value + 16) }
+        let dispatch = perLoop { DispatchQueue.concurrentPerform(iterations: 2) { spin(iterations, shared.value + 16 * $0) } }
+        let pool = perLoop { runtime.parallelFor(2) { spin(iterations, shared.value + 16 * $0) } }
+        print(String(format: "%6.0f us  %8.0f  %19.0f  %13.0f", serial / 2, serial, dispatch, pool))
+    }
+}
+
 // OpenBLAS must run single-threaded under Veil's own threads: run with OPENBLAS_NUM_THREADS=1,
 // as the peer scripts do. Say so rather than measure something else.
 if BLASDiagnostics.threadCount != 1 {
@@ -365,6 +391,7 @@ if what == "decode" || what == "all" { try compareDecoding() }
 if what == "forward" || what == "all" { try compareForward(threads: threads) }
 if what == "vocab" || what == "all" { try measureVocabulary() }
 if what == "gemm-shapes" { gemmShapes(threads: threads) }
+if what == "loop-latency" { loopLatency() }
 if what == "sha256" {
     let data = [UInt8](repeating: 0x5A, count: 32 << 20)
     let t = medianSeconds(runs: 5) { _ = SHA256Hasher.hex(data) }

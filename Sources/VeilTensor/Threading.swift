@@ -76,8 +76,8 @@ public struct Runtime: Sendable, Hashable, CustomStringConvertible {
 /// briefly before they sleep.
 ///
 /// A forward pass is a chain of short loops: at batch 1 most layers take 0.1–0.5 ms. Dispatch's
-/// `concurrentPerform` on Linux often woke its second thread only after the caller had done
-/// both halves of such a loop (measured: two 170 µs halves took 343 µs), so batch-1 passes
+/// `concurrentPerform` on Linux often woke its second thread late, after the caller had done
+/// much or all of such a loop (`veil-compare loop-latency` shows it), so batch-1 passes
 /// hardly used the second core. Here the workers are already awake when the next layer
 /// starts. One loop runs at a time; a second caller, or a loop nested in a loop, gets `false`
 /// from ``run(parts:_:)`` and takes Dispatch instead. Elsewhere than Linux, Dispatch does
