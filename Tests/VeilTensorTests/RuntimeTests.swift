@@ -76,7 +76,7 @@ struct ParallelForTests {
         defer { counts.deallocate() }
         let shared = UncheckedSendable(counts)
         for loop in 0..<loops {
-            // Narrower and wider loops in turn: workers without a chunk still answer.
+            // Narrower and wider loops in turn: workers without a chunk must stay out of them.
             let runtime = Runtime(threads: loop % 2 == 0 ? threads : 2)
             runtime.parallelFor(iterations) { i in shared.value[i] += 1 }
         }
