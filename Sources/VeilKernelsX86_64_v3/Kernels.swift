@@ -10,5 +10,16 @@ public enum X86_64_v3Kernels {
         PackedGemm.multiply(FusedLanes8.self, m: m, n: n, k: k, packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc,
                             scratch: scratch)
     }
+
+    /// ``ElementwiseKernels/biasResidualActivation(_:into:count:bias:relu:residual:)``.
+    public static func biasResidualActivation(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+                                              bias: Float, relu: Bool, residual: UnsafePointer<Float>?) {
+        ElementwiseKernels.biasResidualActivation(x, into: out, count: count, bias: bias, relu: relu, residual: residual)
+    }
+
+    /// ``ElementwiseKernels/winogradColumns(_:into:width:)``.
+    public static func winogradColumns(_ rows: UnsafePointer<Float>, into strip: UnsafeMutablePointer<Float>, width: Int) {
+        ElementwiseKernels.winogradColumns(rows, into: strip, width: width)
+    }
 }
 #endif

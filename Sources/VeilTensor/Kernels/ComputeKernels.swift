@@ -167,3 +167,34 @@ struct GemmScratch {
 
     func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }
 }
+
+/// The element-wise passes of ``ElementwiseKernels``, on the kernels this process runs.
+enum Vectorized {
+    /// `out = activation(x + bias + residual)`; see ``Epilogue``.
+    @inline(__always)
+    static func biasResidualActivation(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+                                       bias: Float, relu: Bool, residual: UnsafePointer<Float>?) {
+        switch ComputeKernels.current {
+        #if AcceleratedKernels && arch(x86_64)
+        case .x86_64_v4:
+            X86_64_v4Kernels.biasResidualActivation(x, into: out, count: count, bias: bias, relu: relu, residual: residual)
+        case .x86_64_v3:
+            X86_64_v3Kernels.biasResidualActivation(x, into: out, count: count, bias: bias, relu: relu, residual: residual)
+        #endif
+        default:
+            PortableKernels.biasResidualActivation(x, into: out, count: count, bias: bias, relu: relu, residual: residual)
+        }
+    }
+
+    /// The column half of the Winograd input transform; see ``WinogradF43``.
+    @inline(__always)
+    static func winogradColumns(_ rows: UnsafePointer<Float>, into strip: UnsafeMutablePointer<Float>, width: Int) {
+        switch ComputeKernels.current {
+        #if AcceleratedKernels && arch(x86_64)
+        case .x86_64_v4: X86_64_v4Kernels.winogradColumns(rows, into: strip, width: width)
+        case .x86_64_v3: X86_64_v3Kernels.winogradColumns(rows, into: strip, width: width)
+        #endif
+        default: PortableKernels.winogradColumns(rows, into: strip, width: width)
+        }
+    }
+}

@@ -370,19 +370,8 @@ struct Epilogue {
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int, channel: Int,
                residual: UnsafePointer<Float>?) {
-        let b = bias[channel]
-        // A shortcut held in `out` itself gets loops that read only `out`: with two pointers
-        // that overlap exactly, the vectorized loop's overlap check sends every element to
-        // the scalar one.
-        let inPlace = residual == UnsafePointer(out)
-        switch (residual, relu) {
-        case (nil, false): for i in 0..<count { out[i] = x[i] + b }
-        case (nil, true): for i in 0..<count { out[i] = rectified(x[i] + b) }
-        case (_?, false) where inPlace: for i in 0..<count { out[i] = x[i] + b + out[i] }
-        case (_?, true) where inPlace: for i in 0..<count { out[i] = rectified(x[i] + b + out[i]) }
-        case let (r?, false): for i in 0..<count { out[i] = x[i] + b + r[i] }
-        case let (r?, true): for i in 0..<count { out[i] = rectified(x[i] + b + r[i]) }
-        }
+        // Compiled per instruction set: these passes run over every output element.
+        Vectorized.biasResidualActivation(x, into: out, count: count, bias: bias[channel], relu: relu, residual: residual)
     }
 }
 
@@ -471,8 +460,17 @@ enum Im2Col {
                         if step == 1 {
                             dst.update(from: src, count: hi - lo)
                         } else {
-                            var from = src
-                            for j in 0..<(hi - lo) { dst[j] = from.pointee; from += step }
+                            // Stride 2 (1×1 projections that halve the map): eight loads,
+                            // four kept, short of the run's end so as never to read past it.
+                            var j = 0
+                            if step == 2 {
+                                while j + 4 < hi - lo {
+                                    let pair = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(dst + j).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
+                                    j += 4
+                                }
+                            }
+                            while j < hi - lo { dst[j] = src[j * step]; j += 1 }
                         }
                     }
                     if ox + run > hi { (out + (hi - ox)).update(repeating: 0, count: ox + run - hi) }

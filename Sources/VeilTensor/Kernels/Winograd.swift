@@ -263,17 +263,7 @@ struct WinogradF43: Sendable {
             (row + copyFrom).update(from: plane + y * shape.width + (copyFrom - padLeft), count: copyTo - copyFrom)
             if copyTo < width { (row + copyTo).update(repeating: 0, count: width - copyTo) }
         }
-        let (d0, d1, d2, d3, d4, d5) = (rows, rows + width, rows + 2 * width, rows + 3 * width, rows + 4 * width, rows + 5 * width)
-        let (s0, s1, s2, s3, s4, s5) = (strip, strip + width, strip + 2 * width, strip + 3 * width, strip + 4 * width, strip + 5 * width)
-        for x in 0..<width {
-            let a0 = d0[x], a1 = d1[x], a2 = d2[x], a3 = d3[x], a4 = d4[x], a5 = d5[x]
-            s0[x] = 4 * a0 - 5 * a2 + a4
-            s1[x] = -4 * (a1 + a2) + a3 + a4
-            s2[x] = 4 * (a1 - a2) - a3 + a4
-            s3[x] = -2 * (a1 - a3) - a2 + a4
-            s4[x] = 2 * (a1 - a3) - a2 + a4
-            s5[x] = 4 * a1 - 5 * a3 + a5
-        }
+        Vectorized.winogradColumns(rows, into: strip, width: width)
     }
 
     /// The row half of the input transform for the tile whose strip columns start at
