@@ -235,13 +235,13 @@ package struct Convolution2D: Sendable {
 
     /// Columns per block for a product with `k` rows of input and `m` rows of output, over
     /// `total` columns shared by `workers`: the im2col panel and the output panel together
-    /// stay within ``columnBlock`` floats (so in L2), and every worker gets a block.
+    /// stay within ``columnBlock`` floats (so in L2), and the blocks come in a multiple of
+    /// the workers, so that none waits on another's extra block (seven blocks on two workers
+    /// left one idle for a seventh of the layer).
     static func blockColumns(k: Int, m: Int, total: Int, workers: Int) -> Int {
         let cached = max(16, columnBlock / (k + m))
-        let fair = (total + workers - 1) / workers
-        let block = min(cached, fair)
-        let tile = PackedGemm.widestTile
-        return min(total, (block + tile - 1) / tile * tile)  // whole micro-tiles
+        let blocks = roundedUp((total + cached - 1) / cached, max(1, workers))
+        return min(total, roundedUp((total + blocks - 1) / blocks, PackedGemm.widestTile))  // whole micro-tiles
     }
 
     /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
@@ -495,6 +495,9 @@ package struct TensorShapeError: Error, Sendable, CustomStringConvertible {
     init(_ reason: String) { self.reason = reason }
     package var description: String { reason }
 }
+
+/// `x` rounded up to a multiple of `multiple`.
+@inline(__always) func roundedUp(_ x: Int, _ multiple: Int) -> Int { (x + multiple - 1) / multiple * multiple }
 
 /// `max(0, x)` as one comparison and select, which vectorizes. `Swift.max` is generic over
 /// `Comparable`, and in these loops it was left as a call per element through Float's

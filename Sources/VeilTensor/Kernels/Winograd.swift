@@ -94,11 +94,12 @@ struct WinogradF43: Sendable {
     }
 
     /// Tiles per block: the block's transformed input (36 × Cin) and products (36 × Cout)
-    /// within about 2 MiB, and at least one block per worker.
+    /// within about 2 MiB, and the blocks a multiple of the workers, as the im2col path's
+    /// (``Convolution2D/blockColumns(k:m:total:workers:)``).
     func blockTiles(total: Int, workers: Int) -> Int {
         let cached = max(8, (512 << 10) / (36 * (inputChannels + outputChannels)))
-        let fair = (total + workers - 1) / workers
-        return max(1, min(cached, fair))
+        let blocks = roundedUp((total + cached - 1) / cached, max(1, workers))
+        return max(1, (total + blocks - 1) / blocks)
     }
 
     /// The geometry of one call.
