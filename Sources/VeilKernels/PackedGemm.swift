@@ -25,9 +25,12 @@ public enum PackedGemm {
     /// Floats of a packed `m × k` matrix `A` (``pack(_:lda:m:k:into:)``).
     public static func packedCount(m: Int, k: Int) -> Int { roundedUp(m, rows) * k }
 
-    /// Floats of the scratch one call needs for its packed `B`: one panel of one chunk.
+    /// Floats of `B` packed at a time: 128 KiB, to stay in L2 beside a chunk of `A`.
+    public static let packedBlock = 32 << 10
+
+    /// Floats of the scratch one call needs for its packed `B`: one block.
     /// (`n` is kept for callers that size scratch by columns; it no longer matters.)
-    public static func scratchCount(n: Int) -> Int { chunk * widestTile }
+    public static func scratchCount(n: Int) -> Int { Swift.max(packedBlock, chunk * widestTile) }
 
     /// Packs the row-major `m × k` matrix `a` for the micro-tiles: for each chunk of `k`,
     /// panels of ``rows`` rows (the last padded with zeros), each panel stored product by
@@ -106,53 +109,65 @@ extension PackedGemm {
         while first < k {
             let depth = Swift.min(chunk, k - first)
             let a = packedA + paddedRows * first
-            // One column panel at a time, packed into L1 and then used by every row panel
-            // while the chunk of `A` stays in L2. Packing all of `B` first and sweeping it
-            // once per row panel reread it from memory whenever it outgrew L2: a 1×1 layer
-            // with 128 inputs over 3,136 columns packs 1.6 MB.
-            var column = 0
-            while column < n {
-                let columns = Swift.min(width, n - column)
-                packPanel(lanes, b + first * ldb + column, ldb: ldb, depth: depth, columns: columns, into: scratch)
-                var row = 0
-                while row < m {
-                    let target = c + row * ldc + column, rowsLeft = Swift.min(rows, m - row)
-                    if columns <= L.Vector.scalarCount {
-                        // A last panel one vector wide or less, common in thin batch-1
-                        // products (a 14×14 map's 16 Winograd tiles): half the work.
-                        narrowTile(lanes, depth: depth, a: a + row * depth, b: scratch, c: target, ldc: ldc,
-                                   rows: rowsLeft, columns: columns, accumulate: first > 0)
-                    } else {
-                        tile(lanes, depth: depth, a: a + row * depth, b: scratch, c: target, ldc: ldc,
-                             rows: rowsLeft, columns: columns, accumulate: first > 0)
+            // A block of column panels at a time (``packedBlock`` floats, in L2), packed row
+            // by row so that `B` is read in long runs; then each panel in turn, in L1, runs
+            // under every row panel while the chunk of `A` stays in L2. Packing all of `B`
+            // first and sweeping it once per row panel reread it from memory whenever it
+            // outgrew L2 (a 1×1 layer with 128 inputs over 3,136 columns packs 1.6 MB);
+            // packing one panel at a time read `B` in as many short runs as it has rows.
+            let span = Swift.max(width, packedBlock / depth / width * width)
+            var start = 0
+            while start < n {
+                let count = Swift.min(span, n - start)
+                packBlock(lanes, b + first * ldb + start, ldb: ldb, depth: depth, n: count, into: scratch)
+                var column = 0
+                while column < count {
+                    let columns = Swift.min(width, count - column), panel = scratch + (column / width) * depth * width
+                    var row = 0
+                    while row < m {
+                        let target = c + row * ldc + start + column, rowsLeft = Swift.min(rows, m - row)
+                        if columns <= L.Vector.scalarCount {
+                            // A last panel one vector wide or less, common in thin batch-1
+                            // products (a 14×14 map's 16 Winograd tiles): half the work.
+                            narrowTile(lanes, depth: depth, a: a + row * depth, b: panel, c: target, ldc: ldc,
+                                       rows: rowsLeft, columns: columns, accumulate: first > 0)
+                        } else {
+                            tile(lanes, depth: depth, a: a + row * depth, b: panel, c: target, ldc: ldc,
+                                 rows: rowsLeft, columns: columns, accumulate: first > 0)
+                        }
+                        row += rows
                     }
-                    row += rows
+                    column += width
                 }
-                column += width
+                start += count
             }
             first += depth
         }
     }
 
-    /// Copies `depth` rows of `columns` (at most one micro-tile's width) floats of `b` into
-    /// one panel, product by product, padded with zeros to the tile's width.
+    /// Copies `depth` rows of `n` columns of `b` into panels of one micro-tile's width,
+    /// product by product, the last panel padded with zeros. Row by row, so that `b` is read
+    /// in order.
     @inlinable @inline(__always)
-    static func packPanel<L: GemmLanes>(_: L.Type, _ b: UnsafePointer<Float>, ldb: Int, depth: Int, columns: Int,
+    static func packBlock<L: GemmLanes>(_: L.Type, _ b: UnsafePointer<Float>, ldb: Int, depth: Int, n: Int,
                                         into packed: UnsafeMutablePointer<Float>) {
         let lanes = L.Vector.scalarCount, width = 2 * lanes
-        if columns == width {
-            for p in 0..<depth {
-                let source = UnsafeRawPointer(b + p * ldb)
-                let target = UnsafeMutableRawPointer(packed + p * width)
+        let whole = n / width * width
+        for p in 0..<depth {
+            let from = b + p * ldb
+            var column = 0
+            while column < whole {
+                let source = UnsafeRawPointer(from + column)
+                let target = UnsafeMutableRawPointer(packed + (column / width) * depth * width + p * width)
                 target.storeBytes(of: source.loadUnaligned(as: L.Vector.self), as: L.Vector.self)
                 target.storeBytes(of: source.loadUnaligned(fromByteOffset: lanes * 4, as: L.Vector.self),
                                   toByteOffset: lanes * 4, as: L.Vector.self)
+                column += width
             }
-            return
-        }
-        for p in 0..<depth {
-            let from = b + p * ldb, target = packed + p * width
-            for j in 0..<width { target[j] = j < columns ? from[j] : 0 }
+            if whole < n {
+                let target = packed + (whole / width) * depth * width + p * width
+                for j in 0..<width { target[j] = whole + j < n ? from[whole + j] : 0 }
+            }
         }
     }
 
