@@ -92,6 +92,47 @@ package struct Tensor: Sendable, Equatable {
         return out
     }
 
+    /// Images `range` of the batch, as a batch of their own.
+    package func images(_ range: Range<Int>) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape.batch, "images \(range) of \(shape)")
+        var part = shape
+        part.batch = range.count
+        var result = Tensor(uninitialized: part)
+        let run = range.count * shape.plane
+        storage.withUnsafeBufferPointer { from in
+            result.storage.withUnsafeMutableBufferPointer { to in
+                for c in 0..<shape.channels {
+                    (to.baseAddress! + c * run).update(from: from.baseAddress! + (c * shape.batch + range.lowerBound) * shape.plane,
+                                                       count: run)
+                }
+            }
+        }
+        return result
+    }
+
+    /// The batches `parts`, one after the other, as one batch; all have the same channels
+    /// and image size.
+    package init(concatenatingBatches parts: [Tensor]) {
+        precondition(!parts.isEmpty, "no batches to concatenate")
+        var shape = parts[0].shape
+        shape.batch = parts.reduce(0) { $0 + $1.shape.batch }
+        self.init(uninitialized: shape)
+        storage.withUnsafeMutableBufferPointer { to in
+            var first = 0
+            for part in parts {
+                precondition(part.shape.channels == shape.channels && part.shape.plane == shape.plane,
+                             "cannot concatenate \(part.shape) with \(shape)")
+                let run = part.shape.batch * shape.plane
+                part.storage.withUnsafeBufferPointer { from in
+                    for c in 0..<shape.channels {
+                        (to.baseAddress! + (c * shape.batch + first) * shape.plane).update(from: from.baseAddress! + c * run, count: run)
+                    }
+                }
+                first += part.shape.batch
+            }
+        }
+    }
+
     /// The same elements under a new shape with the same count.
     package func reshaped(_ newShape: Shape) -> Tensor {
         precondition(newShape.count == shape.count, "cannot reshape \(shape) to \(newShape)")

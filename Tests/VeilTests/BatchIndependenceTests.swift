@@ -34,7 +34,9 @@ struct BatchIndependenceTests {
         let images = try Self.images()
         try #require(images.count == 16)
         let alone = try Classifier.loadDefault(runtime: Runtime(threads: 1), batchSize: 1).outputs(for: images)
-        for (threads, batchSize) in [(2, 16), (2, 5), (1, 3)] {
+        // Whole images per thread (batches of at least one image per thread), layers shared
+        // among threads (one image on two threads, two on three), and one thread alone.
+        for (threads, batchSize) in [(2, 16), (2, 5), (2, 1), (3, 2), (1, 3)] {
             let batched = try Classifier.loadDefault(runtime: Runtime(threads: threads), batchSize: batchSize)
                 .outputs(for: images.reversed()).reversed()
             for (index, (a, b)) in zip(alone, batched).enumerated() {
