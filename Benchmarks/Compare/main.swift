@@ -415,11 +415,11 @@ if what == "face-recall" {
 }
 if what == "heads" { try compareHeads(threads: threads) }
 if what == "conv" {
-    // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]`,
+    // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut|maxpool]`,
     // e.g. the stem `conv 1 3 64 7 2 224 16` or a bottleneck's last layer `conv 1 32 128 1 1 56 16 shortcut`.
     let p = arguments.dropFirst(2).compactMap { Int($0) }
     guard p.count >= 6 else {
-        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut]\n".utf8))
+        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut|maxpool]\n".utf8))
         exit(64)
     }
     let (cin, cout, kernel, stride, size, batch) = (p[0], p[1], p[2], p[3], p[4], p[5])
@@ -431,8 +431,15 @@ if what == "conv" {
     let outShape = try conv.outputShape(for: input.shape)
     let residual = arguments.contains("shortcut") ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
     var pool = TensorPool()
+    // `maxpool`: the stem's fused convolution and 3×3, stride-2 max pooling instead.
+    let fused = arguments.contains("maxpool")
+        ? try ConvolutionThenMaxPool(conv, Pooling(kind: .max, window: .square(3, stride: 2), ceilMode: true)) : nil
     let cpu0 = processCPUSeconds()
-    let t = medianSeconds(runs: 15) { runtime.enter { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) } }
+    let t = medianSeconds(runs: 15) {
+        runtime.enter {
+            pool.recycle(fused.map { $0.forward(input, pool: &pool) } ?? conv.forward(input, residual: residual, pool: &pool))
+        }
+    }
     let cpu = (processCPUSeconds() - cpu0) / 16
     let flops = 2.0 * Double(cout * cin * kernel * kernel * outShape.plane * batch)
     print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s), %.2f ms CPU", cin, cout, kernel, kernel, stride,
