@@ -37,10 +37,10 @@ package final class Model: Sendable {
     let spareActivations = LockedValue([TensorPool]())
 
     /// Images per group when a batch is shared out whole images to each thread (see
-    /// ``run(_:)``): few enough that a group's activations stay in cache (one thread ran 16
-    /// images as groups of 2 or 4 about 8% faster than as one batch), enough to share each
-    /// layer's weights among them.
-    static let imagesPerGroup = 4
+    /// ``run(_:)``): few enough that the groups' activations stay in cache, enough to share
+    /// each layer's weights among them. On two threads, 16 images took 4% less time as
+    /// groups of 2 than of 4 (`veil-compare forward-cpu 2`, medians of 14 alternating runs).
+    static let imagesPerGroup = 2
 
     /// Loads the model whose manifest is at `path`; the weights file is found beside it.
     package static func load(manifestAt path: String, runtime: Runtime) throws -> Model {
