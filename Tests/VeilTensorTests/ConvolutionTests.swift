@@ -75,6 +75,26 @@ struct ConvolutionTests {
         try matchesNaiveTwin(c)
     }
 
+    /// 3×3 stride-1 layers on maps too small for F(4×4, 3×3), which take F(2×2, 3×3): 7×7
+    /// (ResNet's last stage at 224 pixels), 8×7, an unpadded 7×8, a shortcut, one image and
+    /// several.
+    static let smallWinogradCases: [Case] = [
+        Case(cin: 32, cout: 32, groups: 1, batch: 1, height: 7, width: 7, window: .square(3, stride: 1, pad: 1), activation: .relu),
+        Case(cin: 48, cout: 40, groups: 1, batch: 3, height: 8, width: 7, window: .square(3, stride: 1, pad: 1),
+             activation: .relu, residual: true),
+        Case(cin: 32, cout: 64, groups: 1, batch: 2, height: 9, width: 10, window: .square(3, stride: 1, pad: 0)),
+    ]
+
+    @Test(arguments: smallWinogradCases)
+    func smallWinogradMatchesNaiveTwin(_ c: Case) throws {
+        let conv = try Convolution2D(inputChannels: c.cin, outputChannels: c.cout, groups: c.groups, window: c.window,
+                                     weights: [Float](repeating: 0, count: c.cout * c.cin * 9), bias: nil)
+        let outShape = try conv.outputShape(for: .init(channels: c.cin, batch: c.batch, height: c.height, width: c.width))
+        try #require(conv.winograd?.pays(for: outShape) != true && conv.smallWinograd?.pays(for: outShape) == true,
+                     "\(c) would not run by F(2×2, 3×3)")
+        try matchesNaiveTwin(c)
+    }
+
     @Test(arguments: cases)
     func matchesNaiveTwin(_ c: Case) throws {
         var rng = TestRandom(seed: UInt64(c.cin * 1000 + c.cout * 10 + c.batch))

@@ -85,6 +85,8 @@ package struct Convolution2D: Sendable {
     let packed: [PackedMatrix]
     /// The Winograd form of a 3×3, stride-1 convolution with enough channels; nil otherwise.
     let winograd: WinogradF43?
+    /// The F(2×2, 3×3) form of the same convolution, for maps too small for ``winograd``.
+    let smallWinograd: WinogradF23?
 
     /// The working set of one block, in floats (1 MiB): its im2col panel plus its output
     /// panel. A block goes from im2col through the GEMM to the bias pass in the L2 cache
@@ -123,6 +125,8 @@ package struct Convolution2D: Sendable {
         }
         self.winograd = WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
             ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
+        self.smallWinograd = WinogradF23.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
+            ? WinogradF23(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
     }
 
     /// The weight of output channel `output` for channel `input` of its group at (`ky`, `kx`),
@@ -222,6 +226,15 @@ package struct Convolution2D: Sendable {
                 winograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
                                  into: dst.baseAddress!, outShape, epilogue: epilogue,
                                  residual: shortcut.pointer(output: dst.baseAddress!))
+            }
+            }
+        } else if let smallWinograd, smallWinograd.pays(for: output.shape) {
+            let outShape = output.shape
+            input.storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                smallWinograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
+                                      into: dst.baseAddress!, outShape, epilogue: epilogue,
+                                      residual: shortcut.pointer(output: dst.baseAddress!))
             }
             }
         } else if Im2Col.splitsPhases(window) {
