@@ -219,22 +219,13 @@ package struct Convolution2D: Sendable {
             case .separate(let residual): depthwise(input, into: &output, epilogue: epilogue, residual: residual)
             case .inOutput: preconditionFailure("a depthwise convolution cannot add a shortcut held in its output")
             }
-        } else if let winograd, winograd.pays(for: output.shape) {
+        } else if let winograd = winogradForm(for: output.shape) {
             let outShape = output.shape
             input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 winograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
                                  into: dst.baseAddress!, outShape, epilogue: epilogue,
                                  residual: shortcut.pointer(output: dst.baseAddress!))
-            }
-            }
-        } else if let smallWinograd, smallWinograd.pays(for: output.shape) {
-            let outShape = output.shape
-            input.storage.withUnsafeBufferPointer { src in
-            output.storage.withUnsafeMutableBufferPointer { dst in
-                smallWinograd.forward(src.baseAddress!, input.shape, padTop: window.padTop, padLeft: window.padLeft,
-                                      into: dst.baseAddress!, outShape, epilogue: epilogue,
-                                      residual: shortcut.pointer(output: dst.baseAddress!))
             }
             }
         } else if Im2Col.splitsPhases(window) {
@@ -244,6 +235,14 @@ package struct Convolution2D: Sendable {
         } else {
             gemmConvolution(input, columnPhases: false, into: &output, epilogue: epilogue, shortcut: shortcut)
         }
+    }
+
+    /// The Winograd form that runs an image of this output size: F(4×4, 3×3) where it has
+    /// enough tiles, else F(2×2, 3×3) where that has, else none (im2col).
+    private func winogradForm(for outShape: Tensor.Shape) -> (any WinogradForm)? {
+        if let winograd, winograd.pays(for: outShape) { return winograd }
+        if let smallWinograd, smallWinograd.pays(for: outShape) { return smallWinograd }
+        return nil
     }
 
     /// Columns per block for a product with `k` rows of input and `m` rows of output, over

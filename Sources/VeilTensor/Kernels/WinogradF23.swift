@@ -12,7 +12,17 @@
 /// The transforms only add and halve, so they lose less than F(4×4, 3×3)'s. Each tile is
 /// transformed on its own, and each product sums over input channels in ``PackedGemm``'s
 /// order, so an image's outputs do not depend on the rest of its batch.
-struct WinogradF23: Sendable {
+/// A 3×3, stride-1 convolution by one of Winograd's minimal filterings.
+protocol WinogradForm: Sendable {
+    /// Convolves `src` into `dst`, with the bias, shortcut and activation of `epilogue`.
+    func forward(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
+                 into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                 epilogue: Epilogue, residual: UnsafePointer<Float>?)
+}
+
+extension WinogradF43: WinogradForm {}
+
+struct WinogradF23: WinogradForm {
     let inputChannels: Int
     let outputChannels: Int
     /// `U[p]`: the transformed kernels, one `Cout × Cin` matrix per position, packed.
