@@ -322,8 +322,12 @@ struct DeskSecurityTests {
         #expect(revealed.status == 503)
         // The reveal was not recorded, so nothing more is shown.
         #expect(try ann.get("/previews/\(id)?level=1").status == 403)
-        let refusals = desk.logText.split(separator: "\n").filter { $0.contains("the ledger refused") }
-        #expect(refusals.count == 2 && !refusals.contains { $0.contains(desk.ledgerPath) }, "\(desk.logText)")
+        // The desk logs a refusal as it answers, so the second line can reach the log file
+        // just after the reply reaches us: wait for it, briefly.
+        func refusals() -> [Substring] { desk.logText.split(separator: "\n").filter { $0.contains("the ledger refused") } }
+        let deadline = Date().addingTimeInterval(5)
+        while refusals().count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(refusals().count == 2 && !refusals().contains { $0.contains(desk.ledgerPath) }, "\(desk.logText)")
     }
 
     @Test func signInTokensAreTheDesksAndFormsHaveALimit() throws {
