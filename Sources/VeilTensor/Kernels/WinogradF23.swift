@@ -1,3 +1,13 @@
+/// A 3×3, stride-1 convolution by one of Winograd's minimal filterings.
+protocol WinogradForm: Sendable {
+    /// Convolves `src` into `dst`, with the bias, shortcut and activation of `epilogue`.
+    func forward(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
+                 into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                 epilogue: Epilogue, residual: UnsafePointer<Float>?)
+}
+
+extension WinogradF43: WinogradForm {}
+
 /// 3×3, stride-1 convolution by Winograd's F(2×2, 3×3), for the small maps that
 /// ``WinogradF43`` leaves to im2col: a 7×7 map, ResNet's last stage at 224 pixels.
 ///
@@ -12,16 +22,6 @@
 /// The transforms only add and halve, so they lose less than F(4×4, 3×3)'s. Each tile is
 /// transformed on its own, and each product sums over input channels in ``PackedGemm``'s
 /// order, so an image's outputs do not depend on the rest of its batch.
-/// A 3×3, stride-1 convolution by one of Winograd's minimal filterings.
-protocol WinogradForm: Sendable {
-    /// Convolves `src` into `dst`, with the bias, shortcut and activation of `epilogue`.
-    func forward(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
-                 into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
-                 epilogue: Epilogue, residual: UnsafePointer<Float>?)
-}
-
-extension WinogradF43: WinogradForm {}
-
 struct WinogradF23: WinogradForm {
     let inputChannels: Int
     let outputChannels: Int
