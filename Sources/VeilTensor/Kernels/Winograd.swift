@@ -49,41 +49,7 @@ struct WinogradF43: Sendable {
         let g1 = SIMD8<Double>(0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0, 0, 0)
         let g2 = SIMD8<Double>(0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1, 0, 0)
         let pairs = outputChannels * inputChannels
-        // Loaded with every model, so spread over the compute threads, a run of pairs each:
-        // open_nsfw has 314,000 kernels, and this was an eighth of a one-photo `veil score`.
-        // Every element is written, so the array is not zeroed first.
-        let u = [Float](unsafeUninitializedCapacity: 36 * pairs) { u, initialized in
-            weights.withUnsafeBufferPointer { w in
-                let (u, w) = (u.baseAddress!, w.baseAddress!)
-                let parts = min(Runtime.current.threads, max(1, pairs / 1024))
-                Runtime.current.parallelFor(parts) { part in
-                    // A run of pairs at a time, so that each of the 36 positions gets whole
-                    // cache lines instead of one scattered float per pair.
-                    let run = 64
-                    let staged = UnsafeMutablePointer<Float>.allocate(capacity: 36 * run)
-                    defer { staged.deallocate() }
-                    let mine = (pairs * part / parts)..<(pairs * (part + 1) / parts)
-                    for first in Swift.stride(from: mine.lowerBound, to: mine.upperBound, by: run) {
-                        let count = min(run, mine.upperBound - first)
-                        for p in 0..<count {  // pair = co * Cin + ci, its index in each U[p]
-                            let k = w + (first + p) * 9
-                            // t = G k (6×3), column by column; then U = t Gᵀ (6×6), row by row.
-                            let t0 = g0 * Double(k[0]) + g1 * Double(k[3]) + g2 * Double(k[6])
-                            let t1 = g0 * Double(k[1]) + g1 * Double(k[4]) + g2 * Double(k[7])
-                            let t2 = g0 * Double(k[2]) + g1 * Double(k[5]) + g2 * Double(k[8])
-                            for i in 0..<6 {
-                                let row = g0 * t0[i] + g1 * t1[i] + g2 * t2[i]
-                                for j in 0..<6 { staged[(i * 6 + j) * run + p] = Float(row[j]) }
-                            }
-                        }
-                        for position in 0..<36 {
-                            (u + position * pairs + first).initialize(from: staged + position * run, count: count)
-                        }
-                    }
-                }
-            }
-            initialized = 36 * pairs
-        }
+        let u = winogradKernels(weights, pairs: pairs, size: 6, g0: g0, g1: g1, g2: g2)
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         self.transformed = u.withUnsafeBufferPointer { u in
@@ -421,5 +387,49 @@ struct WinogradF43: Sendable {
                 out[x] = relu ? rectified(value) : value
             }
         }
+    }
+}
+
+/// `U = G g Gᵀ` for each of the `pairs` 3×3 kernels in `weights`, in double precision, with
+/// `G` (`size × 3`) given by its columns in the first `size` lanes: element (i, j) of kernel
+/// `pair`'s transform lands at `[(i · size + j) · pairs + pair]`, one matrix per position.
+///
+/// Loaded with every model, so spread over the compute threads, a run of pairs each:
+/// open_nsfw has 314,000 kernels, and this was an eighth of a one-photo `veil score`. Every
+/// element is written, so the array is not zeroed first.
+func winogradKernels(_ weights: [Float], pairs: Int, size: Int,
+                     g0: SIMD8<Double>, g1: SIMD8<Double>, g2: SIMD8<Double>) -> [Float] {
+    let positions = size * size
+    return [Float](unsafeUninitializedCapacity: positions * pairs) { u, initialized in
+        weights.withUnsafeBufferPointer { w in
+            let (u, w) = (u.baseAddress!, w.baseAddress!)
+            let parts = min(Runtime.current.threads, max(1, pairs / 1024))
+            Runtime.current.parallelFor(parts) { part in
+                // A run of pairs at a time, so that each position gets whole cache lines
+                // instead of one scattered float per pair.
+                let run = 64
+                let staged = UnsafeMutablePointer<Float>.allocate(capacity: positions * run)
+                defer { staged.deallocate() }
+                let mine = (pairs * part / parts)..<(pairs * (part + 1) / parts)
+                for first in Swift.stride(from: mine.lowerBound, to: mine.upperBound, by: run) {
+                    let count = min(run, mine.upperBound - first)
+                    for p in 0..<count {  // pair = co * Cin + ci, its index in each U[p]
+                        let k = w + (first + p) * 9
+                        // t = G k, column by column; then U = t Gᵀ, row by row.
+                        let t0 = g0 * Double(k[0]) + g1 * Double(k[3]) + g2 * Double(k[6])
+                        let t1 = g0 * Double(k[1]) + g1 * Double(k[4]) + g2 * Double(k[7])
+                        let t2 = g0 * Double(k[2]) + g1 * Double(k[5]) + g2 * Double(k[8])
+                        for i in 0..<size {
+                            let row = g0 * t0[i] + g1 * t1[i] + g2 * t2[i]
+                            for j in 0..<size { staged[(i * size + j) * run + p] = Float(row[j]) }
+                        }
+                    }
+                    for position in 0..<positions {
+                        (u + position * pairs + first).initialize(from: staged + position * run, count: count)
+                    }
+                }
+            }
+        }
+        initialized = positions * pairs
     }
 }

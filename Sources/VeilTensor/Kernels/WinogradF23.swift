@@ -39,33 +39,12 @@ struct WinogradF23: WinogradForm {
         ((outShape.height + 1) / 2) * ((outShape.width + 1) / 2) >= 16
     }
 
-    /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision, the
-    /// pairs shared among the compute threads as ``WinogradF43``'s are (this runs at every
-    /// model load).
+    /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
     init(weights: [Float], inputChannels: Int, outputChannels: Int) {
         let pairs = outputChannels * inputChannels
-        // G (4×3) by columns: its rows are (1,0,0), (½,½,½), (½,-½,½), (0,0,1).
-        let g0 = SIMD4<Double>(1, 0.5, 0.5, 0), g1 = SIMD4<Double>(0, 0.5, -0.5, 0), g2 = SIMD4<Double>(0, 0.5, 0.5, 1)
-        let u = [Float](unsafeUninitializedCapacity: 16 * pairs) { u, initialized in
-            weights.withUnsafeBufferPointer { w in
-                let (u, w) = (u.baseAddress!, w.baseAddress!)
-                let parts = min(Runtime.current.threads, max(1, pairs / 1024))
-                Runtime.current.parallelFor(parts) { part in
-                    for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
-                        let k = w + pair * 9
-                        // t = G k (4×3), column by column; then U = t Gᵀ (4×4), row by row.
-                        let t0 = g0 * Double(k[0]) + g1 * Double(k[3]) + g2 * Double(k[6])
-                        let t1 = g0 * Double(k[1]) + g1 * Double(k[4]) + g2 * Double(k[7])
-                        let t2 = g0 * Double(k[2]) + g1 * Double(k[5]) + g2 * Double(k[8])
-                        for i in 0..<4 {
-                            let row = g0 * t0[i] + g1 * t1[i] + g2 * t2[i]
-                            for j in 0..<4 { u[(i * 4 + j) * pairs + pair] = Float(row[j]) }
-                        }
-                    }
-                }
-            }
-            initialized = 16 * pairs
-        }
+        // G (4×3) by columns, in the first four lanes: its rows are (1,0,0), (½,½,½), (½,-½,½), (0,0,1).
+        let u = winogradKernels(weights, pairs: pairs, size: 4, g0: SIMD8(1, 0.5, 0.5, 0, 0, 0, 0, 0),
+                                g1: SIMD8(0, 0.5, -0.5, 0, 0, 0, 0, 0), g2: SIMD8(0, 0.5, 0.5, 1, 0, 0, 0, 0))
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         transformed = u.withUnsafeBufferPointer { u in
