@@ -21,5 +21,22 @@ public enum X86_64_v4Kernels {
     public static func winogradColumns(_ rows: UnsafePointer<Float>, into strip: UnsafeMutablePointer<Float>, width: Int) {
         ElementwiseKernels.winogradColumns(rows, into: strip, width: width)
     }
+
+    /// ``StemKernels/convolveRow(_:input:offsets:depth:count:weights:channels:into:)`` with ``FusedLanes16``.
+    public static func convolveRow(input: UnsafePointer<Float>, offsets: UnsafePointer<Int>, depth: Int, count: Int,
+                                   weights: UnsafePointer<Float>, channels: Int, into out: UnsafeMutablePointer<Float>) {
+        StemKernels.convolveRow(FusedLanes16.self, input: input, offsets: offsets, depth: depth, count: count,
+                                weights: weights, channels: channels, into: out)
+    }
+
+    /// ``StemKernels/poolRow(_:rowCount:width:channels:spans:outCount:bias:relu:columnMax:pooled:into:outStride:outChannels:)``.
+    public static func poolRow(_ rows: UnsafePointer<UnsafePointer<Float>>, rowCount: Int, width: Int, channels: Int,
+                               spans: UnsafePointer<Int>, outCount: Int, bias: UnsafePointer<Float>, relu: Bool,
+                               columnMax: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>,
+                               into out: UnsafeMutablePointer<Float>, outStride: Int, outChannels: Int) {
+        StemKernels.poolRow(rows, rowCount: rowCount, width: width, channels: channels, spans: spans, outCount: outCount,
+                            bias: bias, relu: relu, columnMax: columnMax, pooled: pooled, into: out, outStride: outStride,
+                            outChannels: outChannels)
+    }
 }
 #endif

@@ -3,9 +3,9 @@ import VeilTestSupport
 @testable import VeilTensor
 
 /// The fused convolution + max pooling against the naive twins of both layers, one after the
-/// other: sizes that make several bands per image and bands that cross from one image to the
-/// next on a worker, overlapping windows (stride below kernel), padded and ceil-mode pooling,
-/// and convolutions that fall back to running unfused.
+/// other: sizes whose rows split among the workers within an image and across images,
+/// overlapping windows (stride below kernel), padded and ceil-mode pooling,
+/// strides across other than two, and convolutions that fall back to running unfused.
 struct ConvolutionThenMaxPoolTests {
     struct Case: CustomStringConvertible, Sendable {
         var cin: Int, cout: Int, groups = 1, batch: Int, height: Int, width: Int
@@ -29,6 +29,11 @@ struct ConvolutionThenMaxPoolTests {
         Case(cin: 5, cout: 6, batch: 2, height: 61, width: 45, convolution: .square(5, stride: 2, pad: 2), pooling: .square(2, stride: 2)),
         // Pointwise, the convolution multiplying its input directly.
         Case(cin: 8, cout: 24, batch: 2, height: 40, width: 38, convolution: .square(1), pooling: .square(3, stride: 2, pad: 1)),
+        // A stride of three across and two down, uneven padding, and 40 channels: two
+        // micro-tiles of channels, the second mostly padding.
+        Case(cin: 2, cout: 40, batch: 1, height: 31, width: 29,
+             convolution: Window(kernelHeight: 3, kernelWidth: 5, strideY: 2, strideX: 3, padTop: 1, padLeft: 2, padBottom: 0, padRight: 1),
+             pooling: .square(2, stride: 2)),
         // Fall back: grouped, and a 3×3 convolution that Winograd runs.
         Case(cin: 8, cout: 8, groups: 2, batch: 2, height: 20, width: 21, convolution: .square(3, stride: 1, pad: 1), pooling: .square(3, stride: 2)),
         Case(cin: 32, cout: 32, batch: 2, height: 24, width: 24, convolution: .square(3, stride: 1, pad: 1), pooling: .square(2, stride: 2)),
@@ -58,6 +63,11 @@ struct ConvolutionThenMaxPoolTests {
         let tolerance = 8 * Float(k + 1) * Float.ulpOfOne
         let worst = zip(fast.storage, slow.storage).map { abs($0 - $1) }.max() ?? 0
         #expect(worst <= tolerance, "\(c): max difference \(worst), tolerance \(tolerance)")
+        // And the same bits as the engine's own convolution then pooling: the direct kernel
+        // sums what the products sum, in their order, and pooling before the bias changes
+        // nothing. (Winograd's sums differ, but a layer Winograd runs is never fused.)
+        let unfused = Runtime(threads: c.threads).enter { pooling.forward(conv.forward(input)) }
+        #expect(fast.storage == unfused.storage, "\(c): fused and unfused differ")
     }
 
     @Test func onlyMaxPoolingFuses() throws {

@@ -197,4 +197,46 @@ enum Vectorized {
         default: PortableKernels.winogradColumns(rows, into: strip, width: width)
         }
     }
+    /// One output row of a stem convolution; see ``ConvolutionThenMaxPool``.
+    @inline(__always)
+    static func convolveRow(input: UnsafePointer<Float>, offsets: UnsafePointer<Int>, depth: Int, count: Int,
+                            weights: UnsafePointer<Float>, channels: Int, into out: UnsafeMutablePointer<Float>) {
+        switch ComputeKernels.current {
+        #if AcceleratedKernels && arch(x86_64)
+        case .x86_64_v4:
+            X86_64_v4Kernels.convolveRow(input: input, offsets: offsets, depth: depth, count: count, weights: weights,
+                                         channels: channels, into: out)
+        case .x86_64_v3:
+            X86_64_v3Kernels.convolveRow(input: input, offsets: offsets, depth: depth, count: count, weights: weights,
+                                         channels: channels, into: out)
+        #endif
+        default:
+            PortableKernels.convolveRow(input: input, offsets: offsets, depth: depth, count: count, weights: weights,
+                                        channels: channels, into: out)
+        }
+    }
+
+    /// One pooled row of a stem's output; see ``ConvolutionThenMaxPool``.
+    @inline(__always)
+    static func poolRow(_ rows: UnsafePointer<UnsafePointer<Float>>, rowCount: Int, width: Int, channels: Int,
+                        spans: UnsafePointer<Int>, outCount: Int, bias: UnsafePointer<Float>, relu: Bool,
+                        columnMax: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>,
+                        into out: UnsafeMutablePointer<Float>, outStride: Int, outChannels: Int) {
+        switch ComputeKernels.current {
+        #if AcceleratedKernels && arch(x86_64)
+        case .x86_64_v4:
+            X86_64_v4Kernels.poolRow(rows, rowCount: rowCount, width: width, channels: channels, spans: spans,
+                                     outCount: outCount, bias: bias, relu: relu, columnMax: columnMax, pooled: pooled,
+                                     into: out, outStride: outStride, outChannels: outChannels)
+        case .x86_64_v3:
+            X86_64_v3Kernels.poolRow(rows, rowCount: rowCount, width: width, channels: channels, spans: spans,
+                                     outCount: outCount, bias: bias, relu: relu, columnMax: columnMax, pooled: pooled,
+                                     into: out, outStride: outStride, outChannels: outChannels)
+        #endif
+        default:
+            PortableKernels.poolRow(rows, rowCount: rowCount, width: width, channels: channels, spans: spans,
+                                    outCount: outCount, bias: bias, relu: relu, columnMax: columnMax, pooled: pooled,
+                                    into: out, outStride: outStride, outChannels: outChannels)
+        }
+    }
 }

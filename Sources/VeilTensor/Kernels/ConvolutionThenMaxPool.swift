@@ -1,22 +1,51 @@
-/// A convolution whose output feeds nothing but a max pooling, as a ResNet's stem does: run a
-/// band of output rows at a time and pooled while the band is still in cache.
+import VeilKernels
+
+/// A convolution whose output feeds nothing but a max pooling, as a ResNet's stem does,
+/// computed directly and pooled row by row while the rows are in cache.
 ///
 /// Why: the stem's output is the largest tensor of the network (open_nsfw at batch 16:
 /// 64 × 16 × 112 × 112 floats, 51 MB), written once by the convolution and read once by the
 /// pooling, both bound by that memory traffic. Fused, it never exists whole: each worker
-/// keeps one band of it in a scratch buffer, and the rows that two neighbouring windows share
-/// are carried over to the next band instead of being computed twice.
+/// keeps the few convolution rows that one pooled row reads, each computed once. And with
+/// few input channels, the im2col matrix a product would need (147 rows for the 7×7 stem,
+/// each input element copied twelve times) cost as much as a third of the layer; the direct
+/// kernels of ``StemKernels`` read a padded copy of the input instead.
 package struct ConvolutionThenMaxPool: Sendable {
     /// The convolution, activation included.
     package let convolution: Convolution2D
     /// The max pooling of its output.
     package let pooling: Pooling
+    /// The weights tap by tap, every output channel side by side (padded with zeros to
+    /// ``channels``); empty when the layer runs unfused.
+    let tapWeights: [Float]
+    /// The bias, padded as ``tapWeights`` is.
+    let paddedBias: [Float]
+    /// Output channels rounded up to the widest micro-tile.
+    let channels: Int
 
     /// Fuses `convolution` and `pooling`, which must be a max pooling.
     package init(_ convolution: Convolution2D, _ pooling: Pooling) throws {
         guard pooling.kind == .max else { throw TensorShapeError("only a max pooling fuses into the convolution before it") }
         self.convolution = convolution
         self.pooling = pooling
+        let w = convolution.window
+        let k = convolution.inputChannels * w.kernelHeight * w.kernelWidth
+        let m = convolution.outputChannels
+        channels = roundedUp(m, PackedGemm.widestTile)
+        // Grouped convolutions, depths that the products would sum in more than one chunk,
+        // and Winograd's layers run unfused: the direct kernel's sums must be the products'.
+        guard convolution.groups == 1, k <= PackedGemm.chunk, convolution.winograd == nil,
+              convolution.smallWinograd == nil else {
+            tapWeights = []
+            paddedBias = []
+            return
+        }
+        var weights = [Float](repeating: 0, count: k * channels)
+        for p in 0..<k {
+            for c in 0..<m { weights[p * channels + c] = convolution.packed[0].element(row: c, column: p) }
+        }
+        tapWeights = weights
+        paddedBias = convolution.bias + [Float](repeating: 0, count: channels - m)
     }
 
     /// The pooled output's shape for `input`, or an error naming the mismatch.
@@ -26,109 +55,159 @@ package struct ConvolutionThenMaxPool: Sendable {
 
     /// Convolves and pools `input`; `input.shape` must have passed ``outputShape(for:)``.
     /// Takes storage from `pool` when it can. The same result as the two layers one after
-    /// the other, which is also how convolutions that the band schedule does not cover run
-    /// (grouped, depthwise, or Winograd's).
+    /// the other, which is also how grouped or deep convolutions run.
     package func forward(_ input: Tensor, pool: inout TensorPool) -> Tensor {
-        let convShape = try! convolution.outputShape(for: input.shape)  // checked when the graph was planned
-        guard convolution.groups == 1, convolution.winograd?.pays(for: convShape) != true else {
+        guard !tapWeights.isEmpty else {
             let full = convolution.forward(input, pool: &pool)
             defer { pool.recycle(full) }
             return pooling.forward(full, pool: &pool)
         }
+        let convShape = try! convolution.outputShape(for: input.shape)  // checked when the graph was planned
         let outShape = try! pooling.outputShape(for: convShape)
         var output = pool.uninitialized(outShape)  // every pooled element is written below
-        if Im2Col.splitsPhases(convolution.window) {
-            let phased = Im2Col.splitColumnPhases(input, pool: &pool)
-            run(phased, columnPhases: true, convShape: convShape, into: &output)
-            pool.recycle(phased)
-        } else {
-            run(input, columnPhases: false, convShape: convShape, into: &output)
-        }
+        let layout = PaddedInput(window: convolution.window, input: input.shape)
+        let padded = layout.fill(input, pool: &pool)
+        defer { pool.recycle(padded) }
+        run(padded, layout, convShape: convShape, into: &output)
         return output
     }
 
-    /// The convolution rows that pooled rows `pooled` read: `[lo, hi)`, clipped to the image.
-    private func convolutionRows(_ pooled: Range<Int>, _ convShape: Tensor.Shape) -> Range<Int> {
-        let w = pooling.window
-        let first = pooling.span(pooled.lowerBound, stride: w.strideY, pad: w.padTop, kernel: w.kernelHeight,
-                                 size: convShape.height, padAfter: w.padBottom)
-        let last = pooling.span(pooled.upperBound - 1, stride: w.strideY, pad: w.padTop, kernel: w.kernelHeight,
-                                size: convShape.height, padAfter: w.padBottom)
-        return first.lo..<max(first.lo, last.hi)
-    }
-
-    private func run(_ input: Tensor, columnPhases: Bool, convShape: Tensor.Shape, into output: inout Tensor) {
-        let conv = convolution
-        let inShape = input.shape, outShape = output.shape
-        let k = conv.inputChannels * conv.window.kernelHeight * conv.window.kernelWidth
-        let m = conv.outputChannels, width = convShape.width
-        // Pooled rows per band: as many as keep the band's im2col panel and product within
-        // one L2-sized block, as the unfused convolution's blocks are.
-        let rowsInBlock = max(1, Convolution2D.columnBlock / ((k + m) * width))
-        let stride = pooling.window.strideY, overlap = max(0, pooling.window.kernelHeight - stride)
-        let pooledPerBand = max(1, (rowsInBlock - overlap) / stride)
-        let bandsPerImage = (outShape.height + pooledPerBand - 1) / pooledPerBand
-        let bands = outShape.batch * bandsPerImage
-        let mostRows = (0..<bandsPerImage).map { j in
-            convolutionRows((j * pooledPerBand)..<min(outShape.height, (j + 1) * pooledPerBand), convShape).count
-        }.max() ?? 1
-        let capacity = max(1, mostRows) * width  // floats of one channel's band
-        let epilogue = Epilogue(bias: conv.bias, relu: conv.activation == .relu)
-        input.storage.withUnsafeBufferPointer { src in
+    private func run(_ padded: Tensor, _ layout: PaddedInput, convShape: Tensor.Shape, into output: inout Tensor) {
+        let pw = pooling.window
+        let channels = self.channels, m = convolution.outputChannels, width = convShape.width
+        let outShape = output.shape, batch = outShape.batch
+        let offsets = layout.tapOffsets(inputChannels: convolution.inputChannels, batch: batch)
+        let spans = (0..<outShape.width).flatMap { o -> [Int] in
+            let s = pooling.span(o, stride: pw.strideX, pad: pw.padLeft, kernel: pw.kernelWidth, size: width, padAfter: pw.padRight)
+            return [s.lo, s.hi]
+        }
+        // A window spans at most its height in rows, consecutive, so rows kept by their
+        // index modulo that height never evict one the window still needs.
+        let ring = pw.kernelHeight
+        let units = batch * outShape.height
+        let relu = convolution.activation == .relu
+        padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
-                let workers = min(Runtime.current.threads, bands)
+                let workers = min(Runtime.current.threads, units)
                 Runtime.current.parallelFor(workers) { worker in
-                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * capacity)
-                    // Two products, this band's and the last one's, whose shared rows
-                    // are copied over rather than computed again.
-                    var product = UnsafeMutablePointer<Float>.allocate(capacity: m * capacity)
-                    var previous = UnsafeMutablePointer<Float>.allocate(capacity: m * capacity)
-                    let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: width)
-                    let scratch = GemmScratch(columns: capacity)
-                    defer {
-                        columns.deallocate(); product.deallocate(); previous.deallocate(); columnMax.deallocate()
-                        scratch.deallocate()
-                    }
-                    var last: (image: Int, rows: Range<Int>)?
-                    for band in (bands * worker / workers)..<(bands * (worker + 1) / workers) {
-                        let n = band / bandsPerImage, j = band % bandsPerImage
-                        let pooled = (j * pooledPerBand)..<min(outShape.height, (j + 1) * pooledPerBand)
-                        let rows = convolutionRows(pooled, convShape)
-                        let ld = max(1, rows.count) * width  // one channel's rows in `product`
-                        var computeFrom = rows.lowerBound
-                        if let last, last.image == n, last.rows.overlaps(rows), last.rows.lowerBound <= rows.lowerBound {
-                            let shared = rows.lowerBound..<min(last.rows.upperBound, rows.upperBound)
-                            let lastLd = last.rows.count * width
+                    let rows = UnsafeMutablePointer<Float>.allocate(capacity: ring * width * channels)
+                    let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: width * channels)
+                    let pooled = UnsafeMutablePointer<Float>.allocate(capacity: outShape.width * channels)
+                    let windowRows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: ring)
+                    defer { rows.deallocate(); columnMax.deallocate(); pooled.deallocate(); windowRows.deallocate() }
+                    // Which (image, row) each slot holds.
+                    var held = [(image: Int, row: Int)](repeating: (-1, -1), count: ring)
+                    for unit in (units * worker / workers)..<(units * (worker + 1) / workers) {
+                        let n = unit / outShape.height, oy = unit % outShape.height
+                        let span = pooling.span(oy, stride: pw.strideY, pad: pw.padTop, kernel: pw.kernelHeight,
+                                                size: convShape.height, padAfter: pw.padBottom)
+                        let planeOffset = (n * outShape.height + oy) * outShape.width
+                        guard span.lo < span.hi else {
                             for c in 0..<m {
-                                (product + c * ld).update(from: previous + c * lastLd + (shared.lowerBound - last.rows.lowerBound) * width,
-                                                          count: shared.count * width)
+                                (dst + c * batch * outShape.plane + planeOffset).update(repeating: -.infinity, count: outShape.width)
                             }
-                            computeFrom = shared.upperBound
+                            continue
                         }
-                        if computeFrom < rows.upperBound {
-                            let first = n * convShape.plane + computeFrom * width
-                            let count = (rows.upperBound - computeFrom) * width
-                            let offset = (computeFrom - rows.lowerBound) * width
-                            Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
-                                        channels: 0..<conv.inputChannels, columns: first..<(first + count),
-                                        window: conv.window, outShape: convShape)
-                            conv.packed[0].multiply(columns, ldb: count, n: count, into: product + offset, ldc: ld,
-                                                    scratch: scratch)
-                            for c in 0..<m {
-                                let row = product + c * ld + offset
-                                epilogue.apply(row, into: row, count: count, channel: c, residual: nil)
+                        for (i, y) in (span.lo..<span.hi).enumerated() {
+                            let slot = y % ring, target = rows + slot * width * channels
+                            if held[slot] != (n, y) {
+                                Vectorized.convolveRow(input: src + layout.rowStart(image: n, outputRow: y),
+                                                       offsets: offsets, depth: offsets.count, count: width,
+                                                       weights: tapWeights, channels: channels, into: target)
+                                held[slot] = (n, y)
                             }
+                            windowRows[i] = UnsafePointer(target)
                         }
-                        for c in 0..<m {
-                            pooling.maxRows(product + c * ld, firstRow: rows.lowerBound, convShape, outRows: pooled,
-                                            into: dst + (c * outShape.batch + n) * outShape.plane, outShape, columnMax)
-                        }
-                        last = (n, rows)
-                        swap(&product, &previous)
+                        Vectorized.poolRow(windowRows, rowCount: span.hi - span.lo, width: width, channels: channels,
+                                           spans: spans, outCount: outShape.width, bias: paddedBias, relu: relu,
+                                           columnMax: columnMax, pooled: pooled, into: dst + planeOffset,
+                                           outStride: batch * outShape.plane, outChannels: m)
                     }
                 }
             }
         }
+    }
+}
+
+/// The input of a direct convolution: zero padding added on every side, and at a stride
+/// across of `s`, each row split into its `s` phases (columns `i·s + phase`), so that the
+/// inputs one tap reads along an output row are consecutive.
+struct PaddedInput {
+    /// Phases per row (the stride across), and floats per phase.
+    let phases: Int, phaseLength: Int
+    /// Padded rows per plane, plus one spare row: the micro-tile reads a few pixels past
+    /// the end of a row.
+    let rows: Int
+    let window: Window
+    let shape: Tensor.Shape
+
+    init(window: Window, input: Tensor.Shape) {
+        self.window = window
+        shape = input
+        phases = window.strideX
+        phaseLength = (input.width + window.padLeft + window.padRight + phases - 1) / phases
+        rows = input.height + window.padTop + window.padBottom + 1
+    }
+
+    var rowLength: Int { phases * phaseLength }
+
+    /// The padded copy of `input`, one plane per (channel, image) as in ``Tensor``.
+    func fill(_ input: Tensor, pool: inout TensorPool) -> Tensor {
+        var padded = pool.uninitialized(Tensor.Shape(channels: shape.channels, batch: shape.batch, height: rows, width: rowLength))
+        let planes = shape.channels * shape.batch, (h, w) = (shape.height, shape.width)
+        let (rowLength, phases, phaseLength, window) = (rowLength, phases, phaseLength, window)
+        let rows = self.rows
+        input.storage.withUnsafeBufferPointer { src in
+            padded.storage.withUnsafeMutableBufferPointer { dst in
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                let workers = min(Runtime.current.threads, planes)
+                Runtime.current.parallelFor(workers) { worker in
+                    for plane in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
+                        let from = src + plane * h * w, to = dst + plane * rows * rowLength
+                        for r in 0..<rows {
+                            let y = r - window.padTop, row = to + r * rowLength
+                            guard y >= 0, y < h else {
+                                row.update(repeating: 0, count: rowLength)
+                                continue
+                            }
+                            let line = from + y * w
+                            for phase in 0..<phases {
+                                // Column i*phases + phase - padLeft, for i in [lo, hi) inside the row.
+                                let shift = phase - window.padLeft
+                                let lo = min(phaseLength, max(0, (-shift + phases - 1) / phases))
+                                let last = w - 1 - shift  // the last column's i, when not negative
+                                let hi = last < 0 ? lo : max(lo, min(phaseLength, last / phases + 1))
+                                let out = row + phase * phaseLength
+                                out.update(repeating: 0, count: lo)
+                                for i in lo..<hi { out[i] = line[i * phases + shift] }
+                                (out + hi).update(repeating: 0, count: phaseLength - hi)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return padded
+    }
+
+    /// Where tap 0 of output row `outputRow`'s first pixel reads in image `image`.
+    func rowStart(image: Int, outputRow: Int) -> Int {
+        (image * rows + outputRow * window.strideY) * rowLength
+    }
+
+    /// Each tap's offset from ``rowStart(image:outputRow:)``, in the weights' order
+    /// (input channel, kernel row, kernel column).
+    func tapOffsets(inputChannels: Int, batch: Int) -> [Int] {
+        var offsets: [Int] = []
+        offsets.reserveCapacity(inputChannels * window.kernelHeight * window.kernelWidth)
+        for c in 0..<inputChannels {
+            for ky in 0..<window.kernelHeight {
+                for kx in 0..<window.kernelWidth {
+                    offsets.append((c * batch * rows + ky) * rowLength + (kx % phases) * phaseLength + kx / phases)
+                }
+            }
+        }
+        return offsets
     }
 }
