@@ -182,7 +182,7 @@ struct GraphCompiler {
                                           window: try window(a, kernel: kernel, node: node), ceilMode: a.ceilMode ?? false)
                 if pooling.kind == .max, let index = fusable(node.inputs[0]), case .convolution = pending[index].kind,
                    pending[index].inputs.count == 1, pending[index].thenPool == nil {
-                    // conv (+ ReLU) + max pool: pooled band by band, the convolution's output never whole.
+                    // conv (+ ReLU) + max pool: pooled row by row, the convolution's output never whole.
                     pending[index].thenPool = pooling
                     pending[index].output = node.output
                     producer[node.output] = index

@@ -90,9 +90,8 @@ package struct Pooling: Sendable {
     /// vectorizes), then the maximum across each window's columns of that. Same result as the
     /// 2-D window, since max is exact, with a third of the loads for 3×3.
     ///
-    /// `band` holds input row `firstRow` and the rows after it, `inShape.width` apart: the
-    /// whole plane, or the band of it that a fused convolution has just computed, which
-    /// must hold every row that `outRows`' windows read. `columnMax` holds a row.
+    /// `band` holds input row `firstRow` and the rows after it, `inShape.width` apart, at
+    /// least every row that `outRows`' windows read. `columnMax` holds a row.
     func maxRows(_ band: UnsafePointer<Float>, firstRow: Int, _ inShape: Tensor.Shape, outRows: Range<Int>,
                  into outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
                  _ columnMax: UnsafeMutablePointer<Float>) {
