@@ -199,12 +199,18 @@ struct WinogradF43: Sendable {
                 let tile = first + t
                 let n = tile / plan.tilesPerImage, ty = (tile % plan.tilesPerImage) / tilesX, tx = tile % tilesX
                 let offset = (co * outShape.batch + n) * outShape.plane
-                // Four tiles side by side, all inside the output: one vector pass.
-                if t + 4 <= count, tx + 4 <= tilesX, 4 * tx + 16 <= outShape.width, 4 * ty + 4 <= outShape.height {
+                // Up to four tiles side by side in one tile row: one vector pass, clipped to
+                // the output where the last tiles hang over its edge (all of a 14×14 map's
+                // do). Lanes past the row's last tile compute the next tiles' products and are
+                // not written; each lane's arithmetic is its own.
+                if t + 4 <= count {
+                    let tiles = min(4, tilesX - tx)
                     let corner = offset + 4 * ty * outShape.width + 4 * tx
                     Self.transformOutput4(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
-                                          into: dst + corner, residual: residual.map { $0 + corner }, rowStride: outShape.width)
-                    t += 4
+                                          into: dst + corner, residual: residual.map { $0 + corner }, rowStride: outShape.width,
+                                          rows: min(4, outShape.height - 4 * ty),
+                                          columns: min(4 * tiles, outShape.width - 4 * tx))
+                    t += tiles
                     continue
                 }
                 Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
@@ -279,11 +285,13 @@ struct WinogradF43: Sendable {
     }
 
     /// ``transformOutput(_:stride:bias:relu:into:residual:_:y0:x0:)`` for four consecutive
-    /// tiles of one tile row, all inside the output, one per vector lane: their products are
-    /// contiguous in `M`, and each output row of the four is one run of 16 floats at `out`.
+    /// tiles of one tile row, one per vector lane: their products are contiguous in `M`, and
+    /// each output row of the four is one run of 16 floats at `out`, of which the first
+    /// `columns` are written, in the first `rows` rows.
     @inline(__always)
     static func transformOutput4(_ m: UnsafePointer<Float>, stride: Int, bias: Float, relu: Bool,
-                                 into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rowStride: Int) {
+                                 into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rowStride: Int,
+                                 rows: Int, columns: Int) {
         @inline(__always) func load(_ p: Int) -> SIMD4<Float> {
             UnsafeRawPointer(m + p * stride).loadUnaligned(as: SIMD4<Float>.self)
         }
@@ -330,17 +338,26 @@ struct WinogradF43: Sendable {
         @inline(__always) func write(_ c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>, row: Int) {
             // Transpose (columns × tiles → tiles × columns): tile L's four outputs are contiguous.
             for lane in 0..<4 {
-                let at = row * rowStride + 4 * lane
+                let at = row * rowStride + 4 * lane, inside = columns - 4 * lane
+                if inside <= 0 { break }
                 var value = SIMD4(c0[lane], c1[lane], c2[lane], c3[lane]) + b
-                if let residual { value += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD4<Float>.self) }
-                if relu { value = value.replacing(with: 0, where: .!(value .> 0)) }  // as rectified()
-                UnsafeMutableRawPointer(out + at).storeBytes(of: value, as: SIMD4<Float>.self)
+                if inside >= 4 {
+                    if let residual { value += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD4<Float>.self) }
+                    if relu { value = value.replacing(with: 0, where: .!(value .> 0)) }  // as rectified()
+                    UnsafeMutableRawPointer(out + at).storeBytes(of: value, as: SIMD4<Float>.self)
+                } else {
+                    for x in 0..<inside {
+                        var v = value[x]
+                        if let residual { v += residual[at + x] }
+                        out[at + x] = relu ? rectified(v) : v
+                    }
+                }
             }
         }
         write(y00, y01, y02, y03, row: 0)
-        write(y10, y11, y12, y13, row: 1)
-        write(y20, y21, y22, y23, row: 2)
-        write(y30, y31, y32, y33, row: 3)
+        if rows > 1 { write(y10, y11, y12, y13, row: 1) }
+        if rows > 2 { write(y20, y21, y22, y23, row: 2) }
+        if rows > 3 { write(y30, y31, y32, y33, row: 3) }
     }
 
     /// Reads the 36 products of one tile (`m[p * stride]`), writes `Aᵀ m A` plus bias,
