@@ -90,8 +90,11 @@ func profileForward(batch: Int, threads: Int) throws {
     let passes = 9
     var samples: [String: [Double]] = [:]
     var layers: [(name: String, operation: String, flops: Double)] = []
+    var passTotals: [Double] = []
     for pass in 0..<passes {
-        for layer in try model.runProfiled(input).layers {
+        let profiled = try model.runProfiled(input).layers
+        passTotals.append(profiled.reduce(0) { $0 + $1.seconds })
+        for layer in profiled {
             samples[layer.name, default: []].append(layer.seconds)
             if pass == 0 { layers.append((layer.name, layer.operation, layer.flops)) }
         }
@@ -111,6 +114,9 @@ func profileForward(batch: Int, threads: Int) throws {
         for (name, seconds) in byName.sorted(by: { $0.value > $1.value }) { print(String(format: "%8.2f ms  %@", seconds * 1000, name)) }
     }
     print("## open_nsfw layers at batch \(batch), \(threads) threads: \(String(format: "%.1f", total * 1000)) ms per batch (each layer best of \(passes))")
+    // What the layers' best times leave out: their spread, and what runs between them.
+    let wall = try medianSeconds(runs: passes) { _ = try model.run(input) }
+    print(String(format: "median pass, layers summed: %.1f ms; median unprofiled run: %.1f ms", passTotals.sorted()[passes / 2] * 1000, wall * 1000))
     let widths = [34, 10, 8, 10]
     print(row(["operation", "ms", "share", "GFLOP/s"], widths: widths))
     for (op, v) in byOperation.sorted(by: { $0.value.seconds > $1.value.seconds }) {
