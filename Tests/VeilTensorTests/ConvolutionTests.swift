@@ -75,6 +75,36 @@ struct ConvolutionTests {
         try matchesNaiveTwin(c)
     }
 
+    /// Winograd's output transform takes up to four tiles of a tile row at once, clipped to
+    /// the map, or one tile alone at the end of a block; which one depends on where an image
+    /// falls in the batch and the block. Maps whose tiles hang over the edge (14×14: all of
+    /// them; 28×28: 49 tiles an image, so images start mid-group; 27×25 unevenly padded):
+    /// each image of a batch of three, with a shortcut and ReLU, is the same bits as that
+    /// image alone, on one thread and on two.
+    @Test(arguments: [(14, 14, 1), (28, 28, 1), (27, 25, 0)])
+    func winogradImageIsTheSameBitsInABatch(height: Int, width: Int, pad: Int) throws {
+        var rng = TestRandom(seed: UInt64(height * 100 + width))
+        let (cin, cout, batch) = (32, 40, 3)
+        let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, window: .square(3, stride: 1, pad: pad),
+                                     weights: (0..<(cout * cin * 9)).map { _ in rng.uniform() },
+                                     bias: (0..<cout).map { _ in rng.uniform() }, activation: .relu)
+        let shape = Tensor.Shape(channels: cin, batch: batch, height: height, width: width)
+        let input = Tensor(shape: shape, storage: (0..<shape.count).map { _ in rng.uniform() })
+        let outShape = try conv.outputShape(for: shape)
+        try #require(conv.winograd?.pays(for: outShape) == true, "\(height)x\(width) would not run by F(4x4)")
+        let residual = Tensor(shape: outShape, storage: (0..<outShape.count).map { _ in rng.uniform() })
+        let together = Runtime(threads: 2).enter { conv.forward(input, residual: residual) }
+        for image in 0..<batch {
+            for threads in [1, 2] {
+                let alone = Runtime(threads: threads).enter {
+                    conv.forward(input.images(image..<(image + 1)), residual: residual.images(image..<(image + 1)))
+                }
+                let same = alone.storage == together.images(image..<(image + 1)).storage  // not the arrays, on failure
+                #expect(same, "\(height)x\(width): image \(image) alone on \(threads) threads differs from it in the batch")
+            }
+        }
+    }
+
     /// 3×3 stride-1 layers on maps too small for F(4×4, 3×3), which take F(2×2, 3×3): 7×7
     /// (ResNet's last stage at 224 pixels), 8×7, an unpadded 7×8, a shortcut, one image and
     /// several.
