@@ -66,7 +66,7 @@ package struct Pooling: Sendable {
                         let inPlane = src + plane * inShape.plane
                         let outPlane = dst + plane * outShape.plane
                         if kind == .max {
-                            maxRows(inPlane, firstRow: 0, inShape, outRows: 0..<outShape.height, into: outPlane, outShape, columnMax)
+                            maxPlane(inPlane, inShape, into: outPlane, outShape, columnMax)
                         } else {
                             averagePlane(inPlane, inShape, outPlane, outShape)
                         }
@@ -85,18 +85,15 @@ package struct Pooling: Sendable {
         return (max(start, 0), min(end, size), end - start)
     }
 
-    /// Max pooling of rows `outRows` of one plane, separably: for each output row, first the
-    /// maximum down each input column over the window's rows (a contiguous loop that
-    /// vectorizes), then the maximum across each window's columns of that. Same result as the
-    /// 2-D window, since max is exact, with a third of the loads for 3×3.
-    ///
-    /// `band` holds input row `firstRow` and the rows after it, `inShape.width` apart, at
-    /// least every row that `outRows`' windows read. `columnMax` holds a row.
-    func maxRows(_ band: UnsafePointer<Float>, firstRow: Int, _ inShape: Tensor.Shape, outRows: Range<Int>,
-                 into outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
-                 _ columnMax: UnsafeMutablePointer<Float>) {
+    /// Max pooling of one plane, separably: for each output row, first the maximum down each
+    /// input column over the window's rows (a contiguous loop that vectorizes), then the
+    /// maximum across each window's columns of that. Same result as the 2-D window, since max
+    /// is exact, with a third of the loads for 3×3. `columnMax` holds a row.
+    func maxPlane(_ plane: UnsafePointer<Float>, _ inShape: Tensor.Shape,
+                  into outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                  _ columnMax: UnsafeMutablePointer<Float>) {
         let w = inShape.width
-        for oy in outRows {
+        for oy in 0..<outShape.height {
             let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
                             size: inShape.height, padAfter: window.padBottom)
             let outRow = outPlane + oy * outShape.width
@@ -104,9 +101,9 @@ package struct Pooling: Sendable {
                 outRow.update(repeating: -.infinity, count: outShape.width)
                 continue
             }
-            columnMax.update(from: band + (rows.lo - firstRow) * w, count: w)
+            columnMax.update(from: plane + rows.lo * w, count: w)
             for y in (rows.lo + 1)..<max(rows.lo + 1, rows.hi) {
-                let row = band + (y - firstRow) * w
+                let row = plane + y * w
                 for x in 0..<w { columnMax[x] = larger(columnMax[x], row[x]) }
             }
             // Windows wholly inside the row need no clipping: [inLo, inHi). The 3-wide ones
