@@ -431,11 +431,12 @@ if what == "face-recall" {
 }
 if what == "heads" { try compareHeads(threads: threads) }
 if what == "conv" {
-    // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut|maxpool]`,
+    // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut [inplace]|maxpool]`,
     // e.g. the stem `conv 1 3 64 7 2 224 16` or a bottleneck's last layer `conv 1 32 128 1 1 56 16 shortcut`.
+    // `inplace` writes over the shortcut, as a graph does when the layer is the shortcut's last reader.
     let p = arguments.dropFirst(2).compactMap { Int($0) }
     guard p.count >= 6 else {
-        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut|maxpool]\n".utf8))
+        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut [inplace]|maxpool]\n".utf8))
         exit(64)
     }
     let (cin, cout, kernel, stride, size, batch) = (p[0], p[1], p[2], p[3], p[4], p[5])
@@ -451,7 +452,12 @@ if what == "conv" {
     let fused = arguments.contains("maxpool")
         ? try ConvolutionThenMaxPool(conv, Pooling(kind: .max, window: .square(3, stride: 2), ceilMode: true)) : nil
     let cpu0 = processCPUSeconds()
+    var carried = arguments.contains("inplace") ? residual : nil
     let t = medianSeconds(runs: 15) {
+        if carried != nil {
+            runtime.enter { carried = conv.forward(input, addingInto: carried.take()!, pool: &pool) }
+            return
+        }
         runtime.enter {
             pool.recycle(fused.map { $0.forward(input, pool: &pool) } ?? conv.forward(input, residual: residual, pool: &pool))
         }

@@ -98,11 +98,16 @@ extension PackedGemm {
     /// `C[m×n] = A · B[k×n]` (row-major, leading dimensions `ldb`, `ldc`), `A` as
     /// ``pack(_:lda:m:k:into:)`` left it; `scratch` holds ``scratchCount(n:)`` floats.
     /// Every element of `C` in the `m × n` block is written; `C`'s old values are never read.
+    ///
+    /// `selected`, which starts at a multiple of ``rows``, limits the product to those rows
+    /// of `A` and `C` (`c` still points at row 0), so that threads can share a product by rows.
     @inlinable @inline(__always)
     public static func multiply<L: GemmLanes>(_ lanes: L.Type, m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>,
                                               b: UnsafePointer<Float>, ldb: Int,
                                               c: UnsafeMutablePointer<Float>, ldc: Int,
-                                              scratch: UnsafeMutablePointer<Float>) {
+                                              scratch: UnsafeMutablePointer<Float>, rows selected: Range<Int>) {
+        precondition(selected.lowerBound % rows == 0 && selected.lowerBound >= 0 && selected.upperBound <= m,
+                     "rows \(selected) of \(m) must start at a multiple of \(rows)")
         let width = 2 * L.Vector.scalarCount
         let paddedRows = roundedUp(m, rows)
         var first = 0
@@ -123,9 +128,9 @@ extension PackedGemm {
                 var column = 0
                 while column < count {
                     let columns = Swift.min(width, count - column), panel = scratch + (column / width) * depth * width
-                    var row = 0
-                    while row < m {
-                        let target = c + row * ldc + start + column, rowsLeft = Swift.min(rows, m - row)
+                    var row = selected.lowerBound
+                    while row < selected.upperBound {
+                        let target = c + row * ldc + start + column, rowsLeft = Swift.min(rows, selected.upperBound - row)
                         if columns <= L.Vector.scalarCount {
                             // A last panel one vector wide or less, common in thin batch-1
                             // products (a 14×14 map's 16 Winograd tiles): half the work.
@@ -278,10 +283,11 @@ extension PackedGemm {
 
 /// The baseline instantiation: what every CPU runs when no faster one applies.
 public enum PortableKernels {
-    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:)`` with ``PortableLanes``.
+    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:rows:)`` with ``PortableLanes``.
     public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>) {
+                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>,
+                                rows: Range<Int>) {
         PackedGemm.multiply(PortableLanes.self, m: m, n: n, k: k, packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc,
-                            scratch: scratch)
+                            scratch: scratch, rows: rows)
     }
 }

@@ -49,6 +49,13 @@ struct ConvolutionTests {
         Case(cin: 4, cout: 6, groups: 1, batch: 2, height: 9, width: 10,
              window: Window(kernelHeight: 3, kernelWidth: 5, strideY: 2, strideX: 2, padTop: 1, padLeft: 2, padBottom: 0, padRight: 1),
              residual: true),
+        // Small maps with many output channels, which two workers share by channels
+        // (Convolution2D.sharesByRows): a pointwise product with a shortcut, a strided one
+        // through im2col, and one deeper than a chunk of k (256), whose packed weights are
+        // laid out by chunk across all rows.
+        Case(cin: 24, cout: 100, groups: 1, batch: 1, height: 9, width: 11, window: .square(1), activation: .relu, residual: true),
+        Case(cin: 20, cout: 103, groups: 1, batch: 1, height: 10, width: 9, window: .square(1, stride: 2)),
+        Case(cin: 300, cout: 97, groups: 1, batch: 1, height: 5, width: 6, window: .square(1), activation: .relu),
     ]
 
     /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples
@@ -143,6 +150,9 @@ struct ConvolutionTests {
         pool.recycle(Tensor(shape: outShape, storage: [Float](repeating: .nan, count: outShape.count)))
         // Two workers, as on the 2-core machines Veil is tested on: the split paths run.
         let fast = Runtime(threads: 2).enter { conv.forward(input, residual: residual, pool: &pool) }
+        // However the two workers split the layer, each element is summed as one worker sums it.
+        let single = Runtime(threads: 1).enter { conv.forward(input, residual: residual) }
+        #expect(single.storage.map(\.bitPattern) == fast.storage.map(\.bitPattern), "\(c): one thread and two differ")
         var slow: Tensor
         if let residual {
             // The twin without activation, then the shortcut, then the activation.

@@ -37,8 +37,9 @@ struct PackedGemmTests {
         return (0..<count).map { _ in Float.random(in: -1...1, using: &rng) }
     }
 
-    /// Runs the product with `kernels`, returning `C` (`m × (n + padC)`, pad left at NaN).
-    static func product(_ s: Shape, a: [Float], b: [Float], kernels: ComputeKernels) -> [Float] {
+    /// Runs the product with `kernels`, returning `C` (`m × (n + padC)`, pad left at NaN;
+    /// with `rows`, only those rows computed and the others left at NaN).
+    static func product(_ s: Shape, a: [Float], b: [Float], kernels: ComputeKernels, rows: Range<Int>? = nil) -> [Float] {
         let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, lda: s.k, rows: s.m, columns: s.k) }
         let ldc = s.n + s.padC
         var c = [Float](repeating: .nan, count: s.m * ldc)
@@ -47,7 +48,7 @@ struct PackedGemmTests {
         b.withUnsafeBufferPointer { b in
             c.withUnsafeMutableBufferPointer { c in
                 packed.multiply(b.baseAddress!, ldb: s.n + s.padB, n: s.n, into: c.baseAddress!, ldc: ldc,
-                                scratch: scratch, kernels: kernels)
+                                scratch: scratch, rows: rows, kernels: kernels)
             }
         }
         return c
@@ -102,6 +103,40 @@ struct PackedGemmTests {
                                 "\(kernels): column \(first + j) row \(i) differs when computed among \(count) columns")
                     }
                 }
+            }
+        }
+    }
+
+    /// Threads that share a product by rows (``PackedMatrix/rowShare(_:of:)``) write exactly
+    /// their rows, with the bits of the whole product: over several chunks of `k`, whose
+    /// packed panels are laid out across all the rows, and with a last share shorter than
+    /// a panel of six (the micro-tile's rows).
+    @Test func rowSharesAreTheWholeProductsRows() throws {
+        let s = Shape(m: 37, n: 45, k: 600)
+        let a = Self.random(s.m * s.k, seed: 5), b = Self.random(s.k * s.n, seed: 6)
+        let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, lda: s.k, rows: s.m, columns: s.k) }
+        for kernels in ComputeKernels.supported {
+            let whole = Self.product(s, a: a, b: b, kernels: kernels)
+            for parts in [2, 3, 4] {
+                var covered = 0
+                for part in 0..<parts {
+                    let rows = packed.rowShare(part, of: parts)
+                    #expect(rows.lowerBound == covered && rows.lowerBound % 6 == 0, "\(parts) parts: \(rows)")
+                    covered = rows.upperBound
+                    let c = Self.product(s, a: a, b: b, kernels: kernels, rows: rows)
+                    for i in 0..<s.m {
+                        for j in 0..<s.n {
+                            let value = c[i * s.n + j]
+                            if rows.contains(i) {
+                                #expect(value.bitPattern == whole[i * s.n + j].bitPattern,
+                                        "\(kernels): row \(i) column \(j) differs in share \(rows)")
+                            } else {
+                                #expect(value.isNaN, "\(kernels): share \(rows) wrote row \(i)")
+                            }
+                        }
+                    }
+                }
+                #expect(covered == s.m, "\(parts) parts cover \(covered) of \(s.m) rows")
             }
         }
     }

@@ -118,6 +118,13 @@ struct PackedMatrix: Sendable {
         }
     }
 
+    /// Part `part` of `parts` of the rows, cut where the kernels' row panels meet: the
+    /// rows one of `parts` threads computes when they share a product by rows.
+    func rowShare(_ part: Int, of parts: Int) -> Range<Int> {
+        func cut(_ i: Int) -> Int { min(rows, (rows * i / parts + PackedGemm.rows - 1) / PackedGemm.rows * PackedGemm.rows) }
+        return cut(part)..<cut(part + 1)
+    }
+
     /// The element at (`row`, `column`) of the matrix before packing, for naive twins that
     /// read weights one by one.
     func element(row: Int, column: Int) -> Float {
@@ -130,24 +137,26 @@ struct PackedMatrix: Sendable {
 
     /// `C[rows × n] = self · B[columns × n]`, row-major; every element of that block of `C`
     /// is written. `scratch` must come from ``GemmScratch/init(columns:)`` with at least `n`.
+    /// `only`, from ``rowShare(_:of:)``, limits the product to those rows of `C`.
     func multiply(_ b: UnsafePointer<Float>, ldb: Int, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
-                  scratch: GemmScratch, kernels: ComputeKernels = ComputeKernels.current) {
+                  scratch: GemmScratch, rows only: Range<Int>? = nil, kernels: ComputeKernels = ComputeKernels.current) {
         precondition(n > 0 && n <= scratch.columns && ldb >= n && ldc >= n,
                      "product shapes: n=\(n) scratch=\(scratch.columns) ldb=\(ldb) ldc=\(ldc)")
+        let selected = only ?? 0..<rows
         values.withUnsafeBufferPointer { a in
             let a = a.baseAddress!
             switch kernels {
             #if AcceleratedKernels && arch(x86_64)
             case .x86_64_v4:
                 X86_64_v4Kernels.multiply(m: rows, n: n, k: columns, packedA: a, b: b, ldb: ldb, c: c, ldc: ldc,
-                                          scratch: scratch.pointer)
+                                          scratch: scratch.pointer, rows: selected)
             case .x86_64_v3:
                 X86_64_v3Kernels.multiply(m: rows, n: n, k: columns, packedA: a, b: b, ldb: ldb, c: c, ldc: ldc,
-                                          scratch: scratch.pointer)
+                                          scratch: scratch.pointer, rows: selected)
             #endif
             default:
                 PortableKernels.multiply(m: rows, n: n, k: columns, packedA: a, b: b, ldb: ldb, c: c, ldc: ldc,
-                                         scratch: scratch.pointer)
+                                         scratch: scratch.pointer, rows: selected)
             }
         }
     }

@@ -63,9 +63,10 @@ package struct Window: Hashable, Sendable, CustomStringConvertible {
 /// whole batch (see ``Tensor`` for why the layout makes that possible), cut into blocks of
 /// output columns that one worker takes whole: im2col of the block (none for a 1×1,
 /// stride-1, unpadded convolution, which multiplies the input directly), its product, then
-/// bias, shortcut and activation while the block is still in cache. Depthwise convolutions
-/// (`groups == inputChannels == outputChannels`) use a direct loop, since a GEMM with one
-/// input channel per group would do no useful blocking.
+/// bias, shortcut and activation while the block is still in cache (small maps with many
+/// output channels are shared by channels instead: ``sharesByRows(blocks:workers:groups:rows:)``).
+/// Depthwise convolutions (`groups == inputChannels == outputChannels`) use a direct loop,
+/// since a GEMM with one input channel per group would do no useful blocking.
 package struct Convolution2D: Sendable {
     /// Input channels.
     package let inputChannels: Int
@@ -256,6 +257,22 @@ package struct Convolution2D: Sendable {
         return min(total, roundedUp((total + blocks - 1) / blocks, PackedGemm.widestTile))  // whole micro-tiles
     }
 
+    /// Whether the workers share a product by rows (output channels), each taking every
+    /// column, rather than by blocks of columns: when the map is small enough that each
+    /// worker would get a single block anyway, and the rows are many.
+    ///
+    /// Split by columns, two workers write parts of every output row, meeting mid cache line
+    /// in every row unless the row length happens to suit; with the shortcut held in the
+    /// output, each then reads and writes lines the other is writing. At batch 1 on two
+    /// threads, the 1×1 shortcut layers of the 28×28 and 14×14 stages ran slower than on one
+    /// thread (0.28–0.33 ms against 0.25 ms). By rows, each worker owns whole output planes.
+    /// Each worker then packs every column of the input itself, which costs more than it
+    /// saves when the rows are few (a 128→32 layer over 56×56 took 0.20 ms by rows, 0.17 ms
+    /// by columns).
+    static func sharesByRows(blocks: Int, workers: Int, groups: Int, rows: Int) -> Bool {
+        workers > 1 && groups == 1 && blocks <= workers && rows >= 8 * PackedGemm.rows * workers
+    }
+
     /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
     private func gemmConvolution(_ input: Tensor, columnPhases: Bool, into output: inout Tensor, epilogue: Epilogue,
                              shortcut: Shortcut) {
@@ -265,14 +282,21 @@ package struct Convolution2D: Sendable {
         let total = outShape.batch * outShape.plane
         let direct = isPointwise  // a 1×1, stride-1 convolution multiplies the input itself
         let workers = Runtime.current.threads
-        let block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: workers)
-        let blocks = (total + block - 1) / block
+        var block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: workers)
+        var blocks = (total + block - 1) / block
+        let byRows = Self.sharesByRows(blocks: blocks, workers: workers, groups: groups, rows: coutG)
+        if byRows {
+            block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: 1)
+            blocks = (total + block - 1) / block
+        }
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
                 let residual = shortcut.pointer(output: dst)
-                let parts = min(workers, blocks)
+                let parts = byRows ? workers : min(workers, blocks)
                 Runtime.current.parallelFor(parts) { part in
+                    let rows = byRows ? packed[0].rowShare(part, of: parts) : 0..<coutG
+                    let mine = byRows ? 0..<blocks : (blocks * part / parts)..<(blocks * (part + 1) / parts)
                     let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
                     // The product lands here, contiguous and in cache, and the epilogue
                     // writes each output element once: the strided output in memory is
@@ -280,7 +304,7 @@ package struct Convolution2D: Sendable {
                     let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
                     let scratch = GemmScratch(columns: block)
                     defer { columns?.deallocate(); product.deallocate(); scratch.deallocate() }
-                    for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                    for b in mine {
                         let first = b * block, count = min(block, total - first)
                         for g in 0..<groups {
                             let panel: UnsafePointer<Float>, ldb: Int
@@ -294,8 +318,9 @@ package struct Convolution2D: Sendable {
                                 panel = src + g * cinG * total + first
                                 ldb = total
                             }
-                            packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch)
-                            for row in 0..<coutG {
+                            packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch,
+                                               rows: rows)
+                            for row in rows {
                                 let offset = (g * coutG + row) * total + first
                                 epilogue.apply(product + row * count, into: dst + offset, count: count,
                                                channel: g * coutG + row, residual: residual.map { $0 + offset })
