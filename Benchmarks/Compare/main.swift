@@ -433,10 +433,12 @@ if what == "heads" { try compareHeads(threads: threads) }
 if what == "conv" {
     // One convolution alone: `veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut [inplace]|maxpool]`,
     // e.g. the stem `conv 1 3 64 7 2 224 16` or a bottleneck's last layer `conv 1 32 128 1 1 56 16 shortcut`.
-    // `inplace` writes over the shortcut, as a graph does when the layer is the shortcut's last reader.
+    // `inplace` writes over the shortcut, as a graph does when the layer is the shortcut's last reader;
+    // `runs=N` times N runs instead of 15 (for perf record).
     let p = arguments.dropFirst(2).compactMap { Int($0) }
+    let runs = arguments.first { $0.hasPrefix("runs=") }.flatMap { Int($0.dropFirst(5)) } ?? 15
     guard p.count >= 6 else {
-        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut [inplace]|maxpool]\n".utf8))
+        FileHandle.standardError.write(Data("usage: veil-compare conv THREADS CIN COUT KERNEL STRIDE SIZE BATCH [shortcut [inplace]|maxpool] [runs=N]\n".utf8))
         exit(64)
     }
     let (cin, cout, kernel, stride, size, batch) = (p[0], p[1], p[2], p[3], p[4], p[5])
@@ -453,7 +455,7 @@ if what == "conv" {
         ? try ConvolutionThenMaxPool(conv, Pooling(kind: .max, window: .square(3, stride: 2), ceilMode: true)) : nil
     let cpu0 = processCPUSeconds()
     var carried = arguments.contains("inplace") ? residual : nil
-    let t = medianSeconds(runs: 15) {
+    let t = medianSeconds(runs: runs) {
         if carried != nil {
             runtime.enter { carried = conv.forward(input, addingInto: carried.take()!, pool: &pool) }
             return
@@ -462,7 +464,7 @@ if what == "conv" {
             pool.recycle(fused.map { $0.forward(input, pool: &pool) } ?? conv.forward(input, residual: residual, pool: &pool))
         }
     }
-    let cpu = (processCPUSeconds() - cpu0) / 16
+    let cpu = (processCPUSeconds() - cpu0) / Double(runs + 1)
     let flops = 2.0 * Double(cout * cin * kernel * kernel * outShape.plane * batch)
     print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s), %.2f ms CPU", cin, cout, kernel, kernel, stride,
                  input.shape.description, t * 1000, flops / t / 1e9, cpu * 1000))
