@@ -106,7 +106,8 @@ extension PackedGemm {
                                               b: UnsafePointer<Float>, ldb: Int,
                                               c: UnsafeMutablePointer<Float>, ldc: Int,
                                               scratch: UnsafeMutablePointer<Float>, rows selected: Range<Int>) {
-        precondition(selected.lowerBound % rows == 0 && selected.lowerBound >= 0 && selected.upperBound <= m,
+        precondition(selected.lowerBound >= 0 && selected.upperBound <= m
+                        && (selected.isEmpty || selected.lowerBound % rows == 0),
                      "rows \(selected) of \(m) must start at a multiple of \(rows)")
         let width = 2 * L.Vector.scalarCount
         let paddedRows = roundedUp(m, rows)
