@@ -306,6 +306,29 @@ func ceiling(folder: String, threads: Int) throws {
     print(String(decoding: json, as: UTF8.self))
 }
 
+func compareEighthScaleDecoding(folder: String, rounds: Int) throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
+        .map { try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent($0))) }
+    var veil = try Classifier.loadDefault(runtime: Runtime(threads: 1)).decoder.options
+    var turbo = veil
+    veil.decodesEighthScaleItself = true
+    turbo.decodesEighthScaleItself = false
+    var times: [String: [Double]] = [:]
+    for _ in 0..<rounds {
+        for (name, options) in [("Veil", veil), ("TurboJPEG", turbo)] {
+            let decoder = ImageDecoder(options: options)
+            let start = DispatchTime.now().uptimeNanoseconds
+            for data in files { _ = try decoder.decode(data) }
+            times[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(files.count))
+        }
+    }
+    let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+    let ratios = zip(times["TurboJPEG"]!, times["Veil"]!).map { $0 / $1 }
+    print(String(format: "1/8-scale JPEG decoding, one thread, %d files, median of %d rounds: Veil %.2f ms, TurboJPEG %.2f ms a file; "
+                 + "TurboJPEG / Veil %.2fx (rounds %.2fx-%.2fx)", files.count, rounds, median(times["Veil"]!), median(times["TurboJPEG"]!),
+                 median(ratios), ratios.min()!, ratios.max()!))
+}
+
 final class LockedImages: @unchecked Sendable {
     private var storage: [RGBImage] = []
     private var claimed = 0
@@ -412,6 +435,11 @@ if what == "sha256" {
     let data = [UInt8](repeating: 0x5A, count: 32 << 20)
     let t = medianSeconds(runs: 5) { _ = SHA256Hasher.hex(data) }
     print(String(format: "SHA-256: %.0f MB/s on one thread", Double(data.count) / t / 1e6))
+}
+if what == "decode-jpeg", let folder = arguments.dropFirst(2).first {
+    // `veil-compare decode-jpeg 1 FOLDER [rounds]`: one thread decoding the folder's JPEGs at
+    // the classifier's size, Veil's 1/8-scale entropy decoder against TurboJPEG, alternating.
+    try compareEighthScaleDecoding(folder: folder, rounds: arguments.dropFirst(3).first.flatMap(Int.init) ?? 7)
 }
 if what == "ceiling", let folder = arguments.dropFirst(2).first {
     try ceiling(folder: folder, threads: threads)

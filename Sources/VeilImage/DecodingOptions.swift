@@ -12,8 +12,13 @@ public struct DecodingOptions: Sendable, Hashable {
     /// JPEGs are then decoded with libjpeg-turbo's DCT scaling at the smallest scale
     /// (1/8, 1/4, 3/8, 1/2, …) whose output still covers this size in both dimensions,
     /// which skips most of the inverse DCT and colour conversion of a 12-megapixel photo.
-    /// `nil` decodes at full size. Formats without scaled decoding ignore it.
+    /// At 1/8, baseline JPEGs are decoded by Veil's own entropy decoder, with TurboJPEG's
+    /// pixels to the bit. `nil` decodes at full size. Formats without scaled decoding ignore it.
     public var minimumSize: PixelSize?
+
+    /// Whether 1/8-scale JPEG decoding may use Veil's own entropy decoder (the default) rather
+    /// than TurboJPEG; the two give identical pixels. Off only to measure one against the other.
+    package var decodesEighthScaleItself = true
 
     /// The colour that transparent PNG pixels are composited onto. Default: white, the
     /// background an image viewer typically shows. libpng composites in linear light.

@@ -21,6 +21,14 @@ enum JPEGDecoder {
         let isCMYK = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = isCMYK ? 4 : 3
         let format = isCMYK ? TJPF_CMYK : TJPF_RGB
+        // Camera photos scored at reduced size are decoded at 1/8 by Veil's own entropy
+        // decoder, whose pixels are TurboJPEG's; what it does not take, TurboJPEG decodes.
+        if !isCMYK, options.decodesEighthScaleItself, decodesAtOneEighth(stored, scaled), let eighth = EighthScaleJPEG.decode(jpeg),
+           eighth.width == scaled.width, eighth.height == scaled.height {
+            let image = RGBImage(valid: scaled.width, scaled.height, eighth.rgb)
+            return DecodedImage(image: image.oriented(markers.orientation), format: .jpeg,
+                                fullSize: markers.orientation.swapsAxes ? stored.transposed : stored)
+        }
         var buffer = [UInt8](repeating: 0, count: scaled.width * scaled.height * channels)
         let status = buffer.withUnsafeMutableBufferPointer { dst in
             tjDecompress2(handle, jpeg.baseAddress, UInt(jpeg.count), dst.baseAddress,
@@ -83,6 +91,23 @@ enum JPEGDecoder {
             }
         }
         return best
+    }
+
+    /// Whether TurboJPEG, asked for `scaled`, decodes `stored` at 1/8: `scaled` is the 1/8
+    /// size and no larger scale fits in it (it takes the largest that does).
+    static func decodesAtOneEighth(_ stored: PixelSize, _ scaled: PixelSize) -> Bool {
+        func size(_ num: Int, _ denom: Int) -> PixelSize {
+            PixelSize(width: (stored.width * num + denom - 1) / denom, height: (stored.height * num + denom - 1) / denom)
+        }
+        guard scaled == size(1, 8) else { return false }
+        var count: Int32 = 0
+        guard let factors = tjGetScalingFactors(&count) else { return false }
+        return !UnsafeBufferPointer(start: factors, count: Int(count)).contains { factor in
+            let num = Int(factor.num), denom = Int(factor.denom)
+            guard num * 8 > denom else { return false }
+            let larger = size(num, denom)
+            return larger.width <= scaled.width && larger.height <= scaled.height
+        }
     }
 
     /// CMYK → RGB without a colour-management system: the naive subtractive formula,
