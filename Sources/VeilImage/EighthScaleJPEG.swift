@@ -548,72 +548,71 @@ extension EighthScaleJPEG.Header {
 
     /// libjpeg's reduced 2×2 inverse DCT (`jpeg_idct_2x2`): it reads rows and columns 0, 1, 3,
     /// 5 and 7, in fixed point with 13 fractional bits and 2 bits kept between passes.
+    /// libjpeg skips the odd terms of a column or row when they are all zero; the full
+    /// formula gives the same numbers then, so it is used throughout, without branches that
+    /// noisy chroma would mispredict.
+    @inline(__always)
     func idct2x2(_ coefficients: UnsafePointer<Int32>, _ q: UnsafePointer<Int32>, into out: UnsafeMutablePointer<UInt8>, stride: Int) {
         // FIX(x) = x × 8192 rounded, for √2 times sums of the odd cosines.
         let c1: Int64 = 29692, c3: Int64 = -10426, c5: Int64 = 6967, c7: Int64 = -5906
-        var top = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
-        var bottom = top
-        // Columns 0, 1, 3, 5, 7 into two rows of five.
-        func column(_ column: Int) -> (Int64, Int64) {
-            @inline(__always) func z(_ row: Int) -> Int64 { Int64(coefficients[row * 8 + column] &* q[row * 8 + column]) }
-            if coefficients[8 + column] == 0, coefficients[24 + column] == 0,
-               coefficients[40 + column] == 0, coefficients[56 + column] == 0 {
-                let value = Int64(Int32(truncatingIfNeeded: z(0) << 2))  // libjpeg keeps it in an int
-                return (value, value)
-            }
-            let even = z(0) << 15
-            let odd = z(7) * c7 + z(5) * c5 + z(3) * c3 + z(1) * c1
+        @inline(__always) func z(_ i: Int) -> Int64 { Int64(coefficients[i] &* q[i]) }
+        // Columns 0, 1, 3, 5, 7: rows 0 and 1 of the work array, kept in 32 bits as libjpeg does.
+        @inline(__always) func column(_ c: Int) -> (Int64, Int64) {
+            let even = z(c) << 15
+            let odd = z(56 + c) * c7 + z(40 + c) * c5 + z(24 + c) * c3 + z(8 + c) * c1
             return (Int64(Int32(truncatingIfNeeded: (even + odd + (1 << 12)) >> 13)),
                     Int64(Int32(truncatingIfNeeded: (even - odd + (1 << 12)) >> 13)))
         }
-        (top.0, bottom.0) = column(0)
-        (top.1, bottom.1) = column(1)
-        (top.2, bottom.2) = column(3)
-        (top.3, bottom.3) = column(5)
-        (top.4, bottom.4) = column(7)
-        func row(_ w: (Int64, Int64, Int64, Int64, Int64), _ target: UnsafeMutablePointer<UInt8>) {
-            if w.1 == 0, w.2 == 0, w.3 == 0, w.4 == 0 {
-                let value = rangeLimit(Int32(truncatingIfNeeded: (w.0 + (1 << 4)) >> 5))
-                target[0] = value; target[1] = value
-                return
-            }
-            let even = w.0 << 15
-            let odd = w.4 * c7 + w.3 * c5 + w.2 * c3 + w.1 * c1
-            target[0] = rangeLimit(Int32(truncatingIfNeeded: (even + odd + (1 << 19)) >> 20))
-            target[1] = rangeLimit(Int32(truncatingIfNeeded: (even - odd + (1 << 19)) >> 20))
-        }
-        row(top, out)
-        row(bottom, out + stride)
+        let w0 = column(0), w1 = column(1), w3 = column(3), w5 = column(5), w7 = column(7)
+        let evenTop = w0.0 << 15, oddTop = w7.0 * c7 + w5.0 * c5 + w3.0 * c3 + w1.0 * c1
+        let evenBottom = w0.1 << 15, oddBottom = w7.1 * c7 + w5.1 * c5 + w3.1 * c3 + w1.1 * c1
+        out[0] = rangeLimit(Int32(truncatingIfNeeded: (evenTop + oddTop + (1 << 19)) >> 20))
+        out[1] = rangeLimit(Int32(truncatingIfNeeded: (evenTop - oddTop + (1 << 19)) >> 20))
+        out[stride] = rangeLimit(Int32(truncatingIfNeeded: (evenBottom + oddBottom + (1 << 19)) >> 20))
+        out[stride + 1] = rangeLimit(Int32(truncatingIfNeeded: (evenBottom - oddBottom + (1 << 19)) >> 20))
     }
 
     /// libjpeg's YCbCr → RGB: fixed point with 16 fractional bits, through its tables; one-way
     /// subsampled chroma is replicated, as libjpeg upsamples it at this scale.
     func toRGB(_ planes: [UInt8], offsets: [Int], strides: [Int], width: Int, height: Int) -> [UInt8] {
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
-        if components.count == 1 {
-            for y in 0..<height {
-                for x in 0..<width {
-                    let value = planes[y * strides[0] + x]
-                    rgb[(y * width + x) * 3] = value; rgb[(y * width + x) * 3 + 1] = value; rgb[(y * width + x) * 3 + 2] = value
-                }
-            }
-            return rgb
-        }
         let luma = components[0]
         // Chroma planes are at luma resolution, except one-way subsampling: halve that axis.
         let halveX = luma.h == 2 && luma.v == 1, halveY = luma.v == 2 && luma.h == 1
         let tables = YCbCrTables.shared
-        rgb.withUnsafeMutableBufferPointer { out in
-            for y in 0..<height {
-                let cy = halveY ? y >> 1 : y
-                for x in 0..<width {
-                    let cx = halveX ? x >> 1 : x
-                    let l = Int(planes[y * strides[0] + x])
-                    let cb = Int(planes[offsets[1] + cy * strides[1] + cx]), cr = Int(planes[offsets[2] + cy * strides[2] + cx])
-                    let i = (y * width + x) * 3
-                    out[i] = UInt8(clamping: l + tables.crToR[cr])
-                    out[i + 1] = UInt8(clamping: l + ((tables.cbToG[cb] + tables.crToG[cr]) >> 16))
-                    out[i + 2] = UInt8(clamping: l + tables.cbToB[cb])
+        planes.withUnsafeBufferPointer { planes in
+            rgb.withUnsafeMutableBufferPointer { out in
+                let out = out.baseAddress!, y0 = planes.baseAddress!
+                if components.count == 1 {
+                    for y in 0..<height {
+                        for x in 0..<width {
+                            let value = y0[y * strides[0] + x]
+                            (out + (y * width + x) * 3).update(repeating: value, count: 3)
+                        }
+                    }
+                    return
+                }
+                tables.crToR.withUnsafeBufferPointer { crToR in
+                    tables.cbToB.withUnsafeBufferPointer { cbToB in
+                        tables.crToG.withUnsafeBufferPointer { crToG in
+                            tables.cbToG.withUnsafeBufferPointer { cbToG in
+                                for y in 0..<height {
+                                    let lumaRow = y0 + y * strides[0]
+                                    let cy = halveY ? y >> 1 : y
+                                    let cbRow = y0 + offsets[1] + cy * strides[1], crRow = y0 + offsets[2] + cy * strides[2]
+                                    var target = out + y * width * 3
+                                    for x in 0..<width {
+                                        let cx = halveX ? x >> 1 : x
+                                        let l = Int32(lumaRow[x]), cb = Int(cbRow[cx]), cr = Int(crRow[cx])
+                                        target[0] = UInt8(clamping: l &+ crToR[cr])
+                                        target[1] = UInt8(clamping: l &+ ((cbToG[cb] &+ crToG[cr]) >> 16))
+                                        target[2] = UInt8(clamping: l &+ cbToB[cb])
+                                        target += 3
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -623,14 +622,14 @@ extension EighthScaleJPEG.Header {
 
 /// libjpeg's `build_ycc_rgb_table`: FIX(x) is x × 65536 rounded.
 struct YCbCrTables: Sendable {
-    let crToR: [Int], cbToB: [Int], crToG: [Int], cbToG: [Int]
+    let crToR: [Int32], cbToB: [Int32], crToG: [Int32], cbToG: [Int32]
     static let shared = YCbCrTables()
     private init() {
-        let half = 1 << 15
-        func fix(_ x: Double) -> Int { Int(x * 65536 + 0.5) }
-        crToR = (0..<256).map { (fix(1.40200) * ($0 - 128) + half) >> 16 }
-        cbToB = (0..<256).map { (fix(1.77200) * ($0 - 128) + half) >> 16 }
-        crToG = (0..<256).map { -fix(0.71414) * ($0 - 128) }
-        cbToG = (0..<256).map { -fix(0.34414) * ($0 - 128) + half }
+        let half: Int32 = 1 << 15
+        func fix(_ x: Double) -> Int32 { Int32(x * 65536 + 0.5) }
+        crToR = (0..<256).map { (fix(1.40200) * (Int32($0) - 128) + half) >> 16 }
+        cbToB = (0..<256).map { (fix(1.77200) * (Int32($0) - 128) + half) >> 16 }
+        crToG = (0..<256).map { -fix(0.71414) * (Int32($0) - 128) }
+        cbToG = (0..<256).map { -fix(0.34414) * (Int32($0) - 128) + half }
     }
 }
