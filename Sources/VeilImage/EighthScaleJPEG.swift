@@ -479,9 +479,7 @@ extension EighthScaleJPEG.Header {
             if bits.count < 32 { bits.refill() }
             let entry = table.pair[bits.peek]
             guard entry != 0 else {
-                guard let (length, symbol) = bits.longCode(table) else { return false }
-                bits.skip(length + symbol & 15)
-                k += EighthScaleJPEG.HuffmanTable.step(symbol)
+                guard skipLongCode(&bits, table, &k) else { return false }
                 continue
             }
             bits.skip(Int(entry & 0xFF))
@@ -491,9 +489,7 @@ extension EighthScaleJPEG.Header {
             if bits.count < 32 { bits.refill() }
             let entry = table.pair[bits.peek]
             guard entry != 0 else {
-                guard let (length, symbol) = bits.longCode(table) else { return false }
-                bits.skip(length + symbol & 15)
-                k += EighthScaleJPEG.HuffmanTable.step(symbol)
+                guard skipLongCode(&bits, table, &k) else { return false }
                 continue
             }
             // The second code is this block's only if the first leaves it open.
@@ -507,6 +503,14 @@ extension EighthScaleJPEG.Header {
             }
         }
         return bits.count >= 0
+    }
+
+    /// Steps over one code longer than the lookup and its extra bits; false for no code.
+    private static func skipLongCode(_ bits: inout EighthScaleJPEG.Bits, _ table: EighthScaleJPEG.FlatTable, _ k: inout Int) -> Bool {
+        guard let (length, symbol) = bits.longCode(table) else { return false }
+        bits.skip(length + symbol & 15)
+        k += EighthScaleJPEG.HuffmanTable.step(symbol)
+        return true
     }
 
     /// Reads a block's AC terms into `block` (natural order, zeroed first), as libjpeg does.
