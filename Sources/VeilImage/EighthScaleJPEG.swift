@@ -401,11 +401,10 @@ extension EighthScaleJPEG.Header {
         }
         var bits = EighthScaleJPEG.Bits(at: scanStart, data: p, end: count)
         var predictions: (Int32, Int32, Int32) = (0, 0, 0)
-        let block = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
-        defer { block.deallocate() }
-        let natural = UnsafeMutablePointer<Int>.allocate(capacity: 80)
-        defer { natural.deallocate() }
-        natural.initialize(from: EighthScaleJPEG.naturalOrder, count: 80)
+        let sums = UnsafeMutablePointer<Int64>.allocate(capacity: TwoByTwoTerms.sumCount)
+        defer { sums.deallocate() }
+        let terms = TwoByTwoTerms()
+        defer { terms.deallocate() }
         var restartsLeft = restartInterval, nextRestart: UInt8 = 0xD0
         for mcuRow in 0..<rows {
             for mcuColumn in 0..<columns {
@@ -454,9 +453,10 @@ extension EighthScaleJPEG.Header {
                                 guard Self.skipTerms(&bits, lane.ac) else { return false }
                                 out.pointee = rangeLimit((dcTerm &* lane.q[0] &+ 4) >> 3)
                             } else {
-                                guard Self.readTerms(&bits, lane.ac, into: block, natural: natural) else { return false }
-                                block[0] = dcTerm
-                                idct2x2(block, lane.q, into: out, stride: lane.stride)
+                                sums.update(repeating: 0, count: TwoByTwoTerms.sumCount)
+                                sums[0] = Int64(dcTerm &* lane.q[0]) << 15
+                                guard Self.addTerms(&bits, lane.ac, q: lane.q, terms: terms, into: sums) else { return false }
+                                idct2x2(sums, into: out, stride: lane.stride)
                             }
                         }
                     }
@@ -513,10 +513,15 @@ extension EighthScaleJPEG.Header {
         return true
     }
 
-    /// Reads a block's AC terms into `block` (natural order, zeroed first), as libjpeg does.
-    private static func readTerms(_ bits: inout EighthScaleJPEG.Bits, _ table: EighthScaleJPEG.FlatTable,
-                                  into block: UnsafeMutablePointer<Int32>, natural: UnsafePointer<Int>) -> Bool {
-        block.update(repeating: 0, count: 64)
+    /// Reads a 2×2-scaled block's AC terms, each dequantized and added to the sum of
+    /// ``TwoByTwoTerms`` that libjpeg's 2×2 IDCT would multiply it into, or dropped when that
+    /// IDCT does not read it. A chroma block of a photo has a few nonzero terms, so this does
+    /// a few multiplications where storing all 64 and transforming 25 did about a hundred.
+    private static func addTerms(_ bits: inout EighthScaleJPEG.Bits, _ table: EighthScaleJPEG.FlatTable,
+                                 q: UnsafePointer<Int32>, terms: TwoByTwoTerms, into sums: UnsafeMutablePointer<Int64>) -> Bool {
+        // libjpeg stores term 63, and every term a corrupt run carries past it, in one place,
+        // the last one written winning; so that one is added only at the end.
+        var last: Int64 = 0
         var k = 1
         while k < 64 {
             if bits.count < 32 { bits.refill() }
@@ -532,15 +537,23 @@ extension EighthScaleJPEG.Header {
             bits.skip(length)
             let size = symbol & 15, run = symbol >> 4
             if size != 0 {
-                k += run
-                block[natural[k]] = Int32(Int16(truncatingIfNeeded: bits.signed(size)))
-                k += 1
+                k &+= run
+                // libjpeg keeps the term in 16 bits and dequantizes it in 32.
+                let value = Int32(Int16(truncatingIfNeeded: bits.signed(size)))
+                let z = Int64(value &* q[terms.natural[k]])
+                if k < 63 {
+                    sums[terms.sum[k]] &+= z &* terms.weight[k]
+                } else {
+                    last = z
+                }
+                k &+= 1
             } else if run == 15 {
-                k += 16
+                k &+= 16
             } else {
                 break
             }
         }
+        sums[TwoByTwoTerms.lastSum] &+= last &* TwoByTwoTerms.c7
         return bits.count >= 0
     }
 
@@ -550,30 +563,69 @@ extension EighthScaleJPEG.Header {
         return UInt8(clamping: wrapped + 128)
     }
 
-    /// libjpeg's reduced 2×2 inverse DCT (`jpeg_idct_2x2`): it reads rows and columns 0, 1, 3,
-    /// 5 and 7, in fixed point with 13 fractional bits and 2 bits kept between passes.
-    /// libjpeg skips the odd terms of a column or row when they are all zero; the full
-    /// formula gives the same numbers then, so it is used throughout, without branches that
-    /// noisy chroma would mispredict.
+    /// libjpeg's reduced 2×2 inverse DCT (`jpeg_idct_2x2`) finished from the column sums
+    /// ``addTerms`` gathered: its column pass rounds each sum to 32 bits, keeping 2 bits, and
+    /// its row pass combines columns 0, 1, 3, 5 and 7. libjpeg skips the odd terms of a column
+    /// or row when they are all zero; the full formula gives the same numbers then, so it is used
+    /// throughout, without branches that noisy chroma would mispredict.
     @inline(__always)
-    func idct2x2(_ coefficients: UnsafePointer<Int32>, _ q: UnsafePointer<Int32>, into out: UnsafeMutablePointer<UInt8>, stride: Int) {
-        // FIX(x) = x × 8192 rounded, for √2 times sums of the odd cosines.
-        let c1: Int64 = 29692, c3: Int64 = -10426, c5: Int64 = 6967, c7: Int64 = -5906
-        @inline(__always) func z(_ i: Int) -> Int64 { Int64(coefficients[i] &* q[i]) }
-        // Columns 0, 1, 3, 5, 7: rows 0 and 1 of the work array, kept in 32 bits as libjpeg does.
-        @inline(__always) func column(_ c: Int) -> (Int64, Int64) {
-            let even = z(c) << 15
-            let odd = z(56 + c) * c7 + z(40 + c) * c5 + z(24 + c) * c3 + z(8 + c) * c1
-            return (Int64(Int32(truncatingIfNeeded: (even + odd + (1 << 12)) >> 13)),
-                    Int64(Int32(truncatingIfNeeded: (even - odd + (1 << 12)) >> 13)))
+    func idct2x2(_ sums: UnsafePointer<Int64>, into out: UnsafeMutablePointer<UInt8>, stride: Int) {
+        typealias Terms = EighthScaleJPEG.Header.TwoByTwoTerms
+        @inline(__always) func column(_ j: Int) -> (Int64, Int64) {
+            let even = sums[j], odd = sums[Terms.columns + j]
+            return (Int64(Int32(truncatingIfNeeded: (even &+ odd &+ (1 << 12)) >> 13)),
+                    Int64(Int32(truncatingIfNeeded: (even &- odd &+ (1 << 12)) >> 13)))
         }
-        let w0 = column(0), w1 = column(1), w3 = column(3), w5 = column(5), w7 = column(7)
+        let w0 = column(0), w1 = column(1), w3 = column(2), w5 = column(3), w7 = column(4)
+        let (c1, c3, c5, c7) = (Terms.c1, Terms.c3, Terms.c5, Terms.c7)
         let evenTop = w0.0 << 15, oddTop = w7.0 * c7 + w5.0 * c5 + w3.0 * c3 + w1.0 * c1
         let evenBottom = w0.1 << 15, oddBottom = w7.1 * c7 + w5.1 * c5 + w3.1 * c3 + w1.1 * c1
         out[0] = rangeLimit(Int32(truncatingIfNeeded: (evenTop + oddTop + (1 << 19)) >> 20))
         out[1] = rangeLimit(Int32(truncatingIfNeeded: (evenTop - oddTop + (1 << 19)) >> 20))
         out[stride] = rangeLimit(Int32(truncatingIfNeeded: (evenBottom + oddBottom + (1 << 19)) >> 20))
         out[stride + 1] = rangeLimit(Int32(truncatingIfNeeded: (evenBottom - oddBottom + (1 << 19)) >> 20))
+    }
+
+    /// Where each AC term of a 2×2-scaled block goes, by its zigzag index (0..<80, as
+    /// ``EighthScaleJPEG/naturalOrder``). libjpeg's `jpeg_idct_2x2` reads rows and columns 0,
+    /// 1, 3, 5 and 7; its column pass sums, for each such column, row 0 times 2¹⁵ (the even
+    /// sum) and rows 1, 3, 5, 7 times √2 times sums of odd cosines (the odd sum). Those ten
+    /// sums are linear in the terms, so each term can be added as soon as it is decoded.
+    struct TwoByTwoTerms {
+        /// FIX(x) = x × 8192 rounded, for √2 times sums of the odd cosines (rows 1, 3, 5, 7).
+        static let c1: Int64 = 29692, c3: Int64 = -10426, c5: Int64 = 6967, c7: Int64 = -5906
+        /// Columns read: 0, 1, 3, 5, 7. Sums 0..<5 are their even sums, 5..<10 their odd
+        /// sums, and sum 10 takes the terms the IDCT does not read.
+        static let columns = 5
+        static let sumCount = 11
+        /// The odd sum of column 7, which term 63 (row 7, column 7) goes to.
+        static let lastSum = 9
+        let natural: UnsafeMutablePointer<Int>
+        let sum: UnsafeMutablePointer<Int>
+        let weight: UnsafeMutablePointer<Int64>
+
+        init() {
+            natural = .allocate(capacity: 80)
+            sum = .allocate(capacity: 80)
+            weight = .allocate(capacity: 80)
+            let columnIndex = [0: 0, 1: 1, 3: 2, 5: 3, 7: 4]
+            let rowWeight: [Int: Int64] = [0: 1 << 15, 1: Self.c1, 3: Self.c3, 5: Self.c5, 7: Self.c7]
+            for k in 0..<80 {
+                let n = EighthScaleJPEG.naturalOrder[k], row = n >> 3
+                natural[k] = n
+                if let column = columnIndex[n & 7], let w = rowWeight[row] {
+                    sum[k] = row == 0 ? column : Self.columns + column
+                    weight[k] = w
+                } else {
+                    sum[k] = Self.sumCount - 1
+                    weight[k] = 0
+                }
+            }
+        }
+
+        func deallocate() {
+            natural.deallocate(); sum.deallocate(); weight.deallocate()
+        }
     }
 
     /// libjpeg's YCbCr → RGB: fixed point with 16 fractional bits, through its tables; one-way
