@@ -332,6 +332,30 @@ func compareEighthScaleDecoding(folder: String, rounds: Int) throws {
                  median(ratios), ratios.min()!, ratios.max()!))
 }
 
+/// One thread's milliseconds an image for the classifier's preprocessing (resize and crop,
+/// then the tensor's values) beside its whole `scores(for:)` at batch 8, on decoded photos.
+func preprocessingCost(folder: String) throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
+        .map { (folder as NSString).appendingPathComponent($0) }
+    let classifier = try Classifier.loadDefault(runtime: Runtime(threads: 1))
+    let images = try files.map { try classifier.decoder.decode(contentsOf: $0) }
+    let prep = classifier.preprocessor
+    for _ in 0..<3 {
+        var t0 = DispatchTime.now().uptimeNanoseconds
+        for image in images { _ = prep.prepare(image) }
+        let tPrepare = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(images.count)
+        let prepared = images.map { prep.prepare($0) }
+        t0 = DispatchTime.now().uptimeNanoseconds
+        for p in prepared { _ = prep.tensorValues(prepared: p) }
+        let tValues = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(images.count)
+        t0 = DispatchTime.now().uptimeNanoseconds
+        var done = 0
+        while done < images.count { _ = try classifier.scores(for: Array(images[done..<min(done + 8, images.count)])); done += 8 }
+        let tScore = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(images.count)
+        print(String(format: "one thread, ms an image: prepare %.2f, tensor values %.2f, scores (all of it, batch 8) %.2f", tPrepare, tValues, tScore))
+    }
+}
+
 final class LockedImages: @unchecked Sendable {
     private var storage: [RGBImage] = []
     private var claimed = 0
@@ -537,3 +561,4 @@ if what == "forward-cpu" {
         print(String(format: "batch %2d: %.2f ms CPU per image, %.2f ms wall per image (%.1f images/s)", batch, cpu * 1000, wall * 1000, 1 / wall))
     }
 }
+if what == "prep-cost", let folder = arguments.dropFirst(2).first { try preprocessingCost(folder: folder) }

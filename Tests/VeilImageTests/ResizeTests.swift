@@ -30,19 +30,39 @@ struct ResizeTests {
         #expect(half[1, 0] == (25, 0, 255))
     }
 
-    /// The resizer's rounding to bytes, written without libm's `roundf`, against the plain
-    /// formula: every float from -2 to 258 in steps of 1/64, each neighbouring float of every
-    /// half-integer in 0...256 (where rounding decides), and the extremes.
+    /// The resizer's rounding to bytes, written without libm's `roundf` or checked
+    /// conversions, against the plain formula: every float from -2 to 258 in steps of 1/64,
+    /// the 64 floats on either side of every half-integer in 0...256 (where rounding
+    /// decides), every float from 0.4 to 0.6 (where a float sum with 0.5 can round up to 1),
+    /// and the extremes. (The formula was also checked on all 2³² floats outside the suite.)
     @Test func byteRoundingMatchesRoundedAndClamped() {
-        func plain(_ v: Float) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
-        var values: [Float] = [-.greatestFiniteMagnitude, -1e9, 1e9, .greatestFiniteMagnitude, -0.0, 0]
+        func plain(_ v: Float) -> UInt8 { v.isNaN ? 0 : UInt8(max(0, min(255, v.rounded()))) }
+        var values: [Float] = [-.greatestFiniteMagnitude, -1e9, 1e9, .greatestFiniteMagnitude, -0.0, 0,
+                               .infinity, -.infinity, .nan, .leastNonzeroMagnitude]
         values += stride(from: Float(-2), through: 258, by: 1.0 / 64)
         for k in 0...256 {
-            let half = Float(k) + 0.5
-            values += [half.nextDown, half, half.nextUp, Float(k).nextDown, Float(k).nextUp]
+            for anchor in [Float(k) + 0.5, Float(k)] {
+                var (down, up) = (anchor, anchor)
+                for _ in 0..<64 {
+                    down = down.nextDown
+                    up = up.nextUp
+                    values += [down, up]
+                }
+                values.append(anchor)
+            }
+        }
+        var v = Float(0.4)
+        while v <= 0.6 {
+            values.append(v)
+            v = v.nextUp
         }
         let mismatches = values.filter { clampToByte($0) != plain($0) }
         #expect(mismatches.isEmpty, "differs at \(mismatches.prefix(5))")
+        // The sixteen-lane form the resize passes use, and the scalar tail after it.
+        var bytes = [UInt8](repeating: 0, count: values.count)
+        bytes.withUnsafeMutableBufferPointer { storeClamped(values, count: values.count, into: $0.baseAddress!) }
+        let differing = values.indices.filter { bytes[$0] != plain(values[$0]) }
+        #expect(values.count % 16 != 0 && differing.isEmpty, "lanes differ at \(differing.prefix(5).map { values[$0] })")
     }
 
     /// The vertical pass runs along rows of the image; it must give the same bytes as the
