@@ -109,7 +109,19 @@ extension EighthScaleJPEG {
                 code <<= 1
             }
             table.maxCode[17] = Int32.max  // ends the long-code search: no code, a fallback
-            guard !isDC else { return }
+            if isDC {
+                // A DC code and its extra bits, resolved to the difference they encode,
+                // wherever both fit in the lookup.
+                for i in 0..<n {
+                    let first = table.single[i]
+                    let length = Int(first & 15), size = Int(first >> 4)
+                    guard first != 0, length + size <= bits else { continue }
+                    let raw = (i >> (bits - length - size)) & ((1 << size) - 1)
+                    let difference = size == 0 ? 0 : raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw
+                    table.pair[i] = UInt32(length + size) | UInt32(bitPattern: Int32(difference) << 8)
+                }
+                return
+            }
             // Pairs: a code and its extra bits, and the next code and its extra bits when both
             // fit in the lookup and the first does not end the block.
             for i in 0..<n {
@@ -136,6 +148,8 @@ extension EighthScaleJPEG {
     ///   bits take (0–7) and how far they move the coefficient index (8–15), when the second
     ///   fits and the first does not end the block, else the first's alone; and the first's
     ///   alone (16–23, 24–31). The bit count comes first so that the shift reads it as is;
+    /// - `pair` (DC tables): the bits a code and its extra bits take (0–7) and the difference
+    ///   they encode (8–31, signed), where both fit in the lookup;
     /// - for longer codes, libjpeg's canonical limits, `maxCode` and `valueOffset`, and the symbols.
     /// Zero in either lookup means the code is longer than `lookupBits`, or is no code.
     struct FlatTable {
@@ -427,17 +441,24 @@ extension EighthScaleJPEG.Header {
                         for h in 0..<lane.h {
                             // DC: its difference from the last block's.
                             if bits.count < 32 { bits.refill() }
-                            var extra: Int
-                            let entry = lane.dc.single[bits.peek]
-                            if entry != 0 {
-                                bits.skip(Int(entry & 15))
-                                extra = Int(entry >> 4)
+                            let difference: Int32
+                            let resolved = lane.dc.pair[bits.peek]
+                            if resolved != 0 {
+                                bits.skip(Int(resolved & 0xFF))
+                                difference = Int32(bitPattern: resolved) >> 8
                             } else {
-                                guard let (length, symbol) = bits.longCode(lane.dc) else { return false }
-                                bits.skip(length)
-                                extra = symbol
+                                let extra: Int
+                                let entry = lane.dc.single[bits.peek]
+                                if entry != 0 {
+                                    bits.skip(Int(entry & 15))
+                                    extra = Int(entry >> 4)
+                                } else {
+                                    guard let (length, symbol) = bits.longCode(lane.dc) else { return false }
+                                    bits.skip(length)
+                                    extra = symbol
+                                }
+                                difference = extra > 0 ? bits.signed(extra) : 0
                             }
-                            let difference = extra > 0 ? bits.signed(extra) : 0
                             let prediction: Int32
                             switch c {
                             case 0: predictions.0 &+= difference; prediction = predictions.0
