@@ -151,7 +151,7 @@ extension EighthScaleJPEG {
     /// - `pair` (DC tables): the bits a code and its extra bits take (0–7) and the difference
     ///   they encode (8–31, signed), where both fit in the lookup;
     /// - for longer codes, libjpeg's canonical limits, `maxCode` and `valueOffset`, and the symbols.
-    /// Zero in either lookup means the code is longer than `lookupBits`, or is no code.
+    /// Zero in a lookup means that what it resolves is longer than `lookupBits`, or is no code.
     struct FlatTable {
         let raw: UnsafeMutableRawPointer
         static let size = 2 << EighthScaleJPEG.lookupBits + 4 << EighthScaleJPEG.lookupBits + 2 * 18 * 4 + 256

@@ -166,10 +166,11 @@ extension RGBImage {
 }
 
 /// `value` rounded half away from zero and clamped to 0...255, like
-/// `UInt8(max(0, min(255, value.rounded())))`, in plain float and integer operations that a
-/// loop vectorizes: baseline x86-64 has no rounding instruction (`rounded()` is a libm call),
-/// and a float-to-integer conversion is checked for range, one branch a value. Resizing
-/// rounds every channel of every pixel, and those two had become most of its time.
+/// `UInt8(max(0, min(255, value.rounded())))`, in plain float and integer operations, which
+/// ``clampToBytes(_:)`` runs on sixteen lanes: baseline x86-64 has no rounding instruction
+/// (`rounded()` is a libm call), and a float-to-integer conversion is checked for range, one
+/// branch a value. Resizing rounds every channel of every pixel, and those two had become
+/// most of its time.
 @inline(__always)
 func clampToByte(_ value: Float) -> UInt8 {
     let v = value > 255 ? 255 : (value > 0 ? value : 0)
