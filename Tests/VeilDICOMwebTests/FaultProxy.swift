@@ -47,9 +47,7 @@ final class FaultProxy: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
+        while let client = LoopbackSocket.accept(listener) {
             Thread.detachNewThread { [self] in serve(client) }
         }
     }
@@ -101,15 +99,18 @@ final class FaultProxy: @unchecked Sendable {
         var response = LoopbackSocket.readToEnd(server)
         close(server)
         if fault == .truncated { response = Self.truncated(response) }
-        _ = LoopbackSocket.send(client, response)
+        // Orthanc may leave out `Connection: close`; without it the client would keep the
+        // connection for its next request, and race this close.
+        _ = LoopbackSocket.send(client, Self.withConnectionClose(response))
         close(client)
     }
 
-    static func withConnectionClose(_ request: Data) -> Data {
-        guard let end = request.range(of: Data("\r\n\r\n".utf8)) else { return request }
-        let head = String(decoding: request[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n")
+    /// An HTTP message (request or response) whose head says `Connection: close`.
+    static func withConnectionClose(_ message: Data) -> Data {
+        guard let end = message.range(of: Data("\r\n\r\n".utf8)) else { return message }
+        let head = String(decoding: message[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n")
             .filter { !$0.lowercased().hasPrefix("connection:") }.joined(separator: "\r\n")
-        return Data((head + "\r\nConnection: close\r\n\r\n").utf8) + request[end.upperBound...]
+        return Data((head + "\r\nConnection: close\r\n\r\n").utf8) + message[end.upperBound...]
     }
 
     /// The response with half its body, and a Content-Length that says so: a complete HTTP

@@ -4,6 +4,8 @@ import Glibc
 #endif
 
 /// The few socket calls the Orthanc harness and the fault proxy need, on 127.0.0.1 only.
+/// Each call that a signal can interrupt is tried again: the test runner takes SIGCHLD for
+/// every child process that ends, and a socket with a receive timeout is not restarted.
 enum LoopbackSocket {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -41,7 +43,11 @@ enum LoopbackSocket {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { close(fd); throw Failure(description: "connect to \(port): \(errno)") }
+        // Interrupted, a blocking connect goes on in the background; wait for it to finish.
+        guard connected == 0 || (errno == EINTR && finishesConnecting(fd)) else {
+            close(fd)
+            throw Failure(description: "connect to \(port): \(errno)")
+        }
         var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return fd
@@ -52,6 +58,7 @@ enum LoopbackSocket {
             var offset = 0
             while offset < buffer.count {
                 let n = Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { return false }
                 offset += n
             }
@@ -71,6 +78,7 @@ enum LoopbackSocket {
                 if data.count - end.upperBound >= length { return data }
             }
             let n = recv(fd, &chunk, chunk.count, 0)
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return nil }
             data.append(contentsOf: chunk[0..<n])
         }
@@ -82,8 +90,33 @@ enum LoopbackSocket {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &chunk, chunk.count, 0)
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return data }
             data.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// Accepts the next connection, or returns nil once `listener` is closed. A signal (the
+    /// suite's other tests start and end child processes all the time) or a client that gave
+    /// up before it was accepted is not the end of the listener.
+    static func accept(_ listener: Int32) -> Int32? {
+        while true {
+            let client = Glibc.accept(listener, nil, nil)
+            if client >= 0 { return client }
+            guard [EINTR, ECONNABORTED, EPROTO, EAGAIN].contains(errno) else { return nil }
+        }
+    }
+
+    /// Whether an interrupted connect on `fd` completed.
+    private static func finishesConnecting(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        while true {
+            let ready = poll(&descriptor, 1, 60_000)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready == 1 else { return false }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            return getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0
         }
     }
 

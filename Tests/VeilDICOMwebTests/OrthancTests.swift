@@ -261,7 +261,8 @@ struct OrthancTests {
 
         try orthanc.start()
         let resumed = try Self.veil(arguments + ["--resume", "--batch-size", "1"])
-        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let orthancLog = (try? String(contentsOf: orthanc.folder.appendingPathComponent("orthanc.log"), encoding: .utf8)) ?? ""
+        #expect(resumed.status == 0, "\(resumed.stderr)\nOrthanc's log ends:\n\(orthancLog.suffix(2000))")
         let records = try Self.records(out)
         let keys = records.map { "\(($0["dicom"] as? [String: Any])?["sopInstanceUID"] as? String ?? "?")#\($0["frame"] as? Int ?? 0)" }
         #expect(Set(keys).count == keys.count, "no instance scored twice")
