@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// The few socket calls the Orthanc harness and the fault proxy need, on 127.0.0.1 only.
-/// Each call that a signal can interrupt is tried again: the test runner takes SIGCHLD for
-/// every child process that ends, and a socket with a receive timeout is not restarted.
+/// Reads, writes and accepts interrupted by a signal are tried again rather than taken for a
+/// closed peer: a socket with a receive timeout is not restarted after a signal.
 enum LoopbackSocket {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -43,11 +43,7 @@ enum LoopbackSocket {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        // Interrupted, a blocking connect goes on in the background; wait for it to finish.
-        guard connected == 0 || (errno == EINTR && finishesConnecting(fd)) else {
-            close(fd)
-            throw Failure(description: "connect to \(port): \(errno)")
-        }
+        guard connected == 0 else { close(fd); throw Failure(description: "connect to \(port): \(errno)") }
         var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return fd
@@ -96,27 +92,13 @@ enum LoopbackSocket {
         }
     }
 
-    /// Accepts the next connection, or returns nil once `listener` is closed. A signal (the
-    /// suite's other tests start and end child processes all the time) or a client that gave
-    /// up before it was accepted is not the end of the listener.
+    /// Accepts the next connection, or returns nil once `listener` is closed: a signal, or a
+    /// client that gave up before it was accepted, is not the end of the listener.
     static func accept(_ listener: Int32) -> Int32? {
         while true {
             let client = Glibc.accept(listener, nil, nil)
             if client >= 0 { return client }
-            guard [EINTR, ECONNABORTED, EPROTO, EAGAIN].contains(errno) else { return nil }
-        }
-    }
-
-    /// Whether an interrupted connect on `fd` completed.
-    private static func finishesConnecting(_ fd: Int32) -> Bool {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        while true {
-            let ready = poll(&descriptor, 1, 60_000)
-            if ready < 0 && errno == EINTR { continue }
-            guard ready == 1 else { return false }
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            return getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0
+            guard [EINTR, ECONNABORTED].contains(errno) else { return nil }
         }
     }
 
