@@ -120,6 +120,13 @@ struct ConvolutionTests {
         Case(cin: 48, cout: 40, groups: 1, batch: 3, height: 8, width: 7, window: .square(3, stride: 1, pad: 1),
              activation: .relu, residual: true),
         Case(cin: 32, cout: 64, groups: 1, batch: 2, height: 9, width: 10, window: .square(3, stride: 1, pad: 0)),
+        // Tile rows that are not four tiles wide, so that the transforms' groups of four
+        // tiles end short of a row: three tiles (5 wide), six (11 wide, the second group
+        // half full), each image starting mid-group, with a shortcut.
+        Case(cin: 32, cout: 40, groups: 1, batch: 3, height: 13, width: 5, window: .square(3, stride: 1, pad: 1),
+             activation: .relu, residual: true),
+        Case(cin: 40, cout: 32, groups: 1, batch: 2, height: 6, width: 11, window: .square(3, stride: 1, pad: 1),
+             activation: .relu, residual: true),
     ]
 
     @Test(arguments: smallWinogradCases)
