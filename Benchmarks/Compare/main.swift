@@ -524,6 +524,24 @@ if what == "conv" {
     print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s), %.2f ms CPU", cin, cout, kernel, kernel, stride,
                  input.shape.description, t * 1000, flops / t / 1e9, cpu * 1000))
 }
+if what == "output-bits" {
+    // A digest of the classifier's output bits at batch 1 and 16, to tell whether an engine
+    // change keeps every score bit for bit: run it before and after (FNV-1a over each
+    // output's float bit patterns, outputs in name order).
+    let runtime = Runtime(threads: threads)
+    let model = try Classifier.loadDefault(runtime: runtime).model
+    for batch in [1, 16] {
+        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
+            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
+        }
+        let outputs = try model.run(Tensor(batchNCHW: images, channels: 3, height: 224, width: 224))
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for name in outputs.keys.sorted() {
+            for value in outputs[name]!.storage { hash = (hash ^ UInt64(value.bitPattern)) &* 0x100_0000_01b3 }
+        }
+        print(String(format: "batch %2d: %016llx", batch, hash))
+    }
+}
 if what == "forward-json" {
     // For Benchmarks/peers: images/s of the forward pass alone, by batch size.
     let runtime = Runtime(threads: threads)
