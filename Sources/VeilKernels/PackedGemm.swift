@@ -137,6 +137,11 @@ extension PackedGemm {
                             // products (a 14×14 map's 16 Winograd tiles): half the work.
                             narrowTile(lanes, depth: depth, a: a + row * depth, b: panel, c: target, ldc: ldc,
                                        rows: rowsLeft, columns: columns, accumulate: first > 0)
+                        } else if rowsLeft <= 4 {
+                            // The last row panel of a matrix whose rows are not a multiple of
+                            // six (32, 64, 128 … output channels): only the rows it has.
+                            shortTile(lanes, depth: depth, a: a + row * depth, b: panel, c: target, ldc: ldc,
+                                      rows: rowsLeft, columns: columns, accumulate: first > 0)
                         } else {
                             tile(lanes, depth: depth, a: a + row * depth, b: panel, c: target, ldc: ldc,
                                  rows: rowsLeft, columns: columns, accumulate: first > 0)
@@ -207,6 +212,57 @@ extension PackedGemm {
                     continue
                 }
                 let row = UnsafeRawPointer(sums.baseAddress! + r).assumingMemoryBound(to: Float.self)
+                if accumulate {
+                    for j in 0..<columns { target[j] = target[j] + row[j] }
+                } else {
+                    for j in 0..<columns { target[j] = row[j] }
+                }
+            }
+        }
+    }
+
+    /// ``tile(_:depth:a:b:c:ldc:rows:columns:accumulate:)`` for a panel with at most four
+    /// of its six rows in the matrix: two or four rows of sums instead of six, each summed
+    /// in the same order, so the same bits.
+    @inlinable @inline(__always)
+    static func shortTile<L: GemmLanes>(_: L.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool) {
+        typealias V = L.Vector
+        let lanes = V.scalarCount
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 8) { sums in
+            var c00 = V(), c01 = V(), c10 = V(), c11 = V()
+            var pa = a, pb = UnsafeRawPointer(b)
+            if rows <= 2 {
+                for _ in 0..<depth {
+                    let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+                    var x = V(repeating: pa[0])
+                    c00 = L.multiplyAdd(x, b0, c00); c01 = L.multiplyAdd(x, b1, c01)
+                    x = V(repeating: pa[1])
+                    c10 = L.multiplyAdd(x, b0, c10); c11 = L.multiplyAdd(x, b1, c11)
+                    pa += 6
+                    pb += 2 * lanes * 4
+                }
+            } else {
+                var c20 = V(), c21 = V(), c30 = V(), c31 = V()
+                for _ in 0..<depth {
+                    let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+                    var x = V(repeating: pa[0])
+                    c00 = L.multiplyAdd(x, b0, c00); c01 = L.multiplyAdd(x, b1, c01)
+                    x = V(repeating: pa[1])
+                    c10 = L.multiplyAdd(x, b0, c10); c11 = L.multiplyAdd(x, b1, c11)
+                    x = V(repeating: pa[2])
+                    c20 = L.multiplyAdd(x, b0, c20); c21 = L.multiplyAdd(x, b1, c21)
+                    x = V(repeating: pa[3])
+                    c30 = L.multiplyAdd(x, b0, c30); c31 = L.multiplyAdd(x, b1, c31)
+                    pa += 6
+                    pb += 2 * lanes * 4
+                }
+                sums[4] = c20; sums[5] = c21; sums[6] = c30; sums[7] = c31
+            }
+            sums[0] = c00; sums[1] = c01; sums[2] = c10; sums[3] = c11
+            let values = UnsafeRawPointer(sums.baseAddress!).assumingMemoryBound(to: Float.self)
+            for r in 0..<rows {
+                let target = c + r * ldc, row = values + r * 2 * lanes
                 if accumulate {
                     for j in 0..<columns { target[j] = target[j] + row[j] }
                 } else {

@@ -14,9 +14,10 @@ struct PackedGemmTests {
         var description: String { "\(m)x\(n)x\(k) padB \(padB) padC \(padC)" }
     }
 
-    /// Rows not a multiple of the micro-tile's six, columns not a multiple of any tile
-    /// width, depths under, at and over one chunk (256) and several chunks, strided
-    /// operands, a single column (a fully connected layer at batch 1).
+    /// Rows not a multiple of the micro-tile's six (a last panel of one to four rows takes
+    /// the short tile, of five the whole one), columns not a multiple of any tile width,
+    /// depths under, at and over one chunk (256) and several chunks, strided operands, a
+    /// single column (a fully connected layer at batch 1).
     static let shapes: [Shape] = [
         Shape(m: 1, n: 1, k: 1),
         Shape(m: 6, n: 8, k: 3),
