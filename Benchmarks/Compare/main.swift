@@ -11,6 +11,15 @@ import VeilVocabulary
 // It is a target of the root package (not of Benchmarks/) because it measures the engine's
 // `package` internals: single layers, raw forward passes and the GEMM ceiling.
 
+/// `batch` synthetic 224×224 images (values from −127 to 127), the same for every
+/// forward-pass timing and for `output-bits`.
+func syntheticBatch(_ batch: Int) -> Tensor {
+    let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
+        (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
+    }
+    return Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+}
+
 func medianSeconds(runs: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows -> Double {
     for _ in 0..<warmup { try body() }
     var times: [Double] = []
@@ -66,10 +75,7 @@ func compareForward(threads: Int) throws {
     let widths = [6, 10, 10, 12]
     print(row(["batch", "images/s", "GFLOP/s", "of ceiling"], widths: widths))
     for batch in [1, 8, 16] {
-        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
-            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
-        }
-        let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+        let input = syntheticBatch(batch)
         let t = try medianSeconds(runs: batch == 1 ? 15 : 5) { _ = try model.run(input) }
         let rate = Double(batch) / t
         print(row(["\(batch)", String(format: "%.2f", rate), String(format: "%.1f", rate * flopsPerImage / 1e9),
@@ -80,10 +86,7 @@ func compareForward(threads: Int) throws {
 func profileForward(batch: Int, threads: Int) throws {
     let runtime = Runtime(threads: threads)
     let model = try Classifier.loadDefault(runtime: runtime).model
-    let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
-        (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
-    }
-    let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+    let input = syntheticBatch(batch)
     _ = try model.run(input)
     // Each layer's best of several passes: the machines here are shared, and a mean takes
     // every stall in.
@@ -531,10 +534,7 @@ if what == "output-bits" {
     let runtime = Runtime(threads: threads)
     let model = try Classifier.loadDefault(runtime: runtime).model
     for batch in [1, 16] {
-        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
-            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
-        }
-        let outputs = try model.run(Tensor(batchNCHW: images, channels: 3, height: 224, width: 224))
+        let outputs = try model.run(syntheticBatch(batch))
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for name in outputs.keys.sorted() {
             for value in outputs[name]!.storage { hash = (hash ^ UInt64(value.bitPattern)) &* 0x100_0000_01b3 }
@@ -548,10 +548,7 @@ if what == "forward-json" {
     let model = try Classifier.loadDefault(runtime: runtime).model
     var rates: [String: Double] = [:]
     for batch in [1, 16] {
-        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
-            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
-        }
-        let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+        let input = syntheticBatch(batch)
         let t = try medianSeconds(runs: batch == 1 ? 15 : 5) { _ = try model.run(input) }
         rates[String(batch)] = Double(batch) / t
     }
@@ -566,10 +563,7 @@ if what == "forward-cpu" {
     let runtime = Runtime(threads: threads)
     let model = try Classifier.loadDefault(runtime: runtime).model
     for batch in [1, 16] {
-        let images: [[Float]] = (0..<batch).map { (seed: Int) -> [Float] in
-            (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7 + seed * 13) % 255) - 127 }
-        }
-        let input = Tensor(batchNCHW: images, channels: 3, height: 224, width: 224)
+        let input = syntheticBatch(batch)
         _ = try model.run(input)
         let runs = batch == 1 ? 40 : 4
         let cpu0 = processCPUSeconds(), wall0 = DispatchTime.now().uptimeNanoseconds

@@ -229,45 +229,55 @@ extension PackedGemm {
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool) {
         typealias V = L.Vector
         let lanes = V.scalarCount
-        withUnsafeTemporaryAllocation(of: V.self, capacity: 8) { sums in
-            var c00 = V(), c01 = V(), c10 = V(), c11 = V()
-            var pa = a, pb = UnsafeRawPointer(b)
-            if rows <= 2 {
-                for _ in 0..<depth {
-                    let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
-                    var x = V(repeating: pa[0])
-                    c00 = L.multiplyAdd(x, b0, c00); c01 = L.multiplyAdd(x, b1, c01)
-                    x = V(repeating: pa[1])
-                    c10 = L.multiplyAdd(x, b0, c10); c11 = L.multiplyAdd(x, b1, c11)
-                    pa += 6
-                    pb += 2 * lanes * 4
-                }
-            } else {
-                var c20 = V(), c21 = V(), c30 = V(), c31 = V()
-                for _ in 0..<depth {
-                    let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
-                    var x = V(repeating: pa[0])
-                    c00 = L.multiplyAdd(x, b0, c00); c01 = L.multiplyAdd(x, b1, c01)
-                    x = V(repeating: pa[1])
-                    c10 = L.multiplyAdd(x, b0, c10); c11 = L.multiplyAdd(x, b1, c11)
-                    x = V(repeating: pa[2])
-                    c20 = L.multiplyAdd(x, b0, c20); c21 = L.multiplyAdd(x, b1, c21)
-                    x = V(repeating: pa[3])
-                    c30 = L.multiplyAdd(x, b0, c30); c31 = L.multiplyAdd(x, b1, c31)
-                    pa += 6
-                    pb += 2 * lanes * 4
-                }
-                sums[4] = c20; sums[5] = c21; sums[6] = c30; sums[7] = c31
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+        var pa = a, pb = UnsafeRawPointer(b)
+        // Two loops, not a test in one: two rows of sums or four.
+        if rows <= 2 {
+            for _ in 0..<depth {
+                let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+                multiplyAdd(L.self, pa[0], b0, b1, &c00, &c01)
+                multiplyAdd(L.self, pa[1], b0, b1, &c10, &c11)
+                pa += 6
+                pb += 2 * lanes * 4
             }
-            sums[0] = c00; sums[1] = c01; sums[2] = c10; sums[3] = c11
-            let values = UnsafeRawPointer(sums.baseAddress!).assumingMemoryBound(to: Float.self)
-            for r in 0..<rows {
-                let target = c + r * ldc, row = values + r * 2 * lanes
-                if accumulate {
-                    for j in 0..<columns { target[j] = target[j] + row[j] }
-                } else {
-                    for j in 0..<columns { target[j] = row[j] }
-                }
+        } else {
+            for _ in 0..<depth {
+                let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+                multiplyAdd(L.self, pa[0], b0, b1, &c00, &c01)
+                multiplyAdd(L.self, pa[1], b0, b1, &c10, &c11)
+                multiplyAdd(L.self, pa[2], b0, b1, &c20, &c21)
+                multiplyAdd(L.self, pa[3], b0, b1, &c30, &c31)
+                pa += 6
+                pb += 2 * lanes * 4
+            }
+        }
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 8) { sums in
+            sums[0] = c00; sums[1] = c01; sums[2] = c10; sums[3] = c11; sums[4] = c20; sums[5] = c21; sums[6] = c30; sums[7] = c31
+            write(sums.baseAddress!, rows: rows, columns: columns, c: c, ldc: ldc, accumulate: accumulate)
+        }
+    }
+
+    /// One row of a micro-tile, one product deep: `c0 += a · b0`, `c1 += a · b1`.
+    @inlinable @inline(__always)
+    static func multiplyAdd<L: GemmLanes>(_: L.Type, _ a: Float, _ b0: L.Vector, _ b1: L.Vector,
+                                          _ c0: inout L.Vector, _ c1: inout L.Vector) {
+        let x = L.Vector(repeating: a)
+        c0 = L.multiplyAdd(x, b0, c0)
+        c1 = L.multiplyAdd(x, b1, c1)
+    }
+
+    /// Writes (or adds, when `accumulate`) `rows × columns` sums of a tile that `sums` holds
+    /// row by row, two vectors a row, element by element: for tiles at the matrix's edges.
+    @inlinable @inline(__always)
+    static func write<V: SIMD>(_ sums: UnsafePointer<V>, rows: Int, columns: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                               accumulate: Bool) where V.Scalar == Float {
+        let values = UnsafeRawPointer(sums).assumingMemoryBound(to: Float.self)
+        for r in 0..<rows {
+            let target = c + r * ldc, row = values + r * 2 * V.scalarCount
+            if accumulate {
+                for j in 0..<columns { target[j] = target[j] + row[j] }
+            } else {
+                for j in 0..<columns { target[j] = row[j] }
             }
         }
     }
@@ -284,18 +294,12 @@ extension PackedGemm {
         var pa = a, pb = UnsafeRawPointer(b)
         for _ in 0..<depth {
             let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
-            var x = V(repeating: pa[0])
-            c00 = L.multiplyAdd(x, b0, c00); c01 = L.multiplyAdd(x, b1, c01)
-            x = V(repeating: pa[1])
-            c10 = L.multiplyAdd(x, b0, c10); c11 = L.multiplyAdd(x, b1, c11)
-            x = V(repeating: pa[2])
-            c20 = L.multiplyAdd(x, b0, c20); c21 = L.multiplyAdd(x, b1, c21)
-            x = V(repeating: pa[3])
-            c30 = L.multiplyAdd(x, b0, c30); c31 = L.multiplyAdd(x, b1, c31)
-            x = V(repeating: pa[4])
-            c40 = L.multiplyAdd(x, b0, c40); c41 = L.multiplyAdd(x, b1, c41)
-            x = V(repeating: pa[5])
-            c50 = L.multiplyAdd(x, b0, c50); c51 = L.multiplyAdd(x, b1, c51)
+            multiplyAdd(L.self, pa[0], b0, b1, &c00, &c01)
+            multiplyAdd(L.self, pa[1], b0, b1, &c10, &c11)
+            multiplyAdd(L.self, pa[2], b0, b1, &c20, &c21)
+            multiplyAdd(L.self, pa[3], b0, b1, &c30, &c31)
+            multiplyAdd(L.self, pa[4], b0, b1, &c40, &c41)
+            multiplyAdd(L.self, pa[5], b0, b1, &c50, &c51)
             pa += 6
             pb += 2 * lanes * 4
         }
@@ -325,15 +329,7 @@ extension PackedGemm {
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { sums in
             sums[0] = c00; sums[1] = c01; sums[2] = c10; sums[3] = c11; sums[4] = c20; sums[5] = c21
             sums[6] = c30; sums[7] = c31; sums[8] = c40; sums[9] = c41; sums[10] = c50; sums[11] = c51
-            let values = UnsafeRawPointer(sums.baseAddress!).assumingMemoryBound(to: Float.self)
-            for r in 0..<rows {
-                let target = c + r * ldc, row = values + r * 2 * lanes
-                if accumulate {
-                    for j in 0..<columns { target[j] = target[j] + row[j] }
-                } else {
-                    for j in 0..<columns { target[j] = row[j] }
-                }
-            }
+            write(sums.baseAddress!, rows: rows, columns: columns, c: c, ldc: ldc, accumulate: accumulate)
         }
     }
 }
