@@ -69,9 +69,9 @@ struct WinogradF23: WinogradForm {
         let perImage = tilesX * tilesY, count = outShape.batch * perImage
         let cin = inputChannels, cout = outputChannels
         let workers = Runtime.current.threads
-        // Four floats more than the tiles need: the last group of four tiles may read past
-        // its tile row, into lanes it never stores.
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * count + 4)
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * count)
+        // Four floats more than the products fill: the output transform's last group of four
+        // tiles may read past its tile row, into lanes it never stores.
         let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * count + 4)
         defer { v.deallocate(); m.deallocate() }
         (m + 16 * cout * count).initialize(repeating: 0, count: 4)
