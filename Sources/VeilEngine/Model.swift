@@ -121,10 +121,11 @@ package final class Model: Sendable {
 
     /// Runs the network on a batch and returns the output tensors by name.
     ///
-    /// A batch with at least one image per thread is cut into groups of a few images that
-    /// the threads take whole, each running every layer on its own; a smaller batch has each
-    /// layer shared among the threads instead. Whole images per thread need no hand-over
-    /// between threads at every layer and keep each thread's activations in its own cache.
+    /// A batch with at least one image per thread (on one thread, more than one group's
+    /// worth) is cut into groups of a few images that the threads take whole, each running
+    /// every layer on its own; a smaller batch has each layer shared among the threads
+    /// instead. Whole images per thread need no hand-over between threads at every layer and
+    /// keep each thread's activations in its own cache.
     /// An image's scores are the same bits either way.
     ///
     /// - Throws: `TensorShapeError` if `input` is not `(C, N, H, W)` with the manifest's
@@ -162,7 +163,9 @@ package final class Model: Sendable {
             throw ModelInputError(expected: "\(spec.channels)xNx\(spec.height)x\(spec.width)", got: input.shape.description)
         }
         let threads = runtime.threads, batch = input.shape.batch
-        guard timing == nil, threads > 1, batch >= threads else {
+        // One thread takes groups too, once a batch has more than one: a whole batch at a
+        // time sends every activation through memory (51 MB for the stem's output at 16).
+        guard timing == nil, batch >= threads, threads > 1 || batch > Self.imagesPerGroup else {
             return try runtime.enter { try executeSteps(input, timing: timing) }
         }
         // Groups in a multiple of the threads, claimed one at a time: a thread slowed by

@@ -35,7 +35,8 @@ struct BatchIndependenceTests {
         try #require(images.count == 16)
         let alone = try Classifier.loadDefault(runtime: Runtime(threads: 1), batchSize: 1).outputs(for: images)
         // Whole images per thread (batches of at least one image per thread), layers shared
-        // among threads (one image on two threads, two on three), and one thread alone.
+        // among threads (one image on two threads, two on three), and one thread taking
+        // groups of images in turn.
         for (threads, batchSize) in [(2, 16), (2, 5), (2, 1), (3, 2), (1, 3)] {
             let batched = try Classifier.loadDefault(runtime: Runtime(threads: threads), batchSize: batchSize)
                 .outputs(for: images.reversed()).reversed()
