@@ -164,7 +164,7 @@ package final class Model: Sendable {
         }
         let threads = runtime.threads, batch = input.shape.batch
         // One thread takes groups too, once a batch has more than one: a whole batch at a
-        // time sends every activation through memory (51 MB for the stem's output at 16).
+        // time sends every activation through memory (the largest is 26 MB at 16 images).
         guard timing == nil, batch >= threads, threads > 1 || batch > Self.imagesPerGroup else {
             return try runtime.enter { try executeSteps(input, timing: timing) }
         }
