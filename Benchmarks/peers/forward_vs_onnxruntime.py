@@ -95,11 +95,15 @@ def main():
     median = lambda xs: sorted(xs)[len(xs) // 2]
     print(f"open_nsfw forward pass, {args.threads} threads (OpenBLAS kernels: {core}; ONNX Runtime {ort_version}), "
           f"median of {len(rounds)} alternating rounds")
-    print(f"{'batch':<6} {'Veil img/s':>11} {'ORT img/s':>10} {'Veil / ORT':>11} {'per-round ratios':>18}")
+    # Each side's own spread too: on a shared VM it shows which side the noise moved.
+    print(f"{'batch':<6} {'Veil img/s':>11} {'ORT img/s':>10} {'Veil / ORT':>11} {'per-round ratios':>18}"
+          f" {'Veil per round':>16} {'ORT per round':>15}")
     for batch in (1, 16):
-        v, o = median([r[0][batch] for r in rounds]), median([r[1][batch] for r in rounds])
+        veil, ort = sorted(r[0][batch] for r in rounds), sorted(r[1][batch] for r in rounds)
+        v, o = median(veil), median(ort)
         ratios = sorted(r[0][batch] / r[1][batch] for r in rounds)
-        print(f"{batch:<6} {v:>11.1f} {o:>10.1f} {v / o:>10.2f}x {ratios[0]:>8.2f}x-{ratios[-1]:.2f}x")
+        print(f"{batch:<6} {v:>11.1f} {o:>10.1f} {v / o:>10.2f}x {ratios[0]:>8.2f}x-{ratios[-1]:.2f}x"
+              f" {veil[0]:>9.1f}-{veil[-1]:<6.1f} {ort[0]:>8.1f}-{ort[-1]:.1f}")
     print(f"peak RSS (last round): Veil {veil_rss:.0f} MB, ONNX Runtime {ort_rss:.0f} MB")
 
 
