@@ -22,8 +22,17 @@ public enum PackedGemm {
     /// The widest micro-tile any instantiation uses, in columns.
     public static let widestTile = 32
 
-    /// Floats of a packed `m × k` matrix `A` (``pack(_:lda:m:k:into:)``).
-    public static func packedCount(m: Int, k: Int) -> Int { roundedUp(m, rows) * k }
+    /// Floats of a packed `m × k` matrix `A` (``pack(_:lda:m:k:into:)``), with
+    /// ``packedSlack`` readable floats after it.
+    public static func packedCount(m: Int, k: Int) -> Int { roundedUp(m, rows) * k + packedSlack }
+
+    /// Floats after a packed matrix that the column kernel may read (eight lanes from a
+    /// panel's last six values) and never uses.
+    public static let packedSlack = 2
+
+    /// Columns at the right edge of a product that the column kernel takes rather than a
+    /// micro-tile one vector wide or more, which would compute mostly padding.
+    public static let thinColumns = 4
 
     /// Floats of `B` packed at a time: 128 KiB, to stay in L2 beside a chunk of `A`.
     public static let packedBlock = 32 << 10
@@ -34,7 +43,8 @@ public enum PackedGemm {
 
     /// Packs the row-major `m × k` matrix `a` for the micro-tiles: for each chunk of `k`,
     /// panels of ``rows`` rows (the last padded with zeros), each panel stored product by
-    /// product with its rows side by side. Done once per layer, at load.
+    /// product with its rows side by side, then ``packedSlack`` zeros: ``packedCount(m:k:)``
+    /// floats in all. Done once per layer, at load.
     public static func pack(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, into packed: UnsafeMutablePointer<Float>) {
         let paddedRows = roundedUp(m, rows)
         var first = 0
@@ -52,6 +62,7 @@ public enum PackedGemm {
             }
             first += depth
         }
+        (packed + paddedRows * k).initialize(repeating: 0, count: packedSlack)
     }
 
     @inlinable static func roundedUp(_ x: Int, _ multiple: Int) -> Int { (x + multiple - 1) / multiple * multiple }
@@ -63,6 +74,9 @@ public protocol GemmLanes {
     associatedtype Vector: SIMD where Vector.Scalar == Float
     /// `c + a · b`, lane by lane.
     static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector
+    /// The same operation on eight lanes, whatever ``Vector``'s width: the column kernel
+    /// holds a panel's six rows in one vector.
+    static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float>
 }
 
 /// Four lanes (SSE2 on x86-64, NEON on ARM), a multiply then an add: baseline x86-64 has no
@@ -73,6 +87,9 @@ public enum PortableLanes: GemmLanes {
     /// Rounded twice, as baseline x86-64 must.
     @inlinable @inline(__always)
     public static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c + a * b }
+    /// Rounded twice, as ``multiplyAdd(_:_:_:)``.
+    @inlinable @inline(__always)
+    public static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> { c + a * b }
 }
 
 /// Eight lanes with fused multiply-add (AVX2 and FMA). Only for modules compiled for
@@ -83,6 +100,11 @@ public enum FusedLanes8: GemmLanes {
     /// One `vfmadd` instruction where the module targets x86-64-v3.
     @inlinable @inline(__always)
     public static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c.addingProduct(a, b) }
+    /// Fused, as ``multiplyAdd(_:_:_:)``.
+    @inlinable @inline(__always)
+    public static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        c.addingProduct(a, b)
+    }
 }
 
 /// Sixteen lanes with fused multiply-add (AVX-512). Only for modules compiled for x86-64-v4.
@@ -92,11 +114,16 @@ public enum FusedLanes16: GemmLanes {
     /// One `vfmadd` on a 512-bit register where the module targets x86-64-v4.
     @inlinable @inline(__always)
     public static func multiplyAdd(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c.addingProduct(a, b) }
+    /// Fused, as ``multiplyAdd(_:_:_:)``.
+    @inlinable @inline(__always)
+    public static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        c.addingProduct(a, b)
+    }
 }
 
 extension PackedGemm {
     /// `C[m×n] = A · B[k×n]` (row-major, leading dimensions `ldb`, `ldc`), `A` as
-    /// ``pack(_:lda:m:k:into:)`` left it; `scratch` holds ``scratchCount(n:)`` floats.
+    /// ``pack(_:lda:m:k:into:)`` left it, slack included; `scratch` holds ``scratchCount(n:)`` floats.
     /// Every element of `C` in the `m × n` block is written; `C`'s old values are never read.
     ///
     /// `selected`, which starts at a multiple of ``rows``, limits the product to those rows
@@ -111,6 +138,8 @@ extension PackedGemm {
                      "rows \(selected) of \(m) must start at a multiple of \(rows)")
         let width = 2 * L.Vector.scalarCount
         let paddedRows = roundedUp(m, rows)
+        // The last few columns, past whole vectors, go to the column kernel; the rest to tiles.
+        let tail = thinTail(n, lanes: L.Vector.scalarCount), n = n - tail
         var first = 0
         while first < k {
             let depth = Swift.min(chunk, k - first)
@@ -152,7 +181,66 @@ extension PackedGemm {
                 }
                 start += count
             }
+            if tail > 0 {
+                columnTail(lanes, depth: depth, a: a, b: b + first * ldb + n, ldb: ldb, c: c + n, ldc: ldc,
+                           rows: selected, columns: tail, accumulate: first > 0)
+            }
             first += depth
+        }
+    }
+
+    /// How many of `n` columns the column kernel takes: those past the last whole vector,
+    /// when they are at most ``thinColumns``. (A 7×7 map's 49 columns, on sixteen lanes, are a
+    /// tile of 32, a vector of 16 and one column, not two tiles of 32.)
+    @inlinable @inline(__always)
+    static func thinTail(_ n: Int, lanes: Int) -> Int {
+        let past = n % lanes
+        return past <= thinColumns ? past : 0
+    }
+
+    /// `columns` columns of the product, each alone, four row panels at a time: a panel's
+    /// six rows are one eight-lane vector of `A`, multiplied by one broadcast value of `B`.
+    /// Each element is the same chain of multiply-adds, in the same order, as in a tile, so
+    /// the same bits; but a column costs one multiply-add per panel and product, where a tile
+    /// one vector wide would spend six.
+    @inlinable @inline(__always)
+    static func columnTail<L: GemmLanes>(_: L.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                         ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows selected: Range<Int>,
+                                         columns: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        let step = rows * depth  // floats between two panels of this chunk
+        for j in 0..<columns {
+            var row = selected.lowerBound
+            while row < selected.upperBound {
+                let panels = Swift.min(4, (selected.upperBound - row + rows - 1) / rows)
+                // Missing panels repeat the first: computed, never written.
+                let p0 = UnsafeRawPointer(a + row * depth)
+                let p1 = panels > 1 ? p0 + step * 4 : p0, p2 = panels > 2 ? p0 + 2 * step * 4 : p0
+                let p3 = panels > 3 ? p0 + 3 * step * 4 : p0
+                var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                var pb = b + j, offset = 0
+                for _ in 0..<depth {
+                    let x = V(repeating: pb[0])
+                    s0 = L.multiplyAdd8(p0.loadUnaligned(fromByteOffset: offset, as: V.self), x, s0)
+                    s1 = L.multiplyAdd8(p1.loadUnaligned(fromByteOffset: offset, as: V.self), x, s1)
+                    s2 = L.multiplyAdd8(p2.loadUnaligned(fromByteOffset: offset, as: V.self), x, s2)
+                    s3 = L.multiplyAdd8(p3.loadUnaligned(fromByteOffset: offset, as: V.self), x, s3)
+                    pb += ldb
+                    offset += rows * 4
+                }
+                withUnsafeTemporaryAllocation(of: V.self, capacity: 4) { sums in
+                    sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3
+                    let values = UnsafeRawPointer(sums.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for panel in 0..<panels {
+                        let first = row + panel * rows
+                        for r in 0..<Swift.min(rows, selected.upperBound - first) {
+                            let target = c + (first + r) * ldc + j, sum = values[panel * 8 + r]
+                            target.pointee = accumulate ? target.pointee + sum : sum
+                        }
+                    }
+                }
+                row += panels * rows
+            }
         }
     }
 

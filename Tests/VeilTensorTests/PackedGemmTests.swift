@@ -31,6 +31,9 @@ struct PackedGemmTests {
         // over several chunks of k so that they also accumulate.
         Shape(m: 12, n: 16, k: 513),
         Shape(m: 11, n: 48, k: 300, padB: 2),
+        // A 7×7 map's 49 columns: tiles, then one column by the column kernel on every
+        // kernel set; 25 rows are row panels in a group of four and a group of one.
+        Shape(m: 25, n: 49, k: 300, padB: 3, padC: 2),
     ]
 
     static func random(_ count: Int, seed: UInt64) -> [Float] {
@@ -113,7 +116,7 @@ struct PackedGemmTests {
     /// packed panels are laid out across all the rows, and with a last share shorter than
     /// a panel of six (the micro-tile's rows); a matrix of five rows leaves the second of two
     /// threads an empty share, which computes nothing.
-    @Test(arguments: [Shape(m: 37, n: 45, k: 600), Shape(m: 5, n: 20, k: 300)])
+    @Test(arguments: [Shape(m: 37, n: 45, k: 600), Shape(m: 5, n: 20, k: 300), Shape(m: 37, n: 49, k: 600)])
     func rowSharesAreTheWholeProductsRows(_ s: Shape) throws {
         let a = Self.random(s.m * s.k, seed: 5), b = Self.random(s.k * s.n, seed: 6)
         let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, lda: s.k, rows: s.m, columns: s.k) }
