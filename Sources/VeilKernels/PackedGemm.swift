@@ -128,18 +128,27 @@ extension PackedGemm {
     ///
     /// `selected`, which starts at a multiple of ``rows``, limits the product to those rows
     /// of `A` and `C` (`c` still points at row 0), so that threads can share a product by rows.
+    ///
+    /// With `packedB`, `B`'s columns come already packed by
+    /// ``packColumns(_:ldb:n:k:tileWidth:panels:into:)`` at this instantiation's tile width,
+    /// every panel of them, and `scratch` is not used; `b` is still read for the last few
+    /// columns, which the column kernel takes as they are. Threads sharing a product by rows
+    /// then pack `B` once between them instead of once each.
     @inlinable @inline(__always)
     public static func multiply<L: GemmLanes>(_ lanes: L.Type, m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>,
                                               b: UnsafePointer<Float>, ldb: Int,
                                               c: UnsafeMutablePointer<Float>, ldc: Int,
-                                              scratch: UnsafeMutablePointer<Float>, rows selected: Range<Int>) {
+                                              scratch: UnsafeMutablePointer<Float>?, packedB: UnsafePointer<Float>? = nil,
+                                              rows selected: Range<Int>) {
         precondition(selected.lowerBound >= 0 && selected.upperBound <= m
                         && (selected.isEmpty || selected.lowerBound % rows == 0),
                      "rows \(selected) of \(m) must start at a multiple of \(rows)")
+        precondition(scratch != nil || packedB != nil, "a product needs scratch or packed columns")
         let width = 2 * L.Vector.scalarCount
         let paddedRows = roundedUp(m, rows)
         // The last few columns, past whole vectors, go to the column kernel; the rest to tiles.
         let tail = thinTail(n, lanes: L.Vector.scalarCount), n = n - tail
+        let paddedColumns = roundedUp(n, width)
         var first = 0
         while first < k {
             let depth = Swift.min(chunk, k - first)
@@ -154,10 +163,16 @@ extension PackedGemm {
             var start = 0
             while start < n {
                 let count = Swift.min(span, n - start)
-                packBlock(lanes, b + first * ldb + start, ldb: ldb, depth: depth, n: count, into: scratch)
+                let panels: UnsafePointer<Float>
+                if let packedB {
+                    panels = packedB + first * paddedColumns + start * depth
+                } else {
+                    packBlock(lanes, b + first * ldb + start, ldb: ldb, depth: depth, n: count, into: scratch!)
+                    panels = UnsafePointer(scratch!)
+                }
                 var column = 0
                 while column < count {
-                    let columns = Swift.min(width, count - column), panel = scratch + (column / width) * depth * width
+                    let columns = Swift.min(width, count - column), panel = panels + (column / width) * depth * width
                     var row = selected.lowerBound
                     while row < selected.upperBound {
                         let target = c + row * ldc + start + column, rowsLeft = Swift.min(rows, selected.upperBound - row)
@@ -184,6 +199,37 @@ extension PackedGemm {
             if tail > 0 {
                 columnTail(lanes, depth: depth, a: a, b: b + first * ldb + n, ldb: ldb, c: c + n, ldc: ldc,
                            rows: selected, columns: tail, accumulate: first > 0)
+            }
+            first += depth
+        }
+    }
+
+    /// Floats that ``packColumns(_:ldb:n:k:tileWidth:panels:into:)`` fills for a `k × n`
+    /// matrix `B` at tile width `tileWidth`: every column but the few the column kernel
+    /// takes, in whole panels.
+    public static func packedColumnsCount(n: Int, k: Int, tileWidth: Int) -> Int {
+        k * roundedUp(n - thinTail(n, lanes: tileWidth / 2), tileWidth)
+    }
+
+    /// Packs column panels `panels` (each `tileWidth` columns) of the row-major `k × n`
+    /// matrix `b` as ``multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:packedB:rows:)`` reads
+    /// them: for each chunk of `k`, panel after panel, each product by product, the last
+    /// panel padded with zeros. Threads may pack different panels into the same buffer.
+    public static func packColumns(_ b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, tileWidth width: Int,
+                                   panels: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
+        let main = n - thinTail(n, lanes: width / 2), padded = roundedUp(main, width)
+        precondition(panels.lowerBound >= 0 && panels.upperBound * width <= padded, "panels \(panels) of \(n) columns")
+        var first = 0
+        while first < k {
+            let depth = Swift.min(chunk, k - first)
+            for p in 0..<depth {
+                let from = b + (first + p) * ldb
+                for panel in panels {
+                    let target = packed + first * padded + panel * depth * width + p * width
+                    let whole = Swift.min(width, main - panel * width)
+                    target.update(from: from + panel * width, count: whole)
+                    if whole < width { (target + whole).update(repeating: 0, count: width - whole) }
+                }
             }
             first += depth
         }
@@ -424,11 +470,11 @@ extension PackedGemm {
 
 /// The baseline instantiation: what every CPU runs when no faster one applies.
 public enum PortableKernels {
-    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:rows:)`` with ``PortableLanes``.
+    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:packedB:rows:)`` with ``PortableLanes``.
     public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>,
-                                rows: Range<Int>) {
+                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>?,
+                                packedB: UnsafePointer<Float>?, rows: Range<Int>) {
         PackedGemm.multiply(PortableLanes.self, m: m, n: n, k: k, packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc,
-                            scratch: scratch, rows: rows)
+                            scratch: scratch, packedB: packedB, rows: rows)
     }
 }

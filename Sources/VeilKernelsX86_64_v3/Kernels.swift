@@ -4,12 +4,12 @@ import VeilKernels
 /// The engine's kernels compiled for x86-64-v3 (AVX2, FMA): eight lanes, fused.
 /// Only called after a CPU check finds those features: anywhere else they would trap.
 public enum X86_64_v3Kernels {
-    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:rows:)`` with ``FusedLanes8``.
+    /// ``PackedGemm/multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:packedB:rows:)`` with ``FusedLanes8``.
     public static func multiply(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>,
-                                rows: Range<Int>) {
+                                c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>?,
+                                packedB: UnsafePointer<Float>?, rows: Range<Int>) {
         PackedGemm.multiply(FusedLanes8.self, m: m, n: n, k: k, packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc,
-                            scratch: scratch, rows: rows)
+                            scratch: scratch, packedB: packedB, rows: rows)
     }
 
     /// ``ElementwiseKernels/biasResidualActivation(_:into:count:bias:relu:residual:)``.

@@ -72,6 +72,78 @@ public struct Runtime: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension Runtime {
+    /// Runs `body` on up to ``threads`` threads (no more than there are items), each handed
+    /// the items `0..<items` it is to do, and returns when all are done.
+    ///
+    /// Every thread starts on its own contiguous share, in order; one that finishes early
+    /// takes items from the end of the share with the most left. A core slowed by the host,
+    /// or busy with other work (the decoders beside `veil score`), then does fewer, rather
+    /// than every other thread waiting for it at the end of the layer. With a share fixed
+    /// per thread, a second process busy on one of two cores made two-thread passes slower
+    /// than one-thread ones. Each item is done once, by one thread, so which thread does it
+    /// must not change its result: callers keep the arithmetic of an item independent of
+    /// the others.
+    package func share(_ items: Int, _ body: (inout ClaimedItems) -> Void) {
+        let threads = min(self.threads, items)
+        if threads <= 1 {
+            var all = ClaimedItems(alone: 0..<max(0, items))
+            body(&all)
+            return
+        }
+        let shares = WorkShares(items: items, threads: threads)
+        parallelFor(threads) { thread in
+            var mine = ClaimedItems(shares, thread: thread)
+            body(&mine)
+        }
+    }
+}
+
+/// The items one thread of ``Runtime/share(_:_:)`` takes, one at a time: `while let item =
+/// items.next()`.
+package struct ClaimedItems: IteratorProtocol {
+    private let shares: WorkShares?
+    private let thread: Int
+    private var alone: Range<Int>
+
+    fileprivate init(alone: Range<Int>) { (shares, thread, self.alone) = (nil, 0, alone) }
+    fileprivate init(_ shares: WorkShares, thread: Int) { (self.shares, self.thread, alone) = (shares, thread, 0..<0) }
+
+    /// The next item for this thread, or nil when every item has been taken.
+    package mutating func next() -> Int? {
+        guard let shares else { return alone.popFirst() }
+        return shares.claim(for: thread)
+    }
+}
+
+/// The items left in each thread's share. A lock, not atomics: an item is a block of a
+/// layer, tens of microseconds at the least, and a claim takes well under one.
+final class WorkShares: @unchecked Sendable {
+    private var next: [Int], end: [Int]
+    private let lock = NSLock()
+
+    init(items: Int, threads: Int) {
+        next = (0..<threads).map { items * $0 / threads }
+        end = (0..<threads).map { items * ($0 + 1) / threads }
+    }
+
+    func claim(for thread: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        if next[thread] < end[thread] {
+            next[thread] += 1
+            return next[thread] - 1
+        }
+        // The last item of the share with the most left: its owner keeps working forward
+        // through memory it has started on.
+        var victim = -1, most = 0
+        for t in next.indices where end[t] - next[t] > most { (victim, most) = (t, end[t] - next[t]) }
+        guard victim >= 0 else { return nil }
+        end[victim] -= 1
+        return end[victim]
+    }
+}
+
 /// Threads kept for the kernels' parallel loops, which wait for the next loop by spinning
 /// briefly before they sleep.
 ///

@@ -111,37 +111,48 @@ struct PackedGemmTests {
         }
     }
 
-    /// Threads that share a product by rows (``PackedMatrix/rowShare(_:of:)``) write exactly
-    /// their rows, with the bits of the whole product: over several chunks of `k`, whose
-    /// packed panels are laid out across all the rows, and with a last share shorter than
-    /// a panel of six (the micro-tile's rows); a matrix of five rows leaves the second of two
-    /// threads an empty share, which computes nothing.
-    @Test(arguments: [Shape(m: 37, n: 45, k: 600), Shape(m: 5, n: 20, k: 300), Shape(m: 37, n: 49, k: 600)])
-    func rowSharesAreTheWholeProductsRows(_ s: Shape) throws {
+    /// Threads that share a product by rows take runs of rows that start on a row panel
+    /// (six rows), and each run writes exactly its rows, with the bits of the whole product:
+    /// over several chunks of `k`, whose packed panels are laid out across all the rows, with
+    /// a last run shorter than a panel, and with the columns packed once beforehand
+    /// (``PackedColumns``, a panel at a time as the workers pack them) or by each run.
+    @Test(arguments: [Shape(m: 37, n: 45, k: 600), Shape(m: 5, n: 20, k: 300), Shape(m: 37, n: 49, k: 600),
+                      Shape(m: 40, n: 196, k: 300)])
+    func runsOfRowsAreTheWholeProductsRows(_ s: Shape) throws {
         let a = Self.random(s.m * s.k, seed: 5), b = Self.random(s.k * s.n, seed: 6)
         let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, lda: s.k, rows: s.m, columns: s.k) }
         for kernels in ComputeKernels.supported {
             let whole = Self.product(s, a: a, b: b, kernels: kernels)
-            for parts in [2, 3, 4] {
-                var covered = 0
-                for part in 0..<parts {
-                    let rows = packed.rowShare(part, of: parts)
-                    #expect(rows.lowerBound == covered && (rows.isEmpty || rows.lowerBound % 6 == 0), "\(parts) parts: \(rows)")
-                    covered = rows.upperBound
-                    let c = Self.product(s, a: a, b: b, kernels: kernels, rows: rows)
-                    for i in 0..<s.m {
-                        for j in 0..<s.n {
-                            let value = c[i * s.n + j]
-                            if rows.contains(i) {
-                                #expect(value.bitPattern == whole[i * s.n + j].bitPattern,
-                                        "\(kernels): row \(i) column \(j) differs in share \(rows)")
-                            } else {
-                                #expect(value.isNaN, "\(kernels): share \(rows) wrote row \(i)")
+            let columns = PackedColumns(rows: s.k, columns: s.n, kernels: kernels)
+            defer { columns.deallocate() }
+            b.withUnsafeBufferPointer { b in
+                for p in (0..<columns.panels).reversed() { columns.pack(b.baseAddress!, ldb: s.n, panels: p..<(p + 1)) }
+            }
+            for run in [6, 12, 18] {
+                for first in stride(from: 0, to: s.m, by: run) {
+                    let rows = first..<min(s.m, first + run)
+                    let each = Self.product(s, a: a, b: b, kernels: kernels, rows: rows)
+                    var once = [Float](repeating: .nan, count: s.m * s.n)
+                    b.withUnsafeBufferPointer { b in
+                        once.withUnsafeMutableBufferPointer { c in
+                            packed.multiply(b.baseAddress!, ldb: s.n, n: s.n, packed: columns, into: c.baseAddress!,
+                                            ldc: s.n, rows: rows)
+                        }
+                    }
+                    for (name, c) in [("packed by the run", each), ("packed once", once)] {
+                        for i in 0..<s.m {
+                            for j in 0..<s.n {
+                                let value = c[i * s.n + j]
+                                if rows.contains(i) {
+                                    #expect(value.bitPattern == whole[i * s.n + j].bitPattern,
+                                            "\(kernels), \(name): row \(i) column \(j) differs in run \(rows)")
+                                } else {
+                                    #expect(value.isNaN, "\(kernels), \(name): run \(rows) wrote row \(i)")
+                                }
                             }
                         }
                     }
                 }
-                #expect(covered == s.m, "\(parts) parts cover \(covered) of \(s.m) rows")
             }
         }
     }

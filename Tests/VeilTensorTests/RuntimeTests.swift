@@ -142,3 +142,43 @@ struct ParallelForTests {
     }
     #endif
 }
+
+/// `Runtime.share` hands every item to exactly one thread, and a thread that finishes its
+/// own share takes what is left of another's, from the far end.
+struct ShareTests {
+    @Test(arguments: [1, 2, 3, 5])
+    func everyItemIsTakenOnce(threads: Int) {
+        for items in [0, 1, 2, 7, 37, 200] {
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(1, items))
+            counts.initialize(repeating: 0, count: max(1, items))
+            defer { counts.deallocate() }
+            let shared = UncheckedSendable(counts)
+            for _ in 0..<50 {
+                Runtime(threads: threads).share(items) { claimed in
+                    while let item = claimed.next() { shared.value[item] += 1 }
+                }
+            }
+            #expect((0..<items).allSatisfy { counts[$0] == 50 }, "\(items) items: \((0..<items).map { counts[$0] })")
+        }
+    }
+
+    /// The order of claims, without threads: each thread starts on its own contiguous share;
+    /// one that runs out takes the last item of the share with the most left, so the
+    /// owner keeps going forward from where it is.
+    @Test func aThreadThatRunsOutTakesFromTheEndOfTheLongestShare() {
+        let shares = WorkShares(items: 10, threads: 2)  // shares 0..<5 and 5..<10
+        #expect(shares.claim(for: 0) == 0)
+        #expect((0..<5).map { _ in shares.claim(for: 1) } == [5, 6, 7, 8, 9])
+        #expect(shares.claim(for: 1) == 4)
+        #expect(shares.claim(for: 1) == 3)
+        #expect(shares.claim(for: 0) == 1)
+        #expect(shares.claim(for: 0) == 2)
+        #expect(shares.claim(for: 0) == nil)
+        #expect(shares.claim(for: 1) == nil)
+
+        let three = WorkShares(items: 7, threads: 3)  // 0..<2, 2..<4, 4..<7
+        #expect([three.claim(for: 0), three.claim(for: 0)] == [0, 1])
+        #expect(three.claim(for: 0) == 6, "the longest share is the third")
+        #expect(three.claim(for: 0) == 3, "then the second and the third have two each; the first of them")
+    }
+}

@@ -81,11 +81,10 @@ extension MatrixMultiply {
                 let (b, c) = (b.baseAddress!, c.baseAddress!)
                 let block = Convolution2D.blockColumns(k: k, m: m, total: n, workers: Runtime.current.threads)
                 let blocks = (n + block - 1) / block
-                let parts = min(Runtime.current.threads, blocks)
-                Runtime.current.parallelFor(parts) { part in
+                Runtime.current.share(blocks) { items in
                     let scratch = GemmScratch(columns: block)
                     defer { scratch.deallocate() }
-                    for index in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                    while let index = items.next() {
                         let first = index * block, count = min(block, n - first)
                         a.matrix.multiply(b + first, ldb: n, n: count, into: c + first, ldc: n, scratch: scratch,
                                           kernels: kernels ?? ComputeKernels.current)

@@ -79,6 +79,15 @@ public enum ComputeKernels: String, Sendable, CaseIterable, CustomStringConverti
         return kernels
     }
 
+    /// Columns of a micro-tile: two vectors of this set's lanes.
+    var tileWidth: Int {
+        switch self {
+        case .portable: return 2 * PortableLanes.Vector.scalarCount
+        case .x86_64_v3: return 2 * FusedLanes8.Vector.scalarCount
+        case .x86_64_v4: return 2 * FusedLanes16.Vector.scalarCount
+        }
+    }
+
     /// The `/proc/cpuinfo` flags a set's instructions need (what the OS lets programs use).
     var requiredFlags: Set<String> {
         let v3: Set = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"]
@@ -118,13 +127,6 @@ struct PackedMatrix: Sendable {
         }
     }
 
-    /// Part `part` of `parts` of the rows, cut where the kernels' row panels meet: the
-    /// rows one of `parts` threads computes when they share a product by rows.
-    func rowShare(_ part: Int, of parts: Int) -> Range<Int> {
-        func cut(_ i: Int) -> Int { min(rows, (rows * i / parts + PackedGemm.rows - 1) / PackedGemm.rows * PackedGemm.rows) }
-        return cut(part)..<cut(part + 1)
-    }
-
     /// The element at (`row`, `column`) of the matrix before packing, for naive twins that
     /// read weights one by one.
     func element(row: Int, column: Int) -> Float {
@@ -137,29 +139,75 @@ struct PackedMatrix: Sendable {
 
     /// `C[rows × n] = self · B[columns × n]`, row-major; every element of that block of `C`
     /// is written. `scratch` must come from ``GemmScratch/init(columns:)`` with at least `n`.
-    /// `only`, from ``rowShare(_:of:)``, limits the product to those rows of `C`.
+    /// `only`, starting at a multiple of ``PackedGemm/rows``, limits the product to those
+    /// rows of `C`.
     func multiply(_ b: UnsafePointer<Float>, ldb: Int, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
                   scratch: GemmScratch, rows only: Range<Int>? = nil, kernels: ComputeKernels = ComputeKernels.current) {
         precondition(n > 0 && n <= scratch.columns && ldb >= n && ldc >= n,
                      "product shapes: n=\(n) scratch=\(scratch.columns) ldb=\(ldb) ldc=\(ldc)")
-        let selected = only ?? 0..<rows
+        run(b, ldb: ldb, n: n, into: c, ldc: ldc, scratch: scratch.pointer, packedB: nil, rows: only ?? 0..<rows,
+            kernels: kernels)
+    }
+
+    /// The same product with `B`'s columns already packed into `packedB` by
+    /// ``PackedColumns``, for `kernels`; `b` is still read for the last few columns.
+    func multiply(_ b: UnsafePointer<Float>, ldb: Int, n: Int, packed packedB: PackedColumns,
+                  into c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>) {
+        precondition(n > 0 && n == packedB.columns && ldb >= n && ldc >= n && packedB.rows == columns,
+                     "product shapes: n=\(n) packed=\(packedB.rows)x\(packedB.columns) ldb=\(ldb) ldc=\(ldc)")
+        run(b, ldb: ldb, n: n, into: c, ldc: ldc, scratch: nil, packedB: packedB.pointer, rows: rows,
+            kernels: packedB.kernels)
+    }
+
+    private func run(_ b: UnsafePointer<Float>, ldb: Int, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                     scratch: UnsafeMutablePointer<Float>?, packedB: UnsafePointer<Float>?, rows selected: Range<Int>,
+                     kernels: ComputeKernels) {
         values.withUnsafeBufferPointer { a in
             let a = a.baseAddress!
             switch kernels {
             #if AcceleratedKernels && arch(x86_64)
             case .x86_64_v4:
                 X86_64_v4Kernels.multiply(m: rows, n: n, k: columns, packedA: a, b: b, ldb: ldb, c: c, ldc: ldc,
-                                          scratch: scratch.pointer, rows: selected)
+                                          scratch: scratch, packedB: packedB, rows: selected)
             case .x86_64_v3:
                 X86_64_v3Kernels.multiply(m: rows, n: n, k: columns, packedA: a, b: b, ldb: ldb, c: c, ldc: ldc,
-                                          scratch: scratch.pointer, rows: selected)
+                                          scratch: scratch, packedB: packedB, rows: selected)
             #endif
             default:
                 PortableKernels.multiply(m: rows, n: n, k: columns, packedA: a, b: b, ldb: ldb, c: c, ldc: ldc,
-                                         scratch: scratch.pointer, rows: selected)
+                                         scratch: scratch, packedB: packedB, rows: selected)
             }
         }
     }
+}
+
+/// The right operand of a product packed once for every thread that shares the product by
+/// rows: each would otherwise pack all of it for itself. The panels are as wide as the
+/// micro-tiles of `kernels`, which must be the kernels that multiply it.
+struct PackedColumns {
+    /// Rows (`k`) and columns (`n`) of the matrix it holds.
+    let rows: Int, columns: Int
+    let kernels: ComputeKernels
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(rows: Int, columns: Int, kernels: ComputeKernels = ComputeKernels.current) {
+        (self.rows, self.columns, self.kernels) = (rows, columns, kernels)
+        let count = max(1, PackedGemm.packedColumnsCount(n: columns, k: rows, tileWidth: kernels.tileWidth))
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+    }
+
+    /// Panels of whole micro-tile width that hold the columns (the last few may be left to
+    /// the column kernel, and are in none).
+    var panels: Int { PackedGemm.packedColumnsCount(n: columns, k: rows, tileWidth: kernels.tileWidth) / max(1, rows) / kernels.tileWidth }
+
+    /// Packs `panels` of the `rows × columns` matrix `b` (leading dimension `ldb`); threads
+    /// may pack different panels at once.
+    func pack(_ b: UnsafePointer<Float>, ldb: Int, panels: Range<Int>) {
+        PackedGemm.packColumns(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, panels: panels, into: pointer)
+    }
+
+    func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }
 }
 
 /// One worker's room for the packed right operand of products of up to `columns` columns.

@@ -248,14 +248,29 @@ package struct Convolution2D: Sendable {
 
     /// Columns per block for a product with `k` rows of input and `m` rows of output, over
     /// `total` columns shared by `workers`: the im2col panel and the output panel together
-    /// stay within ``columnBlock`` floats (so in L2), and the blocks come in a multiple of
-    /// the workers, so that none waits on another's extra block (seven blocks on two workers
-    /// left one idle for a seventh of the layer).
+    /// stay within ``columnBlock`` floats (so in L2); several workers get at least
+    /// ``blocksPerWorker`` blocks each, of at least ``fewestColumns``, so that when one is
+    /// slowed the others take its blocks (``Runtime/share(_:_:)``); and the blocks come in a
+    /// multiple of the workers, so that none is left with one extra.
     static func blockColumns(k: Int, m: Int, total: Int, workers: Int) -> Int {
-        let cached = max(16, columnBlock / (k + m))
-        let blocks = roundedUp((total + cached - 1) / cached, max(1, workers))
+        var blocks = cachedBlocks(k: k, m: m, total: total)
+        if workers > 1 { blocks = max(blocks, min(blocksPerWorker * workers, total / fewestColumns)) }
+        blocks = roundedUp(max(1, blocks), max(1, workers))
         return min(total, roundedUp((total + blocks - 1) / blocks, PackedGemm.widestTile))  // whole micro-tiles
     }
+
+    /// The fewest blocks of `total` columns whose panels fit in ``columnBlock``.
+    static func cachedBlocks(k: Int, m: Int, total: Int) -> Int {
+        let cached = max(16, columnBlock / (k + m))
+        return (total + cached - 1) / cached
+    }
+
+    /// Blocks per worker wanted when a product is shared by columns: enough that a worker
+    /// slowed by the host leaves a few to the others.
+    static let blocksPerWorker = 4
+
+    /// The narrowest block worth cutting for balance: two of the widest micro-tiles.
+    static let fewestColumns = 2 * PackedGemm.widestTile
 
     /// Whether the workers share a product by rows (output channels), each taking every
     /// column, rather than by blocks of columns: when the map is small enough that each
@@ -266,9 +281,10 @@ package struct Convolution2D: Sendable {
     /// output, each then reads and writes lines the other is writing. At batch 1 on two
     /// threads, the 1×1 shortcut layers of the 28×28 and 14×14 stages ran slower than on one
     /// thread (0.28–0.33 ms against 0.25 ms). By rows, each worker owns whole output planes.
-    /// Each worker then packs every column of the input itself, which costs more than it
-    /// saves when the rows are few (a 128→32 layer over 56×56 took 0.20 ms by rows, 0.17 ms
-    /// by columns).
+    /// By rows, every worker needs every column: when each packed them for itself, that
+    /// cost more than it saved with few rows (a 128→32 layer over 56×56 took 0.20 ms by
+    /// rows, 0.17 ms by columns). ``byRowsTogether`` now packs them once between them.
+    /// `blocks` is ``cachedBlocks(k:m:total:)``.
     static func sharesByRows(blocks: Int, workers: Int, groups: Int, rows: Int) -> Bool {
         workers > 1 && groups == 1 && blocks <= workers && rows >= 8 * PackedGemm.rows * workers
     }
@@ -282,21 +298,20 @@ package struct Convolution2D: Sendable {
         let total = outShape.batch * outShape.plane
         let direct = isPointwise  // a 1×1, stride-1 convolution multiplies the input itself
         let workers = Runtime.current.threads
-        var block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: workers)
-        var blocks = (total + block - 1) / block
-        let byRows = Self.sharesByRows(blocks: blocks, workers: workers, groups: groups, rows: coutG)
-        if byRows {
-            block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: 1)
-            blocks = (total + block - 1) / block
-        }
+        let byRows = Self.sharesByRows(blocks: Self.cachedBlocks(k: direct ? 0 : k, m: coutG, total: total),
+                                       workers: workers, groups: groups, rows: coutG)
+        let block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: byRows ? 1 : workers)
+        let blocks = (total + block - 1) / block
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
                 let residual = shortcut.pointer(output: dst)
-                let parts = byRows ? workers : min(workers, blocks)
-                Runtime.current.parallelFor(parts) { part in
-                    let rows = byRows ? packed[0].rowShare(part, of: parts) : 0..<coutG
-                    let mine = byRows ? 0..<blocks : (blocks * part / parts)..<(blocks * (part + 1) / parts)
+                if byRows {
+                    byRowsTogether(inShape, outShape, columnPhases: columnPhases, src: src, dst: dst, block: block,
+                                   blocks: blocks, epilogue: epilogue, residual: residual)
+                    return
+                }
+                Runtime.current.share(blocks) { items in
                     let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
                     // The product lands here, contiguous and in cache, and the epilogue
                     // writes each output element once: the strided output in memory is
@@ -304,7 +319,7 @@ package struct Convolution2D: Sendable {
                     let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
                     let scratch = GemmScratch(columns: block)
                     defer { columns?.deallocate(); product.deallocate(); scratch.deallocate() }
-                    for b in mine {
+                    while let b = items.next() {
                         let first = b * block, count = min(block, total - first)
                         for g in 0..<groups {
                             let panel: UnsafePointer<Float>, ldb: Int
@@ -318,9 +333,8 @@ package struct Convolution2D: Sendable {
                                 panel = src + g * cinG * total + first
                                 ldb = total
                             }
-                            packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch,
-                                               rows: rows)
-                            for row in rows {
+                            packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch)
+                            for row in 0..<coutG {
                                 let offset = (g * coutG + row) * total + first
                                 epilogue.apply(product + row * count, into: dst + offset, count: count,
                                                channel: g * coutG + row, residual: residual.map { $0 + offset })
@@ -331,6 +345,59 @@ package struct Convolution2D: Sendable {
             }
         }
     }
+
+    /// The product shared by rows (``sharesByRows(blocks:workers:groups:rows:)``), one block
+    /// of columns at a time: first the workers lay out the block's columns (im2col) and pack
+    /// them once, a panel each in turn; then they take its rows in runs
+    /// (``Runtime/share(_:_:)``), each run's product and epilogue done by one worker.
+    private func byRowsTogether(_ inShape: Tensor.Shape, _ outShape: Tensor.Shape, columnPhases: Bool,
+                                src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, block: Int, blocks: Int,
+                                epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        let m = outputChannels, k = inputChannels * window.kernelHeight * window.kernelWidth
+        let total = outShape.batch * outShape.plane
+        let raw = isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: m * block)
+        defer { raw?.deallocate(); product.deallocate() }
+        let workers = Runtime.current.threads
+        let run = max(PackedGemm.rows, roundedUp(m / (Self.rowRunsPerWorker * workers), PackedGemm.rows))
+        let runs = (m + run - 1) / run
+        for b in 0..<blocks {
+            let first = b * block, count = min(block, total - first)
+            let columns = PackedColumns(rows: k, columns: count)
+            defer { columns.deallocate() }
+            let (source, ldb) = raw.map { (UnsafePointer($0), count) } ?? (src + first, total)
+            let width = columns.kernels.tileWidth, panels = columns.panels
+            // The last item takes the columns past the last panel too, which the product
+            // reads unpacked.
+            let items = max(1, panels)
+            Runtime.current.share(items) { claimed in
+                while let p = claimed.next() {
+                    let lo = p * width, hi = p == items - 1 ? count : min(count, lo + width)
+                    if let raw {
+                        Im2Col.fill(raw + lo, rowStride: count, input: src, inShape: inShape, columnPhases: columnPhases,
+                                    channels: 0..<inputChannels, columns: (first + lo)..<(first + hi), window: window,
+                                    outShape: outShape)
+                    }
+                    if p < panels { columns.pack(source, ldb: ldb, panels: p..<(p + 1)) }
+                }
+            }
+            Runtime.current.share(runs) { claimed in
+                while let r = claimed.next() {
+                    let rows = (r * run)..<min(m, (r + 1) * run)
+                    packed[0].multiply(source, ldb: ldb, n: count, packed: columns, into: product, ldc: count, rows: rows)
+                    for row in rows {
+                        let offset = row * total + first
+                        epilogue.apply(product + row * count, into: dst + offset, count: count, channel: row,
+                                       residual: residual.map { $0 + offset })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs of rows per worker in ``byRowsTogether``: enough to even out a slowed worker,
+    /// few enough that each run reuses a packed panel of columns over several row panels.
+    static let rowRunsPerWorker = 4
 
     private func depthwise(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let inShape = input.shape, outShape = output.shape
@@ -446,15 +513,16 @@ enum Im2Col {
 
     /// Fills `columns` as a `(channels × kh × kw) × columns.count` row-major matrix whose
     /// column `j` is the window of output position `columns.lowerBound + j`, positions being
-    /// numbered `(image, outY, outX)` across the whole batch. Runs on the calling thread:
-    /// each worker fills the block it is about to multiply. With `columnPhases`, `input`'s
-    /// rows are as ``splitColumnPhases(_:pool:)`` left them (and the stride across is 2).
-    static func fill(_ columns: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, inShape: Tensor.Shape,
-                     columnPhases: Bool, channels: Range<Int>, columns range: Range<Int>, window: Window,
-                     outShape: Tensor.Shape) {
+    /// numbered `(image, outY, outX)` across the whole batch; its rows are `rowStride` apart
+    /// (`columns.count` when nil), so that threads can fill column ranges of one matrix.
+    /// Runs on the calling thread. With `columnPhases`, `input`'s rows are as
+    /// ``splitColumnPhases(_:pool:)`` left them (and the stride across is 2).
+    static func fill(_ columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil, input: UnsafePointer<Float>,
+                     inShape: Tensor.Shape, columnPhases: Bool, channels: Range<Int>, columns range: Range<Int>,
+                     window: Window, outShape: Tensor.Shape) {
         let kh = window.kernelHeight, kw = window.kernelWidth
         let rows = channels.count * kh * kw
-        let width = range.count
+        let width = rowStride ?? range.count
         let outW = outShape.width, outPlane = outShape.plane
         let sx = window.strideX
         for r in 0..<rows {

@@ -89,8 +89,9 @@ package struct ConvolutionThenMaxPool: Sendable {
         padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
-                let workers = min(Runtime.current.threads, units)
-                Runtime.current.parallelFor(workers) { worker in
+                // Output rows one at a time (Runtime.share); a worker's rows mostly follow
+                // one another, so the convolved rows it holds serve the next window.
+                Runtime.current.share(units) { items in
                     let rows = UnsafeMutablePointer<Float>.allocate(capacity: ring * width * channels)
                     let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: width * channels)
                     let pooled = UnsafeMutablePointer<Float>.allocate(capacity: outShape.width * channels)
@@ -98,7 +99,7 @@ package struct ConvolutionThenMaxPool: Sendable {
                     defer { rows.deallocate(); columnMax.deallocate(); pooled.deallocate(); windowRows.deallocate() }
                     // Which (image, row) each slot holds.
                     var held = [(image: Int, row: Int)](repeating: (-1, -1), count: ring)
-                    for unit in (units * worker / workers)..<(units * (worker + 1) / workers) {
+                    while let unit = items.next() {
                         let n = unit / outShape.height, oy = unit % outShape.height
                         let span = pooling.span(oy, stride: pw.strideY, pad: pw.padTop, kernel: pw.kernelHeight,
                                                 size: convShape.height, padAfter: pw.padBottom)

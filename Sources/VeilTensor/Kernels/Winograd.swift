@@ -64,11 +64,20 @@ struct WinogradF43: Sendable {
     /// the workers, as the im2col path's (``Convolution2D/blockColumns(k:m:total:workers:)``).
     /// Blocks of 2 MiB sent both through L3 between the three phases: at batch 16 the
     /// 32-channel layers took 45% longer, the 64-channel ones 40%.
+    ///
+    /// Several workers get at least two blocks each where the blocks can keep ``fewestTiles``,
+    /// so that one slowed by the host leaves some to the others.
     func blockTiles(total: Int, workers: Int) -> Int {
         let cached = max(8, Convolution2D.columnBlock / (36 * (inputChannels + outputChannels)))
-        let blocks = roundedUp((total + cached - 1) / cached, max(1, workers))
+        var blocks = (total + cached - 1) / cached
+        if workers > 1 { blocks = max(blocks, min(2 * workers, total / Self.fewestTiles)) }
+        blocks = roundedUp(max(1, blocks), max(1, workers))
         return max(1, (total + blocks - 1) / blocks)
     }
+
+    /// The fewest tiles worth a block of its own: a 56×56 map's 196 tiles in four blocks of
+    /// 49 run as whole micro-tiles and one column; eight of 25 would pad a third of a tile.
+    static let fewestTiles = 48
 
     /// The geometry of one call.
     struct Plan {
@@ -97,34 +106,41 @@ struct WinogradF43: Sendable {
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * total)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * total)
                 defer { v.deallocate(); m.deallocate() }
-                Runtime.current.parallelFor(workers) { part in
+                // Channels in runs of eight, products one position at a time: items small
+                // enough for a slowed worker to leave some to the other (Runtime.share).
+                let inRuns = (cin + 7) / 8, outRuns = (cout + 7) / 8
+                Runtime.current.share(inRuns) { items in
                     let scratch = StripScratch(width: plan.stripWidth)
                     defer { scratch.deallocate() }
-                    transformInputs(src, plan, first: 0, count: total,
-                                    channels: (cin * part / workers)..<(cin * (part + 1) / workers), into: v, scratch)
+                    while let run = items.next() {
+                        transformInputs(src, plan, first: 0, count: total, channels: (8 * run)..<min(cin, 8 * run + 8),
+                                        into: v, scratch)
+                    }
                 }
-                Runtime.current.parallelFor(workers) { part in
+                Runtime.current.share(36) { items in
                     let scratch = GemmScratch(columns: total)
                     defer { scratch.deallocate() }
-                    multiply(v, m, count: total, positions: (36 * part / workers)..<(36 * (part + 1) / workers), scratch)
+                    while let position = items.next() {
+                        multiply(v, m, count: total, positions: position..<(position + 1), scratch)
+                    }
                 }
-                Runtime.current.parallelFor(workers) { part in
-                    transformOutputs(m, plan, first: 0, count: total,
-                                     channels: (cout * part / workers)..<(cout * (part + 1) / workers),
-                                     into: dst, epilogue: epilogue, residual: residual)
+                Runtime.current.share(outRuns) { items in
+                    while let run = items.next() {
+                        transformOutputs(m, plan, first: 0, count: total, channels: (8 * run)..<min(cout, 8 * run + 8),
+                                         into: dst, epilogue: epilogue, residual: residual)
+                    }
                 }
                 return
             }
             let block = blockTiles(total: total, workers: workers)
             let blocks = (total + block - 1) / block
-            let parts = min(workers, blocks)
-            Runtime.current.parallelFor(parts) { part in
+            Runtime.current.share(blocks) { items in
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * block)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
                 let scratch = StripScratch(width: plan.stripWidth)
                 let gemmScratch = GemmScratch(columns: block)
                 defer { v.deallocate(); m.deallocate(); scratch.deallocate(); gemmScratch.deallocate() }
-                for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                while let b = items.next() {
                     let first = b * block, count = min(block, total - first)
                     transformInputs(src, plan, first: first, count: count, channels: 0..<cin, into: v, scratch)
                     multiply(v, m, count: count, positions: 0..<36, gemmScratch)

@@ -68,7 +68,6 @@ struct WinogradF23: WinogradForm {
         let tilesX = (outShape.width + 1) / 2, tilesY = (outShape.height + 1) / 2
         let perImage = tilesX * tilesY, count = outShape.batch * perImage
         let cin = inputChannels, cout = outputChannels
-        let workers = Runtime.current.threads
         let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * count)
         // Four floats more than the products fill: the output transform's last group of four
         // tiles may read past its tile row, into lanes it never stores.
@@ -76,15 +75,16 @@ struct WinogradF23: WinogradForm {
         defer { v.deallocate(); m.deallocate() }
         (m + 16 * cout * count).initialize(repeating: 0, count: 4)
         // V[p][ci][t] = (Bᵀ d B)[p]; Bᵀ's rows: (1,0,-1,0), (0,1,1,0), (0,-1,1,0), (0,1,0,-1).
-        Runtime.current.parallelFor(min(workers, cin)) { part in
-            let parts = min(workers, cin)
+        // Channels in runs of four, products one position at a time: items small enough
+        // for a slowed worker to leave some to the other (Runtime.share).
+        Runtime.current.share((cin + 3) / 4) { items in
             // A patch row of every tile of a tile row, zeros outside the image, and room
             // for the eight-wide reads of the last group.
             let rowLength = 2 * roundedUp(tilesX, 4) + 4
             let rows = UnsafeMutablePointer<Float>.allocate(capacity: 4 * rowLength)
             defer { rows.deallocate() }
             rows.update(repeating: 0, count: 4 * rowLength)
-            for ci in (cin * part / parts)..<(cin * (part + 1) / parts) {
+            while let run = items.next() { for ci in (4 * run)..<min(cin, 4 * run + 4) {
                 for n in 0..<outShape.batch {
                     let plane = src + (ci * inShape.batch + n) * inShape.plane
                     for ty in 0..<tilesY {
@@ -136,13 +136,12 @@ struct WinogradF23: WinogradForm {
                         }
                     }
                 }
-            }
+            } }
         }
-        Runtime.current.parallelFor(min(workers, 16)) { part in
-            let parts = min(workers, 16)
+        Runtime.current.share(16) { items in
             let scratch = GemmScratch(columns: count)
             defer { scratch.deallocate() }
-            for p in (16 * part / parts)..<(16 * (part + 1) / parts) {
+            while let p = items.next() {
                 transformed[p].multiply(v + p * cin * count, ldb: count, n: count, into: m + p * cout * count, ldc: count,
                                         scratch: scratch)
             }
@@ -150,9 +149,8 @@ struct WinogradF23: WinogradForm {
         // Y = Aᵀ M A, Aᵀ's rows (1,1,1,0) and (0,1,-1,-1); then bias, shortcut, activation,
         // in the epilogue's order.
         let relu = epilogue.relu
-        Runtime.current.parallelFor(min(workers, cout)) { part in
-            let parts = min(workers, cout)
-            for co in (cout * part / parts)..<(cout * (part + 1) / parts) {
+        Runtime.current.share((cout + 3) / 4) { items in
+            while let run = items.next() { for co in (4 * run)..<min(cout, 4 * run + 4) {
                 let bias = SIMD8<Float>(repeating: epilogue.bias[co])
                 for n in 0..<outShape.batch {
                     let offset = (co * outShape.batch + n) * outShape.plane
@@ -204,7 +202,7 @@ struct WinogradF23: WinogradForm {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
