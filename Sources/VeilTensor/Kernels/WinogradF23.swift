@@ -84,59 +84,61 @@ struct WinogradF23: WinogradForm {
             let rows = UnsafeMutablePointer<Float>.allocate(capacity: 4 * rowLength)
             defer { rows.deallocate() }
             rows.update(repeating: 0, count: 4 * rowLength)
-            while let run = items.next() { for ci in (4 * run)..<min(cin, 4 * run + 4) {
-                for n in 0..<outShape.batch {
-                    let plane = src + (ci * inShape.batch + n) * inShape.plane
-                    for ty in 0..<tilesY {
-                        for i in 0..<4 {
-                            let y = 2 * ty - padTop + i, row = rows + i * rowLength
-                            guard y >= 0, y < inShape.height else {
-                                row.update(repeating: 0, count: 2 * tilesX + 2)
-                                continue
-                            }
-                            let line = plane + y * inShape.width
-                            for c in 0..<(2 * tilesX + 2) {
-                                let x = c - padLeft
-                                row[c] = x >= 0 && x < inShape.width ? line[x] : 0
-                            }
-                        }
-                        let first = n * perImage + ty * tilesX
-                        var tx = 0
-                        while tx < tilesX {
-                            // Column j of the patch row, for four tiles.
-                            @inline(__always) func columns(_ i: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
-                                let from = UnsafeRawPointer(rows + i * rowLength + 2 * tx)
-                                let a = from.loadUnaligned(as: SIMD8<Float>.self)
-                                let b = from.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-                                return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
-                            }
-                            let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
-                            // Bᵀ d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3; then the same on each row's columns.
-                            let t0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
-                            let t1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
-                            let t2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
-                            let t3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
-                            let out = v + ci * count + first + tx, step = cin * count, lanes = min(4, tilesX - tx)
-                            @inline(__always) func store(_ value: SIMD4<Float>, _ p: Int) {
-                                let target = out + p * step
-                                if lanes == 4 {
-                                    UnsafeMutableRawPointer(target).storeBytes(of: value, as: SIMD4<Float>.self)
-                                } else {
-                                    for l in 0..<lanes { target[l] = value[l] }
+            while let run = items.next() {
+                for ci in (4 * run)..<min(cin, 4 * run + 4) {
+                    for n in 0..<outShape.batch {
+                        let plane = src + (ci * inShape.batch + n) * inShape.plane
+                        for ty in 0..<tilesY {
+                            for i in 0..<4 {
+                                let y = 2 * ty - padTop + i, row = rows + i * rowLength
+                                guard y >= 0, y < inShape.height else {
+                                    row.update(repeating: 0, count: 2 * tilesX + 2)
+                                    continue
+                                }
+                                let line = plane + y * inShape.width
+                                for c in 0..<(2 * tilesX + 2) {
+                                    let x = c - padLeft
+                                    row[c] = x >= 0 && x < inShape.width ? line[x] : 0
                                 }
                             }
-                            @inline(__always) func put(_ r: (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>), _ i: Int) {
-                                store(r.0 - r.2, 4 * i)
-                                store(r.1 + r.2, 4 * i + 1)
-                                store(r.2 - r.1, 4 * i + 2)
-                                store(r.1 - r.3, 4 * i + 3)
+                            let first = n * perImage + ty * tilesX
+                            var tx = 0
+                            while tx < tilesX {
+                                // Column j of the patch row, for four tiles.
+                                @inline(__always) func columns(_ i: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+                                    let from = UnsafeRawPointer(rows + i * rowLength + 2 * tx)
+                                    let a = from.loadUnaligned(as: SIMD8<Float>.self)
+                                    let b = from.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
+                                    return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+                                }
+                                let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
+                                // Bᵀ d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3; then the same on each row's columns.
+                                let t0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+                                let t1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+                                let t2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+                                let t3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
+                                let out = v + ci * count + first + tx, step = cin * count, lanes = min(4, tilesX - tx)
+                                @inline(__always) func store(_ value: SIMD4<Float>, _ p: Int) {
+                                    let target = out + p * step
+                                    if lanes == 4 {
+                                        UnsafeMutableRawPointer(target).storeBytes(of: value, as: SIMD4<Float>.self)
+                                    } else {
+                                        for l in 0..<lanes { target[l] = value[l] }
+                                    }
+                                }
+                                @inline(__always) func put(_ r: (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>), _ i: Int) {
+                                    store(r.0 - r.2, 4 * i)
+                                    store(r.1 + r.2, 4 * i + 1)
+                                    store(r.2 - r.1, 4 * i + 2)
+                                    store(r.1 - r.3, 4 * i + 3)
+                                }
+                                put(t0, 0); put(t1, 1); put(t2, 2); put(t3, 3)
+                                tx += 4
                             }
-                            put(t0, 0); put(t1, 1); put(t2, 2); put(t3, 3)
-                            tx += 4
                         }
                     }
                 }
-            } }
+            }
         }
         Runtime.current.share(16) { items in
             let scratch = GemmScratch(columns: count)
@@ -150,59 +152,61 @@ struct WinogradF23: WinogradForm {
         // in the epilogue's order.
         let relu = epilogue.relu
         Runtime.current.share((cout + 3) / 4) { items in
-            while let run = items.next() { for co in (4 * run)..<min(cout, 4 * run + 4) {
-                let bias = SIMD8<Float>(repeating: epilogue.bias[co])
-                for n in 0..<outShape.batch {
-                    let offset = (co * outShape.batch + n) * outShape.plane
-                    for ty in 0..<tilesY {
-                        var tx = 0
-                        while tx < tilesX {
-                            let from = m + co * count + n * perImage + ty * tilesX + tx, step = cout * count
-                            @inline(__always) func at(_ p: Int) -> SIMD4<Float> {
-                                UnsafeRawPointer(from + p * step).loadUnaligned(as: SIMD4<Float>.self)
-                            }
-                            // Aᵀ M, column by column: rows m0 + m1 + m2 and m1 - m2 - m3.
-                            @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
-                                let m0 = at(j), m1 = at(4 + j), m2 = at(8 + j), m3 = at(12 + j)
-                                return (m0 + m1 + m2, m1 - m2 - m3)
-                            }
-                            let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
-                            // Output columns 2·tx … 2·tx + 7, as far as the map goes.
-                            let x = 2 * tx, width = min(8, outShape.width - x)
-                            for i in 0..<2 {
-                                let y = 2 * ty + i
-                                guard y < outShape.height else { continue }
-                                let (s0, s1, s2, s3) = i == 0 ? (c0.0, c1.0, c2.0, c3.0) : (c0.1, c1.1, c2.1, c3.1)
-                                let left = s0 + s1 + s2, right = s1 - s2 - s3
-                                var value = SIMD8<Float>(left[0], right[0], left[1], right[1],
-                                                         left[2], right[2], left[3], right[3]) + bias
-                                let at = offset + y * outShape.width + x
-                                if let residual {
+            while let run = items.next() {
+                for co in (4 * run)..<min(cout, 4 * run + 4) {
+                    let bias = SIMD8<Float>(repeating: epilogue.bias[co])
+                    for n in 0..<outShape.batch {
+                        let offset = (co * outShape.batch + n) * outShape.plane
+                        for ty in 0..<tilesY {
+                            var tx = 0
+                            while tx < tilesX {
+                                let from = m + co * count + n * perImage + ty * tilesX + tx, step = cout * count
+                                @inline(__always) func at(_ p: Int) -> SIMD4<Float> {
+                                    UnsafeRawPointer(from + p * step).loadUnaligned(as: SIMD4<Float>.self)
+                                }
+                                // Aᵀ M, column by column: rows m0 + m1 + m2 and m1 - m2 - m3.
+                                @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
+                                    let m0 = at(j), m1 = at(4 + j), m2 = at(8 + j), m3 = at(12 + j)
+                                    return (m0 + m1 + m2, m1 - m2 - m3)
+                                }
+                                let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
+                                // Output columns 2·tx … 2·tx + 7, as far as the map goes.
+                                let x = 2 * tx, width = min(8, outShape.width - x)
+                                for i in 0..<2 {
+                                    let y = 2 * ty + i
+                                    guard y < outShape.height else { continue }
+                                    let (s0, s1, s2, s3) = i == 0 ? (c0.0, c1.0, c2.0, c3.0) : (c0.1, c1.1, c2.1, c3.1)
+                                    let left = s0 + s1 + s2, right = s1 - s2 - s3
+                                    var value = SIMD8<Float>(left[0], right[0], left[1], right[1],
+                                                             left[2], right[2], left[3], right[3]) + bias
+                                    let at = offset + y * outShape.width + x
+                                    if let residual {
+                                        if width == 8 {
+                                            value += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD8<Float>.self)
+                                        } else {
+                                            var shortcut = SIMD8<Float>()
+                                            for l in 0..<width { shortcut[l] = residual[at + l] }
+                                            value += shortcut
+                                        }
+                                    }
+                                    if relu { value.replace(with: 0, where: .!(value .> 0)) }
+                                    let target = UnsafeMutableRawPointer(dst + at)
                                     if width == 8 {
-                                        value += UnsafeRawPointer(residual + at).loadUnaligned(as: SIMD8<Float>.self)
+                                        target.storeBytes(of: value, as: SIMD8<Float>.self)
                                     } else {
-                                        var shortcut = SIMD8<Float>()
-                                        for l in 0..<width { shortcut[l] = residual[at + l] }
-                                        value += shortcut
+                                        // Only the map's columns: past them lies the next row, or
+                                        // another worker's plane.
+                                        var l = 0
+                                        if width >= 4 { target.storeBytes(of: value.lowHalf, as: SIMD4<Float>.self); l = 4 }
+                                        while l < width { dst[at + l] = value[l]; l += 1 }
                                     }
                                 }
-                                if relu { value.replace(with: 0, where: .!(value .> 0)) }
-                                let target = UnsafeMutableRawPointer(dst + at)
-                                if width == 8 {
-                                    target.storeBytes(of: value, as: SIMD8<Float>.self)
-                                } else {
-                                    // Only the map's columns: past them lies the next row, or
-                                    // another worker's plane.
-                                    var l = 0
-                                    if width >= 4 { target.storeBytes(of: value.lowHalf, as: SIMD4<Float>.self); l = 4 }
-                                    while l < width { dst[at + l] = value[l]; l += 1 }
-                                }
+                                tx += 4
                             }
-                            tx += 4
                         }
                     }
                 }
-            } }
+            }
         }
     }
 }
