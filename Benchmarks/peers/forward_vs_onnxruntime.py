@@ -33,8 +33,10 @@ def caffe_dir():
     return folder
 
 
-def onnxruntime_rates(threads):
-    import numpy as np, onnxruntime as ort
+def onnxruntime_session(threads):
+    """ONNX Runtime on open_nsfw built from the Caffe files, with `threads` intra-op threads;
+    returns the session and its input's name."""
+    import onnxruntime as ort
     sys.path.insert(0, os.path.join(ROOT, "Tools", "reference"))
     from open_nsfw_reference import build_onnx
     d = caffe_dir()
@@ -42,10 +44,21 @@ def onnxruntime_rates(threads):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]), input_name
+
+
+def synthetic_batch(batch):
+    """The same input as veil-compare's syntheticBatch."""
+    import numpy as np
+    return (np.arange(batch * 3 * 224 * 224, dtype=np.int64) * 7 % 255 - 127).astype(np.float32).reshape(batch, 3, 224, 224)
+
+
+def onnxruntime_rates(threads):
+    import onnxruntime as ort
+    sess, input_name = onnxruntime_session(threads)
     rates = {}
     for batch in (1, 16):
-        x = (np.arange(batch * 3 * 224 * 224, dtype=np.int64) * 7 % 255 - 127).astype(np.float32).reshape(batch, 3, 224, 224)
+        x = synthetic_batch(batch)
         sess.run(["prob"], {input_name: x})
         times = []
         for _ in range(15 if batch == 1 else 5):
@@ -65,16 +78,8 @@ def spread(times_ms):
 
 
 def onnxruntime_spread(threads, batch, passes):
-    import numpy as np, onnxruntime as ort
-    sys.path.insert(0, os.path.join(ROOT, "Tools", "reference"))
-    from open_nsfw_reference import build_onnx
-    d = caffe_dir()
-    model, input_name = build_onnx(os.path.join(d, "deploy.prototxt"), os.path.join(d, "resnet_50_1by2_nsfw.caffemodel"))
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    x = (np.arange(batch * 3 * 224 * 224, dtype=np.int64) * 7 % 255 - 127).astype(np.float32).reshape(batch, 3, 224, 224)
+    sess, input_name = onnxruntime_session(threads)
+    x = synthetic_batch(batch)
     for _ in range(3):
         sess.run(["prob"], {input_name: x})
     times = []
