@@ -123,7 +123,8 @@ public enum FusedLanes16: GemmLanes {
 
 extension PackedGemm {
     /// `C[m×n] = A · B[k×n]` (row-major, leading dimensions `ldb`, `ldc`), `A` as
-    /// ``pack(_:lda:m:k:into:)`` left it, slack included; `scratch` holds ``scratchCount(n:)`` floats.
+    /// ``pack(_:lda:m:k:into:)`` left it, slack included; `scratch`, needed when `packedB` is
+    /// nil, holds ``scratchCount(n:)`` floats.
     /// Every element of `C` in the `m × n` block is written; `C`'s old values are never read.
     ///
     /// `selected`, which starts at a multiple of ``rows``, limits the product to those rows

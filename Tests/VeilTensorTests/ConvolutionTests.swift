@@ -56,6 +56,12 @@ struct ConvolutionTests {
         Case(cin: 24, cout: 100, groups: 1, batch: 1, height: 9, width: 11, window: .square(1), activation: .relu, residual: true),
         Case(cin: 20, cout: 103, groups: 1, batch: 1, height: 10, width: 9, window: .square(1, stride: 2)),
         Case(cin: 300, cout: 97, groups: 1, batch: 1, height: 5, width: 6, window: .square(1), activation: .relu),
+        // The same with the columns laid out and packed by several workers into one matrix
+        // (a 7×7 map's 49 columns: panels of different widths, then the column kernel's
+        // tail), and with two blocks of columns, pointwise and through im2col.
+        Case(cin: 20, cout: 100, groups: 1, batch: 1, height: 14, width: 14, window: .square(1, stride: 2), residual: true),
+        Case(cin: 24, cout: 100, groups: 1, batch: 1, height: 60, width: 60, window: .square(1), activation: .relu, residual: true),
+        Case(cin: 20, cout: 100, groups: 1, batch: 1, height: 100, width: 100, window: .square(1, stride: 2)),
     ]
 
     /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples

@@ -116,17 +116,19 @@ struct PackedGemmTests {
     /// over several chunks of `k`, whose packed panels are laid out across all the rows, with
     /// a last run shorter than a panel, and with the columns packed once beforehand
     /// (``PackedColumns``, a panel at a time as the workers pack them) or by each run.
+    /// Columns that are all the column kernel's (three), and a strided `B`, too.
     @Test(arguments: [Shape(m: 37, n: 45, k: 600), Shape(m: 5, n: 20, k: 300), Shape(m: 37, n: 49, k: 600),
-                      Shape(m: 40, n: 196, k: 300)])
+                      Shape(m: 40, n: 196, k: 300, padB: 5), Shape(m: 13, n: 3, k: 300, padB: 2)])
     func runsOfRowsAreTheWholeProductsRows(_ s: Shape) throws {
-        let a = Self.random(s.m * s.k, seed: 5), b = Self.random(s.k * s.n, seed: 6)
+        let ldb = s.n + s.padB
+        let a = Self.random(s.m * s.k, seed: 5), b = Self.random(s.k * ldb, seed: 6)
         let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, lda: s.k, rows: s.m, columns: s.k) }
         for kernels in ComputeKernels.supported {
             let whole = Self.product(s, a: a, b: b, kernels: kernels)
             let columns = PackedColumns(rows: s.k, columns: s.n, kernels: kernels)
             defer { columns.deallocate() }
             b.withUnsafeBufferPointer { b in
-                for p in (0..<columns.panels).reversed() { columns.pack(b.baseAddress!, ldb: s.n, panels: p..<(p + 1)) }
+                for p in (0..<columns.panels).reversed() { columns.pack(b.baseAddress!, ldb: ldb, panels: p..<(p + 1)) }
             }
             for run in [6, 12, 18] {
                 for first in stride(from: 0, to: s.m, by: run) {
@@ -135,7 +137,7 @@ struct PackedGemmTests {
                     var once = [Float](repeating: .nan, count: s.m * s.n)
                     b.withUnsafeBufferPointer { b in
                         once.withUnsafeMutableBufferPointer { c in
-                            packed.multiply(b.baseAddress!, ldb: s.n, n: s.n, packed: columns, into: c.baseAddress!,
+                            packed.multiply(b.baseAddress!, ldb: ldb, n: s.n, packed: columns, into: c.baseAddress!,
                                             ldc: s.n, rows: rows)
                         }
                     }

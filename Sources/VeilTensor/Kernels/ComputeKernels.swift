@@ -79,12 +79,15 @@ public enum ComputeKernels: String, Sendable, CaseIterable, CustomStringConverti
         return kernels
     }
 
-    /// Columns of a micro-tile: two vectors of this set's lanes.
+    /// Columns of a micro-tile: two vectors of the lanes that ``PackedMatrix`` multiplies
+    /// with for this set (the portable ones for every set a build does not hold).
     var tileWidth: Int {
         switch self {
-        case .portable: return 2 * PortableLanes.Vector.scalarCount
-        case .x86_64_v3: return 2 * FusedLanes8.Vector.scalarCount
+        #if AcceleratedKernels && arch(x86_64)
         case .x86_64_v4: return 2 * FusedLanes16.Vector.scalarCount
+        case .x86_64_v3: return 2 * FusedLanes8.Vector.scalarCount
+        #endif
+        default: return 2 * PortableLanes.Vector.scalarCount
         }
     }
 

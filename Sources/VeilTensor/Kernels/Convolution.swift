@@ -273,8 +273,9 @@ package struct Convolution2D: Sendable {
     static let fewestColumns = 2 * PackedGemm.widestTile
 
     /// Whether the workers share a product by rows (output channels), each taking every
-    /// column, rather than by blocks of columns: when the map is small enough that each
-    /// worker would get a single block anyway, and the rows are many.
+    /// column, rather than by blocks of columns: when the map is small enough that its
+    /// L2-sized blocks (``cachedBlocks(k:m:total:)``) are no more than the workers, and the
+    /// rows are many.
     ///
     /// Split by columns, two workers write parts of every output row, meeting mid cache line
     /// in every row unless the row length happens to suit; with the shortcut held in the
@@ -355,9 +356,16 @@ package struct Convolution2D: Sendable {
                                 epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let m = outputChannels, k = inputChannels * window.kernelHeight * window.kernelWidth
         let total = outShape.batch * outShape.plane
-        let raw = isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
-        let product = UnsafeMutablePointer<Float>.allocate(capacity: m * block)
-        defer { raw?.deallocate(); product.deallocate() }
+        // Rows of the shared im2col matrix and product start on cache lines, so that two
+        // workers filling neighbouring panels, or neighbouring runs of rows, never write
+        // the same line.
+        let pitch = roundedUp(block, 16)
+        func lines(_ floats: Int) -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64).bindMemory(to: Float.self, capacity: floats)
+        }
+        let raw = isPointwise ? nil : lines(k * pitch)
+        let product = lines(m * pitch)
+        defer { raw.map { UnsafeMutableRawPointer($0).deallocate() }; UnsafeMutableRawPointer(product).deallocate() }
         let workers = Runtime.current.threads
         let run = max(PackedGemm.rows, roundedUp(m / (Self.rowRunsPerWorker * workers), PackedGemm.rows))
         let runs = (m + run - 1) / run
@@ -365,29 +373,31 @@ package struct Convolution2D: Sendable {
             let first = b * block, count = min(block, total - first)
             let columns = PackedColumns(rows: k, columns: count)
             defer { columns.deallocate() }
-            let (source, ldb) = raw.map { (UnsafePointer($0), count) } ?? (src + first, total)
-            let width = columns.kernels.tileWidth, panels = columns.panels
-            // The last item takes the columns past the last panel too, which the product
-            // reads unpacked.
-            let items = max(1, panels)
+            let (source, ldb) = raw.map { (UnsafePointer($0), pitch) } ?? (src + first, total)
+            // Items of whole cache lines (one panel, or two of the portable kernels' eight
+            // columns); the last also takes the columns past the last panel, which the
+            // product reads unpacked.
+            let panels = columns.panels, perItem = max(1, 16 / columns.kernels.tileWidth)
+            let width = perItem * columns.kernels.tileWidth, items = max(1, (panels + perItem - 1) / perItem)
             Runtime.current.share(items) { claimed in
-                while let p = claimed.next() {
-                    let lo = p * width, hi = p == items - 1 ? count : min(count, lo + width)
+                while let item = claimed.next() {
+                    let lo = item * width, hi = item == items - 1 ? count : min(count, lo + width)
                     if let raw {
-                        Im2Col.fill(raw + lo, rowStride: count, input: src, inShape: inShape, columnPhases: columnPhases,
+                        Im2Col.fill(raw + lo, rowStride: pitch, input: src, inShape: inShape, columnPhases: columnPhases,
                                     channels: 0..<inputChannels, columns: (first + lo)..<(first + hi), window: window,
                                     outShape: outShape)
                     }
-                    if p < panels { columns.pack(source, ldb: ldb, panels: p..<(p + 1)) }
+                    let mine = (item * perItem)..<min(panels, (item + 1) * perItem)
+                    if !mine.isEmpty { columns.pack(source, ldb: ldb, panels: mine) }
                 }
             }
             Runtime.current.share(runs) { claimed in
                 while let r = claimed.next() {
                     let rows = (r * run)..<min(m, (r + 1) * run)
-                    packed[0].multiply(source, ldb: ldb, n: count, packed: columns, into: product, ldc: count, rows: rows)
+                    packed[0].multiply(source, ldb: ldb, n: count, packed: columns, into: product, ldc: pitch, rows: rows)
                     for row in rows {
                         let offset = row * total + first
-                        epilogue.apply(product + row * count, into: dst + offset, count: count, channel: row,
+                        epilogue.apply(product + row * pitch, into: dst + offset, count: count, channel: row,
                                        residual: residual.map { $0 + offset })
                     }
                 }

@@ -6,7 +6,8 @@ import VeilKernels
 /// Why: the stem's output is the largest tensor of the network (open_nsfw at batch 16:
 /// 64 × 16 × 112 × 112 floats, 51 MB), written once by the convolution and read once by the
 /// pooling, both bound by that memory traffic. Fused, it never exists whole: each worker
-/// keeps the few convolution rows that one pooled row reads, each computed once. And with
+/// keeps the few convolution rows that one pooled row reads, and computes a row twice only
+/// where two workers' pooled rows meet (a window shares a row with the next). And with
 /// few input channels, the im2col matrix a product would need (147 rows for the 7×7 stem,
 /// each input element copied twelve times) cost as much as a third of the layer; the direct
 /// kernels of ``StemKernels`` read a padded copy of the input instead.
