@@ -209,7 +209,12 @@ extension PackedGemm {
     /// matrix `B` at tile width `tileWidth`: every column but the few the column kernel
     /// takes, in whole panels.
     public static func packedColumnsCount(n: Int, k: Int, tileWidth: Int) -> Int {
-        k * roundedUp(n - thinTail(n, lanes: tileWidth / 2), tileWidth)
+        k * columnPanels(n: n, tileWidth: tileWidth) * tileWidth
+    }
+
+    /// Panels of `tileWidth` columns that hold `n` columns but the column kernel's few.
+    public static func columnPanels(n: Int, tileWidth: Int) -> Int {
+        (n - thinTail(n, lanes: tileWidth / 2) + tileWidth - 1) / tileWidth
     }
 
     /// Packs column panels `panels` (each `tileWidth` columns) of the row-major `k × n`

@@ -202,7 +202,7 @@ struct PackedColumns {
 
     /// Panels of whole micro-tile width that hold the columns (the last few may be left to
     /// the column kernel, and are in none).
-    var panels: Int { PackedGemm.packedColumnsCount(n: columns, k: rows, tileWidth: kernels.tileWidth) / max(1, rows) / kernels.tileWidth }
+    var panels: Int { PackedGemm.columnPanels(n: columns, tileWidth: kernels.tileWidth) }
 
     /// Packs `panels` of the `rows × columns` matrix `b` (leading dimension `ldb`); threads
     /// may pack different panels at once.

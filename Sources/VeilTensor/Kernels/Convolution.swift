@@ -253,10 +253,19 @@ package struct Convolution2D: Sendable {
     /// slowed the others take its blocks (``Runtime/share(_:_:)``); and the blocks come in a
     /// multiple of the workers, so that none is left with one extra.
     static func blockColumns(k: Int, m: Int, total: Int, workers: Int) -> Int {
-        var blocks = cachedBlocks(k: k, m: m, total: total)
-        if workers > 1 { blocks = max(blocks, min(blocksPerWorker * workers, total / fewestColumns)) }
-        blocks = roundedUp(max(1, blocks), max(1, workers))
+        let blocks = blockCount(cached: cachedBlocks(k: k, m: m, total: total), total: total, workers: workers,
+                                perWorker: blocksPerWorker, fewest: fewestColumns)
         return min(total, roundedUp((total + blocks - 1) / blocks, PackedGemm.widestTile))  // whole micro-tiles
+    }
+
+    /// Blocks to cut `total` items into for `workers`: at least `cached` (the fewest that fit
+    /// in L2); for several workers, `perWorker` each where every block keeps `fewest` items,
+    /// so that a slowed worker leaves some to the others; and a multiple of the workers.
+    /// Shared by the products' columns and Winograd's tiles.
+    static func blockCount(cached: Int, total: Int, workers: Int, perWorker: Int, fewest: Int) -> Int {
+        var blocks = cached
+        if workers > 1 { blocks = max(blocks, min(perWorker * workers, total / fewest)) }
+        return roundedUp(max(1, blocks), max(1, workers))
     }
 
     /// The fewest blocks of `total` columns whose panels fit in ``columnBlock``.

@@ -69,9 +69,8 @@ struct WinogradF43: Sendable {
     /// so that one slowed by the host leaves some to the others.
     func blockTiles(total: Int, workers: Int) -> Int {
         let cached = max(8, Convolution2D.columnBlock / (36 * (inputChannels + outputChannels)))
-        var blocks = (total + cached - 1) / cached
-        if workers > 1 { blocks = max(blocks, min(2 * workers, total / Self.fewestTiles)) }
-        blocks = roundedUp(max(1, blocks), max(1, workers))
+        let blocks = Convolution2D.blockCount(cached: (total + cached - 1) / cached, total: total, workers: workers,
+                                              perWorker: 2, fewest: Self.fewestTiles)
         return max(1, (total + blocks - 1) / blocks)
     }
 
