@@ -182,3 +182,36 @@ struct ShareTests {
         #expect(three.claim(for: 0) == 3, "then the second and the third have two each; the first of them")
     }
 }
+
+/// `EvenRuns` cuts things into runs of whole units that the threads' contiguous shares
+/// divide evenly.
+struct EvenRunsTests {
+    @Test func runsCoverEverythingInOrderInWholeUnits() {
+        for count in [0, 1, 5, 49, 128, 196, 784, 3136] { for unit in [1, 6, 32] { for parts in [1, 2, 3, 8, 40] {
+            let runs = EvenRuns(count: count, unit: unit, parts: parts)
+            let all = (0..<runs.parts).map { runs[$0] }
+            let label = "\(count) in units of \(unit), \(parts) parts: \(all)"
+            #expect(runs.parts >= 1 && runs.parts <= max(1, parts) && runs.parts <= max(1, (count + unit - 1) / unit), "\(label)")
+            #expect(all.first?.lowerBound == 0 && all.last?.upperBound == count, "\(label)")
+            #expect(zip(all, all.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
+            #expect(all.dropLast().allSatisfy { $0.upperBound % unit == 0 }, "\(label)")
+            #expect(all.map(\.count).max() == runs.longest, "\(label)")
+            let sizes = all.dropLast().map { $0.count / unit }
+            #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 1, "\(label)")
+        } } }
+    }
+
+    /// The case that the type was made for: 128 output channels in six-row panels, eight
+    /// runs for two threads. Cut as 18 × 7 + 2, the shares were 72 and 56 rows.
+    @Test func contiguousSharesOfTheRunsAreEven() {
+        for (count, unit, parts, threads) in [(128, 6, 8, 2), (256, 6, 8, 2), (3136, 32, 8, 2), (784, 32, 8, 2),
+                                               (1024, 6, 12, 3), (49, 1, 4, 2)] {
+            let runs = EvenRuns(count: count, unit: unit, parts: parts)
+            let shares = (0..<threads).map { t in
+                (runs.parts * t / threads..<runs.parts * (t + 1) / threads).reduce(0) { $0 + runs[$1].count }
+            }
+            #expect(shares.reduce(0, +) == count)
+            #expect(shares.max()! - shares.min()! <= unit, "\(count) in units of \(unit), \(parts) parts: shares \(shares)")
+        }
+    }
+}

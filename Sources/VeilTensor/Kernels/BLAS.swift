@@ -79,13 +79,12 @@ extension MatrixMultiply {
         b.withUnsafeBufferPointer { b in
             c.withUnsafeMutableBufferPointer { c in
                 let (b, c) = (b.baseAddress!, c.baseAddress!)
-                let block = Convolution2D.blockColumns(k: k, m: m, total: n, workers: Runtime.current.threads)
-                let blocks = (n + block - 1) / block
-                Runtime.current.share(blocks) { items in
-                    let scratch = GemmScratch(columns: block)
+                let blocks = Convolution2D.columnBlocks(k: k, m: m, total: n, workers: Runtime.current.threads)
+                Runtime.current.share(blocks.parts) { items in
+                    let scratch = GemmScratch(columns: blocks.longest)
                     defer { scratch.deallocate() }
                     while let index = items.next() {
-                        let first = index * block, count = min(block, n - first)
+                        let first = blocks[index].lowerBound, count = blocks[index].count
                         a.matrix.multiply(b + first, ldb: n, n: count, into: c + first, ldc: n, scratch: scratch,
                                           kernels: kernels ?? ComputeKernels.current)
                     }

@@ -246,16 +246,17 @@ package struct Convolution2D: Sendable {
         return nil
     }
 
-    /// Columns per block for a product with `k` rows of input and `m` rows of output, over
+    /// The column blocks of a product with `k` rows of input and `m` rows of output, over
     /// `total` columns shared by `workers`: the im2col panel and the output panel together
     /// stay within ``columnBlock`` floats (so in L2); several workers get at least
     /// ``blocksPerWorker`` blocks each, of at least ``fewestColumns``, so that when one is
-    /// slowed the others take its blocks (``Runtime/share(_:_:)``); and the blocks come in a
-    /// multiple of the workers, so that none is left with one extra.
-    static func blockColumns(k: Int, m: Int, total: Int, workers: Int) -> Int {
+    /// slowed the others take its blocks (``Runtime/share(_:_:)``); the blocks come in a
+    /// multiple of the workers, so that none is left with one extra; and they hold whole
+    /// micro-tiles, as evenly as those allow.
+    static func columnBlocks(k: Int, m: Int, total: Int, workers: Int) -> EvenRuns {
         let blocks = blockCount(cached: cachedBlocks(k: k, m: m, total: total), total: total, workers: workers,
                                 perWorker: blocksPerWorker, fewest: fewestColumns)
-        return min(total, roundedUp((total + blocks - 1) / blocks, PackedGemm.widestTile))  // whole micro-tiles
+        return EvenRuns(count: total, unit: PackedGemm.widestTile, parts: blocks)
     }
 
     /// Blocks to cut `total` items into for `workers`: at least `cached` (the fewest that fit
@@ -310,18 +311,18 @@ package struct Convolution2D: Sendable {
         let workers = Runtime.current.threads
         let byRows = Self.sharesByRows(blocks: Self.cachedBlocks(k: direct ? 0 : k, m: coutG, total: total),
                                        workers: workers, groups: groups, rows: coutG)
-        let block = Self.blockColumns(k: direct ? 0 : k, m: coutG, total: total, workers: byRows ? 1 : workers)
-        let blocks = (total + block - 1) / block
+        let blocks = Self.columnBlocks(k: direct ? 0 : k, m: coutG, total: total, workers: byRows ? 1 : workers)
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
                 let residual = shortcut.pointer(output: dst)
                 if byRows {
-                    byRowsTogether(inShape, outShape, columnPhases: columnPhases, src: src, dst: dst, block: block,
-                                   blocks: blocks, epilogue: epilogue, residual: residual)
+                    byRowsTogether(inShape, outShape, columnPhases: columnPhases, src: src, dst: dst, blocks: blocks,
+                                   epilogue: epilogue, residual: residual)
                     return
                 }
-                Runtime.current.share(blocks) { items in
+                Runtime.current.share(blocks.parts) { items in
+                    let block = blocks.longest
                     let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
                     // The product lands here, contiguous and in cache, and the epilogue
                     // writes each output element once: the strided output in memory is
@@ -330,7 +331,7 @@ package struct Convolution2D: Sendable {
                     let scratch = GemmScratch(columns: block)
                     defer { columns?.deallocate(); product.deallocate(); scratch.deallocate() }
                     while let b = items.next() {
-                        let first = b * block, count = min(block, total - first)
+                        let first = blocks[b].lowerBound, count = blocks[b].count
                         for g in 0..<groups {
                             let panel: UnsafePointer<Float>, ldb: Int
                             if let columns {
@@ -361,25 +362,23 @@ package struct Convolution2D: Sendable {
     /// them once, a panel each in turn; then they take its rows in runs
     /// (``Runtime/share(_:_:)``), each run's product and epilogue done by one worker.
     private func byRowsTogether(_ inShape: Tensor.Shape, _ outShape: Tensor.Shape, columnPhases: Bool,
-                                src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, block: Int, blocks: Int,
+                                src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, blocks: EvenRuns,
                                 epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let m = outputChannels, k = inputChannels * window.kernelHeight * window.kernelWidth
         let total = outShape.batch * outShape.plane
         // Rows of the shared im2col matrix and product start on cache lines, so that two
         // workers filling neighbouring panels, or neighbouring runs of rows, never write
         // the same line.
-        let pitch = roundedUp(block, 16)
+        let pitch = roundedUp(blocks.longest, 16)
         func lines(_ floats: Int) -> UnsafeMutablePointer<Float> {
             UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64).bindMemory(to: Float.self, capacity: floats)
         }
         let raw = isPointwise ? nil : lines(k * pitch)
         let product = lines(m * pitch)
         defer { raw.map { UnsafeMutableRawPointer($0).deallocate() }; UnsafeMutableRawPointer(product).deallocate() }
-        let workers = Runtime.current.threads
-        let run = max(PackedGemm.rows, roundedUp(m / (Self.rowRunsPerWorker * workers), PackedGemm.rows))
-        let runs = (m + run - 1) / run
-        for b in 0..<blocks {
-            let first = b * block, count = min(block, total - first)
+        let runs = EvenRuns(count: m, unit: PackedGemm.rows, parts: Self.rowRunsPerWorker * Runtime.current.threads)
+        for b in 0..<blocks.parts {
+            let first = blocks[b].lowerBound, count = blocks[b].count
             let columns = PackedColumns(rows: k, columns: count)
             defer { columns.deallocate() }
             let (source, ldb) = raw.map { (UnsafePointer($0), pitch) } ?? (src + first, total)
@@ -400,9 +399,9 @@ package struct Convolution2D: Sendable {
                     if !mine.isEmpty { columns.pack(source, ldb: ldb, panels: mine) }
                 }
             }
-            Runtime.current.share(runs) { claimed in
+            Runtime.current.share(runs.parts) { claimed in
                 while let r = claimed.next() {
-                    let rows = (r * run)..<min(m, (r + 1) * run)
+                    let rows = runs[r]
                     packed[0].multiply(source, ldb: ldb, n: count, packed: columns, into: product, ldc: pitch, rows: rows)
                     for row in rows {
                         let offset = row * total + first

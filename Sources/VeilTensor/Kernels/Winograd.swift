@@ -59,19 +59,20 @@ struct WinogradF43: Sendable {
         }
     }
 
-    /// Tiles per block: the block's transformed input (36 × Cin) and products (36 × Cout)
+    /// The blocks of tiles: each block's transformed input (36 × Cin) and products (36 × Cout)
     /// within about 1 MiB, a core's L2 on Zen 4 and Skylake-SP, and the blocks a multiple of
-    /// the workers, as the im2col path's (``Convolution2D/blockColumns(k:m:total:workers:)``).
+    /// the workers and of even size, as the im2col path's
+    /// (``Convolution2D/columnBlocks(k:m:total:workers:)``).
     /// Blocks of 2 MiB sent both through L3 between the three phases: at batch 16 the
     /// 32-channel layers took 45% longer, the 64-channel ones 40%.
     ///
     /// Several workers get at least two blocks each where the blocks can keep ``fewestTiles``,
     /// so that one slowed by the host leaves some to the others.
-    func blockTiles(total: Int, workers: Int) -> Int {
+    func tileBlocks(total: Int, workers: Int) -> EvenRuns {
         let cached = max(8, Convolution2D.columnBlock / (36 * (inputChannels + outputChannels)))
         let blocks = Convolution2D.blockCount(cached: (total + cached - 1) / cached, total: total, workers: workers,
                                               perWorker: 2, fewest: Self.fewestTiles)
-        return max(1, (total + blocks - 1) / blocks)
+        return EvenRuns(count: total, unit: 1, parts: blocks)
     }
 
     /// The fewest tiles worth a block of its own: a 56×56 map's 196 tiles in four blocks of
@@ -131,16 +132,16 @@ struct WinogradF43: Sendable {
                 }
                 return
             }
-            let block = blockTiles(total: total, workers: workers)
-            let blocks = (total + block - 1) / block
-            Runtime.current.share(blocks) { items in
+            let blocks = tileBlocks(total: total, workers: workers)
+            let block = blocks.longest
+            Runtime.current.share(blocks.parts) { items in
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * block)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * block)
                 let scratch = StripScratch(width: plan.stripWidth)
                 let gemmScratch = GemmScratch(columns: block)
                 defer { v.deallocate(); m.deallocate(); scratch.deallocate(); gemmScratch.deallocate() }
                 while let b = items.next() {
-                    let first = b * block, count = min(block, total - first)
+                    let first = blocks[b].lowerBound, count = blocks[b].count
                     transformInputs(src, plan, first: first, count: count, channels: 0..<cin, into: v, scratch)
                     multiply(v, m, count: count, positions: 0..<36, gemmScratch)
                     transformOutputs(m, plan, first: first, count: count, channels: 0..<cout,
