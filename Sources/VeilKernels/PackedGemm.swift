@@ -241,6 +241,25 @@ extension PackedGemm {
         }
     }
 
+    /// Packs rows `rows` (products, of `k`) of every column panel, as
+    /// ``packColumns(_:ldb:n:k:tileWidth:panels:into:)`` lays them out, for threads that
+    /// each pack the rows of `b` they wrote themselves. `b` points at row 0.
+    public static func packColumnRows(_ b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, tileWidth width: Int,
+                                      rows: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
+        let main = n - thinTail(n, lanes: width / 2), padded = roundedUp(main, width)
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= k, "rows \(rows) of \(k)")
+        for r in rows {
+            let first = r / chunk * chunk, depth = Swift.min(chunk, k - first), p = r - first
+            let from = b + r * ldb
+            for panel in 0..<(padded / width) {
+                let target = packed + first * padded + panel * depth * width + p * width
+                let whole = Swift.min(width, main - panel * width)
+                target.update(from: from + panel * width, count: whole)
+                if whole < width { (target + whole).update(repeating: 0, count: width - whole) }
+            }
+        }
+    }
+
     /// How many of `n` columns the column kernel takes: those past the last whole vector,
     /// when they are at most ``thinColumns``. (A 7×7 map's 49 columns, on sixteen lanes, are a
     /// tile of 32, a vector of 16 and one column, not two tiles of 32.)

@@ -159,6 +159,31 @@ struct PackedGemmTests {
         }
     }
 
+    /// Packing `B` a few rows at a time, as workers that each pack the input channels they
+    /// wrote do, lays out every float where packing it a panel at a time does: across a
+    /// chunk boundary of `k`, with the column kernel's columns left out, and out of order.
+    @Test(arguments: [Shape(m: 6, n: 45, k: 600), Shape(m: 6, n: 196, k: 300, padB: 5), Shape(m: 6, n: 3, k: 20),
+                      Shape(m: 6, n: 49, k: 2304)])
+    func packingByRowsLaysOutWhatPackingByPanelsDoes(_ s: Shape) throws {
+        let ldb = s.n + s.padB
+        let b = Self.random(s.k * ldb, seed: 7)
+        for kernels in ComputeKernels.supported {
+            let byPanels = PackedColumns(rows: s.k, columns: s.n, kernels: kernels)
+            let byRows = PackedColumns(rows: s.k, columns: s.n, kernels: kernels)
+            defer { byPanels.deallocate(); byRows.deallocate() }
+            let count = byRows.floats
+            byRows.pointer.initialize(repeating: .nan, count: max(1, count))
+            b.withUnsafeBufferPointer { b in
+                byPanels.pack(b.baseAddress!, ldb: ldb, panels: 0..<byPanels.panels)
+                for first in stride(from: 0, to: s.k, by: 18).reversed() {
+                    byRows.pack(b.baseAddress!, ldb: ldb, rows: first..<min(s.k, first + 18))
+                }
+            }
+            let differing = (0..<count).filter { byRows.pointer[$0].bitPattern != byPanels.pointer[$0].bitPattern }
+            #expect(differing.isEmpty, "\(kernels), \(s): \(differing.count) of \(count) floats differ, first at \(differing.first ?? -1)")
+        }
+    }
+
     /// The kernel sets agree with each other to rounding: fused and separate multiply-adds
     /// differ in the last bits, never more. The two fused sets do the same operations on
     /// each element in the same order, 8 or 16 lanes at a time, so they agree bit for bit:

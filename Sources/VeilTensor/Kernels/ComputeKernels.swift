@@ -210,6 +210,15 @@ struct PackedColumns {
         PackedGemm.packColumns(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, panels: panels, into: pointer)
     }
 
+    /// Floats the packed panels take.
+    var floats: Int { PackedGemm.packedColumnsCount(n: columns, k: rows, tileWidth: kernels.tileWidth) }
+
+    /// Packs rows `rows` of the `rows × columns` matrix `b` into every panel; threads may
+    /// pack different rows at once.
+    func pack(_ b: UnsafePointer<Float>, ldb: Int, rows range: Range<Int>) {
+        PackedGemm.packColumnRows(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, rows: range, into: pointer)
+    }
+
     func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }
 }
 

@@ -382,21 +382,21 @@ package struct Convolution2D: Sendable {
             let columns = PackedColumns(rows: k, columns: count)
             defer { columns.deallocate() }
             let (source, ldb) = raw.map { (UnsafePointer($0), pitch) } ?? (src + first, total)
-            // Items of whole cache lines (one panel, or two of the portable kernels' eight
-            // columns); the last also takes the columns past the last panel, which the
-            // product reads unpacked.
-            let panels = columns.panels, perItem = max(1, 16 / columns.kernels.tileWidth)
-            let width = perItem * columns.kernels.tileWidth, items = max(1, (panels + perItem - 1) / perItem)
-            Runtime.current.share(items) { claimed in
+            // By input channels: each worker lays out and packs the rows of the channels it
+            // mostly wrote itself in the layer before (which shared its output channels the
+            // same way), so that only the product reads what the other core wrote. Two
+            // channels at a time, so that no two workers write one line of a packed panel.
+            let perChannel = window.kernelHeight * window.kernelWidth
+            let channelRuns = EvenRuns(count: inputChannels, unit: 2, parts: Self.rowRunsPerWorker * Runtime.current.threads)
+            Runtime.current.share(channelRuns.parts) { claimed in
                 while let item = claimed.next() {
-                    let lo = item * width, hi = item == items - 1 ? count : min(count, lo + width)
+                    let channels = channelRuns[item]
                     if let raw {
-                        Im2Col.fill(raw + lo, rowStride: pitch, input: src, inShape: inShape, columnPhases: columnPhases,
-                                    channels: 0..<inputChannels, columns: (first + lo)..<(first + hi), window: window,
-                                    outShape: outShape)
+                        Im2Col.fill(raw + channels.lowerBound * perChannel * pitch, rowStride: pitch, input: src, inShape: inShape,
+                                    columnPhases: columnPhases, channels: channels, columns: first..<(first + count),
+                                    window: window, outShape: outShape)
                     }
-                    let mine = (item * perItem)..<min(panels, (item + 1) * perItem)
-                    if !mine.isEmpty { columns.pack(source, ldb: ldb, panels: mine) }
+                    columns.pack(source, ldb: ldb, rows: (channels.lowerBound * perChannel)..<(channels.upperBound * perChannel))
                 }
             }
             Runtime.current.share(runs.parts) { claimed in
