@@ -307,13 +307,9 @@ package struct EvenRuns: Sendable, Equatable {
 
     package init(count: Int, unit: Int, parts: Int) {
         precondition(count >= 0 && unit >= 1, "runs of \(count) things in units of \(unit)")
-        self.count = count
-        self.unit = unit
-        units = (count + unit - 1) / unit
-        let parts = max(1, min(parts, units))
-        self.parts = parts
-        longest = (0..<parts).map { Self.run($0, count: count, unit: unit, units: (count + unit - 1) / unit, parts: parts).count }
-            .max() ?? 0
+        let units = (count + unit - 1) / unit, parts = max(1, min(parts, units))
+        (self.count, self.unit, self.units, self.parts) = (count, unit, units, parts)
+        longest = (0..<parts).map { Self.run($0, count: count, unit: unit, units: units, parts: parts).count }.max() ?? 0
     }
 
     /// Run `i`: whole units from the start, the last run ending at `count`.

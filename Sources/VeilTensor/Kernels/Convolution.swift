@@ -359,7 +359,7 @@ package struct Convolution2D: Sendable {
 
     /// The product shared by rows (``sharesByRows(blocks:workers:groups:rows:)``), one block
     /// of columns at a time: first the workers lay out the block's columns (im2col) and pack
-    /// them once, a panel each in turn; then they take its rows in runs
+    /// them once, a run of input channels each in turn; then they take its rows in runs
     /// (``Runtime/share(_:_:)``), each run's product and epilogue done by one worker.
     private func byRowsTogether(_ inShape: Tensor.Shape, _ outShape: Tensor.Shape, columnPhases: Bool,
                                 src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, blocks: EvenRuns,
@@ -384,8 +384,8 @@ package struct Convolution2D: Sendable {
             let (source, ldb) = raw.map { (UnsafePointer($0), pitch) } ?? (src + first, total)
             // By input channels: each worker lays out and packs the rows of the channels it
             // mostly wrote itself in the layer before (which shared its output channels the
-            // same way), so that only the product reads what the other core wrote. Two
-            // channels at a time, so that no two workers write one line of a packed panel.
+            // same way), so that only the product reads what the other core wrote. Runs of
+            // two channels: the portable kernels' panel rows are half a cache line.
             let perChannel = window.kernelHeight * window.kernelWidth
             let channelRuns = EvenRuns(count: inputChannels, unit: 2, parts: Self.rowRunsPerWorker * Runtime.current.threads)
             Runtime.current.share(channelRuns.parts) { claimed in
@@ -413,8 +413,9 @@ package struct Convolution2D: Sendable {
         }
     }
 
-    /// Runs of rows per worker in ``byRowsTogether``: enough to even out a slowed worker,
-    /// few enough that each run reuses a packed panel of columns over several row panels.
+    /// Runs of rows per worker in ``byRowsTogether``, and of input channels to pack: enough
+    /// to even out a slowed worker, few enough that each run of rows reuses a packed panel of
+    /// columns over several row panels.
     static let rowRunsPerWorker = 4
 
     private func depthwise(_ input: Tensor, into output: inout Tensor, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
