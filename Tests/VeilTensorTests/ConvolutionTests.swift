@@ -58,10 +58,11 @@ struct ConvolutionTests {
         Case(cin: 300, cout: 97, groups: 1, batch: 1, height: 5, width: 6, window: .square(1), activation: .relu),
         // The same with the columns laid out and packed by several workers into one matrix
         // (a 7×7 map's 49 columns: panels of different widths, then the column kernel's
-        // tail), and with two blocks of columns, pointwise and through im2col.
+        // tail), and with two L2-sized blocks of columns, pointwise and through im2col
+        // (shared by rows on three workers, by columns on two).
         Case(cin: 20, cout: 100, groups: 1, batch: 1, height: 14, width: 14, window: .square(1, stride: 2), residual: true),
-        Case(cin: 24, cout: 100, groups: 1, batch: 1, height: 60, width: 60, window: .square(1), activation: .relu, residual: true),
-        Case(cin: 20, cout: 100, groups: 1, batch: 1, height: 100, width: 100, window: .square(1, stride: 2)),
+        Case(cin: 24, cout: 150, groups: 1, batch: 1, height: 50, width: 50, window: .square(1), activation: .relu, residual: true),
+        Case(cin: 20, cout: 150, groups: 1, batch: 1, height: 100, width: 100, window: .square(1, stride: 2)),
     ]
 
     /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples
@@ -166,6 +167,9 @@ struct ConvolutionTests {
         // However the two workers split the layer, each element is summed as one worker sums it.
         let single = Runtime(threads: 1).enter { conv.forward(input, residual: residual) }
         #expect(single.storage.map(\.bitPattern) == fast.storage.map(\.bitPattern), "\(c): one thread and two differ")
+        // Three, where a map of two L2-sized blocks is shared by rows.
+        let three = Runtime(threads: 3).enter { conv.forward(input, residual: residual) }
+        #expect(single.storage.map(\.bitPattern) == three.storage.map(\.bitPattern), "\(c): one thread and three differ")
         var slow: Tensor
         if let residual {
             // The twin without activation, then the shortcut, then the activation.
@@ -199,6 +203,20 @@ struct ConvolutionTests {
             _ = conv.forward(input, addingInto: residual, pool: &spare)
             #expect(residual.storage == kept, "\(c): a shortcut the caller still holds was written")
         }
+    }
+
+    /// The cases above reach each way of sharing a product: the two-block ones by rows on
+    /// three workers and by columns on two (a block for each), the small maps by rows on two.
+    @Test func theCasesReachEveryWayOfSharingAProduct() {
+        func byRows(_ k: Int, _ m: Int, _ total: Int, workers: Int) -> Bool {
+            Convolution2D.sharesByRows(blocks: Convolution2D.cachedBlocks(k: k, m: m, total: total), workers: workers,
+                                       groups: 1, rows: m)
+        }
+        for (k, total) in [(0, 50 * 50), (20, 50 * 50)] {
+            #expect(Convolution2D.cachedBlocks(k: k, m: 150, total: total) == 2)
+            #expect(byRows(k, 150, total, workers: 3) && !byRows(k, 150, total, workers: 2))
+        }
+        #expect(byRows(0, 100, 9 * 11, workers: 2) && byRows(20, 100, 7 * 7, workers: 2))
     }
 
     @Test func inconsistentWeightsAreRejected() {

@@ -284,7 +284,7 @@ package struct Convolution2D: Sendable {
 
     /// Whether the workers share a product by rows (output channels), each taking every
     /// column, rather than by blocks of columns: when the map is small enough that its
-    /// L2-sized blocks (``cachedBlocks(k:m:total:)``) are no more than the workers, and the
+    /// L2-sized blocks (``cachedBlocks(k:m:total:)``) are fewer than the workers, and the
     /// rows are many.
     ///
     /// Split by columns, two workers write parts of every output row, meeting mid cache line
@@ -295,9 +295,14 @@ package struct Convolution2D: Sendable {
     /// By rows, every worker needs every column: when each packed them for itself, that
     /// cost more than it saved with few rows (a 128→32 layer over 56×56 took 0.20 ms by
     /// rows, 0.17 ms by columns). ``byRowsTogether`` now packs them once between them.
+    ///
+    /// A map with a block for every worker stays shared by columns, as the layers around
+    /// it are (the stem's rows, Winograd's tiles): by rows, the 56×56 stage's 1×1 layers
+    /// with 128 outputs read half their input from the other core and left half their
+    /// output there; by columns, whole passes at batch 1 on two threads took 2–3% less time.
     /// `blocks` is ``cachedBlocks(k:m:total:)``.
     static func sharesByRows(blocks: Int, workers: Int, groups: Int, rows: Int) -> Bool {
-        workers > 1 && groups == 1 && blocks <= workers && rows >= 8 * PackedGemm.rows * workers
+        workers > 1 && groups == 1 && blocks < workers && rows >= 8 * PackedGemm.rows * workers
     }
 
     /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
