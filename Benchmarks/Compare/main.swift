@@ -580,9 +580,13 @@ if what == "forward-serve" {
     // `forward-serve THREADS BATCH`, for forward_vs_onnxruntime.py --paired: after "ready",
     // reads a pass count per line, runs that many passes, and answers with their times in ms
     // on one line, so that the script can alternate short bursts of the two sides.
+    guard arguments.count == 3, let batch = Int(Array(arguments)[2]), batch > 0 else {
+        FileHandle.standardError.write(Data("usage: veil-compare forward-serve THREADS BATCH\n".utf8))
+        exit(64)
+    }
     let runtime = Runtime(threads: threads)
     let model = try Classifier.loadDefault(runtime: runtime).model
-    let input = syntheticBatch(arguments.count > 2 ? Int(Array(arguments)[2]) ?? 1 : 1)
+    let input = syntheticBatch(batch)
     for _ in 0..<3 { _ = try model.run(input) }
     FileHandle.standardOutput.write(Data("ready\n".utf8))
     while let line = readLine(), let passes = Int(line) {

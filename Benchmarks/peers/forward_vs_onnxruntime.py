@@ -186,7 +186,7 @@ def main():
     ap.add_argument("--burst", type=int, help="with --paired: passes per burst (default 10 at batch 1, 2 above)")
     ap.add_argument("--spin-sleep", nargs=2, type=float, metavar=("SPIN", "SLEEP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.paired:
+    if args.paired is not None:
         if args.paired < 1 or args.batch < 1 or (args.burst is not None and args.burst < 1):
             ap.error("--paired, --batch and --burst take positive counts")
         paired(args.threads, args.batch, args.paired, args.burst or (10 if args.batch == 1 else 2))
