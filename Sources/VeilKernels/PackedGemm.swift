@@ -131,7 +131,7 @@ extension PackedGemm {
     /// of `A` and `C` (`c` still points at row 0), so that threads can share a product by rows.
     ///
     /// With `packedB`, `B`'s columns come already packed by
-    /// ``packColumns(_:ldb:n:k:tileWidth:panels:into:)`` at this instantiation's tile width,
+    /// ``packColumns(_:ldb:n:k:tileWidth:panels:rows:into:)`` at this instantiation's tile width,
     /// every panel of them, and `scratch` is not used; `b` is still read for the last few
     /// columns, which the column kernel takes as they are. Threads sharing a product by rows
     /// then pack `B` once between them instead of once each.
@@ -205,7 +205,7 @@ extension PackedGemm {
         }
     }
 
-    /// Floats that ``packColumns(_:ldb:n:k:tileWidth:panels:into:)`` fills for a `k × n`
+    /// Floats that ``packColumns(_:ldb:n:k:tileWidth:panels:rows:into:)`` fills for a `k × n`
     /// matrix `B` at tile width `tileWidth`: every column but the few the column kernel
     /// takes, in whole panels.
     public static func packedColumnsCount(n: Int, k: Int, tileWidth: Int) -> Int {
@@ -217,41 +217,22 @@ extension PackedGemm {
         (n - thinTail(n, lanes: tileWidth / 2) + tileWidth - 1) / tileWidth
     }
 
-    /// Packs column panels `panels` (each `tileWidth` columns) of the row-major `k × n`
-    /// matrix `b` as ``multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:packedB:rows:)`` reads
-    /// them: for each chunk of `k`, panel after panel, each product by product, the last
-    /// panel padded with zeros. Threads may pack different panels into the same buffer.
+    /// Packs rows `rows` (products, of `k`) of column panels `panels` (each `tileWidth`
+    /// columns) of the row-major `k × n` matrix `b` as
+    /// ``multiply(_:m:n:k:packedA:b:ldb:c:ldc:scratch:packedB:rows:)`` reads them: for each
+    /// chunk of `k`, panel after panel, each product by product, the last panel padded with
+    /// zeros. `b` points at row 0. Threads may pack different rows, or panels, into the same
+    /// buffer: those sharing a product by output channels each pack the rows of `b` they
+    /// wrote themselves.
     public static func packColumns(_ b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, tileWidth width: Int,
-                                   panels: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
+                                   panels: Range<Int>, rows: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
         let main = n - thinTail(n, lanes: width / 2), padded = roundedUp(main, width)
         precondition(panels.lowerBound >= 0 && panels.upperBound * width <= padded, "panels \(panels) of \(n) columns")
-        var first = 0
-        while first < k {
-            let depth = Swift.min(chunk, k - first)
-            for p in 0..<depth {
-                let from = b + (first + p) * ldb
-                for panel in panels {
-                    let target = packed + first * padded + panel * depth * width + p * width
-                    let whole = Swift.min(width, main - panel * width)
-                    target.update(from: from + panel * width, count: whole)
-                    if whole < width { (target + whole).update(repeating: 0, count: width - whole) }
-                }
-            }
-            first += depth
-        }
-    }
-
-    /// Packs rows `rows` (products, of `k`) of every column panel, as
-    /// ``packColumns(_:ldb:n:k:tileWidth:panels:into:)`` lays them out, for threads that
-    /// each pack the rows of `b` they wrote themselves. `b` points at row 0.
-    public static func packColumnRows(_ b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, tileWidth width: Int,
-                                      rows: Range<Int>, into packed: UnsafeMutablePointer<Float>) {
-        let main = n - thinTail(n, lanes: width / 2), padded = roundedUp(main, width)
         precondition(rows.lowerBound >= 0 && rows.upperBound <= k, "rows \(rows) of \(k)")
         for r in rows {
             let first = r / chunk * chunk, depth = Swift.min(chunk, k - first), p = r - first
             let from = b + r * ldb
-            for panel in 0..<(padded / width) {
+            for panel in panels {
                 let target = packed + first * padded + panel * depth * width + p * width
                 let whole = Swift.min(width, main - panel * width)
                 target.update(from: from + panel * width, count: whole)

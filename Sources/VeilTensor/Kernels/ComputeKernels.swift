@@ -207,7 +207,8 @@ struct PackedColumns {
     /// Packs `panels` of the `rows × columns` matrix `b` (leading dimension `ldb`); threads
     /// may pack different panels at once.
     func pack(_ b: UnsafePointer<Float>, ldb: Int, panels: Range<Int>) {
-        PackedGemm.packColumns(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, panels: panels, into: pointer)
+        PackedGemm.packColumns(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, panels: panels,
+                               rows: 0..<rows, into: pointer)
     }
 
     /// Floats the packed panels take.
@@ -216,7 +217,8 @@ struct PackedColumns {
     /// Packs rows `rows` of the `rows × columns` matrix `b` into every panel; threads may
     /// pack different rows at once.
     func pack(_ b: UnsafePointer<Float>, ldb: Int, rows range: Range<Int>) {
-        PackedGemm.packColumnRows(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, rows: range, into: pointer)
+        PackedGemm.packColumns(b, ldb: ldb, n: columns, k: rows, tileWidth: kernels.tileWidth, panels: 0..<panels,
+                               rows: range, into: pointer)
     }
 
     func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }

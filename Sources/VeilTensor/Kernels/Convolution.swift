@@ -372,8 +372,7 @@ package struct Convolution2D: Sendable {
         let m = outputChannels, k = inputChannels * window.kernelHeight * window.kernelWidth
         let total = outShape.batch * outShape.plane
         // Rows of the shared im2col matrix and product start on cache lines, so that two
-        // workers filling neighbouring panels, or neighbouring runs of rows, never write
-        // the same line.
+        // workers filling neighbouring rows never write the same line.
         let pitch = roundedUp(blocks.longest, 16)
         func lines(_ floats: Int) -> UnsafeMutablePointer<Float> {
             UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64).bindMemory(to: Float.self, capacity: floats)
@@ -382,6 +381,8 @@ package struct Convolution2D: Sendable {
         let product = lines(m * pitch)
         defer { raw.map { UnsafeMutableRawPointer($0).deallocate() }; UnsafeMutableRawPointer(product).deallocate() }
         let runs = EvenRuns(count: m, unit: PackedGemm.rows, parts: Self.rowRunsPerWorker * Runtime.current.threads)
+        let perChannel = window.kernelHeight * window.kernelWidth
+        let channelRuns = EvenRuns(count: inputChannels, unit: 2, parts: Self.rowRunsPerWorker * Runtime.current.threads)
         for b in 0..<blocks.parts {
             let first = blocks[b].lowerBound, count = blocks[b].count
             let columns = PackedColumns(rows: k, columns: count)
@@ -391,8 +392,6 @@ package struct Convolution2D: Sendable {
             // mostly wrote itself in the layer before (which shared its output channels the
             // same way), so that only the product reads what the other core wrote. Runs of
             // two channels: the portable kernels' panel rows are half a cache line.
-            let perChannel = window.kernelHeight * window.kernelWidth
-            let channelRuns = EvenRuns(count: inputChannels, unit: 2, parts: Self.rowRunsPerWorker * Runtime.current.threads)
             Runtime.current.share(channelRuns.parts) { claimed in
                 while let item = claimed.next() {
                     let channels = channelRuns[item]
