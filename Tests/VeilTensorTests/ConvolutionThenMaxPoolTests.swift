@@ -23,6 +23,11 @@ struct ConvolutionThenMaxPoolTests {
         // 3 bands per image, 9 bands over 2 workers.
         Case(cin: 3, cout: 16, batch: 3, height: 128, width: 128, convolution: .square(7, stride: 2, pad: 3), pooling: .square(3, stride: 2)),
         Case(cin: 3, cout: 16, batch: 3, height: 128, width: 128, convolution: .square(7, stride: 2, pad: 3), pooling: .square(3, stride: 2), threads: 1),
+        // One image on three workers: its padded input's three planes are laid out by rows,
+        // the workers' shares ending mid-plane; an odd width leaves a few columns of each
+        // phase to the scalar loop.
+        Case(cin: 3, cout: 16, batch: 1, height: 67, width: 59, convolution: .square(7, stride: 2, pad: 3), pooling: .square(3, stride: 2),
+             threads: 3),
         // Windows overlapping by two rows, padded pooling, an odd width.
         Case(cin: 4, cout: 8, batch: 2, height: 90, width: 77, convolution: .square(3, stride: 1, pad: 1), pooling: .square(3, stride: 1, pad: 1), ceil: false),
         // No overlap; ceil rounding leaves a last window that hangs over the edge.

@@ -163,28 +163,40 @@ struct PaddedInput {
         input.storage.withUnsafeBufferPointer { src in
             padded.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
-                let workers = min(Runtime.current.threads, planes)
+                // By rows, not planes: at batch 1 the stem has three planes, which two
+                // workers split one against two.
+                let units = planes * rows
+                let workers = min(Runtime.current.threads, units)
                 Runtime.current.parallelFor(workers) { worker in
-                    for plane in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
-                        let from = src + plane * h * w, to = dst + plane * rows * rowLength
-                        for r in 0..<rows {
-                            let y = r - window.padTop, row = to + r * rowLength
-                            guard y >= 0, y < h else {
-                                row.update(repeating: 0, count: rowLength)
-                                continue
+                    for unit in (units * worker / workers)..<(units * (worker + 1) / workers) {
+                        let plane = unit / rows, r = unit % rows
+                        let from = src + plane * h * w, row = dst + unit * rowLength
+                        let y = r - window.padTop
+                        guard y >= 0, y < h else {
+                            row.update(repeating: 0, count: rowLength)
+                            continue
+                        }
+                        let line = from + y * w
+                        for phase in 0..<phases {
+                            // Column i*phases + phase - padLeft, for i in [lo, hi) inside the row.
+                            let shift = phase - window.padLeft
+                            let lo = min(phaseLength, max(0, (-shift + phases - 1) / phases))
+                            let last = w - 1 - shift  // the last column's i, when not negative
+                            let hi = last < 0 ? lo : max(lo, min(phaseLength, last / phases + 1))
+                            let out = row + phase * phaseLength
+                            out.update(repeating: 0, count: lo)
+                            var i = lo
+                            if phases == 2 {
+                                // Eight loads, four kept, never past the row's end: a loop
+                                // of single strided loads does not vectorize.
+                                while i + 4 <= hi && 2 * i + shift + 8 <= w {
+                                    let pair = UnsafeRawPointer(line + 2 * i + shift).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(out + i).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
+                                    i += 4
+                                }
                             }
-                            let line = from + y * w
-                            for phase in 0..<phases {
-                                // Column i*phases + phase - padLeft, for i in [lo, hi) inside the row.
-                                let shift = phase - window.padLeft
-                                let lo = min(phaseLength, max(0, (-shift + phases - 1) / phases))
-                                let last = w - 1 - shift  // the last column's i, when not negative
-                                let hi = last < 0 ? lo : max(lo, min(phaseLength, last / phases + 1))
-                                let out = row + phase * phaseLength
-                                out.update(repeating: 0, count: lo)
-                                for i in lo..<hi { out[i] = line[i * phases + shift] }
-                                (out + hi).update(repeating: 0, count: phaseLength - hi)
-                            }
+                            while i < hi { out[i] = line[i * phases + shift]; i += 1 }
+                            (out + hi).update(repeating: 0, count: phaseLength - hi)
                         }
                     }
                 }
