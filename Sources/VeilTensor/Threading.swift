@@ -117,32 +117,86 @@ package struct ClaimedItems: IteratorProtocol {
     }
 }
 
-/// The items left in each thread's share. A lock, not atomics: an item is a part of a
-/// layer, from a few microseconds to a few hundred, and an uncontended claim takes tens
-/// of nanoseconds.
+/// The items left in each thread's share, one atomic word per thread (its next item in the
+/// low half, its end in the high half), each in a cache line of its own. A thread claiming
+/// from its own share then touches only memory it alone writes until another thread steals;
+/// with one lock for all the shares, the lock's cache line crossed between the cores at
+/// every claim.
 final class WorkShares: @unchecked Sendable {
-    private var next: [Int], end: [Int]
-    private let lock = NSLock()
+    private let shares: [Share]
 
     init(items: Int, threads: Int) {
-        next = (0..<threads).map { items * $0 / threads }
-        end = (0..<threads).map { items * ($0 + 1) / threads }
+        precondition(items >= 0 && items < 1 << 32, "\(items) items")
+        shares = (0..<threads).map { Share(next: items * $0 / threads, end: items * ($0 + 1) / threads) }
     }
 
     func claim(for thread: Int) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        if next[thread] < end[thread] {
-            next[thread] += 1
-            return next[thread] - 1
+        let own = shares[thread]
+        var word = own.load()
+        while Share.next(word) < Share.end(word) {
+            let (exchanged, original) = own.replace(word, with: word + 1)
+            if exchanged { return Share.next(word) }
+            word = original
         }
         // The last item of the share with the most left: its owner keeps working forward
         // through memory it has started on.
-        var victim = -1, most = 0
-        for t in next.indices where end[t] - next[t] > most { (victim, most) = (t, end[t] - next[t]) }
-        guard victim >= 0 else { return nil }
-        end[victim] -= 1
-        return end[victim]
+        while true {
+            var victim = -1, most = 0, seen: UInt64 = 0
+            for t in shares.indices {
+                let word = shares[t].load(), left = Share.end(word) - Share.next(word)
+                if left > most { (victim, most, seen) = (t, left, word) }
+            }
+            guard victim >= 0 else { return nil }
+            let last = Share.end(seen) - 1
+            let taken = UInt64(last) << 32 | UInt64(Share.next(seen))
+            if shares[victim].replace(seen, with: taken).exchanged { return last }
+        }
+    }
+
+    /// One thread's share, padded so that no two shares' words share a cache line. The
+    /// words are atomics where the pool runs (Linux); elsewhere, where `Atomic` needs a newer
+    /// system than Veil requires and Dispatch runs the loops, each is behind a lock.
+    private final class Share {
+        #if os(Linux)
+        private let word: Atomic<UInt64>
+        #else
+        private let word: LockedValue<UInt64>
+        #endif
+        private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+        init(next: Int, end: Int) {
+            #if os(Linux)
+            word = Atomic(UInt64(end) << 32 | UInt64(next))
+            #else
+            word = LockedValue(UInt64(end) << 32 | UInt64(next))
+            #endif
+        }
+
+        func load() -> UInt64 {
+            #if os(Linux)
+            word.load(ordering: .relaxed)
+            #else
+            word.withLock { $0 }
+            #endif
+        }
+
+        /// Replaces `expected` with `desired` if the word still holds it; returns whether it
+        /// did, and the word as it was.
+        func replace(_ expected: UInt64, with desired: UInt64) -> (exchanged: Bool, original: UInt64) {
+            #if os(Linux)
+            word.compareExchange(expected: expected, desired: desired, ordering: .relaxed)
+            #else
+            word.withLock { value in
+                let original = value
+                if value == expected { value = desired }
+                return (original == expected, original)
+            }
+            #endif
+        }
+
+        static func next(_ word: UInt64) -> Int { Int(word & 0xffff_ffff) }
+        static func end(_ word: UInt64) -> Int { Int(word >> 32) }
     }
 }
 
