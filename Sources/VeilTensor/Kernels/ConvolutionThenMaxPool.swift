@@ -187,7 +187,7 @@ struct PaddedInput {
                             out.update(repeating: 0, count: lo)
                             var i = lo
                             if phases == 2 {
-                                // Eight loads, four kept, never past the row's end: a loop
+                                // Eight floats loaded, four kept, never past the row's end: a loop
                                 // of single strided loads does not vectorize.
                                 while i + 4 <= hi && 2 * i + shift + 8 <= w {
                                     let pair = UnsafeRawPointer(line + 2 * i + shift).loadUnaligned(as: SIMD8<Float>.self)
