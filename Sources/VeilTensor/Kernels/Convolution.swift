@@ -588,17 +588,12 @@ enum Im2Col {
                         if step == 1 {
                             dst.update(from: src, count: hi - lo)
                         } else {
-                            // Stride 2 (1×1 projections that halve the map): eight loads,
-                            // four kept, short of the run's end so as never to read past it.
-                            var j = 0
                             if step == 2 {
-                                while j + 4 < hi - lo {
-                                    let pair = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD8<Float>.self)
-                                    UnsafeMutableRawPointer(dst + j).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
-                                    j += 4
-                                }
+                                // 1×1 projections that halve the map.
+                                copyEveryOther(from: src, to: dst, count: hi - lo)
+                            } else {
+                                for j in 0..<(hi - lo) { dst[j] = src[j * step] }
                             }
-                            while j < hi - lo { dst[j] = src[j * step]; j += 1 }
                         }
                     }
                     if ox + run > hi { (out + (hi - ox)).update(repeating: 0, count: ox + run - hi) }
@@ -622,6 +617,19 @@ package struct TensorShapeError: Error, Sendable, CustomStringConvertible {
     package var reason: String
     init(_ reason: String) { self.reason = reason }
     package var description: String { reason }
+}
+
+/// `to[j] = from[2 · j]` for `j < count`: four at a time from loads of eight, short of the
+/// end so as never to read past `from[2 · (count − 1)]`. A loop of single strided loads does
+/// not vectorize. For im2col at stride 2 and the stem's split of rows into phases.
+@inline(__always) func copyEveryOther(from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>, count: Int) {
+    var j = 0
+    while j + 4 < count {
+        let pair = UnsafeRawPointer(from + 2 * j).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(to + j).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
+        j += 4
+    }
+    while j < count { to[j] = from[2 * j]; j += 1 }
 }
 
 /// `x` rounded up to a multiple of `multiple`.

@@ -185,17 +185,11 @@ struct PaddedInput {
                             let hi = last < 0 ? lo : max(lo, min(phaseLength, last / phases + 1))
                             let out = row + phase * phaseLength
                             out.update(repeating: 0, count: lo)
-                            var i = lo
                             if phases == 2 {
-                                // Eight floats loaded, four kept, never past the row's end: a loop
-                                // of single strided loads does not vectorize.
-                                while i + 4 <= hi && 2 * i + shift + 8 <= w {
-                                    let pair = UnsafeRawPointer(line + 2 * i + shift).loadUnaligned(as: SIMD8<Float>.self)
-                                    UnsafeMutableRawPointer(out + i).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
-                                    i += 4
-                                }
+                                copyEveryOther(from: line + 2 * lo + shift, to: out + lo, count: hi - lo)
+                            } else {
+                                for i in lo..<hi { out[i] = line[i * phases + shift] }
                             }
-                            while i < hi { out[i] = line[i * phases + shift]; i += 1 }
                             (out + hi).update(repeating: 0, count: phaseLength - hi)
                         }
                     }
