@@ -5,8 +5,8 @@ import VeilTensor
 ///
 /// Work done here so that `forward` never does it: batch norm folded into the preceding
 /// convolution's weights and bias, a shortcut add and ReLU fused into the preceding layer,
-/// a max pooling fused into the convolution before it, and every shape checked for the
-/// manifest's input size.
+/// a max pooling fused into the convolution before it, two 1×1 convolutions of one input
+/// joined into one product, and every shape checked for the manifest's input size.
 struct GraphCompiler {
     let manifest: ModelManifest
     let weights: SafeTensorsFile
@@ -274,6 +274,27 @@ struct GraphCompiler {
         return try lower(pending)
     }
 
+    /// Pairs of 1×1 convolutions that read the same tensor and nothing else, by the index of
+    /// the earlier of each pair: they run as one product (``SiblingConvolutions``), at the
+    /// earlier one's place, since both inputs are ready there. Each convolution pairs once.
+    private static func siblings(_ pending: [Pending]) -> [Int: Int] {
+        func window(_ p: Pending) -> Window? {
+            guard case let .convolution(_, _, _, _, groups, window) = p.kind, groups == 1, window.kernelHeight == 1,
+                  window.kernelWidth == 1, p.inputs.count == 1, p.thenPool == nil else { return nil }
+            return window
+        }
+        var pairs: [Int: Int] = [:], taken = Set<Int>()
+        for i in pending.indices where !taken.contains(i) {
+            guard let w = window(pending[i]) else { continue }
+            for j in (i + 1)..<pending.count where !taken.contains(j) && pending[j].inputs == pending[i].inputs && window(pending[j]) == w {
+                pairs[i] = j
+                taken.formUnion([i, j])
+                break
+            }
+        }
+        return pairs
+    }
+
     /// Builds the layer kernels, assigns slots, and shape-checks the graph at batch 1.
     private func lower(_ pending: [Pending]) throws -> Result {
         var slots: [String: Int] = [manifest.input.tensor: 0]
@@ -282,8 +303,31 @@ struct GraphCompiler {
                                                 height: manifest.input.height, width: manifest.input.width),
         ]
         var steps: [Step] = []
-        for p in pending {
+        let siblings = Self.siblings(pending)
+        for (index, p) in pending.enumerated() {
             func fail(_ reason: String) -> ModelLoadingError { ModelLoadingError(file: manifestPath, node: p.name, reason) }
+            if siblings.values.contains(index) { continue }  // run with its earlier sibling
+            if let later = siblings[index] {
+                let q = pending[later]
+                guard case let .convolution(w1, b1, cin, cout1, _, window) = p.kind,
+                      case let .convolution(w2, b2, _, cout2, _, _) = q.kind else { preconditionFailure("siblings are convolutions") }
+                let pair: SiblingConvolutions
+                let outShapes: (first: Tensor.Shape, second: Tensor.Shape)
+                do {
+                    pair = try SiblingConvolutions(inputChannels: cin, window: window,
+                                                   first: (cout1, w1, b1, p.activation), second: (cout2, w2, b2, q.activation))
+                    outShapes = try pair.outputShapes(for: shapes[p.inputs[0]]!)
+                } catch let error as TensorShapeError {
+                    throw fail(error.reason)
+                }
+                for (node, shape) in [(p, outShapes.first), (q, outShapes.second)] {
+                    slots[node.output] = slots.count
+                    shapes[node.output] = shape
+                }
+                steps.append(Step(name: "\(p.name), \(q.name)", operation: .siblingConvolutions(pair),
+                                  inputs: [slots[p.inputs[0]]!], output: slots[p.output]!, secondOutput: slots[q.output]!))
+                continue
+            }
             let inputShapes = p.inputs.map { shapes[$0]! }
             let operation: Step.Operation
             let outShape: Tensor.Shape

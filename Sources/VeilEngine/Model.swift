@@ -195,9 +195,10 @@ package final class Model: Sendable {
         for (index, step) in steps.enumerated() {
             let start = timing == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             let inputShape = slots[step.inputs[0]]!.shape
-            let output = try step.execute(&slots, pool: &pool) { lastUse[$0] == index }
+            let (output, second) = try step.execute(&slots, pool: &pool) { lastUse[$0] == index }
             if let timing { timing(step, inputShape, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, output) }
             slots[step.output] = output
+            if let slot = step.secondOutput { slots[slot] = second }
             for slot in step.inputs where lastUse[slot] == index {
                 // The caller's input is not ours to write into.
                 if let dead = slots[slot].take(), slot != inputSlot { pool.recycle(dead) }

@@ -5,6 +5,8 @@ struct Step: Sendable {
     enum Operation: Sendable {
         case convolution(Convolution2D)
         case convolutionThenMaxPool(ConvolutionThenMaxPool)
+        /// Writes ``Step/output`` and ``Step/secondOutput``.
+        case siblingConvolutions(SiblingConvolutions)
         case pooling(Pooling)
         case fullyConnected(FullyConnected)
         case add(Activation)
@@ -22,12 +24,24 @@ struct Step: Sendable {
     let operation: Operation
     let inputs: [Int]
     let output: Int
+    /// The slot of a second output, for the operations that have one.
+    var secondOutput: Int? = nil
 
-    /// Runs the step. Input slots whose last reader this is are handed over (set to nil),
-    /// so element-wise steps can reuse their storage instead of copying it.
-    func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> Tensor {
+    /// Runs the step and returns its output, and its second output if it has one. Input
+    /// slots whose last reader this is are handed over (set to nil), so element-wise steps
+    /// can reuse their storage instead of copying it.
+    func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> (Tensor, Tensor?) {
+        if case .siblingConvolutions(let siblings) = operation {
+            let (first, second) = siblings.forward(slots[inputs[0]]!, pool: &pool)
+            return (first, second)
+        }
+        return (try execute(&slots, pool: &pool, lastReader: lastReader), nil)
+    }
+
+    private func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> Tensor {
         let x = slots[inputs[0]]!
         switch operation {
+        case .siblingConvolutions: preconditionFailure("two outputs: run by the caller")
         case .convolution(let conv):
             guard inputs.count > 1 else { return conv.forward(x, pool: &pool) }
             if lastReader(inputs[1]) && inputs[1] != inputs[0] {
@@ -70,6 +84,9 @@ extension Step {
             let (w, p) = (f.convolution.window, f.pooling.window)
             return "convolution \(w.kernelHeight)x\(w.kernelWidth) s\(w.strideY) \(f.convolution.inputChannels)→\(f.convolution.outputChannels)"
                 + " + max pool \(p.kernelHeight)x\(p.kernelWidth)"
+        case .siblingConvolutions(let s):
+            let w = s.window, (a, b) = s.outputChannels
+            return "convolutions 1x1 s\(w.strideY) \(s.inputChannels)→\(a) and →\(b)"
         case .pooling(let p): return "\(p.kind) pool \(p.window.kernelHeight)x\(p.window.kernelWidth)"
         case .fullyConnected: return "fully connected"
         case .add: return "add"
@@ -91,6 +108,9 @@ extension Step {
         }
         switch operation {
         case .convolution(let c): return convolution(c, output)
+        case .siblingConvolutions(let s):
+            let (a, b) = s.outputChannels
+            return 2 * Double(s.inputChannels) * Double(output.count / output.channels * (a + b))
         case .convolutionThenMaxPool(let f):
             return (try? f.convolution.outputShape(for: input)).map { convolution(f.convolution, $0) } ?? 0
         case .fullyConnected(let f): return 2 * Double(f.inputs * f.outputs * output.batch)

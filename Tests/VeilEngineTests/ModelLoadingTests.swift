@@ -67,7 +67,9 @@ struct ModelLoadingTests {
 
     /// The same network computed by hand with plain loops, as the independent reference.
     /// With `maxPooled`, a 3×3, stride-1 max pooling with padding 1 follows the ReLU.
-    static func handComputed(_ tiny: TinyModel, input: [Float], shortcut: [Float]? = nil, maxPooled: Bool = false) -> Float {
+    /// `shortcut`: the weights of a 1×1 projection of `shortcutInput` (else of `input`).
+    static func handComputed(_ tiny: TinyModel, input: [Float], shortcut: [Float]? = nil, shortcutInput: [Float]? = nil,
+                             maxPooled: Bool = false) -> Float {
         let t = tiny.tensors
         var pooled = [Double](repeating: 0, count: 3)
         for o in 0..<3 {
@@ -87,7 +89,8 @@ struct ModelLoadingTests {
                     }
                     v = (v - Double(t["bn.mean"]!.values[o])) * s + Double(t["bn.bias"]!.values[o])
                     if let shortcut {  // a 1×1 projection of the input, added before the ReLU
-                        for i in 0..<2 { v += Double(input[(i * 5 + y) * 5 + x]) * Double(shortcut[o * 2 + i]) }
+                        let projected = shortcutInput ?? input
+                        for i in 0..<2 { v += Double(projected[(i * 5 + y) * 5 + x]) * Double(shortcut[o * 2 + i]) }
                     }
                     map[y * 5 + x] = max(0, v)
                 }
@@ -263,6 +266,43 @@ struct ModelLoadingTests {
     /// Runs `model` on `runs` batches of `images` inputs each and checks every image's
     /// probability against `expected`, run after run (later runs reuse the activation
     /// storage of earlier ones).
+    /// A ResNet stage's first block: the projection shortcut and the reducing 1×1 layer
+    /// (with its ReLU) both read the block's input, and run as one step, whichever comes
+    /// first in the graph; the numbers are those of the hand-computed plain graph.
+    @Test(arguments: [true, false])
+    func oneByOneSiblingsRunAsOneStep(projectionFirst: Bool) throws {
+        var tiny = TinyModel()
+        let projection: [Float] = [0.3, -0.2, 0.1, 0.4, -0.5, 0.25]
+        let reducing: [Float] = [0.7, -0.6, 0.2, 0.9], reducingBias: [Float] = [0.1, -0.3]
+        tiny.tensors["proj.weight"] = ([3, 2, 1, 1], projection)
+        tiny.tensors["red.weight"] = ([2, 2, 1, 1], reducing)
+        tiny.tensors["red.bias"] = ([2], reducingBias)
+        // [conv, bn, relu, pool, fc, softmax] → [proj, red, red relu, conv(q), bn, add, relu, …]
+        tiny.manifest.graph[0].inputs = ["q"]
+        tiny.manifest.graph.insert(.init(name: "add", op: .add, inputs: ["b", "s"], output: "a"), at: 2)
+        tiny.manifest.graph[3].inputs = ["a"]
+        let siblings: [ModelManifest.Node] = [
+            .init(name: "proj", op: .conv2d, inputs: ["x"], output: "s", weights: ["weight": "proj.weight"]),
+            .init(name: "red", op: .conv2d, inputs: ["x"], output: "t", weights: ["weight": "red.weight", "bias": "red.bias"]),
+        ]
+        tiny.manifest.graph.insert(.init(name: "red relu", op: .relu, inputs: ["t"], output: "q"), at: 0)
+        tiny.manifest.graph.insert(contentsOf: projectionFirst ? siblings : siblings.reversed(), at: 0)
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
+        // proj and red (+ relu), conv + bn + add + relu, pool, fc, softmax.
+        #expect(model.steps.count == 5)
+        #expect(model.steps[0].summary == (projectionFirst ? "convolutions 1x1 s1 2→3 and →2" : "convolutions 1x1 s1 2→2 and →3"))
+        func reduced(_ x: [Float]) -> [Float] {
+            (0..<50).map { e in
+                let (o, pixel) = (e / 25, e % 25)
+                let v = Double(reducingBias[o]) + (0..<2).reduce(0.0) { $0 + Double(x[$1 * 25 + pixel]) * Double(reducing[o * 2 + $1]) }
+                return Float(max(0, v))
+            }
+        }
+        try Self.expectRunsMatch(model, runs: 2, images: 3,
+                                 input: { seed, n in (0..<50).map { Float(($0 * (3 + seed) + n * 5) % 13) / 6 - 1 } },
+                                 expected: { Self.handComputed(tiny, input: reduced($0), shortcut: projection, shortcutInput: $0) })
+    }
+
     static func expectRunsMatch(_ model: Model, runs: Int, images: Int, input: (_ run: Int, _ image: Int) -> [Float],
                                 expected: ([Float]) -> Float, sourceLocation: SourceLocation = #_sourceLocation) throws {
         for run in 0..<runs {

@@ -229,12 +229,25 @@ package struct Convolution2D: Sendable {
                                  residual: shortcut.pointer(output: dst.baseAddress!))
             }
             }
-        } else if Im2Col.splitsPhases(window) {
+        } else {
+            let outShape = output.shape
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let planes = OutputPlanes(dst.baseAddress!, total: outShape.batch * outShape.plane)
+                product(input, outShape: outShape, into: planes, epilogue: epilogue,
+                        residual: shortcut.pointer(output: dst.baseAddress!), pool: &pool)
+            }
+        }
+    }
+
+    /// The convolution as products (im2col where the window needs it), into `planes`.
+    func product(_ input: Tensor, outShape: Tensor.Shape, into planes: OutputPlanes, epilogue: Epilogue,
+                 residual: UnsafePointer<Float>?, pool: inout TensorPool) {
+        if Im2Col.splitsPhases(window) {
             let phased = Im2Col.splitColumnPhases(input, pool: &pool)
-            gemmConvolution(phased, columnPhases: true, into: &output, epilogue: epilogue, shortcut: shortcut)
+            gemmConvolution(phased, columnPhases: true, outShape: outShape, into: planes, epilogue: epilogue, residual: residual)
             pool.recycle(phased)
         } else {
-            gemmConvolution(input, columnPhases: false, into: &output, epilogue: epilogue, shortcut: shortcut)
+            gemmConvolution(input, columnPhases: false, outShape: outShape, into: planes, epilogue: epilogue, residual: residual)
         }
     }
 
@@ -306,9 +319,9 @@ package struct Convolution2D: Sendable {
     }
 
     /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
-    private func gemmConvolution(_ input: Tensor, columnPhases: Bool, into output: inout Tensor, epilogue: Epilogue,
-                             shortcut: Shortcut) {
-        let inShape = input.shape, outShape = output.shape
+    private func gemmConvolution(_ input: Tensor, columnPhases: Bool, outShape: Tensor.Shape, into planes: OutputPlanes,
+                                 epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        let inShape = input.shape
         let cinG = inputChannels / groups, coutG = outputChannels / groups
         let k = cinG * window.kernelHeight * window.kernelWidth
         let total = outShape.batch * outShape.plane
@@ -318,43 +331,40 @@ package struct Convolution2D: Sendable {
                                        workers: workers, groups: groups, rows: coutG)
         let blocks = Self.columnBlocks(k: direct ? 0 : k, m: coutG, total: total, workers: byRows ? 1 : workers)
         input.storage.withUnsafeBufferPointer { src in
-            output.storage.withUnsafeMutableBufferPointer { dst in
-                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
-                let residual = shortcut.pointer(output: dst)
-                if byRows {
-                    byRowsTogether(inShape, outShape, columnPhases: columnPhases, src: src, dst: dst, blocks: blocks,
-                                   epilogue: epilogue, residual: residual)
-                    return
-                }
-                Runtime.current.share(blocks.parts) { items in
-                    let block = blocks.longest
-                    let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
-                    // The product lands here, contiguous and in cache, and the epilogue
-                    // writes each output element once: the strided output in memory is
-                    // never read back.
-                    let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
-                    let scratch = GemmScratch(columns: block)
-                    defer { columns?.deallocate(); product.deallocate(); scratch.deallocate() }
-                    while let b = items.next() {
-                        let first = blocks[b].lowerBound, count = blocks[b].count
-                        for g in 0..<groups {
-                            let panel: UnsafePointer<Float>, ldb: Int
-                            if let columns {
-                                Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
-                                            channels: (g * cinG)..<((g + 1) * cinG),
-                                            columns: first..<(first + count), window: window, outShape: outShape)
-                                panel = UnsafePointer(columns)
-                                ldb = count
-                            } else {
-                                panel = src + g * cinG * total + first
-                                ldb = total
-                            }
-                            packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch)
-                            for row in 0..<coutG {
-                                let offset = (g * coutG + row) * total + first
-                                epilogue.apply(product + row * count, into: dst + offset, count: count,
-                                               channel: g * coutG + row, residual: residual.map { $0 + offset })
-                            }
+            let src = src.baseAddress!
+            if byRows {
+                byRowsTogether(inShape, outShape, columnPhases: columnPhases, src: src, planes: planes, blocks: blocks,
+                               epilogue: epilogue, residual: residual)
+                return
+            }
+            Runtime.current.share(blocks.parts) { items in
+                let block = blocks.longest
+                let columns = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * block)
+                // The product lands here, contiguous and in cache, and the epilogue
+                // writes each output element once: the strided output in memory is
+                // never read back.
+                let product = UnsafeMutablePointer<Float>.allocate(capacity: coutG * block)
+                let scratch = GemmScratch(columns: block)
+                defer { columns?.deallocate(); product.deallocate(); scratch.deallocate() }
+                while let b = items.next() {
+                    let first = blocks[b].lowerBound, count = blocks[b].count
+                    for g in 0..<groups {
+                        let panel: UnsafePointer<Float>, ldb: Int
+                        if let columns {
+                            Im2Col.fill(columns, input: src, inShape: inShape, columnPhases: columnPhases,
+                                        channels: (g * cinG)..<((g + 1) * cinG),
+                                        columns: first..<(first + count), window: window, outShape: outShape)
+                            panel = UnsafePointer(columns)
+                            ldb = count
+                        } else {
+                            panel = src + g * cinG * total + first
+                            ldb = total
+                        }
+                        packed[g].multiply(panel, ldb: ldb, n: count, into: product, ldc: count, scratch: scratch)
+                        for row in 0..<coutG {
+                            let channel = g * coutG + row, offset = channel * total + first
+                            epilogue.apply(product + row * count, into: planes.channel(channel) + first, count: count,
+                                           channel: channel, residual: residual.map { $0 + offset })
                         }
                     }
                 }
@@ -367,7 +377,7 @@ package struct Convolution2D: Sendable {
     /// them once, a run of input channels each in turn; then they take its rows in runs
     /// (``Runtime/share(_:_:)``), each run's product and epilogue done by one worker.
     private func byRowsTogether(_ inShape: Tensor.Shape, _ outShape: Tensor.Shape, columnPhases: Bool,
-                                src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, blocks: EvenRuns,
+                                src: UnsafePointer<Float>, planes: OutputPlanes, blocks: EvenRuns,
                                 epilogue: Epilogue, residual: UnsafePointer<Float>?) {
         let m = outputChannels, k = inputChannels * window.kernelHeight * window.kernelWidth
         let total = outShape.batch * outShape.plane
@@ -409,7 +419,7 @@ package struct Convolution2D: Sendable {
                     packed[0].multiply(source, ldb: ldb, n: count, packed: columns, into: product, ldc: pitch, rows: rows)
                     for row in rows {
                         let offset = row * total + first
-                        epilogue.apply(product + row * pitch, into: dst + offset, count: count, channel: row,
+                        epilogue.apply(product + row * pitch, into: planes.channel(row) + first, count: count, channel: row,
                                        residual: residual.map { $0 + offset })
                     }
                 }
@@ -491,14 +501,53 @@ package struct Convolution2D: Sendable {
 /// `out = activation(x + bias[channel] + residual)`, summed in that order.
 struct Epilogue {
     let bias: [Float]
-    let relu: Bool
+    /// The channels that go through the ReLU: all or none of one convolution's, and either
+    /// part of two convolutions run as one (``SiblingConvolutions``).
+    let rectified: Range<Int>
+
+    init(bias: [Float], relu: Bool) {
+        self.bias = bias
+        rectified = relu ? 0..<bias.count : 0..<0
+    }
+
+    init(bias: [Float], rectified: Range<Int>) {
+        (self.bias, self.rectified) = (bias, rectified)
+    }
+
+    /// Whether every channel goes through the ReLU (else none does); for the kernels that
+    /// run one convolution only.
+    var relu: Bool { !rectified.isEmpty }
 
     /// Reads `x`, writes `out` (which may be `x`, or `residual`).
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int, channel: Int,
                residual: UnsafePointer<Float>?) {
         // Compiled per instruction set: these passes run over every output element.
-        Vectorized.biasResidualActivation(x, into: out, count: count, bias: bias[channel], relu: relu, residual: residual)
+        Vectorized.biasResidualActivation(x, into: out, count: count, bias: bias[channel],
+                                          relu: rectified.contains(channel), residual: residual)
+    }
+}
+
+/// Where each output channel's planes go: one tensor's storage, or for two convolutions run
+/// as one (``SiblingConvolutions``), the first's channels to one and the rest to another.
+/// A channel's planes for the whole batch are contiguous (``Tensor``'s `(C, N, H, W)`).
+struct OutputPlanes {
+    let first: UnsafeMutablePointer<Float>
+    let second: UnsafeMutablePointer<Float>
+    /// Channels that go to `first`; floats per channel (batch × plane).
+    let split: Int, total: Int
+
+    init(_ only: UnsafeMutablePointer<Float>, total: Int) {
+        (first, second, split, self.total) = (only, only, Int.max, total)
+    }
+
+    init(_ first: UnsafeMutablePointer<Float>, _ second: UnsafeMutablePointer<Float>, split: Int, total: Int) {
+        (self.first, self.second, self.split, self.total) = (first, second, split, total)
+    }
+
+    /// Channel `c`'s first float.
+    @inline(__always) func channel(_ c: Int) -> UnsafeMutablePointer<Float> {
+        c < split ? first + c * total : second + (c - split) * total
     }
 }
 
