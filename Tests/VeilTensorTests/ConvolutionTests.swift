@@ -61,8 +61,10 @@ struct ConvolutionTests {
         // tail), and with two L2-sized blocks of columns, pointwise and through im2col
         // (shared by rows on three workers, by columns on two).
         Case(cin: 20, cout: 100, groups: 1, batch: 1, height: 14, width: 14, window: .square(1, stride: 2), residual: true),
-        Case(cin: 24, cout: 150, groups: 1, batch: 1, height: 50, width: 50, window: .square(1), activation: .relu, residual: true),
-        Case(cin: 20, cout: 150, groups: 1, batch: 1, height: 100, width: 100, window: .square(1, stride: 2)),
+        Case(cin: 24, cout: 700, groups: 1, batch: 1, height: 20, width: 20, window: .square(1), activation: .relu, residual: true),
+        Case(cin: 20, cout: 700, groups: 1, batch: 1, height: 40, width: 40, window: .square(1, stride: 2)),
+        // One L2-sized block, but enough columns for four blocks a worker: by columns.
+        Case(cin: 24, cout: 150, groups: 1, batch: 1, height: 28, width: 28, window: .square(1), activation: .relu, residual: true),
     ]
 
     /// 3×3 stride-1 layers that take the Winograd path: sizes that are and are not multiples
@@ -206,17 +208,19 @@ struct ConvolutionTests {
     }
 
     /// The cases above reach each way of sharing a product: the two-block ones by rows on
-    /// three workers and by columns on two (a block for each), the small maps by rows on two.
+    /// three workers and by columns on two (a block for each), the small maps by rows on two,
+    /// a 28×28 map of one block by columns.
     @Test func theCasesReachEveryWayOfSharingAProduct() {
         func byRows(_ k: Int, _ m: Int, _ total: Int, workers: Int) -> Bool {
             Convolution2D.sharesByRows(blocks: Convolution2D.cachedBlocks(k: k, m: m, total: total), workers: workers,
-                                       groups: 1, rows: m)
+                                       groups: 1, rows: m, columns: total)
         }
-        for (k, total) in [(0, 50 * 50), (20, 50 * 50)] {
-            #expect(Convolution2D.cachedBlocks(k: k, m: 150, total: total) == 2)
-            #expect(byRows(k, 150, total, workers: 3) && !byRows(k, 150, total, workers: 2))
+        for (k, total) in [(0, 20 * 20), (20, 20 * 20)] {
+            #expect(Convolution2D.cachedBlocks(k: k, m: 700, total: total) == 2)
+            #expect(byRows(k, 700, total, workers: 3) && !byRows(k, 700, total, workers: 2))
         }
         #expect(byRows(0, 100, 9 * 11, workers: 2) && byRows(20, 100, 7 * 7, workers: 2))
+        #expect(Convolution2D.cachedBlocks(k: 0, m: 150, total: 28 * 28) == 1 && !byRows(0, 150, 28 * 28, workers: 2))
     }
 
     @Test func inconsistentWeightsAreRejected() {

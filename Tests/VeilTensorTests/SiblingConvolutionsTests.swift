@@ -81,7 +81,7 @@ struct SiblingConvolutionsTests {
             let outH = (c.height - 1) / c.stride + 1, outW = (c.width - 1) / c.stride + 1
             let k = c.stride == 1 ? 0 : c.cin, m = c.first + c.second, total = c.batch * outH * outW
             return Convolution2D.sharesByRows(blocks: Convolution2D.cachedBlocks(k: k, m: m, total: total), workers: 2,
-                                              groups: 1, rows: m)
+                                              groups: 1, rows: m, columns: total)
         }
         #expect(byRows.filter { $0 }.count == 3 && byRows.filter { !$0 }.count == 3, "\(byRows)")
     }

@@ -313,9 +313,14 @@ package struct Convolution2D: Sendable {
     /// it are (the stem's rows, Winograd's tiles): by rows, the 56×56 stage's 1×1 layers
     /// with 128 outputs read half their input from the other core and left half their
     /// output there; by columns, whole passes at batch 1 on two threads took 2–3% less time.
-    /// `blocks` is ``cachedBlocks(k:m:total:)``.
-    static func sharesByRows(blocks: Int, workers: Int, groups: Int, rows: Int) -> Bool {
-        workers > 1 && groups == 1 && blocks < workers && rows >= 8 * PackedGemm.rows * workers
+    /// So does a map wide enough to give every worker ``blocksPerWorker`` blocks of
+    /// ``fewestColumns`` (28×28 at batch 1, not 14×14): by rows, the 28×28 shortcut layers
+    /// were as fast in quiet stretches of the VM, and up to 1.7 times slower in the slow
+    /// ones, where moving data between the two cores costs more.
+    /// `blocks` is ``cachedBlocks(k:m:total:)``; `columns` the product's columns.
+    static func sharesByRows(blocks: Int, workers: Int, groups: Int, rows: Int, columns: Int) -> Bool {
+        workers > 1 && groups == 1 && blocks < workers && columns < blocksPerWorker * fewestColumns * workers
+            && rows >= 8 * PackedGemm.rows * workers
     }
 
     /// `columnPhases`: `input`'s rows come from ``Im2Col/splitColumnPhases(_:pool:)``.
@@ -328,7 +333,7 @@ package struct Convolution2D: Sendable {
         let direct = isPointwise  // a 1×1, stride-1 convolution multiplies the input itself
         let workers = Runtime.current.threads
         let byRows = Self.sharesByRows(blocks: Self.cachedBlocks(k: direct ? 0 : k, m: coutG, total: total),
-                                       workers: workers, groups: groups, rows: coutG)
+                                       workers: workers, groups: groups, rows: coutG, columns: total)
         let blocks = Self.columnBlocks(k: direct ? 0 : k, m: coutG, total: total, workers: byRows ? 1 : workers)
         input.storage.withUnsafeBufferPointer { src in
             let src = src.baseAddress!
