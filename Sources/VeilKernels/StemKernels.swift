@@ -89,10 +89,24 @@ public enum StemKernels {
                                columnMax: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>,
                                into out: UnsafeMutablePointer<Float>, outStride: Int, outChannels: Int) {
         let n = width * channels
-        columnMax.update(from: rows[0], count: n)
-        for r in 1..<max(1, rowCount) {
+        // The usual three rows and three columns each in one pass, with the maxima taken in
+        // the same order as the general loops, so the same bits.
+        var r = 1
+        if rowCount >= 3 {
+            let (r0, r1, r2) = (rows[0], rows[1], rows[2])
+            for i in 0..<n {
+                var m = r0[i]
+                m = m > r1[i] ? m : r1[i]
+                columnMax[i] = m > r2[i] ? m : r2[i]
+            }
+            r = 3
+        } else {
+            columnMax.update(from: rows[0], count: n)
+        }
+        while r < rowCount {
             let row = rows[r]
             for i in 0..<n { columnMax[i] = columnMax[i] > row[i] ? columnMax[i] : row[i] }
+            r += 1
         }
         for o in 0..<outCount {
             let (lo, hi) = (spans[2 * o], spans[2 * o + 1])
@@ -101,10 +115,19 @@ public enum StemKernels {
                 target.update(repeating: -.infinity, count: channels)
                 continue
             }
-            target.update(from: columnMax + lo * channels, count: channels)
-            for x in (lo + 1)..<max(lo + 1, hi) {
-                let column = columnMax + x * channels
-                for c in 0..<channels { target[c] = target[c] > column[c] ? target[c] : column[c] }
+            let first = columnMax + lo * channels
+            if hi - lo == 3 {
+                let (second, third) = (first + channels, first + 2 * channels)
+                for c in 0..<channels {
+                    let m = first[c] > second[c] ? first[c] : second[c]
+                    target[c] = m > third[c] ? m : third[c]
+                }
+            } else {
+                target.update(from: first, count: channels)
+                for x in (lo + 1)..<max(lo + 1, hi) {
+                    let column = columnMax + x * channels
+                    for c in 0..<channels { target[c] = target[c] > column[c] ? target[c] : column[c] }
+                }
             }
             if relu {
                 for c in 0..<channels { let v = target[c] + bias[c]; target[c] = v > 0 ? v : 0 }

@@ -39,6 +39,9 @@ struct ConvolutionThenMaxPoolTests {
         Case(cin: 2, cout: 40, batch: 1, height: 31, width: 29,
              convolution: Window(kernelHeight: 3, kernelWidth: 5, strideY: 2, strideX: 3, padTop: 1, padLeft: 2, padBottom: 0, padRight: 1),
              pooling: .square(2, stride: 2)),
+        // A window of four rows and columns: the pooling's general loops, past the three
+        // rows and columns it takes in one pass.
+        Case(cin: 3, cout: 16, batch: 2, height: 45, width: 43, convolution: .square(7, stride: 2, pad: 3), pooling: .square(4, stride: 3, pad: 1)),
         // Fall back: grouped, and a 3×3 convolution that Winograd runs.
         Case(cin: 8, cout: 8, groups: 2, batch: 2, height: 20, width: 21, convolution: .square(3, stride: 1, pad: 1), pooling: .square(3, stride: 2)),
         Case(cin: 32, cout: 32, batch: 2, height: 24, width: 24, convolution: .square(3, stride: 1, pad: 1), pooling: .square(2, stride: 2)),
