@@ -302,9 +302,11 @@ package struct Convolution2D: Sendable {
     ///
     /// Split by columns, two workers write parts of every output row, meeting mid cache line
     /// in every row unless the row length happens to suit; with the shortcut held in the
-    /// output, each then reads and writes lines the other is writing. At batch 1 on two
-    /// threads, the 1×1 shortcut layers of the 28×28 and 14×14 stages ran slower than on one
-    /// thread (0.28–0.33 ms against 0.25 ms). By rows, each worker owns whole output planes.
+    /// output, each then reads and writes lines the other is writing. When first measured at
+    /// batch 1 on two threads, the 1×1 shortcut layers of the 28×28 and 14×14 stages ran
+    /// slower that way than on one thread (0.28–0.33 ms against 0.25 ms); measured again
+    /// with today's blocks, the 28×28 ones no longer do (below). By rows, each worker owns
+    /// whole output planes.
     /// By rows, every worker needs every column: when each packed them for itself, that
     /// cost more than it saved with few rows (a 128→32 layer over 56×56 took 0.20 ms by
     /// rows, 0.17 ms by columns). ``byRowsTogether`` now packs them once between them.
