@@ -277,6 +277,7 @@ struct GraphCompiler {
     /// Pairs of 1×1 convolutions that read the same tensor and nothing else, by the index of
     /// the earlier of each pair: they run as one product (``SiblingConvolutions``), at the
     /// earlier one's place, since both inputs are ready there. Each convolution pairs once.
+    /// The later one's output is then held from there on; in a ResNet the two are neighbours.
     private static func siblings(_ pending: [Pending]) -> [Int: Int] {
         func window(_ p: Pending) -> Window? {
             guard case let .convolution(_, _, _, _, groups, window) = p.kind, groups == 1, window.kernelHeight == 1,
@@ -318,7 +319,7 @@ struct GraphCompiler {
                                                    first: (cout1, w1, b1, p.activation), second: (cout2, w2, b2, q.activation))
                     outShapes = try pair.outputShapes(for: shapes[p.inputs[0]]!)
                 } catch let error as TensorShapeError {
-                    throw fail(error.reason)
+                    throw ModelLoadingError(file: manifestPath, node: "\(p.name), \(q.name)", error.reason)
                 }
                 for (node, shape) in [(p, outShapes.first), (q, outShapes.second)] {
                     slots[node.output] = slots.count

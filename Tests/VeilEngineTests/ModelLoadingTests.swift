@@ -263,9 +263,6 @@ struct ModelLoadingTests {
                                  expected: { Self.handComputed(tiny, input: $0, shortcut: projection) })
     }
 
-    /// Runs `model` on `runs` batches of `images` inputs each and checks every image's
-    /// probability against `expected`, run after run (later runs reuse the activation
-    /// storage of earlier ones).
     /// A ResNet stage's first block: the projection shortcut and the reducing 1×1 layer
     /// (with its ReLU) both read the block's input, and run as one step, whichever comes
     /// first in the graph; the numbers are those of the hand-computed plain graph.
@@ -303,6 +300,56 @@ struct ModelLoadingTests {
                                  expected: { Self.handComputed(tiny, input: reduced($0), shortcut: projection, shortcutInput: $0) })
     }
 
+    /// Of four 1×1 convolutions of one input, the first two ungrouped ones pair; a grouped one
+    /// and the one left over run alone. Checked against the plain graph computed by hand,
+    /// one image (each layer shared by the two threads) and three.
+    @Test func onlyUngroupedOneByOneConvolutionsPairAndEachOnce() throws {
+        var tiny = TinyModel()
+        let wa: [Float] = [0.3, -0.2, 0.1, 0.4, -0.5, 0.25], ba: [Float] = [0.05, -0.1, 0.2]
+        let wb: [Float] = [0.7, -0.6, 0.2, 0.9], bb: [Float] = [0.1, -0.3]
+        let wc: [Float] = [0.8, -0.4], we: [Float] = [-0.35, 0.45]
+        let wf: [Float] = (0..<16).map { Float(($0 * 5) % 7) / 7 - 0.4 }, bf: [Float] = [0, 0.25]
+        tiny.tensors = [
+            "a.weight": ([3, 2, 1, 1], wa), "a.bias": ([3], ba), "b.weight": ([2, 2, 1, 1], wb), "b.bias": ([2], bb),
+            "c.weight": ([2, 1, 1, 1], wc), "e.weight": ([1, 2, 1, 1], we), "fc.weight": ([2, 8], wf), "fc.bias": ([2], bf),
+        ]
+        tiny.manifest.graph = [
+            .init(name: "a", op: .conv2d, inputs: ["x"], output: "a", weights: ["weight": "a.weight", "bias": "a.bias"]),
+            .init(name: "b", op: .conv2d, inputs: ["x"], output: "bt", weights: ["weight": "b.weight", "bias": "b.bias"]),
+            .init(name: "b relu", op: .relu, inputs: ["bt"], output: "b"),
+            .init(name: "c", op: .conv2d, inputs: ["x"], output: "c", attributes: .init(groups: 2), weights: ["weight": "c.weight"]),
+            .init(name: "e", op: .conv2d, inputs: ["x"], output: "e", weights: ["weight": "e.weight"]),
+            .init(name: "cat", op: .concat, inputs: ["a", "b", "c", "e"], output: "cat"),
+            .init(name: "pool", op: .averagePool, inputs: ["cat"], output: "g", attributes: .init(kernel: [5, 5])),
+            .init(name: "fc", op: .fullyConnected, inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
+            .init(name: "softmax", op: .softmax, inputs: ["f"], output: "prob"),
+        ]
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
+        #expect(model.steps.map(\.summary).filter { $0.hasPrefix("convolutions") } == ["convolutions 1x1 s1 2→3 and →2"])
+        #expect(model.steps.count == 7, "a and b, c, e, concat, pool, fc, softmax")
+        func expected(_ x: [Float]) -> Float {
+            var pooled = [Double](repeating: 0, count: 8)
+            for pixel in 0..<25 {
+                let v = (0..<2).map { Double(x[$0 * 25 + pixel]) }
+                var features: [Double] = (0..<3).map { o in Double(ba[o]) + Double(wa[o * 2]) * v[0] + Double(wa[o * 2 + 1]) * v[1] }
+                features += (0..<2).map { o in max(0, Double(bb[o]) + Double(wb[o * 2]) * v[0] + Double(wb[o * 2 + 1]) * v[1]) }
+                features += (0..<2).map { o in Double(wc[o]) * v[o] }
+                features.append(Double(we[0]) * v[0] + Double(we[1]) * v[1])
+                for (k, f) in features.enumerated() { pooled[k] += f / 25 }
+            }
+            let logits = (0..<2).map { k in (0..<8).reduce(Double(bf[k])) { $0 + Double(wf[k * 8 + $1]) * pooled[$1] } }
+            return Float(exp(logits[1]) / (exp(logits[0]) + exp(logits[1])))
+        }
+        for images in [1, 3] {
+            try Self.expectRunsMatch(model, runs: 2, images: images,
+                                     input: { seed, n in (0..<50).map { Float(($0 * (3 + seed) + n * 5) % 13) / 6 - 1 } },
+                                     expected: expected)
+        }
+    }
+
+    /// Runs `model` on `runs` batches of `images` inputs each and checks every image's
+    /// probability against `expected`, run after run (later runs reuse the activation
+    /// storage of earlier ones).
     static func expectRunsMatch(_ model: Model, runs: Int, images: Int, input: (_ run: Int, _ image: Int) -> [Float],
                                 expected: ([Float]) -> Float, sourceLocation: SourceLocation = #_sourceLocation) throws {
         for run in 0..<runs {

@@ -64,7 +64,7 @@ package struct Window: Hashable, Sendable, CustomStringConvertible {
 /// output columns that one worker takes whole: im2col of the block (none for a 1×1,
 /// stride-1, unpadded convolution, which multiplies the input directly), its product, then
 /// bias, shortcut and activation while the block is still in cache (small maps with many
-/// output channels are shared by channels instead: ``sharesByRows(blocks:workers:groups:rows:)``).
+/// output channels are shared by channels instead: ``sharesByRows(blocks:workers:groups:rows:columns:)``).
 /// Depthwise convolutions (`groups == inputChannels == outputChannels`) use a direct loop,
 /// since a GEMM with one input channel per group would do no useful blocking.
 package struct Convolution2D: Sendable {
@@ -379,7 +379,7 @@ package struct Convolution2D: Sendable {
         }
     }
 
-    /// The product shared by rows (``sharesByRows(blocks:workers:groups:rows:)``), one block
+    /// The product shared by rows (``sharesByRows(blocks:workers:groups:rows:columns:)``), one block
     /// of columns at a time: first the workers lay out the block's columns (im2col) and pack
     /// them once, a run of input channels each in turn; then they take its rows in runs
     /// (``Runtime/share(_:_:)``), each run's product and epilogue done by one worker.
@@ -522,8 +522,11 @@ struct Epilogue {
     }
 
     /// Whether every channel goes through the ReLU (else none does); for the kernels that
-    /// run one convolution only.
-    var relu: Bool { !rectified.isEmpty }
+    /// run one convolution only, which must never get a partly rectified epilogue.
+    var relu: Bool {
+        precondition(rectified.isEmpty || rectified == 0..<bias.count, "a partly rectified epilogue reached a whole-layer kernel")
+        return !rectified.isEmpty
+    }
 
     /// Reads `x`, writes `out` (which may be `x`, or `residual`).
     @inline(__always)

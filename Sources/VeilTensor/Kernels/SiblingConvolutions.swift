@@ -25,9 +25,14 @@ package struct SiblingConvolutions: Sendable {
             throw TensorShapeError("only 1x1 convolutions run as one product, not \(window)")
         }
         // Each part is checked alone first, so that an error names its own sizes.
-        for part in [first, second] {
-            _ = try Convolution2D(inputChannels: inputChannels, outputChannels: part.outputChannels, window: window,
-                                  weights: part.weights, bias: part.bias)
+        for (name, part) in [("first", first), ("second", second)] {
+            guard part.outputChannels > 0, part.weights.count == part.outputChannels * inputChannels else {
+                throw TensorShapeError("the \(name) convolution's weights hold \(part.weights.count) values, expected "
+                                       + "\(part.outputChannels)x\(inputChannels)x1x1")
+            }
+            if let bias = part.bias, bias.count != part.outputChannels {
+                throw TensorShapeError("the \(name) convolution's bias holds \(bias.count) values, expected \(part.outputChannels)")
+            }
         }
         let total = first.outputChannels + second.outputChannels
         let bias = (first.bias ?? [Float](repeating: 0, count: first.outputChannels))
