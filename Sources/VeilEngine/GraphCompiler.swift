@@ -304,10 +304,10 @@ struct GraphCompiler {
                                                 height: manifest.input.height, width: manifest.input.width),
         ]
         var steps: [Step] = []
-        let siblings = Self.siblings(pending)
+        let siblings = Self.siblings(pending), laterSiblings = Set(siblings.values)
         for (index, p) in pending.enumerated() {
             func fail(_ reason: String) -> ModelLoadingError { ModelLoadingError(file: manifestPath, node: p.name, reason) }
-            if siblings.values.contains(index) { continue }  // run with its earlier sibling
+            if laterSiblings.contains(index) { continue }  // run with its earlier sibling
             if let later = siblings[index] {
                 let q = pending[later]
                 guard case let .convolution(w1, b1, cin, cout1, _, window) = p.kind,

@@ -32,8 +32,8 @@ struct Step: Sendable {
     /// can reuse their storage instead of copying it.
     func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> (Tensor, Tensor?) {
         if case .siblingConvolutions(let siblings) = operation {
-            let (first, second) = siblings.forward(slots[inputs[0]]!, pool: &pool)
-            return (first, second)
+            let both = siblings.forward(slots[inputs[0]]!, pool: &pool)
+            return (both.first, both.second)
         }
         return (try execute(&slots, pool: &pool, lastReader: lastReader), nil)
     }

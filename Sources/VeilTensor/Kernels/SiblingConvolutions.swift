@@ -64,8 +64,9 @@ package struct SiblingConvolutions: Sendable {
     /// Both convolutions of `input`, whose shape must have passed ``outputShapes(for:)``;
     /// takes storage from `pool` when it can.
     package func forward(_ input: Tensor, pool: inout TensorPool) -> (first: Tensor, second: Tensor) {
-        let whole = try! merged.outputShape(for: input.shape)  // checked when the graph was planned
-        let shapes = try! outputShapes(for: input.shape)
+        let shapes = try! outputShapes(for: input.shape)  // checked when the graph was planned
+        var whole = shapes.first
+        whole.channels = merged.outputChannels
         // Every element of both is written by the product's epilogue.
         var first = pool.uninitialized(shapes.first), second = pool.uninitialized(shapes.second)
         let epilogue = Epilogue(bias: merged.bias, rectified: rectified)

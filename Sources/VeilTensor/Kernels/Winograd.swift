@@ -207,7 +207,7 @@ struct WinogradF43: Sendable {
     /// and the tiles `first..<first+count`.
     private func transformOutputs(_ m: UnsafePointer<Float>, _ plan: Plan, first: Int, count: Int, channels: Range<Int>,
                                   into dst: UnsafeMutablePointer<Float>, epilogue: Epilogue, residual: UnsafePointer<Float>?) {
-        let cout = outputChannels, outShape = plan.outShape, tilesX = plan.tilesX
+        let cout = outputChannels, outShape = plan.outShape, tilesX = plan.tilesX, relu = epilogue.relu
         for co in channels {
             let bias = epilogue.bias[co]
             var t = 0
@@ -222,14 +222,14 @@ struct WinogradF43: Sendable {
                 if t + 4 <= count {
                     let tiles = min(4, tilesX - tx)
                     let corner = offset + 4 * ty * outShape.width + 4 * tx
-                    Self.transformOutput4(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
+                    Self.transformOutput4(m + co * count + t, stride: cout * count, bias: bias, relu: relu,
                                           into: dst + corner, residual: residual.map { $0 + corner }, rowStride: outShape.width,
                                           rows: min(4, outShape.height - 4 * ty),
                                           columns: min(4 * tiles, outShape.width - 4 * tx))
                     t += tiles
                     continue
                 }
-                Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: epilogue.relu,
+                Self.transformOutput(m + co * count + t, stride: cout * count, bias: bias, relu: relu,
                                      into: dst + offset, residual: residual.map { $0 + offset }, outShape,
                                      y0: ty * 4, x0: tx * 4)
                 t += 1
