@@ -119,12 +119,12 @@ let package = Package(
         // Side-by-side measurements with ratios (`swift run -c release veil-compare`): here, not
         // in Benchmarks/, because it times the engine's package-only parts. Not a product.
         .executableTarget(name: "veil-compare",
-                          dependencies: ["Veil", "VeilEngine", "VeilTensor", "VeilImage", "VeilVocabulary"],
+                          dependencies: ["Veil", "VeilEngine", "VeilTensor", "VeilKernels", "VeilImage", "VeilVocabulary"],
                           path: "Benchmarks/Compare"),
 
         // Helpers shared by the test targets.
         .target(name: "VeilTestSupport", path: "Tests/Support"),
-        .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor", "VeilTestSupport"]),
+        .testTarget(name: "VeilTensorTests", dependencies: ["VeilTensor", "VeilKernels", "VeilTestSupport"]),
         .testTarget(name: "VeilEngineTests", dependencies: ["VeilEngine", "VeilTensor"]),
         .testTarget(name: "VeilFittingTests", dependencies: ["VeilFitting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VeilImportTests", dependencies: ["VeilImport", "VeilEngine", "VeilTensor", "VeilTestSupport"]),

@@ -2,6 +2,7 @@ import Foundation
 import Veil
 import VeilEngine
 import VeilImage
+import VeilKernels
 import VeilTensor
 import VeilVocabulary
 
@@ -526,6 +527,67 @@ if what == "conv" {
     let flops = 2.0 * Double(cout * cin * kernel * kernel * outShape.plane * batch)
     print(String(format: "conv %d->%d %dx%d s%d on %@: %.2f ms (%.1f GFLOP/s), %.2f ms CPU", cin, cout, kernel, kernel, stride,
                  input.shape.description, t * 1000, flops / t / 1e9, cpu * 1000))
+}
+if what == "pointwise" {
+    // A 1×1 convolution over blocked channels (`BlockedPointwise`) beside the same layer over
+    // planes (`Convolution2D`), alternated in one run:
+    // `veil-compare pointwise THREADS CIN COUT SIZE BATCH [shortcut] [runs=N]`. Threads share
+    // the blocked layer by runs of positions.
+    let p = arguments.dropFirst(2).compactMap { Int($0) }
+    let runs = arguments.first { $0.hasPrefix("runs=") }.flatMap { Int($0.dropFirst(5)) } ?? 200
+    guard p.count >= 4 else {
+        FileHandle.standardError.write(Data("usage: veil-compare pointwise THREADS CIN COUT SIZE BATCH [shortcut] [runs=N]\n".utf8))
+        exit(64)
+    }
+    let (cin, cout, size, batch) = (p[0], p[1], p[2], p[3])
+    let runtime = Runtime(threads: threads)
+    let weights = (0..<(cout * cin)).map { Float($0 % 13) / 13 - 0.5 }, bias = [Float](repeating: 0.25, count: cout)
+    let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, window: .square(1, stride: 1, pad: 0),
+                                 weights: weights, bias: bias, activation: .relu)
+    let planes = (0..<(cin * batch * size * size)).map { Float(($0 * 7) % 255) - 127 }
+    let input = Tensor(shape: .init(channels: cin, batch: batch, height: size, width: size), storage: planes)
+    let outShape = try conv.outputShape(for: input.shape)
+    let shortcut = arguments.contains("shortcut")
+    let residual = shortcut ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
+    let layer = BlockedPointwise(weights: weights, bias: bias, outputs: cout, inputs: cin)
+    let positions = batch * size * size, width = BlockedChannels.width, stride = positions * width
+    var blocked = [Float](repeating: 0, count: BlockedChannels.blocks(cin) * stride)
+    for c in 0..<cin {
+        for q in 0..<positions {
+            let at: Int = (c / width) * stride + q * width + c % width
+            blocked[at] = planes[c * positions + q]
+        }
+    }
+    let blockedResidual = [Float](repeating: 1, count: layer.blocks * stride)
+    var output = [Float](repeating: 0, count: layer.blocks * stride)
+    var pool = TensorPool()
+    var planesTimes: [Double] = [], blockedTimes: [Double] = []
+    for _ in 0..<runs {
+        planesTimes.append(medianSeconds(runs: 1, warmup: 0) {
+            runtime.enter { pool.recycle(conv.forward(input, residual: residual, pool: &pool)) }
+        })
+        blockedTimes.append(medianSeconds(runs: 1, warmup: 0) {
+            blocked.withUnsafeBufferPointer { src in
+                blockedResidual.withUnsafeBufferPointer { res in
+                    output.withUnsafeMutableBufferPointer { out in
+                        let (src, res, out) = (src.baseAddress!, res.baseAddress!, UncheckedSendable(out.baseAddress!))
+                        let tiles = (positions + PointwiseKernels.positions - 1) / PointwiseKernels.positions
+                        runtime.parallelFor(threads) { t in
+                            let first = tiles * t / threads * PointwiseKernels.positions
+                            let end = min(positions, tiles * (t + 1) / threads * PointwiseKernels.positions)
+                            layer.run(input: src, inputStride: stride, relu: true, residual: shortcut ? res : nil,
+                                      output: out.value, outputStride: stride, positions: first..<end, blocks: 0..<layer.blocks)
+                        }
+                    }
+                }
+            }
+        })
+    }
+    let flops = 2.0 * Double(cout * cin * positions)
+    let a = planesTimes.sorted()[runs / 2], b = blockedTimes.sorted()[runs / 2]
+    print(String(format: "1x1 %d->%d on %dx%dx%d%@, %d threads, medians of %d alternated runs: planes %.3f ms (%.1f GFLOP/s), "
+                 + "blocked %.3f ms (%.1f GFLOP/s); blocked / planes %.3f", cin, cout, batch, size, size,
+                 shortcut ? " + shortcut" : "", threads, runs, a * 1000, flops / a / 1e9, b * 1000, flops / b / 1e9, b / a))
 }
 if what == "output-bits" {
     // A digest of the classifier's output bits at batch 1 and 16, to tell whether an engine

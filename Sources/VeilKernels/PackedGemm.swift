@@ -77,6 +77,9 @@ public protocol GemmLanes {
     /// The same operation on eight lanes, whatever ``Vector``'s width: the column kernel
     /// holds a panel's six rows in one vector.
     static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float>
+    /// `x > 0 ? x : 0`, lane by lane (so NaN and −0 give +0). Written per lane type: in
+    /// generic code the comparison became one scalar compare per lane.
+    static func rectified(_ v: Vector) -> Vector
 }
 
 /// Four lanes (SSE2 on x86-64, NEON on ARM), a multiply then an add: baseline x86-64 has no
@@ -90,6 +93,9 @@ public enum PortableLanes: GemmLanes {
     /// Rounded twice, as ``multiplyAdd(_:_:_:)``.
     @inlinable @inline(__always)
     public static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> { c + a * b }
+    /// `x > 0 ? x : 0` per lane.
+    @inlinable @inline(__always)
+    public static func rectified(_ v: Vector) -> Vector { Vector(repeating: 0).replacing(with: v, where: v .> 0) }
 }
 
 /// Eight lanes with fused multiply-add (AVX2 and FMA). Only for modules compiled for
@@ -105,6 +111,9 @@ public enum FusedLanes8: GemmLanes {
     public static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
         c.addingProduct(a, b)
     }
+    /// `x > 0 ? x : 0` per lane.
+    @inlinable @inline(__always)
+    public static func rectified(_ v: Vector) -> Vector { Vector(repeating: 0).replacing(with: v, where: v .> 0) }
 }
 
 /// Sixteen lanes with fused multiply-add (AVX-512). Only for modules compiled for x86-64-v4.
@@ -119,6 +128,9 @@ public enum FusedLanes16: GemmLanes {
     public static func multiplyAdd8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
         c.addingProduct(a, b)
     }
+    /// `x > 0 ? x : 0` per lane.
+    @inlinable @inline(__always)
+    public static func rectified(_ v: Vector) -> Vector { Vector(repeating: 0).replacing(with: v, where: v .> 0) }
 }
 
 extension PackedGemm {
