@@ -72,7 +72,7 @@ let package = Package(
             .target(name: "VeilKernelsX86_64_v3", condition: .when(traits: ["AcceleratedKernels"])),
             .target(name: "VeilKernelsX86_64_v4", condition: .when(traits: ["AcceleratedKernels"])),
         ]),
-        .target(name: "VeilEngine", dependencies: ["VeilTensor", "CCrypto"]),
+        .target(name: "VeilEngine", dependencies: ["VeilTensor", "VeilKernels", "CCrypto"]),
         // Fitting site-trained heads: logistic regression, cross-validation, calibration and
         // the measures a committee reads. Only the CLI fits; the library runs fitted heads.
         .target(name: "VeilFitting", dependencies: ["COpenBLAS"]),

@@ -1,4 +1,5 @@
 import Foundation
+import VeilKernels
 import VeilTensor
 
 /// Turns a manifest graph plus its weights into executable steps, once, at load.
@@ -6,7 +7,9 @@ import VeilTensor
 /// Work done here so that `forward` never does it: batch norm folded into the preceding
 /// convolution's weights and bias, a shortcut add and ReLU fused into the preceding layer,
 /// a max pooling fused into the convolution before it, two 1×1 convolutions of one input
-/// joined into one product, and every shape checked for the manifest's input size.
+/// joined into one product, the channels of the tensors between layers that all have kernels
+/// for it kept in blocks (``Tensor/Shape/blocked``), and every shape checked for the
+/// manifest's input size.
 struct GraphCompiler {
     let manifest: ModelManifest
     let weights: SafeTensorsFile
@@ -296,6 +299,88 @@ struct GraphCompiler {
         return pairs
     }
 
+    /// The tensors that keep their channels in blocks (``Tensor/Shape/blocked``): those
+    /// written by a layer that can write them so and read only by layers that can read
+    /// them so. In a ResNet that is everything from the stem's output to the global pool:
+    /// 1×1 convolutions then read their input where it lies, with no packed copy, and add
+    /// bias and shortcut in registers. Model outputs always keep planes.
+    private func blockedTensors(_ pending: [Pending], siblings: [Int: Int]) -> Set<String> {
+        // Each tensor's size per image, as the layers will compute it; nil where they will fail.
+        var sizes: [String: (height: Int, width: Int)] = [manifest.input.tensor: (manifest.input.height, manifest.input.width)]
+        func pooled(_ pool: Pooling, _ size: (height: Int, width: Int)) -> (height: Int, width: Int)? {
+            (try? pool.outputShape(for: Tensor.Shape(channels: 1, batch: 1, height: size.height, width: size.width)))
+                .map { ($0.height, $0.width) }
+        }
+        for p in pending {
+            guard let size = sizes[p.inputs[0]] else { continue }
+            var out: (height: Int, width: Int)? = size
+            switch p.kind {
+            case let .convolution(_, _, _, _, _, window):
+                let h = (size.height + window.padTop + window.padBottom - window.kernelHeight) / window.strideY + 1
+                let w = (size.width + window.padLeft + window.padRight - window.kernelWidth) / window.strideX + 1
+                out = h > 0 && w > 0 ? (h, w) : nil
+                if let pool = p.thenPool, let o = out { out = pooled(pool, o) }
+            case .pooling(let pool): out = pooled(pool, size)
+            case .fullyConnected: out = (1, 1)
+            case let .reshape(_, h, w): out = (h, w)
+            case let .resizeBilinear(h, w, _, _): out = (h, w)
+            case .depthToSpace(let block): out = (size.height * block, size.width * block)
+            default: break
+            }
+            if let out { sizes[p.output] = out }
+        }
+        var partner: [Int: Int] = [:]
+        for (a, b) in siblings { (partner[a], partner[b]) = (b, a) }
+        func isStem(_ p: Pending) -> Bool { p.thenPool != nil }
+        /// Whether the layer can write its output with blocked channels (reading them too,
+        /// unless it is a stem, which reads planes).
+        func canWrite(_ index: Int) -> Bool {
+            let p = pending[index]
+            guard case let .convolution(_, _, cin, cout, groups, window) = p.kind, let size = sizes[p.output] else { return false }
+            if isStem(p) {
+                return ConvolutionThenMaxPool.computesDirectly(inputChannels: cin, outputChannels: cout, groups: groups, window: window)
+            }
+            if let other = partner[index] {
+                // A pair splits its blocks between the two outputs at the earlier's last channel.
+                let earlier = siblings[index] != nil ? index : other
+                guard case let .convolution(_, _, _, split, _, _) = pending[earlier].kind else { return false }
+                return split % BlockedChannels.width == 0
+            }
+            return Convolution2D.runsBlocked(window: window, groups: groups, inputChannels: cin, outputChannels: cout,
+                                             output: Tensor.Shape(channels: cout, batch: 1, height: size.height, width: size.width))
+        }
+        let outputs = Set(manifest.outputTensors)
+        var producer: [String: Int] = [:], readers: [String: [Int]] = [:]
+        var blocked = Set<String>()
+        for (i, p) in pending.enumerated() {
+            producer[p.output] = i
+            for t in p.inputs { readers[t, default: []].append(i) }
+            if canWrite(i) && !outputs.contains(p.output) { blocked.insert(p.output) }
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for t in blocked {
+                let i = producer[t]!, p = pending[i]
+                var keep = isStem(p) || p.inputs.allSatisfy { blocked.contains($0) }
+                if let j = partner[i] { keep = keep && blocked.contains(pending[j].output) }
+                for r in readers[t] ?? [] where keep {
+                    let q = pending[r]
+                    switch q.kind {
+                    case .convolution where !isStem(q): keep = blocked.contains(q.output)
+                    case .pooling(let pool): keep = pool.kind == .average
+                    default: keep = false
+                    }
+                }
+                if !keep {
+                    blocked.remove(t)
+                    changed = true
+                }
+            }
+        }
+        return blocked
+    }
+
     /// Builds the layer kernels, assigns slots, and shape-checks the graph at batch 1.
     private func lower(_ pending: [Pending]) throws -> Result {
         var slots: [String: Int] = [manifest.input.tensor: 0]
@@ -305,6 +390,7 @@ struct GraphCompiler {
         ]
         var steps: [Step] = []
         let siblings = Self.siblings(pending), laterSiblings = Set(siblings.values)
+        let blocked = blockedTensors(pending, siblings: siblings)
         for (index, p) in pending.enumerated() {
             func fail(_ reason: String) -> ModelLoadingError { ModelLoadingError(file: manifestPath, node: p.name, reason) }
             if laterSiblings.contains(index) { continue }  // run with its earlier sibling
@@ -316,7 +402,8 @@ struct GraphCompiler {
                 let outShapes: (first: Tensor.Shape, second: Tensor.Shape)
                 do {
                     pair = try SiblingConvolutions(inputChannels: cin, window: window,
-                                                   first: (cout1, w1, b1, p.activation), second: (cout2, w2, b2, q.activation))
+                                                   first: (cout1, w1, b1, p.activation), second: (cout2, w2, b2, q.activation),
+                                                   blockedChannels: blocked.contains(p.output))
                     outShapes = try pair.outputShapes(for: shapes[p.inputs[0]]!)
                 } catch let error as TensorShapeError {
                     throw ModelLoadingError(file: manifestPath, node: "\(p.name), \(q.name)", error.reason)
@@ -336,9 +423,10 @@ struct GraphCompiler {
                 switch p.kind {
                 case let .convolution(w, b, cin, cout, groups, window):
                     let conv = try Convolution2D(inputChannels: cin, outputChannels: cout, groups: groups, window: window,
-                                                 weights: w, bias: b, activation: p.activation)
+                                                 weights: w, bias: b, activation: p.activation,
+                                                 blockedChannels: p.thenPool == nil && blocked.contains(p.output))
                     if let pooling = p.thenPool {
-                        let fused = try ConvolutionThenMaxPool(conv, pooling)
+                        let fused = try ConvolutionThenMaxPool(conv, pooling, blockedOutput: blocked.contains(p.output))
                         outShape = try fused.outputShape(for: inputShapes[0])
                         operation = .convolutionThenMaxPool(fused)
                         break

@@ -104,13 +104,14 @@ extension Step {
     /// Multiply-adds count twice; other operations are counted as zero.
     func flops(input: Tensor.Shape, output: Tensor.Shape) -> Double {
         func convolution(_ c: Convolution2D, _ output: Tensor.Shape) -> Double {
-            2 * Double(c.inputChannels / c.groups * c.window.kernelHeight * c.window.kernelWidth) * Double(output.count)
+            // Channels times positions: a blocked layout's padding channels do no work.
+            2 * Double(c.inputChannels / c.groups * c.window.kernelHeight * c.window.kernelWidth) * Double(output.channels * output.positions)
         }
         switch operation {
         case .convolution(let c): return convolution(c, output)
         case .siblingConvolutions(let s):
             let (a, b) = s.outputChannels
-            return 2 * Double(s.inputChannels) * Double(output.count / output.channels * (a + b))
+            return 2 * Double(s.inputChannels) * Double(output.positions * (a + b))
         case .convolutionThenMaxPool(let f):
             return (try? f.convolution.outputShape(for: input)).map { convolution(f.convolution, $0) } ?? 0
         case .fullyConnected(let f): return 2 * Double(f.inputs * f.outputs * output.batch)

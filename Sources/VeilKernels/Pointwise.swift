@@ -55,12 +55,13 @@ public enum PointwiseKernels {
     /// - `input`: `inputs` channels in blocks, `inputStride` floats from one block to the
     ///   next (at least every position's 16 floats); positions count from `input`.
     /// - `weights`: as ``pack(_:outputs:inputs:into:)`` left them.
-    /// - `bias`: one value per channel of every block computed, padding included.
+    /// - `bias`: one value per channel of every block computed, padding included; nil for
+    ///   none (not even a zero, which would turn a sum of −0 into +0).
     /// - `residual`, `output`: blocked like the input, `outputStride` floats per block;
     ///   `residual` may be `output` itself.
     @inlinable @inline(__always)
     public static func convolve<L: GemmLanes>(_ lanes: L.Type, input: UnsafePointer<Float>, inputs: Int, inputStride: Int,
-                                              weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
+                                              weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
                                               residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                               outputStride: Int, positions range: Range<Int>, blocks: Range<Int>) {
         let width = BlockedChannels.width, vector = L.Vector.scalarCount
@@ -78,7 +79,7 @@ public enum PointwiseKernels {
             var p = range.lowerBound
             while p < range.upperBound {
                 tile(lanes, input: input, inputs: inputs, inputStride: inputStride, w0: w0, w1: w1,
-                     bias0: bias + channel, bias1: bias + second, relu: relu, residual: residual, output: output,
+                     bias0: bias.map { $0 + channel }, bias1: bias.map { $0 + second }, relu: relu, residual: residual, output: output,
                      o0: o0, o1: o1, writesSecond: second != channel, first: p, count: Swift.min(positions, range.upperBound - p))
                 p += positions
             }
@@ -93,7 +94,7 @@ public enum PointwiseKernels {
     @inlinable @inline(__always)
     static func tile<L: GemmLanes>(_: L.Type, input: UnsafePointer<Float>, inputs: Int, inputStride: Int,
                                    w0: UnsafePointer<Float>, w1: UnsafePointer<Float>,
-                                   bias0: UnsafePointer<Float>, bias1: UnsafePointer<Float>, relu: Bool,
+                                   bias0: UnsafePointer<Float>?, bias1: UnsafePointer<Float>?, relu: Bool,
                                    residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                    o0: Int, o1: Int, writesSecond: Bool, first: Int, count: Int) {
         typealias V = L.Vector
@@ -145,9 +146,11 @@ public enum PointwiseKernels {
             }
             start = end
         }
-        let b0 = UnsafeRawPointer(bias0).loadUnaligned(as: V.self), b1 = UnsafeRawPointer(bias1).loadUnaligned(as: V.self)
-        @inline(__always) func finish(_ sum: V, _ bias: V, _ at: Int) {
-            var v = sum + bias
+        let b0 = bias0.map { UnsafeRawPointer($0).loadUnaligned(as: V.self) }
+        let b1 = bias1.map { UnsafeRawPointer($0).loadUnaligned(as: V.self) }
+        @inline(__always) func finish(_ sum: V, _ bias: V?, _ at: Int) {
+            var v = sum
+            if let bias { v = v + bias }
             if let residual { v += UnsafeRawPointer(residual + at).loadUnaligned(as: V.self) }
             if relu { v = L.rectified(v) }
             UnsafeMutableRawPointer(output + at).storeBytes(of: v, as: V.self)
@@ -171,7 +174,7 @@ extension PortableKernels {
     /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:positions:blocks:)``
     /// with ``PortableLanes``.
     public static func pointwise(input: UnsafePointer<Float>, inputs: Int, inputStride: Int, weights: UnsafePointer<Float>,
-                                 bias: UnsafePointer<Float>, relu: Bool, residual: UnsafePointer<Float>?,
+                                 bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>?,
                                  output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Range<Int>,
                                  blocks: Range<Int>) {
         PointwiseKernels.convolve(PortableLanes.self, input: input, inputs: inputs, inputStride: inputStride, weights: weights,

@@ -15,7 +15,7 @@ public enum X86_64_v3Kernels {
     /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:positions:blocks:)``
     /// with ``FusedLanes8``.
     public static func pointwise(input: UnsafePointer<Float>, inputs: Int, inputStride: Int, weights: UnsafePointer<Float>,
-                                 bias: UnsafePointer<Float>, relu: Bool, residual: UnsafePointer<Float>?,
+                                 bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>?,
                                  output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Range<Int>,
                                  blocks: Range<Int>) {
         PointwiseKernels.convolve(FusedLanes8.self, input: input, inputs: inputs, inputStride: inputStride, weights: weights,

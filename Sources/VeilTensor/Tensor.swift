@@ -1,3 +1,5 @@
+import VeilKernels
+
 /// A dense, contiguous array of `Float`s with a four-dimensional shape.
 ///
 /// ## Layout
@@ -9,6 +11,14 @@
 /// convolution is then a single GEMM straight on the input. Conversion from and to the
 /// usual per-image `(N, C, H, W)` happens once, at the edges (``init(batchNCHW:)`` and
 /// ``image(_:)``).
+///
+/// Inside a network whose layers all have kernels for it (a ResNet from its stem to its
+/// global pool), activations have their channels in blocks of 16 instead
+/// (``Shape/blocked``, ``BlockedChannels``): a position's 16 channels of a block side by side.
+/// A 1×1 convolution then reads its input where it lies and keeps its sums in registers
+/// until the bias, shortcut and activation are added, with neither a packed copy of the
+/// input nor a pass of its own over the output. The graph compiler chooses the layout per
+/// tensor; a model's inputs and outputs always have planes.
 ///
 /// ## Ownership and threading
 /// `Tensor` is a value type over a copy-on-write array: copies are cheap until written,
@@ -24,21 +34,34 @@ package struct Tensor: Sendable, Equatable {
         package var height: Int
         /// Columns per image.
         package var width: Int
+        /// Whether the channels are in blocks (``BlockedChannels``): for each block of 16
+        /// channels, every position of every image, each with the block's channels side by
+        /// side, the last block padded with zeros. Otherwise `(C, N, H, W)`.
+        package var blocked: Bool
 
         /// Creates a shape.
-        package init(channels: Int, batch: Int, height: Int, width: Int) {
+        package init(channels: Int, batch: Int, height: Int, width: Int, blocked: Bool = false) {
             self.channels = channels
             self.batch = batch
             self.height = height
             self.width = width
+            self.blocked = blocked
         }
 
-        /// The number of elements.
-        package var count: Int { channels * batch * height * width }
+        /// The number of elements, the padding channels of a blocked layout included.
+        package var count: Int { (blocked ? blocks * BlockedChannels.width : channels) * batch * height * width }
         /// Elements in one channel of one image.
         package var plane: Int { height * width }
-        /// `"CxNxHxW"`.
-        package var description: String { "\(channels)x\(batch)x\(height)x\(width) (CxNxHxW)" }
+        /// Positions of the whole batch: a blocked layout's floats per block, over 16.
+        package var positions: Int { batch * height * width }
+        /// Blocks of channels in the blocked layout.
+        package var blocks: Int { BlockedChannels.blocks(channels) }
+        /// The same dimensions in the other layout.
+        package func laidOut(blocked: Bool) -> Shape {
+            Shape(channels: channels, batch: batch, height: height, width: width, blocked: blocked)
+        }
+        /// `"CxNxHxW"`, then the layout if blocked.
+        package var description: String { "\(channels)x\(batch)x\(height)x\(width) (CxNxHxW\(blocked ? ", channels in blocks of 16" : ""))" }
     }
 
     /// The dimensions.
@@ -83,6 +106,7 @@ package struct Tensor: Sendable, Equatable {
 
     /// Image `n` of the batch as a `(C, H, W)` array.
     package func image(_ n: Int) -> [Float] {
+        precondition(!shape.blocked, "images of a tensor with blocked channels")
         var out = [Float]()
         out.reserveCapacity(shape.channels * shape.plane)
         for c in 0..<shape.channels {
@@ -94,6 +118,7 @@ package struct Tensor: Sendable, Equatable {
 
     /// Images `range` of the batch, as a batch of their own.
     package func images(_ range: Range<Int>) -> Tensor {
+        precondition(!shape.blocked, "images of a tensor with blocked channels")
         precondition(range.lowerBound >= 0 && range.upperBound <= shape.batch, "images \(range) of \(shape)")
         var part = shape
         part.batch = range.count
@@ -115,6 +140,7 @@ package struct Tensor: Sendable, Equatable {
     package init(concatenatingBatches parts: [Tensor]) {
         precondition(!parts.isEmpty, "no batches to concatenate")
         var shape = parts[0].shape
+        precondition(!shape.blocked, "batches of tensors with blocked channels")
         shape.batch = parts.reduce(0) { $0 + $1.shape.batch }
         self.init(uninitialized: shape)
         storage.withUnsafeMutableBufferPointer { to in

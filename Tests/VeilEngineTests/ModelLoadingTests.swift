@@ -347,6 +347,71 @@ struct ModelLoadingTests {
         }
     }
 
+    /// A small ResNet (stem, 1×1, 3×3 by F(2×2), 1×1 with the shortcut, global pool) keeps
+    /// its channels in blocks from the stem's output to the pool; the same graph with one
+    /// more reader of the first 1×1 layer's output, a depthwise convolution, which has no
+    /// blocked kernel, keeps planes throughout. Both give the same bits.
+    @Test func aResNetRunsOnBlockedChannelsWhereEveryLayerCan() throws {
+        func values(_ count: Int, _ seed: Int) -> [Float] { (0..<count).map { Float(($0 * (7 + seed)) % 17) / 34 - 0.24 } }
+        var tiny = TinyModel()
+        tiny.manifest.input = .init(tensor: "x", channels: 3, height: 16, width: 16)
+        tiny.tensors = [
+            "stem.weight": ([32, 3, 3, 3], values(864, 1)), "stem.bias": ([32], values(32, 2)),
+            "a.weight": ([32, 32, 1, 1], values(1024, 3)), "b.weight": ([32, 32, 3, 3], values(9216, 4)),
+            "c.weight": ([32, 32, 1, 1], values(1024, 5)), "c.bias": ([32], values(32, 6)),
+            "fc.weight": ([2, 32], values(64, 7)), "fc.bias": ([2], [0, 0.25]),
+        ]
+        tiny.manifest.graph = [
+            .init(name: "stem", op: .conv2d, inputs: ["x"], output: "st", attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1]),
+                  weights: ["weight": "stem.weight", "bias": "stem.bias"]),
+            .init(name: "stem relu", op: .relu, inputs: ["st"], output: "sr"),
+            .init(name: "stem pool", op: .maxPool, inputs: ["sr"], output: "s", attributes: .init(kernel: [2, 2], stride: [2, 2])),
+            .init(name: "a", op: .conv2d, inputs: ["s"], output: "at", weights: ["weight": "a.weight"]),
+            .init(name: "a relu", op: .relu, inputs: ["at"], output: "a"),
+            .init(name: "b", op: .conv2d, inputs: ["a"], output: "bt", attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1]),
+                  weights: ["weight": "b.weight"]),
+            .init(name: "b relu", op: .relu, inputs: ["bt"], output: "b"),
+            .init(name: "c", op: .conv2d, inputs: ["b"], output: "ct", weights: ["weight": "c.weight", "bias": "c.bias"]),
+            .init(name: "shortcut", op: .add, inputs: ["ct", "s"], output: "sum"),
+            .init(name: "c relu", op: .relu, inputs: ["sum"], output: "r"),
+            .init(name: "pool", op: .averagePool, inputs: ["r"], output: "g", attributes: .init(kernel: [8, 8])),
+            .init(name: "fc", op: .fullyConnected, inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
+            .init(name: "softmax", op: .softmax, inputs: ["f"], output: "prob"),
+        ]
+        var planar = tiny
+        planar.tensors["d.weight"] = ([32, 1, 3, 3], values(288, 8))
+        planar.manifest.graph.insert(.init(name: "d", op: .conv2d, inputs: ["a"], output: "d",
+                                           attributes: .init(groups: 32, kernel: [3, 3], pad: [1, 1, 1, 1]),
+                                           weights: ["weight": "d.weight"]), at: 5)
+        planar.manifest.outputs.append(.init(name: "q", tensor: "d", channel: 0))
+        let runtime = Runtime(threads: 2)
+        let blocked = try Model.load(manifestAt: try tiny.write(), runtime: runtime)
+        let planes = try Model.load(manifestAt: try planar.write(), runtime: runtime)
+        func layouts(_ model: Model) -> [String: Bool] {
+            var found: [String: Bool] = [:]
+            for step in model.steps {
+                switch step.operation {
+                case .convolution(let conv): found[step.name] = conv.blockedChannels
+                case .convolutionThenMaxPool(let fused): found[step.name] = fused.blockedOutput
+                default: break
+                }
+            }
+            return found
+        }
+        #expect(layouts(blocked) == ["stem": true, "a": true, "b": true, "c": true])
+        #expect(layouts(planes) == ["stem": false, "a": false, "b": false, "c": false, "d": false])
+        for images in [1, 3] {
+            let inputs: [[Float]] = (0..<images).map { n in
+                (0..<768).map { (i: Int) -> Float in Float((i * 5 + n * 11) % 23) / 11 - 1 }
+            }
+            let x = Tensor(batchNCHW: inputs, channels: 3, height: 16, width: 16)
+            let a = try blocked.run(x)["prob"]!, b = try planes.run(x)["prob"]!
+            #expect(!a.shape.blocked && a.shape == b.shape)
+            let (bitsA, bitsB) = (a.storage.map { $0.bitPattern }, b.storage.map { $0.bitPattern })
+            #expect(bitsA == bitsB, "\(images) image(s)")
+        }
+    }
+
     /// Runs `model` on `runs` batches of `images` inputs each and checks every image's
     /// probability against `expected`, run after run (later runs reuse the activation
     /// storage of earlier ones).

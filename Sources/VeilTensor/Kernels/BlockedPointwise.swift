@@ -12,21 +12,36 @@ package struct BlockedPointwise: Sendable {
     package let inputs: Int, outputs: Int
     /// The weights as ``PointwiseKernels/pack(_:outputs:inputs:into:)`` lays them out.
     let packed: [Float]
-    /// One value per output channel, zero for the padding channels of the last block.
-    let bias: [Float]
+    /// One value per output channel, zero for the padding channels of the last block; nil
+    /// for a product with no bias (Winograd's).
+    let bias: [Float]?
 
     /// Packs row-major `outputs × inputs` weights and `outputs` biases.
-    package init(weights: [Float], bias: [Float], outputs: Int, inputs: Int) {
-        precondition(outputs > 0 && inputs > 0 && weights.count == outputs * inputs && bias.count == outputs,
-                     "\(weights.count) weights and \(bias.count) biases for \(outputs)×\(inputs)")
-        (self.inputs, self.outputs) = (inputs, outputs)
-        packed = [Float](unsafeUninitializedCapacity: PointwiseKernels.packedCount(outputs: outputs, inputs: inputs)) { buffer, count in
-            weights.withUnsafeBufferPointer {
-                PointwiseKernels.pack($0.baseAddress!, outputs: outputs, inputs: inputs, into: buffer.baseAddress!)
-            }
-            count = buffer.count
+    package init(weights: [Float], bias: [Float]?, outputs: Int, inputs: Int) {
+        let packed = weights.withUnsafeBufferPointer {
+            Self.pack($0.baseAddress!, count: $0.count, bias: bias, outputs: outputs, inputs: inputs)
         }
-        self.bias = bias + [Float](repeating: 0, count: BlockedChannels.blocks(outputs) * BlockedChannels.width - outputs)
+        self.init(packed: packed, bias: bias, outputs: outputs, inputs: inputs)
+    }
+
+    /// Packs `outputs × inputs` weights at `weights` (`count` floats) and `outputs` biases.
+    init(weights: UnsafePointer<Float>, count: Int, bias: [Float]?, outputs: Int, inputs: Int) {
+        self.init(packed: Self.pack(weights, count: count, bias: bias, outputs: outputs, inputs: inputs), bias: bias,
+                  outputs: outputs, inputs: inputs)
+    }
+
+    private init(packed: [Float], bias: [Float]?, outputs: Int, inputs: Int) {
+        (self.inputs, self.outputs, self.packed) = (inputs, outputs, packed)
+        self.bias = bias.map { $0 + [Float](repeating: 0, count: BlockedChannels.blocks(outputs) * BlockedChannels.width - outputs) }
+    }
+
+    private static func pack(_ weights: UnsafePointer<Float>, count: Int, bias: [Float]?, outputs: Int, inputs: Int) -> [Float] {
+        precondition(outputs > 0 && inputs > 0 && count == outputs * inputs && (bias?.count ?? outputs) == outputs,
+                     "\(count) weights and \(bias?.count ?? 0) biases for \(outputs)×\(inputs)")
+        return [Float](unsafeUninitializedCapacity: PointwiseKernels.packedCount(outputs: outputs, inputs: inputs)) { buffer, filled in
+            PointwiseKernels.pack(weights, outputs: outputs, inputs: inputs, into: buffer.baseAddress!)
+            filled = buffer.count
+        }
     }
 
     /// Output channel blocks.
@@ -42,8 +57,8 @@ package struct BlockedPointwise: Sendable {
                         && outputStride >= positions.upperBound * BlockedChannels.width,
                      "blocks \(blocks) of \(self.blocks), positions \(positions), strides \(inputStride) and \(outputStride)")
         packed.withUnsafeBufferPointer { w in
-            bias.withUnsafeBufferPointer { b in
-                let (w, b) = (w.baseAddress!, b.baseAddress!)
+            (bias ?? []).withUnsafeBufferPointer { b in
+                let (w, b) = (w.baseAddress!, bias == nil ? nil : b.baseAddress!)
                 switch kernels {
                 #if AcceleratedKernels && arch(x86_64)
                 case .x86_64_v4:

@@ -82,12 +82,15 @@ package struct Convolution2D: Sendable {
     let weights: [Float]
     let bias: [Float]
     /// Each group's weights as a `Cout/groups × (Cin/groups · kh · kw)` matrix packed for the
-    /// products; empty for a depthwise convolution, which needs none.
+    /// products; empty for a depthwise convolution, which needs none, and for one packed for
+    /// blocked channels, which uses ``pointwise`` or its Winograd form.
     let packed: [PackedMatrix]
     /// The Winograd form of a 3×3, stride-1 convolution with enough channels; nil otherwise.
     let winograd: WinogradF43?
     /// The F(2×2, 3×3) form of the same convolution, for maps too small for ``winograd``.
     let smallWinograd: WinogradF23?
+    /// An ungrouped 1×1 convolution packed for tensors with blocked channels; nil otherwise.
+    let pointwise: BlockedPointwise?
 
     /// The working set of one block, in floats (1 MiB): its im2col panel plus its output
     /// panel. A block goes from im2col through the GEMM to the bias pass in the L2 cache
@@ -96,8 +99,13 @@ package struct Convolution2D: Sendable {
     static let columnBlock = 256 << 10
 
     /// Creates a convolution, checking every size against the others.
+    ///
+    /// With `blockedChannels`, the convolution is packed for tensors whose channels are in
+    /// blocks (``Tensor/Shape/blocked``) and runs on those only; it must be an ungrouped 1×1
+    /// convolution or a 3×3 one with a Winograd form
+    /// (``runsBlocked(window:groups:inputChannels:outputChannels:output:)``).
     package init(inputChannels: Int, outputChannels: Int, groups: Int = 1, window: Window,
-                weights: [Float], bias: [Float]?, activation: Activation = .none) throws {
+                weights: [Float], bias: [Float]?, activation: Activation = .none, blockedChannels: Bool = false) throws {
         guard inputChannels > 0, outputChannels > 0, groups > 0,
               inputChannels % groups == 0, outputChannels % groups == 0 else {
             throw TensorShapeError("convolution channels \(inputChannels)→\(outputChannels) do not divide into \(groups) groups")
@@ -121,18 +129,30 @@ package struct Convolution2D: Sendable {
         self.weights = depthwise ? weights : []
         let (cinG, coutG) = (inputChannels / groups, outputChannels / groups)
         let k = cinG * window.kernelHeight * window.kernelWidth
-        self.packed = depthwise ? [] : weights.withUnsafeBufferPointer { w in
+        self.blockedChannels = blockedChannels
+        self.packed = depthwise || blockedChannels ? [] : weights.withUnsafeBufferPointer { w in
             (0..<groups).map { g in PackedMatrix(w.baseAddress! + g * coutG * k, lda: k, rows: coutG, columns: k) }
         }
         self.winograd = WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
-            ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
+            ? WinogradF43(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels, blocked: blockedChannels) : nil
         self.smallWinograd = WinogradF23.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
-            ? WinogradF23(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels) : nil
+            ? WinogradF23(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels, blocked: blockedChannels) : nil
+        let oneByOne = groups == 1 && window.kernelHeight == 1 && window.kernelWidth == 1
+            && window.padTop == 0 && window.padLeft == 0 && window.padBottom == 0 && window.padRight == 0
+        self.pointwise = blockedChannels && oneByOne
+            ? BlockedPointwise(weights: weights, bias: self.bias, outputs: outputChannels, inputs: inputChannels) : nil
+        if blockedChannels && !oneByOne && winograd == nil && smallWinograd == nil {
+            throw TensorShapeError("convolution \(window) \(inputChannels)→\(outputChannels) in \(groups) group(s) has no kernel for channels in blocks")
+        }
     }
+
+    /// Whether the convolution runs on tensors with blocked channels (and only on those).
+    package let blockedChannels: Bool
 
     /// The weight of output channel `output` for channel `input` of its group at (`ky`, `kx`),
     /// read back from where the kernels keep it: for naive twins.
     func weight(output: Int, input: Int, ky: Int, kx: Int) -> Float {
+        precondition(!blockedChannels, "weights are read back from a convolution over planes")
         let taps = window.kernelHeight * window.kernelWidth
         if isDepthwise { return weights[output * taps + ky * window.kernelWidth + kx] }
         let coutG = outputChannels / groups
@@ -152,7 +172,27 @@ package struct Convolution2D: Sendable {
         let h = (input.height + window.padTop + window.padBottom - window.kernelHeight) / window.strideY + 1
         let w = (input.width + window.padLeft + window.padRight - window.kernelWidth) / window.strideX + 1
         guard h > 0, w > 0 else { throw TensorShapeError("convolution \(window) leaves no output for \(input)") }
-        return Tensor.Shape(channels: outputChannels, batch: input.batch, height: h, width: w)
+        let output = Tensor.Shape(channels: outputChannels, batch: input.batch, height: h, width: w, blocked: blockedChannels)
+        guard input.blocked == blockedChannels else {
+            throw TensorShapeError("convolution packed for channels \(blockedChannels ? "in blocks" : "in planes") given \(input)")
+        }
+        if blockedChannels && !Self.runsBlocked(window: window, groups: groups, inputChannels: inputChannels,
+                                                outputChannels: outputChannels, output: output) {
+            throw TensorShapeError("convolution \(window) \(inputChannels)→\(outputChannels) has no kernel for channels in blocks at \(output)")
+        }
+        return output
+    }
+
+    /// Whether a convolution of this kind has a kernel for tensors with blocked channels at
+    /// this output size: an ungrouped 1×1 convolution without padding, or a 3×3 one in one
+    /// of its Winograd forms.
+    package static func runsBlocked(window: Window, groups: Int, inputChannels: Int, outputChannels: Int,
+                                    output: Tensor.Shape) -> Bool {
+        if groups == 1 && window.kernelHeight == 1 && window.kernelWidth == 1 && window.padTop == 0 && window.padLeft == 0
+            && window.padBottom == 0 && window.padRight == 0 { return true }
+        guard WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
+        else { return false }
+        return WinogradF43.pays(for: output) || WinogradF23.pays(for: output)
     }
 
     /// Convolves `input`; `input.shape` must have passed ``outputShape(for:)``.
@@ -197,7 +237,7 @@ package struct Convolution2D: Sendable {
     }
 
     /// Where the shortcut a convolution adds is read from.
-    private enum Shortcut {
+    enum Shortcut {
         case none
         case separate(UnsafePointer<Float>)
         /// The output's own storage: each epilogue reads an element, then overwrites it.
@@ -214,7 +254,9 @@ package struct Convolution2D: Sendable {
 
     private func run(_ input: Tensor, into output: inout Tensor, shortcut: Shortcut, pool: inout TensorPool) {
         let epilogue = Epilogue(bias: bias, relu: activation == .relu)
-        if isDepthwise {
+        if input.shape.blocked {
+            runBlocked(input, into: &output, shortcut: shortcut, epilogue: epilogue, pool: &pool)
+        } else if isDepthwise {
             switch shortcut {
             case .none: depthwise(input, into: &output, epilogue: epilogue, residual: nil)
             case .separate(let residual): depthwise(input, into: &output, epilogue: epilogue, residual: residual)
@@ -253,7 +295,7 @@ package struct Convolution2D: Sendable {
 
     /// The Winograd form that runs an image of this output size: F(4×4, 3×3) where it has
     /// enough tiles, else F(2×2, 3×3) where that has, else none (im2col).
-    private func winogradForm(for outShape: Tensor.Shape) -> (any WinogradForm)? {
+    func winogradForm(for outShape: Tensor.Shape) -> (any WinogradForm)? {
         if let winograd, winograd.pays(for: outShape) { return winograd }
         if let smallWinograd, smallWinograd.pays(for: outShape) { return smallWinograd }
         return nil

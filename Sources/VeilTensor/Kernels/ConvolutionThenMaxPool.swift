@@ -25,10 +25,11 @@ package struct ConvolutionThenMaxPool: Sendable {
     let channels: Int
 
     /// Fuses `convolution` and `pooling`, which must be a max pooling.
-    package init(_ convolution: Convolution2D, _ pooling: Pooling) throws {
+    package init(_ convolution: Convolution2D, _ pooling: Pooling, blockedOutput: Bool = false) throws {
         guard pooling.kind == .max else { throw TensorShapeError("only a max pooling fuses into the convolution before it") }
         self.convolution = convolution
         self.pooling = pooling
+        self.blockedOutput = blockedOutput
         let w = convolution.window
         let k = convolution.inputChannels * w.kernelHeight * w.kernelWidth
         let m = convolution.outputChannels
@@ -37,6 +38,9 @@ package struct ConvolutionThenMaxPool: Sendable {
         // and Winograd's layers run unfused: the direct kernel's sums must be the products'.
         guard convolution.groups == 1, k <= PackedGemm.chunk, convolution.winograd == nil,
               convolution.smallWinograd == nil else {
+            guard !blockedOutput else {
+                throw TensorShapeError("only the direct kernel writes channels in blocks, not \(convolution.window) in \(convolution.groups) group(s)")
+            }
             tapWeights = []
             paddedBias = []
             return
@@ -51,7 +55,18 @@ package struct ConvolutionThenMaxPool: Sendable {
 
     /// The pooled output's shape for `input`, or an error naming the mismatch.
     package func outputShape(for input: Tensor.Shape) throws -> Tensor.Shape {
-        try pooling.outputShape(for: convolution.outputShape(for: input))
+        try pooling.outputShape(for: convolution.outputShape(for: input)).laidOut(blocked: blockedOutput)
+    }
+
+    /// Whether the output has its channels in blocks (``BlockedChannels``), for the layers
+    /// after it; the input always has planes.
+    package let blockedOutput: Bool
+
+    /// Whether a convolution of this kind runs on the direct kernel, the only one that can
+    /// write its output with blocked channels.
+    package static func computesDirectly(inputChannels: Int, outputChannels: Int, groups: Int, window: Window) -> Bool {
+        groups == 1 && inputChannels * window.kernelHeight * window.kernelWidth <= PackedGemm.chunk
+            && !WinogradF43.suits(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, window: window)
     }
 
     /// Convolves and pools `input`; `input.shape` must have passed ``outputShape(for:)``.
@@ -64,7 +79,7 @@ package struct ConvolutionThenMaxPool: Sendable {
             return pooling.forward(full, pool: &pool)
         }
         let convShape = try! convolution.outputShape(for: input.shape)  // checked when the graph was planned
-        let outShape = try! pooling.outputShape(for: convShape)
+        let outShape = try! pooling.outputShape(for: convShape).laidOut(blocked: blockedOutput)
         var output = pool.uninitialized(outShape)  // every pooled element is written below
         let layout = PaddedInput(window: convolution.window, input: input.shape)
         let padded = layout.fill(input, pool: &pool)
@@ -87,6 +102,7 @@ package struct ConvolutionThenMaxPool: Sendable {
         let ring = pw.kernelHeight
         let units = batch * outShape.height
         let relu = convolution.activation == .relu
+        let blocked = blockedOutput, positions = outShape.positions
         padded.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
@@ -106,6 +122,12 @@ package struct ConvolutionThenMaxPool: Sendable {
                                                 size: convShape.height, padAfter: pw.padBottom)
                         let planeOffset = (n * outShape.height + oy) * outShape.width
                         guard span.lo < span.hi else {
+                            if blocked {
+                                for b in 0..<outShape.blocks {
+                                    (dst + (b * positions + planeOffset) * 16).update(repeating: -.infinity, count: outShape.width * 16)
+                                }
+                                continue
+                            }
                             for c in 0..<m {
                                 (dst + c * batch * outShape.plane + planeOffset).update(repeating: -.infinity, count: outShape.width)
                             }
@@ -124,7 +146,16 @@ package struct ConvolutionThenMaxPool: Sendable {
                         Vectorized.poolRow(windowRows, rowCount: span.hi - span.lo, width: width, channels: channels,
                                            spans: spans, outCount: outShape.width, bias: paddedBias, relu: relu,
                                            columnMax: columnMax, pooled: pooled, into: dst + planeOffset,
-                                           outStride: batch * outShape.plane, outChannels: m)
+                                           outStride: batch * outShape.plane, outChannels: blocked ? 0 : m)
+                        if blocked {
+                            // Each pooled pixel's channels are already side by side: a block at a time.
+                            for b in 0..<outShape.blocks {
+                                let target = dst + (b * positions + planeOffset) * 16
+                                for o in 0..<outShape.width {
+                                    (target + o * 16).update(from: pooled + o * channels + b * 16, count: 16)
+                                }
+                            }
+                        }
                     }
                 }
             }

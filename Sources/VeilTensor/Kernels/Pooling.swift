@@ -1,3 +1,5 @@
+import VeilKernels
+
 /// Max or average pooling over each channel of each image.
 ///
 /// Output size follows Caffe when `ceilMode` is set: rounded up, then reduced by one if the
@@ -40,6 +42,11 @@ package struct Pooling: Sendable {
         let h = extent(input.height, window.padTop, window.padBottom, window.kernelHeight, window.strideY)
         let w = extent(input.width, window.padLeft, window.padRight, window.kernelWidth, window.strideX)
         guard h > 0, w > 0 else { throw TensorShapeError("pooling \(window) leaves no output for \(input)") }
+        guard !input.blocked || kind == .average else {
+            throw TensorShapeError("max pooling has no kernel for channels in blocks (\(input))")
+        }
+        // Over blocked channels, an average pooling writes planes: a ResNet's global pool is
+        // where the blocked part of the graph ends.
         return Tensor.Shape(channels: input.channels, batch: input.batch, height: h, width: w)
     }
 
@@ -54,6 +61,10 @@ package struct Pooling: Sendable {
         let inShape = input.shape
         let outShape = try! outputShape(for: inShape)  // checked when the graph was planned
         var output = pool.uninitialized(outShape)  // every output is written below
+        if inShape.blocked {
+            averageBlocked(input, into: &output)
+            return output
+        }
         input.storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 let (src, dst) = (src.baseAddress!, dst.baseAddress!)
@@ -132,6 +143,41 @@ package struct Pooling: Sendable {
                 }
             }
             for ox in inHi..<outShape.width { clipped(ox) }
+        }
+    }
+
+    /// ``averagePlane(_:_:_:_:)`` for sixteen channels at once, from blocked channels into
+    /// planes: each lane sums its window in the same order.
+    private func averageBlocked(_ input: Tensor, into output: inout Tensor) {
+        let inShape = input.shape, outShape = output.shape, width = BlockedChannels.width
+        input.storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                let (src, dst) = (src.baseAddress!, dst.baseAddress!)
+                for block in 0..<inShape.blocks {
+                    let lanes = min(width, inShape.channels - block * width)
+                    for n in 0..<inShape.batch {
+                        let image = src + (block * inShape.positions + n * inShape.plane) * width
+                        for oy in 0..<outShape.height {
+                            let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
+                                            size: inShape.height, padAfter: window.padBottom)
+                            for ox in 0..<outShape.width {
+                                let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
+                                                size: inShape.width, padAfter: window.padRight)
+                                var sum = SIMD16<Float>()
+                                for y in rows.lo..<max(rows.lo, rows.hi) {
+                                    for x in cols.lo..<max(cols.lo, cols.hi) {
+                                        sum += UnsafeRawPointer(image + (y * inShape.width + x) * width).loadUnaligned(as: SIMD16<Float>.self)
+                                    }
+                                }
+                                let mean = sum / Float(rows.full * cols.full)
+                                for l in 0..<lanes {
+                                    dst[((block * width + l) * outShape.batch + n) * outShape.plane + oy * outShape.width + ox] = mean[l]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import VeilKernels
+
 /// Two 1×1 convolutions of the same input, run as one product whose output channels are
 /// the first's, then the second's: a ResNet's projection shortcut and the reducing layer
 /// beside it, at the start of every stage.
@@ -15,12 +17,15 @@ package struct SiblingConvolutions: Sendable {
     package let split: Int
     /// Which of the merged channels go through the ReLU.
     let rectified: Range<Int>
+    /// Each part's activation, for the blocked kernel.
+    let activations: (first: Activation, second: Activation)
 
     /// Joins two convolutions given as for ``Convolution2D/init(inputChannels:outputChannels:groups:window:weights:bias:activation:)``;
     /// throws unless both are ungrouped 1×1 convolutions with one window and one input.
     package init(inputChannels: Int, window: Window,
                  first: (outputChannels: Int, weights: [Float], bias: [Float]?, activation: Activation),
-                 second: (outputChannels: Int, weights: [Float], bias: [Float]?, activation: Activation)) throws {
+                 second: (outputChannels: Int, weights: [Float], bias: [Float]?, activation: Activation),
+                 blockedChannels: Bool = false) throws {
         guard window.kernelHeight == 1, window.kernelWidth == 1 else {
             throw TensorShapeError("only 1x1 convolutions run as one product, not \(window)")
         }
@@ -37,8 +42,13 @@ package struct SiblingConvolutions: Sendable {
         let total = first.outputChannels + second.outputChannels
         let bias = (first.bias ?? [Float](repeating: 0, count: first.outputChannels))
             + (second.bias ?? [Float](repeating: 0, count: second.outputChannels))
+        // Over blocked channels the first's channels must end on a block, the second's start one.
+        if blockedChannels && first.outputChannels % BlockedChannels.width != 0 {
+            throw TensorShapeError("over channels in blocks, the first convolution's \(first.outputChannels) outputs must be a multiple of \(BlockedChannels.width)")
+        }
         merged = try Convolution2D(inputChannels: inputChannels, outputChannels: total, window: window,
-                                   weights: first.weights + second.weights, bias: bias)
+                                   weights: first.weights + second.weights, bias: bias, blockedChannels: blockedChannels)
+        activations = (first.activation, second.activation)
         split = first.outputChannels
         let lower = first.activation == .relu ? 0 : split, upper = second.activation == .relu ? total : split
         // Either part, both or neither: always one range.
@@ -69,6 +79,10 @@ package struct SiblingConvolutions: Sendable {
         whole.channels = merged.outputChannels
         // Every element of both is written by the product's epilogue.
         var first = pool.uninitialized(shapes.first), second = pool.uninitialized(shapes.second)
+        if input.shape.blocked {
+            forwardBlocked(input, whole: whole, into: &first, &second, pool: &pool)
+            return (first, second)
+        }
         let epilogue = Epilogue(bias: merged.bias, rectified: rectified)
         first.storage.withUnsafeMutableBufferPointer { a in
             second.storage.withUnsafeMutableBufferPointer { b in
@@ -77,5 +91,27 @@ package struct SiblingConvolutions: Sendable {
             }
         }
         return (first, second)
+    }
+
+    /// Both parts over blocked channels: one parallel loop, each part's blocks into its own
+    /// tensor with its own activation.
+    private func forwardBlocked(_ input: Tensor, whole: Tensor.Shape, into first: inout Tensor, _ second: inout Tensor,
+                                pool: inout TensorPool) {
+        guard let pointwise = merged.pointwise else { preconditionFailure("siblings over blocked channels are 1x1") }
+        let window = merged.window, strided = window.strideY > 1 || window.strideX > 1
+        let source = strided ? ChannelBlocks.strided(input, to: whole, strideY: window.strideY, strideX: window.strideX, pool: &pool)
+            : input
+        let splitBlock = split / BlockedChannels.width
+        source.storage.withUnsafeBufferPointer { src in
+            first.storage.withUnsafeMutableBufferPointer { a in
+                second.storage.withUnsafeMutableBufferPointer { b in
+                    pointwise.runShared(input: src.baseAddress!, positions: whole.positions, residual: nil, outputs: [
+                        (a.baseAddress!, 0..<splitBlock, 0, activations.first == .relu),
+                        (b.baseAddress!, splitBlock..<pointwise.blocks, 0, activations.second == .relu),
+                    ])
+                }
+            }
+        }
+        if strided { pool.recycle(source) }
     }
 }

@@ -23,6 +23,8 @@ struct WinogradF43: Sendable {
     let outputChannels: Int
     /// `U[p]`: the transformed kernels, one `Cout × Cin` matrix per position, packed.
     let transformed: [PackedMatrix]
+    /// The same for tensors with blocked channels; built instead of ``transformed`` when asked.
+    let blockedProducts: [BlockedPointwise]
 
     /// Whether a convolution of this shape is worth the transforms: they cost a fixed amount
     /// per tile and channel, so with few channels the GEMM they shrink is too small to pay.
@@ -38,12 +40,14 @@ struct WinogradF43: Sendable {
     /// are so thin that im2col wins (measured on open_nsfw: at batch 1 the 14×14 and 7×7
     /// layers, with 16 and 4 tiles, lose). Decided per image, never per batch: the two ways
     /// round differently, and an image must score the same bits in any batch.
-    func pays(for outShape: Tensor.Shape) -> Bool {
+    static func pays(for outShape: Tensor.Shape) -> Bool {
         ((outShape.height + 3) / 4) * ((outShape.width + 3) / 4) >= 16
     }
 
+    func pays(for outShape: Tensor.Shape) -> Bool { Self.pays(for: outShape) }
+
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
-    init(weights: [Float], inputChannels: Int, outputChannels: Int) {
+    init(weights: [Float], inputChannels: Int, outputChannels: Int, blocked: Bool = false) {
         // G (6×3) by columns, in the first six lanes.
         let g0 = SIMD8<Double>(1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0, 0, 0)
         let g1 = SIMD8<Double>(0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0, 0, 0)
@@ -52,9 +56,15 @@ struct WinogradF43: Sendable {
         let u = winogradKernels(weights, pairs: pairs, size: 6, g0: g0, g1: g1, g2: g2)
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        self.transformed = u.withUnsafeBufferPointer { u in
+        self.transformed = blocked ? [] : u.withUnsafeBufferPointer { u in
             (0..<36).map { p in
                 PackedMatrix(u.baseAddress! + p * pairs, lda: inputChannels, rows: outputChannels, columns: inputChannels)
+            }
+        }
+        self.blockedProducts = !blocked ? [] : u.withUnsafeBufferPointer { u in
+            (0..<36).map { p in
+                BlockedPointwise(weights: u.baseAddress! + p * pairs, count: pairs, bias: nil, outputs: outputChannels,
+                                 inputs: inputChannels)
             }
         }
     }

@@ -4,6 +4,10 @@ protocol WinogradForm: Sendable {
     func forward(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
                  into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
                  epilogue: Epilogue, residual: UnsafePointer<Float>?)
+    /// The same over tensors with blocked channels (``BlockedChannels``).
+    func forwardBlocked(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
+                        into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                        epilogue: Epilogue, residual: UnsafePointer<Float>?)
 }
 
 extension WinogradF43: WinogradForm {}
@@ -27,6 +31,8 @@ struct WinogradF23: WinogradForm {
     let outputChannels: Int
     /// `U[p]`: the transformed kernels, one `Cout × Cin` matrix per position, packed.
     let transformed: [PackedMatrix]
+    /// The same for tensors with blocked channels; built instead of ``transformed`` when asked.
+    let blockedProducts: [BlockedPointwise]
 
     /// The shapes it is built for: those ``WinogradF43`` takes, the products being the same.
     static func suits(inputChannels: Int, outputChannels: Int, groups: Int, window: Window) -> Bool {
@@ -35,21 +41,29 @@ struct WinogradF23: WinogradForm {
 
     /// Whether an image of this output size has the 16 tiles that fill a vector. Decided per
     /// image, never per batch, as ``WinogradF43/pays(for:)`` is.
-    func pays(for outShape: Tensor.Shape) -> Bool {
+    static func pays(for outShape: Tensor.Shape) -> Bool {
         ((outShape.height + 1) / 2) * ((outShape.width + 1) / 2) >= 16
     }
 
+    func pays(for outShape: Tensor.Shape) -> Bool { Self.pays(for: outShape) }
+
     /// Transforms `weights` (`Cout × Cin × 3 × 3`): `U = G g Gᵀ`, in double precision.
-    init(weights: [Float], inputChannels: Int, outputChannels: Int) {
+    init(weights: [Float], inputChannels: Int, outputChannels: Int, blocked: Bool = false) {
         let pairs = outputChannels * inputChannels
         // G (4×3) by columns, in the first four lanes: its rows are (1,0,0), (½,½,½), (½,-½,½), (0,0,1).
         let u = winogradKernels(weights, pairs: pairs, size: 4, g0: SIMD8(1, 0.5, 0.5, 0, 0, 0, 0, 0),
                                 g1: SIMD8(0, 0.5, -0.5, 0, 0, 0, 0, 0), g2: SIMD8(0, 0.5, 0.5, 1, 0, 0, 0, 0))
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        transformed = u.withUnsafeBufferPointer { u in
+        transformed = blocked ? [] : u.withUnsafeBufferPointer { u in
             (0..<16).map { p in
                 PackedMatrix(u.baseAddress! + p * pairs, lda: inputChannels, rows: outputChannels, columns: inputChannels)
+            }
+        }
+        blockedProducts = !blocked ? [] : u.withUnsafeBufferPointer { u in
+            (0..<16).map { p in
+                BlockedPointwise(weights: u.baseAddress! + p * pairs, count: pairs, bias: nil, outputs: outputChannels,
+                                 inputs: inputChannels)
             }
         }
     }

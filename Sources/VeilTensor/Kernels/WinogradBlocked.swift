@@ -1,0 +1,297 @@
+import VeilKernels
+
+/// Winograd's forms over tensors with blocked channels (``BlockedChannels``).
+///
+/// The same three steps as over planes, with sixteen channels in the lanes instead of four
+/// tiles: a tile's input patch is 36 (or 16) loads of a block's channels, transformed lane
+/// by lane; the transformed input of position `p` is itself a blocked tensor whose
+/// positions are the tiles, so the products `M[p] = U[p] · V[p]` are 1×1 convolutions
+/// (``BlockedPointwise``); and the output transform writes each output position's sixteen
+/// channels at once. Every lane does the planes path's operations in its order, and the
+/// products sum as ``PackedGemm`` does, so both layouts give the same bits.
+typealias Lanes16 = SIMD16<Float>
+
+extension WinogradF43 {
+    func forwardBlocked(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
+                        into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                        epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        let tiles = BlockedTiles(inShape: inShape, outShape: outShape, size: 4, padTop: padTop, padLeft: padLeft)
+        let inBlocks = inShape.blocks, outBlocks = outShape.blocks, workers = Runtime.current.threads
+        let bias = BlockedTiles.bias(epilogue.bias), relu = epilogue.relu
+        let products = blockedProducts
+        if tiles.total < 32 * workers {
+            // Few tiles: the workers share each phase, as over planes.
+            let count = tiles.total, stride = count * BlockedChannels.width
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * inBlocks * stride)
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * outBlocks * stride)
+            defer { v.deallocate(); m.deallocate() }
+            Runtime.current.share(inBlocks) { items in
+                while let block = items.next() {
+                    for t in 0..<count { Self.transformInput(src, tiles, tile: t, block: block, into: v + block * stride + t * 16, step: inBlocks * stride) }
+                }
+            }
+            Runtime.current.share(36) { items in
+                while let p = items.next() {
+                    products[p].run(input: v + p * inBlocks * stride, inputStride: stride, relu: false, residual: nil,
+                                    output: m + p * outBlocks * stride, outputStride: stride, positions: 0..<count,
+                                    blocks: 0..<outBlocks)
+                }
+            }
+            Runtime.current.share(outBlocks) { items in
+                while let block = items.next() {
+                    for t in 0..<count {
+                        Self.transformOutput(m + block * stride + t * 16, step: outBlocks * stride, tiles, tile: t, block: block,
+                                             bias: bias[block], relu: relu, into: dst, residual: residual)
+                    }
+                }
+            }
+            return
+        }
+        let blocks = tileBlocks(total: tiles.total, workers: workers)
+        let longest = blocks.longest
+        Runtime.current.share(blocks.parts) { items in
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * inBlocks * longest * 16)
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * outBlocks * longest * 16)
+            defer { v.deallocate(); m.deallocate() }
+            while let b = items.next() {
+                let first = blocks[b].lowerBound, count = blocks[b].count, stride = count * BlockedChannels.width
+                for block in 0..<inBlocks {
+                    for t in 0..<count {
+                        Self.transformInput(src, tiles, tile: first + t, block: block, into: v + block * stride + t * 16,
+                                            step: inBlocks * stride)
+                    }
+                }
+                for p in 0..<36 {
+                    products[p].run(input: v + p * inBlocks * stride, inputStride: stride, relu: false, residual: nil,
+                                    output: m + p * outBlocks * stride, outputStride: stride, positions: 0..<count,
+                                    blocks: 0..<outBlocks)
+                }
+                for block in 0..<outBlocks {
+                    for t in 0..<count {
+                        Self.transformOutput(m + block * stride + t * 16, step: outBlocks * stride, tiles, tile: first + t,
+                                             block: block, bias: bias[block], relu: relu, into: dst, residual: residual)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `V[p]` for one tile and block of channels, written to `out + p · step`: the planes
+    /// path's column transform (``ElementwiseKernels/winogradColumns(_:into:width:)``) and
+    /// row transform (``rowTransform(_:width:into:stride:)``), lane by lane.
+    @inline(__always)
+    static func transformInput(_ src: UnsafePointer<Float>, _ tiles: BlockedTiles, tile: Int, block: Int,
+                               into out: UnsafeMutablePointer<Float>, step: Int) {
+        // strip[6i + c] = (Bᵀ d)[i] at patch column c.
+        withUnsafeTemporaryAllocation(of: Lanes16.self, capacity: 36) { strip in
+            let strip = strip.baseAddress!
+            for c in 0..<6 {
+                let a0 = tiles.load(src, tile: tile, block: block, row: 0, column: c)
+                let a1 = tiles.load(src, tile: tile, block: block, row: 1, column: c)
+                let a2 = tiles.load(src, tile: tile, block: block, row: 2, column: c)
+                let a3 = tiles.load(src, tile: tile, block: block, row: 3, column: c)
+                let a4 = tiles.load(src, tile: tile, block: block, row: 4, column: c)
+                let a5 = tiles.load(src, tile: tile, block: block, row: 5, column: c)
+                strip[c] = 4 * a0 - 5 * a2 + a4
+                strip[6 + c] = -4 * (a1 + a2) + a3 + a4
+                strip[12 + c] = 4 * (a1 - a2) - a3 + a4
+                strip[18 + c] = -2 * (a1 - a3) - a2 + a4
+                strip[24 + c] = 2 * (a1 - a3) - a2 + a4
+                strip[30 + c] = 4 * a1 - 5 * a3 + a5
+            }
+            for i in 0..<6 {
+                let r = strip + 6 * i
+                let a0 = r[0], a1 = r[1], a2 = r[2], a3 = r[3], a4 = r[4], a5 = r[5]
+                @inline(__always) func put(_ value: Lanes16, _ j: Int) {
+                    UnsafeMutableRawPointer(out + (6 * i + j) * step).storeBytes(of: value, as: Lanes16.self)
+                }
+                put(4 * a0 - 5 * a2 + a4, 0)
+                put(-4 * (a1 + a2) + a3 + a4, 1)
+                put(4 * (a1 - a2) - a3 + a4, 2)
+                put(-2 * (a1 - a3) - a2 + a4, 3)
+                put(2 * (a1 - a3) - a2 + a4, 4)
+                put(4 * a1 - 5 * a3 + a5, 5)
+            }
+        }
+    }
+
+    /// `Aᵀ M A` for one tile and block of output channels, `M[p]` at `m + p · step`, plus
+    /// bias, shortcut and activation, written where the tile lies in the map: the planes
+    /// path's ``transformOutput4(_:stride:bias:relu:into:residual:rowStride:rows:columns:)``, lane by lane.
+    @inline(__always)
+    static func transformOutput(_ m: UnsafePointer<Float>, step: Int, _ tiles: BlockedTiles, tile: Int, block: Int,
+                                bias: Lanes16, relu: Bool, into dst: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
+        @inline(__always) func load(_ p: Int) -> Lanes16 { UnsafeRawPointer(m + p * step).loadUnaligned(as: Lanes16.self) }
+        var y00 = Lanes16.zero, y01 = Lanes16.zero, y02 = Lanes16.zero, y03 = Lanes16.zero
+        var y10 = Lanes16.zero, y11 = Lanes16.zero, y12 = Lanes16.zero, y13 = Lanes16.zero
+        var y20 = Lanes16.zero, y21 = Lanes16.zero, y22 = Lanes16.zero, y23 = Lanes16.zero
+        var y30 = Lanes16.zero, y31 = Lanes16.zero, y32 = Lanes16.zero, y33 = Lanes16.zero
+        for j in 0..<6 {
+            let m0 = load(j), m1 = load(6 + j), m2 = load(12 + j), m3 = load(18 + j), m4 = load(24 + j), m5 = load(30 + j)
+            let t0 = m0 + m1 + m2 + m3 + m4
+            let t1 = (m1 - m2) + 2 * (m3 - m4)
+            let t2 = (m1 + m2) + 4 * (m3 + m4)
+            let t3 = (m1 - m2) + 8 * (m3 - m4) + m5
+            switch j {
+            case 0:
+                y00 += t0; y10 += t1; y20 += t2; y30 += t3
+            case 1:
+                y00 += t0; y01 += t0; y02 += t0; y03 += t0
+                y10 += t1; y11 += t1; y12 += t1; y13 += t1
+                y20 += t2; y21 += t2; y22 += t2; y23 += t2
+                y30 += t3; y31 += t3; y32 += t3; y33 += t3
+            case 2:
+                y00 += t0; y01 -= t0; y02 += t0; y03 -= t0
+                y10 += t1; y11 -= t1; y12 += t1; y13 -= t1
+                y20 += t2; y21 -= t2; y22 += t2; y23 -= t2
+                y30 += t3; y31 -= t3; y32 += t3; y33 -= t3
+            case 3:
+                y00 += t0; y01 += 2 * t0; y02 += 4 * t0; y03 += 8 * t0
+                y10 += t1; y11 += 2 * t1; y12 += 4 * t1; y13 += 8 * t1
+                y20 += t2; y21 += 2 * t2; y22 += 4 * t2; y23 += 8 * t2
+                y30 += t3; y31 += 2 * t3; y32 += 4 * t3; y33 += 8 * t3
+            case 4:
+                y00 += t0; y01 -= 2 * t0; y02 += 4 * t0; y03 -= 8 * t0
+                y10 += t1; y11 -= 2 * t1; y12 += 4 * t1; y13 -= 8 * t1
+                y20 += t2; y21 -= 2 * t2; y22 += 4 * t2; y23 -= 8 * t2
+                y30 += t3; y31 -= 2 * t3; y32 += 4 * t3; y33 -= 8 * t3
+            default:
+                y03 += t0; y13 += t1; y23 += t2; y33 += t3
+            }
+        }
+        tiles.write(y00, y01, y02, y03, row: 0, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        tiles.write(y10, y11, y12, y13, row: 1, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        tiles.write(y20, y21, y22, y23, row: 2, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        tiles.write(y30, y31, y32, y33, row: 3, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+    }
+}
+
+extension WinogradF23 {
+    func forwardBlocked(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
+                        into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
+                        epilogue: Epilogue, residual: UnsafePointer<Float>?) {
+        let tiles = BlockedTiles(inShape: inShape, outShape: outShape, size: 2, padTop: padTop, padLeft: padLeft)
+        let inBlocks = inShape.blocks, outBlocks = outShape.blocks
+        let bias = BlockedTiles.bias(epilogue.bias), relu = epilogue.relu
+        let count = tiles.total, stride = count * BlockedChannels.width
+        let products = blockedProducts
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * inBlocks * stride)
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * outBlocks * stride)
+        defer { v.deallocate(); m.deallocate() }
+        // V = Bᵀ d B; Bᵀ's rows: (1,0,-1,0), (0,1,1,0), (0,-1,1,0), (0,1,0,-1), as over planes.
+        Runtime.current.share(inBlocks) { items in
+            while let block = items.next() {
+                for t in 0..<count {
+                    let out = v + block * stride + t * 16, step = inBlocks * stride
+                    @inline(__always) func row(_ i: Int) -> (Lanes16, Lanes16, Lanes16, Lanes16) {
+                        (tiles.load(src, tile: t, block: block, row: i, column: 0), tiles.load(src, tile: t, block: block, row: i, column: 1),
+                         tiles.load(src, tile: t, block: block, row: i, column: 2), tiles.load(src, tile: t, block: block, row: i, column: 3))
+                    }
+                    let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
+                    let t0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+                    let t1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+                    let t2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+                    let t3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
+                    @inline(__always) func store(_ value: Lanes16, _ p: Int) {
+                        UnsafeMutableRawPointer(out + p * step).storeBytes(of: value, as: Lanes16.self)
+                    }
+                    @inline(__always) func put(_ r: (Lanes16, Lanes16, Lanes16, Lanes16), _ i: Int) {
+                        store(r.0 - r.2, 4 * i)
+                        store(r.1 + r.2, 4 * i + 1)
+                        store(r.2 - r.1, 4 * i + 2)
+                        store(r.1 - r.3, 4 * i + 3)
+                    }
+                    put(t0, 0); put(t1, 1); put(t2, 2); put(t3, 3)
+                }
+            }
+        }
+        Runtime.current.share(16) { items in
+            while let p = items.next() {
+                products[p].run(input: v + p * inBlocks * stride, inputStride: stride, relu: false, residual: nil,
+                                output: m + p * outBlocks * stride, outputStride: stride, positions: 0..<count, blocks: 0..<outBlocks)
+            }
+        }
+        // Y = Aᵀ M A, Aᵀ's rows (1,1,1,0) and (0,1,-1,-1); then bias, shortcut, activation.
+        Runtime.current.share(outBlocks) { items in
+            while let block = items.next() {
+                for t in 0..<count {
+                    let from = m + block * stride + t * 16, step = outBlocks * stride
+                    @inline(__always) func at(_ p: Int) -> Lanes16 { UnsafeRawPointer(from + p * step).loadUnaligned(as: Lanes16.self) }
+                    @inline(__always) func column(_ j: Int) -> (Lanes16, Lanes16) {
+                        let m0 = at(j), m1 = at(4 + j), m2 = at(8 + j), m3 = at(12 + j)
+                        return (m0 + m1 + m2, m1 - m2 - m3)
+                    }
+                    let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
+                    let zero = Lanes16()
+                    let (left0, right0) = (c0.0 + c1.0 + c2.0, c1.0 - c2.0 - c3.0)
+                    let (left1, right1) = (c0.1 + c1.1 + c2.1, c1.1 - c2.1 - c3.1)
+                    tiles.write(left0, right0, zero, zero, row: 0, tile: t, block: block, bias: bias[block], relu: relu,
+                                into: dst, residual: residual)
+                    tiles.write(left1, right1, zero, zero, row: 1, tile: t, block: block, bias: bias[block], relu: relu,
+                                into: dst, residual: residual)
+                }
+            }
+        }
+    }
+}
+
+/// Where a Winograd form's tiles lie in blocked input and output tensors.
+struct BlockedTiles {
+    let inShape: Tensor.Shape, outShape: Tensor.Shape
+    /// Outputs per tile side (4 for F(4×4), 2 for F(2×2)).
+    let size: Int
+    let padTop: Int, padLeft: Int
+    let tilesX: Int, perImage: Int
+
+    init(inShape: Tensor.Shape, outShape: Tensor.Shape, size: Int, padTop: Int, padLeft: Int) {
+        (self.inShape, self.outShape, self.size, self.padTop, self.padLeft) = (inShape, outShape, size, padTop, padLeft)
+        tilesX = (outShape.width + size - 1) / size
+        perImage = tilesX * ((outShape.height + size - 1) / size)
+    }
+
+    /// Tiles in the batch.
+    var total: Int { outShape.batch * perImage }
+
+    /// The bias of each block of output channels, zero in the padding lanes.
+    static func bias(_ bias: [Float]) -> [Lanes16] {
+        (0..<BlockedChannels.blocks(bias.count)).map { block in
+            var lanes = Lanes16()
+            for l in 0..<16 where block * 16 + l < bias.count { lanes[l] = bias[block * 16 + l] }
+            return lanes
+        }
+    }
+
+    /// The input patch's value at (`row`, `column`) of `tile`, for one block of channels;
+    /// zero outside the image.
+    @inline(__always)
+    func load(_ src: UnsafePointer<Float>, tile: Int, block: Int, row: Int, column: Int) -> Lanes16 {
+        let n = tile / perImage, ty = tile % perImage / tilesX, tx = tile % tilesX
+        let y = ty * size - padTop + row, x = tx * size - padLeft + column
+        guard y >= 0, y < inShape.height, x >= 0, x < inShape.width else { return Lanes16() }
+        let at = block * inShape.positions + (n * inShape.height + y) * inShape.width + x
+        return UnsafeRawPointer(src + at * 16).loadUnaligned(as: Lanes16.self)
+    }
+
+    /// Writes output row `row` of `tile` (its columns `c0`…`c3`, as far as the tile has
+    /// them and the map goes) with bias, shortcut and activation in the epilogue's order.
+    @inline(__always)
+    func write(_ c0: Lanes16, _ c1: Lanes16, _ c2: Lanes16, _ c3: Lanes16, row: Int, tile: Int, block: Int,
+               bias: Lanes16, relu: Bool, into dst: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
+        let n = tile / perImage, ty = tile % perImage / tilesX, tx = tile % tilesX
+        let y = ty * size + row
+        guard y < outShape.height else { return }
+        let columns = min(size, outShape.width - tx * size)
+        let base = block * outShape.positions + (n * outShape.height + y) * outShape.width + tx * size
+        @inline(__always) func put(_ sum: Lanes16, _ c: Int) {
+            let at = (base + c) * 16
+            var value = sum + bias
+            if let residual { value += UnsafeRawPointer(residual + at).loadUnaligned(as: Lanes16.self) }
+            if relu { value.replace(with: 0, where: .!(value .> 0)) }
+            UnsafeMutableRawPointer(dst + at).storeBytes(of: value, as: Lanes16.self)
+        }
+        put(c0, 0)
+        if columns > 1 { put(c1, 1) }
+        if columns > 2 { put(c2, 2) }
+        if columns > 3 { put(c3, 3) }
+    }
+}
