@@ -58,12 +58,16 @@ public enum PointwiseKernels {
     /// - `bias`: one value per channel of every block computed, padding included; nil for
     ///   none (not even a zero, which would turn a sum of −0 into +0).
     /// - `residual`, `output`: blocked like the input, `outputStride` floats per block;
-    ///   `residual` may be `output` itself.
+    ///   `residual` may be `output` itself. Output block `b` of the layer is block
+    ///   `b − outputShift` of these tensors (two tensors can take a layer's blocks between
+    ///   them).
     @inlinable @inline(__always)
     public static func convolve<L: GemmLanes>(_ lanes: L.Type, input: UnsafePointer<Float>, inputs: Int, inputStride: Int,
                                               weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
                                               residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                                              outputStride: Int, positions range: Range<Int>, blocks: Range<Int>) {
+                                              outputStride: Int, outputShift: Int = 0, positions range: Range<Int>,
+                                              blocks: Range<Int>) {
+        precondition(blocks.lowerBound >= outputShift, "blocks \(blocks) before the output's first, \(outputShift)")
         let width = BlockedChannels.width, vector = L.Vector.scalarCount
         precondition(width % vector == 0, "a block holds whole vectors")
         let last = blocks.upperBound * width
@@ -74,8 +78,8 @@ public enum PointwiseKernels {
             let second = channel + vector < last ? channel + vector : channel
             let w0 = weights + (channel / width) * inputs * width + channel % width
             let w1 = weights + (second / width) * inputs * width + second % width
-            let o0 = (channel / width) * outputStride + channel % width
-            let o1 = (second / width) * outputStride + second % width
+            let o0 = (channel / width - outputShift) * outputStride + channel % width
+            let o1 = (second / width - outputShift) * outputStride + second % width
             var p = range.lowerBound
             while p < range.upperBound {
                 tile(lanes, input: input, inputs: inputs, inputStride: inputStride, w0: w0, w1: w1,
@@ -171,14 +175,14 @@ public enum PointwiseKernels {
 
 /// The baseline instantiation of ``PointwiseKernels``.
 extension PortableKernels {
-    /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:positions:blocks:)``
+    /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:outputShift:positions:blocks:)``
     /// with ``PortableLanes``.
     public static func pointwise(input: UnsafePointer<Float>, inputs: Int, inputStride: Int, weights: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>?,
-                                 output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Range<Int>,
+                                 output: UnsafeMutablePointer<Float>, outputStride: Int, outputShift: Int, positions: Range<Int>,
                                  blocks: Range<Int>) {
         PointwiseKernels.convolve(PortableLanes.self, input: input, inputs: inputs, inputStride: inputStride, weights: weights,
                                   bias: bias, relu: relu, residual: residual, output: output, outputStride: outputStride,
-                                  positions: positions, blocks: blocks)
+                                  outputShift: outputShift, positions: positions, blocks: blocks)
     }
 }

@@ -12,15 +12,15 @@ public enum X86_64_v4Kernels {
                             scratch: scratch, packedB: packedB, rows: rows)
     }
 
-    /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:positions:blocks:)``
+    /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:outputShift:positions:blocks:)``
     /// with ``FusedLanes16``.
     public static func pointwise(input: UnsafePointer<Float>, inputs: Int, inputStride: Int, weights: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>?,
-                                 output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Range<Int>,
+                                 output: UnsafeMutablePointer<Float>, outputStride: Int, outputShift: Int, positions: Range<Int>,
                                  blocks: Range<Int>) {
         PointwiseKernels.convolve(FusedLanes16.self, input: input, inputs: inputs, inputStride: inputStride, weights: weights,
                                   bias: bias, relu: relu, residual: residual, output: output, outputStride: outputStride,
-                                  positions: positions, blocks: blocks)
+                                  outputShift: outputShift, positions: positions, blocks: blocks)
     }
 
     /// ``ElementwiseKernels/biasResidualActivation(_:into:count:bias:relu:residual:)``.

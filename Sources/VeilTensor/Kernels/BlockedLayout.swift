@@ -95,7 +95,7 @@ extension Convolution2D {
                     let dst = dst.baseAddress!
                     pointwise.runShared(input: src.baseAddress!, positions: outShape.positions,
                                         residual: shortcut.pointer(output: dst),
-                                        outputs: [(dst, 0..<pointwise.blocks, 0, epilogue.relu)])
+                                        outputs: [(dst, 0..<pointwise.blocks, epilogue.relu)])
                 }
             }
             if strided { pool.recycle(source) }
@@ -115,32 +115,27 @@ extension Convolution2D {
 extension BlockedPointwise {
     /// Runs the layer over `positions` positions on this runtime's threads. Each of
     /// `outputs` takes a range of the layer's output blocks, written from its own tensor's
-    /// block `first` on (two tensors for ``SiblingConvolutions``); all have `positions`
+    /// first block on (two tensors for ``SiblingConvolutions``); all have `positions`
     /// positions, as has the input.
     ///
     /// Large maps are shared by runs of positions, each worker taking every output channel
     /// of its positions, so that it reads only the input it wrote itself in the layer
     /// before; small maps, whose few positions would not go round, by output blocks.
     func runShared(input: UnsafePointer<Float>, positions: Int, residual: UnsafePointer<Float>?,
-                   outputs: [(tensor: UnsafeMutablePointer<Float>, blocks: Range<Int>, first: Int, relu: Bool)]) {
+                   outputs: [(tensor: UnsafeMutablePointer<Float>, blocks: Range<Int>, relu: Bool)]) {
         let stride = positions * BlockedChannels.width, workers = Runtime.current.threads
         let tiles = (positions + PointwiseKernels.positions - 1) / PointwiseKernels.positions
         let targets = outputs.map { UncheckedSendable($0) }, input = UncheckedSendable(input)
         let residual = residual.map(UncheckedSendable.init)
         func run(_ positions: Range<Int>, _ blocks: Range<Int>) {
             for target in targets {
-                let (tensor, range, first, relu) = target.value
+                let (tensor, range, relu) = target.value
                 let part = range.clamped(to: blocks)
                 guard !part.isEmpty else { continue }
-                // Block b of the layer is block b − range.lowerBound + first of its tensor.
-                let shift = (first - range.lowerBound) * stride
-                run(on: tensor + shift, residual: residual.map { $0.value + shift }, relu: relu, positions, part)
+                // Block b of the layer is block b − range.lowerBound of its tensor.
+                self.run(input: input.value, inputStride: stride, relu: relu, residual: residual?.value, output: tensor,
+                         outputStride: stride, outputShift: range.lowerBound, positions: positions, blocks: part)
             }
-        }
-        func run(on output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool, _ positions: Range<Int>,
-                 _ blocks: Range<Int>) {
-            self.run(input: input.value, inputStride: stride, relu: relu, residual: residual, output: output,
-                     outputStride: stride, positions: positions, blocks: blocks)
         }
         if tiles >= 16 * workers || workers == 1 {
             let runs = EvenRuns(count: positions, unit: PointwiseKernels.positions, parts: 4 * workers)

@@ -48,11 +48,12 @@ package struct BlockedPointwise: Sendable {
     package var blocks: Int { BlockedChannels.blocks(outputs) }
 
     /// Computes output blocks `blocks` at `positions`, on one thread; see
-    /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:positions:blocks:)``.
+    /// ``PointwiseKernels/convolve(_:input:inputs:inputStride:weights:bias:relu:residual:output:outputStride:outputShift:positions:blocks:)``.
+    /// Output block `b` is block `b − outputShift` of `output` (and of `residual`).
     package func run(input: UnsafePointer<Float>, inputStride: Int, relu: Bool, residual: UnsafePointer<Float>?,
-                     output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Range<Int>, blocks: Range<Int>,
-                     kernels: ComputeKernels = ComputeKernels.current) {
-        precondition(blocks.lowerBound >= 0 && blocks.upperBound <= self.blocks && positions.lowerBound >= 0
+                     output: UnsafeMutablePointer<Float>, outputStride: Int, outputShift: Int = 0, positions: Range<Int>,
+                     blocks: Range<Int>, kernels: ComputeKernels = ComputeKernels.current) {
+        precondition(blocks.lowerBound >= outputShift && outputShift >= 0 && blocks.upperBound <= self.blocks && positions.lowerBound >= 0
                         && inputStride >= positions.upperBound * BlockedChannels.width
                         && outputStride >= positions.upperBound * BlockedChannels.width,
                      "blocks \(blocks) of \(self.blocks), positions \(positions), strides \(inputStride) and \(outputStride)")
@@ -64,15 +65,18 @@ package struct BlockedPointwise: Sendable {
                 case .x86_64_v4:
                     X86_64_v4Kernels.pointwise(input: input, inputs: inputs, inputStride: inputStride, weights: w, bias: b,
                                                relu: relu, residual: residual, output: output, outputStride: outputStride,
+                                               outputShift: outputShift,
                                                positions: positions, blocks: blocks)
                 case .x86_64_v3:
                     X86_64_v3Kernels.pointwise(input: input, inputs: inputs, inputStride: inputStride, weights: w, bias: b,
                                                relu: relu, residual: residual, output: output, outputStride: outputStride,
+                                               outputShift: outputShift,
                                                positions: positions, blocks: blocks)
                 #endif
                 default:
                     PortableKernels.pointwise(input: input, inputs: inputs, inputStride: inputStride, weights: w, bias: b,
                                               relu: relu, residual: residual, output: output, outputStride: outputStride,
+                                               outputShift: outputShift,
                                               positions: positions, blocks: blocks)
                 }
             }

@@ -106,8 +106,8 @@ package struct SiblingConvolutions: Sendable {
             first.storage.withUnsafeMutableBufferPointer { a in
                 second.storage.withUnsafeMutableBufferPointer { b in
                     pointwise.runShared(input: src.baseAddress!, positions: whole.positions, residual: nil, outputs: [
-                        (a.baseAddress!, 0..<splitBlock, 0, activations.first == .relu),
-                        (b.baseAddress!, splitBlock..<pointwise.blocks, 0, activations.second == .relu),
+                        (a.baseAddress!, 0..<splitBlock, activations.first == .relu),
+                        (b.baseAddress!, splitBlock..<pointwise.blocks, activations.second == .relu),
                     ])
                 }
             }
