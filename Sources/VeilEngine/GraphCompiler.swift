@@ -301,9 +301,13 @@ struct GraphCompiler {
 
     /// The tensors that keep their channels in blocks (``Tensor/Shape/blocked``): those
     /// written by a layer that can write them so and read only by layers that can read
-    /// them so. In a ResNet that is everything from the stem's output to the global pool:
-    /// 1×1 convolutions then read their input where it lies, with no packed copy, and add
-    /// bias and shortcut in registers. Model outputs always keep planes.
+    /// them so. 1×1 convolutions then read their input where it lies, with no packed copy,
+    /// and add bias and shortcut in registers. Model outputs always keep planes.
+    ///
+    /// No conversions are inserted: one layer without a blocked kernel (a 3×3 convolution
+    /// at stride 2, or with fewer than 32 channels) keeps planes for every tensor connected
+    /// to it through blocked-capable layers. In open_nsfw every layer qualifies, and every
+    /// tensor from the stem's output to the global pool is blocked.
     private func blockedTensors(_ pending: [Pending], siblings: [Int: Int]) -> Set<String> {
         // Each tensor's size per image, as the layers will compute it; nil where they will fail.
         var sizes: [String: (height: Int, width: Int)] = [manifest.input.tensor: (manifest.input.height, manifest.input.width)]
@@ -340,14 +344,15 @@ struct GraphCompiler {
             if isStem(p) {
                 return ConvolutionThenMaxPool.computesDirectly(inputChannels: cin, outputChannels: cout, groups: groups, window: window)
             }
+            let runs = Convolution2D.runsBlocked(window: window, groups: groups, inputChannels: cin, outputChannels: cout,
+                                                 output: Tensor.Shape(channels: cout, batch: 1, height: size.height, width: size.width))
             if let other = partner[index] {
                 // A pair splits its blocks between the two outputs at the earlier's last channel.
                 let earlier = siblings[index] != nil ? index : other
                 guard case let .convolution(_, _, _, split, _, _) = pending[earlier].kind else { return false }
-                return split % BlockedChannels.width == 0
+                return runs && split % BlockedChannels.width == 0
             }
-            return Convolution2D.runsBlocked(window: window, groups: groups, inputChannels: cin, outputChannels: cout,
-                                             output: Tensor.Shape(channels: cout, batch: 1, height: size.height, width: size.width))
+            return runs
         }
         let outputs = Set(manifest.outputTensors)
         var producer: [String: Int] = [:], readers: [String: [Int]] = [:]

@@ -41,6 +41,11 @@ struct Step: Sendable {
     private func execute(_ slots: inout [Tensor?], pool: inout TensorPool, lastReader: (Int) -> Bool) throws -> Tensor {
         let x = slots[inputs[0]]!
         switch operation {
+        case .convolution, .convolutionThenMaxPool, .siblingConvolutions, .pooling: break
+        // The graph compiler gives these planes only; their loops index planes.
+        default: precondition(inputs.allSatisfy { !slots[$0]!.shape.blocked }, "\(name) reads channels in blocks")
+        }
+        switch operation {
         case .siblingConvolutions: preconditionFailure("two outputs: run by the caller")
         case .convolution(let conv):
             guard inputs.count > 1 else { return conv.forward(x, pool: &pool) }

@@ -36,7 +36,8 @@ package struct Tensor: Sendable, Equatable {
         package var width: Int
         /// Whether the channels are in blocks (``BlockedChannels``): for each block of 16
         /// channels, every position of every image, each with the block's channels side by
-        /// side, the last block padded with zeros. Otherwise `(C, N, H, W)`.
+        /// side, the last block padded to 16 with values that no kernel reads. Otherwise
+        /// `(C, N, H, W)`.
         package var blocked: Bool
 
         /// Creates a shape.

@@ -412,6 +412,48 @@ struct ModelLoadingTests {
         }
     }
 
+    /// Two padded 1×1 convolutions of the stem's output run as one product over planes: the
+    /// blocked kernel has no padding, so the pair, and the stem before it, keep planes
+    /// rather than fail to load.
+    @Test func paddedSiblingsKeepPlanes() throws {
+        func values(_ count: Int, _ seed: Int) -> [Float] { (0..<count).map { Float(($0 * (7 + seed)) % 17) / 34 - 0.24 } }
+        var tiny = TinyModel()
+        tiny.manifest.input = .init(tensor: "x", channels: 3, height: 16, width: 16)
+        tiny.tensors = [
+            "stem.weight": ([32, 3, 3, 3], values(864, 1)), "a.weight": ([32, 32, 1, 1], values(1024, 2)),
+            "b.weight": ([16, 32, 1, 1], values(512, 3)), "fc.weight": ([2, 48], values(96, 4)), "fc.bias": ([2], [0, 0.25]),
+        ]
+        tiny.manifest.graph = [
+            .init(name: "stem", op: .conv2d, inputs: ["x"], output: "st", attributes: .init(kernel: [3, 3], pad: [1, 1, 1, 1]),
+                  weights: ["weight": "stem.weight"]),
+            .init(name: "stem pool", op: .maxPool, inputs: ["st"], output: "s", attributes: .init(kernel: [2, 2], stride: [2, 2])),
+            .init(name: "a", op: .conv2d, inputs: ["s"], output: "a", attributes: .init(kernel: [1, 1], pad: [1, 1, 1, 1]),
+                  weights: ["weight": "a.weight"]),
+            .init(name: "b", op: .conv2d, inputs: ["s"], output: "b", attributes: .init(kernel: [1, 1], pad: [1, 1, 1, 1]),
+                  weights: ["weight": "b.weight"]),
+            .init(name: "pool a", op: .averagePool, inputs: ["a"], output: "ga", attributes: .init(kernel: [10, 10])),
+            .init(name: "pool b", op: .averagePool, inputs: ["b"], output: "gb", attributes: .init(kernel: [10, 10])),
+            .init(name: "cat", op: .concat, inputs: ["ga", "gb"], output: "g"),
+            .init(name: "fc", op: .fullyConnected, inputs: ["g"], output: "f", weights: ["weight": "fc.weight", "bias": "fc.bias"]),
+            .init(name: "softmax", op: .softmax, inputs: ["f"], output: "prob"),
+        ]
+        let model = try Model.load(manifestAt: try tiny.write(), runtime: Runtime(threads: 2))
+        var blocked: [String] = []
+        for step in model.steps {
+            switch step.operation {
+            case .convolution(let conv) where conv.blockedChannels: blocked.append(step.name)
+            case .convolutionThenMaxPool(let fused) where fused.blockedOutput: blocked.append(step.name)
+            case .siblingConvolutions(let pair) where pair.merged.blockedChannels: blocked.append(step.name)
+            default: break
+            }
+        }
+        #expect(model.steps.map(\.summary).contains("convolutions 1x1 s1 32→32 and →16"))
+        #expect(blocked.isEmpty, "\(blocked)")
+        let p = try model.run(Tensor(batchNCHW: [values(768, 5)], channels: 3, height: 16, width: 16))["prob"]!
+        let finite = p.storage.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
+
     /// Runs `model` on `runs` batches of `images` inputs each and checks every image's
     /// probability against `expected`, run after run (later runs reuse the activation
     /// storage of earlier ones).

@@ -23,8 +23,8 @@ struct BlockedPointwiseTests {
 
     /// Whole and partial tiles of six positions; channel counts below, at and past one block
     /// and not multiples of sixteen; an odd number of output blocks (a lone block on sixteen
-    /// lanes); depths of one, two and three chunks of 256 input channels, the chunk edges
-    /// inside no block and inside one; strided ranges of positions and blocks.
+    /// lanes); depths of one, two and three chunks of 256 input channels, the last chunk a
+    /// part of a block; strided ranges of positions and blocks.
     static let cases: [Case] = [
         Case(inputs: 16, outputs: 16, positions: 6),
         Case(inputs: 3, outputs: 5, positions: 1, relu: false),

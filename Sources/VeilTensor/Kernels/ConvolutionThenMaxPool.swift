@@ -27,6 +27,7 @@ package struct ConvolutionThenMaxPool: Sendable {
     /// Fuses `convolution` and `pooling`, which must be a max pooling.
     package init(_ convolution: Convolution2D, _ pooling: Pooling, blockedOutput: Bool = false) throws {
         guard pooling.kind == .max else { throw TensorShapeError("only a max pooling fuses into the convolution before it") }
+        guard !convolution.blockedChannels else { throw TensorShapeError("the fused stem reads planes of channels") }
         self.convolution = convolution
         self.pooling = pooling
         self.blockedOutput = blockedOutput
