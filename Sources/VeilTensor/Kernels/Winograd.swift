@@ -310,22 +310,18 @@ struct WinogradF43: Sendable {
         }
     }
 
-    /// ``transformOutput(_:stride:bias:relu:into:residual:_:y0:x0:)`` for four consecutive
-    /// tiles of one tile row, one per vector lane: their products are contiguous in `M`, and
-    /// each output row of the four is one run of 16 floats at `out`, of which the first
-    /// `columns` are written, in the first `rows` rows.
+    /// `Aᵀ m A` for one tile, lane by lane, `load(p)` giving position `p`'s products: the 16
+    /// outputs row by row. One body for both layouts (lanes are four tiles over planes,
+    /// sixteen channels over blocks), so that both round alike:
+    /// `y[r][c] = Σⱼ Aᵀ[c][j] (Σᵢ Aᵀ[r][i] m[i][j])`, for each column `j` the column transform
+    /// (6 → 4), then that column's share of each output row.
     @inline(__always)
-    static func transformOutput4(_ m: UnsafePointer<Float>, stride: Int, bias: Float, relu: Bool,
-                                 into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rowStride: Int,
-                                 rows: Int, columns: Int) {
-        @inline(__always) func load(_ p: Int) -> SIMD4<Float> {
-            UnsafeRawPointer(m + p * stride).loadUnaligned(as: SIMD4<Float>.self)
-        }
-        // y[r][c] = Σⱼ Aᵀ[c][j] (Σᵢ Aᵀ[r][i] m[i][j]); lanes are the four tiles.
-        var y00 = SIMD4<Float>.zero, y01 = SIMD4<Float>.zero, y02 = SIMD4<Float>.zero, y03 = SIMD4<Float>.zero
-        var y10 = SIMD4<Float>.zero, y11 = SIMD4<Float>.zero, y12 = SIMD4<Float>.zero, y13 = SIMD4<Float>.zero
-        var y20 = SIMD4<Float>.zero, y21 = SIMD4<Float>.zero, y22 = SIMD4<Float>.zero, y23 = SIMD4<Float>.zero
-        var y30 = SIMD4<Float>.zero, y31 = SIMD4<Float>.zero, y32 = SIMD4<Float>.zero, y33 = SIMD4<Float>.zero
+    static func inverse<V: SIMD>(_ load: (Int) -> V) -> (V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V)
+    where V.Scalar == Float {
+        var y00 = V(), y01 = V(), y02 = V(), y03 = V()
+        var y10 = V(), y11 = V(), y12 = V(), y13 = V()
+        var y20 = V(), y21 = V(), y22 = V(), y23 = V()
+        var y30 = V(), y31 = V(), y32 = V(), y33 = V()
         for j in 0..<6 {
             let m0 = load(j), m1 = load(6 + j), m2 = load(12 + j), m3 = load(18 + j), m4 = load(24 + j), m5 = load(30 + j)
             let t0 = m0 + m1 + m2 + m3 + m4
@@ -360,6 +356,22 @@ struct WinogradF43: Sendable {
                 y03 += t0; y13 += t1; y23 += t2; y33 += t3
             }
         }
+        return (y00, y01, y02, y03, y10, y11, y12, y13, y20, y21, y22, y23, y30, y31, y32, y33)
+    }
+
+    /// ``transformOutput(_:stride:bias:relu:into:residual:_:y0:x0:)`` for four consecutive
+    /// tiles of one tile row, one per vector lane: their products are contiguous in `M`, and
+    /// each output row of the four is one run of 16 floats at `out`, of which the first
+    /// `columns` are written, in the first `rows` rows.
+    @inline(__always)
+    static func transformOutput4(_ m: UnsafePointer<Float>, stride: Int, bias: Float, relu: Bool,
+                                 into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rowStride: Int,
+                                 rows: Int, columns: Int) {
+        @inline(__always) func load(_ p: Int) -> SIMD4<Float> {
+            UnsafeRawPointer(m + p * stride).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        // Lanes are the four tiles.
+        let y = Self.inverse(load)
         let b = SIMD4<Float>(repeating: bias)
         @inline(__always) func write(_ c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>, row: Int) {
             // Transpose (columns × tiles → tiles × columns): tile L's four outputs are contiguous.
@@ -380,10 +392,10 @@ struct WinogradF43: Sendable {
                 }
             }
         }
-        write(y00, y01, y02, y03, row: 0)
-        if rows > 1 { write(y10, y11, y12, y13, row: 1) }
-        if rows > 2 { write(y20, y21, y22, y23, row: 2) }
-        if rows > 3 { write(y30, y31, y32, y33, row: 3) }
+        write(y.0, y.1, y.2, y.3, row: 0)
+        if rows > 1 { write(y.4, y.5, y.6, y.7, row: 1) }
+        if rows > 2 { write(y.8, y.9, y.10, y.11, row: 2) }
+        if rows > 3 { write(y.12, y.13, y.14, y.15, row: 3) }
     }
 
     /// Reads the 36 products of one tile (`m[p * stride]`), writes `Aᵀ m A` plus bias,

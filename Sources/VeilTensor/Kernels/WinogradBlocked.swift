@@ -116,53 +116,17 @@ extension WinogradF43 {
     }
 
     /// `Aᵀ M A` for one tile and block of output channels, `M[p]` at `m + p · step`, plus
-    /// bias, shortcut and activation, written where the tile lies in the map: the planes
-    /// path's ``transformOutput4(_:stride:bias:relu:into:residual:rowStride:rows:columns:)``, lane by lane.
+    /// bias, shortcut and activation, written where the tile lies in the map
+    /// (``inverse(_:)``, as over planes).
     @inline(__always)
     static func transformOutput(_ m: UnsafePointer<Float>, step: Int, _ tiles: BlockedTiles, tile: Int, block: Int,
                                 bias: Lanes16, relu: Bool, into dst: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
         @inline(__always) func load(_ p: Int) -> Lanes16 { UnsafeRawPointer(m + p * step).loadUnaligned(as: Lanes16.self) }
-        var y00 = Lanes16.zero, y01 = Lanes16.zero, y02 = Lanes16.zero, y03 = Lanes16.zero
-        var y10 = Lanes16.zero, y11 = Lanes16.zero, y12 = Lanes16.zero, y13 = Lanes16.zero
-        var y20 = Lanes16.zero, y21 = Lanes16.zero, y22 = Lanes16.zero, y23 = Lanes16.zero
-        var y30 = Lanes16.zero, y31 = Lanes16.zero, y32 = Lanes16.zero, y33 = Lanes16.zero
-        for j in 0..<6 {
-            let m0 = load(j), m1 = load(6 + j), m2 = load(12 + j), m3 = load(18 + j), m4 = load(24 + j), m5 = load(30 + j)
-            let t0 = m0 + m1 + m2 + m3 + m4
-            let t1 = (m1 - m2) + 2 * (m3 - m4)
-            let t2 = (m1 + m2) + 4 * (m3 + m4)
-            let t3 = (m1 - m2) + 8 * (m3 - m4) + m5
-            switch j {
-            case 0:
-                y00 += t0; y10 += t1; y20 += t2; y30 += t3
-            case 1:
-                y00 += t0; y01 += t0; y02 += t0; y03 += t0
-                y10 += t1; y11 += t1; y12 += t1; y13 += t1
-                y20 += t2; y21 += t2; y22 += t2; y23 += t2
-                y30 += t3; y31 += t3; y32 += t3; y33 += t3
-            case 2:
-                y00 += t0; y01 -= t0; y02 += t0; y03 -= t0
-                y10 += t1; y11 -= t1; y12 += t1; y13 -= t1
-                y20 += t2; y21 -= t2; y22 += t2; y23 -= t2
-                y30 += t3; y31 -= t3; y32 += t3; y33 -= t3
-            case 3:
-                y00 += t0; y01 += 2 * t0; y02 += 4 * t0; y03 += 8 * t0
-                y10 += t1; y11 += 2 * t1; y12 += 4 * t1; y13 += 8 * t1
-                y20 += t2; y21 += 2 * t2; y22 += 4 * t2; y23 += 8 * t2
-                y30 += t3; y31 += 2 * t3; y32 += 4 * t3; y33 += 8 * t3
-            case 4:
-                y00 += t0; y01 -= 2 * t0; y02 += 4 * t0; y03 -= 8 * t0
-                y10 += t1; y11 -= 2 * t1; y12 += 4 * t1; y13 -= 8 * t1
-                y20 += t2; y21 -= 2 * t2; y22 += 4 * t2; y23 -= 8 * t2
-                y30 += t3; y31 -= 2 * t3; y32 += 4 * t3; y33 -= 8 * t3
-            default:
-                y03 += t0; y13 += t1; y23 += t2; y33 += t3
-            }
-        }
-        tiles.write(y00, y01, y02, y03, row: 0, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
-        tiles.write(y10, y11, y12, y13, row: 1, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
-        tiles.write(y20, y21, y22, y23, row: 2, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
-        tiles.write(y30, y31, y32, y33, row: 3, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        let y = inverse(load)
+        tiles.write(y.0, y.1, y.2, y.3, row: 0, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        tiles.write(y.4, y.5, y.6, y.7, row: 1, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        tiles.write(y.8, y.9, y.10, y.11, row: 2, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
+        tiles.write(y.12, y.13, y.14, y.15, row: 3, tile: tile, block: block, bias: bias, relu: relu, into: dst, residual: residual)
     }
 }
 
