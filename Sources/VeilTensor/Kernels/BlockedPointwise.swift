@@ -53,8 +53,8 @@ package struct BlockedPointwise: Sendable {
     package func run(input: UnsafePointer<Float>, inputStride: Int, relu: Bool, residual: UnsafePointer<Float>?,
                      output: UnsafeMutablePointer<Float>, outputStride: Int, outputShift: Int = 0, positions: Range<Int>,
                      blocks: Range<Int>, kernels: ComputeKernels = ComputeKernels.current) {
-        precondition(blocks.lowerBound >= outputShift && outputShift >= 0 && blocks.upperBound <= self.blocks && positions.lowerBound >= 0
-                        && inputStride >= positions.upperBound * BlockedChannels.width
+        precondition(outputShift >= 0 && blocks.lowerBound >= outputShift && blocks.upperBound <= self.blocks
+                        && positions.lowerBound >= 0 && inputStride >= positions.upperBound * BlockedChannels.width
                         && outputStride >= positions.upperBound * BlockedChannels.width,
                      "blocks \(blocks) of \(self.blocks), positions \(positions), strides \(inputStride) and \(outputStride)")
         packed.withUnsafeBufferPointer { w in
@@ -65,19 +65,16 @@ package struct BlockedPointwise: Sendable {
                 case .x86_64_v4:
                     X86_64_v4Kernels.pointwise(input: input, inputs: inputs, inputStride: inputStride, weights: w, bias: b,
                                                relu: relu, residual: residual, output: output, outputStride: outputStride,
-                                               outputShift: outputShift,
-                                               positions: positions, blocks: blocks)
+                                               outputShift: outputShift, positions: positions, blocks: blocks)
                 case .x86_64_v3:
                     X86_64_v3Kernels.pointwise(input: input, inputs: inputs, inputStride: inputStride, weights: w, bias: b,
                                                relu: relu, residual: residual, output: output, outputStride: outputStride,
-                                               outputShift: outputShift,
-                                               positions: positions, blocks: blocks)
+                                               outputShift: outputShift, positions: positions, blocks: blocks)
                 #endif
                 default:
                     PortableKernels.pointwise(input: input, inputs: inputs, inputStride: inputStride, weights: w, bias: b,
                                               relu: relu, residual: residual, output: output, outputStride: outputStride,
-                                               outputShift: outputShift,
-                                              positions: positions, blocks: blocks)
+                                              outputShift: outputShift, positions: positions, blocks: blocks)
                 }
             }
         }

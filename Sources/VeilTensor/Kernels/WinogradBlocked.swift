@@ -1,17 +1,21 @@
 import VeilKernels
 
-/// Winograd's forms over tensors with blocked channels (``BlockedChannels``).
-///
-/// The same three steps as over planes, with sixteen channels in the lanes instead of four
-/// tiles: a tile's input patch is 36 (or 16) loads of a block's channels, transformed lane
-/// by lane; the transformed input of position `p` is itself a blocked tensor whose
-/// positions are the tiles, so the products `M[p] = U[p] · V[p]` are 1×1 convolutions
-/// (``BlockedPointwise``); and the output transform writes each output position's sixteen
-/// channels at once. Every lane does the planes path's operations in its order, and the
-/// products sum as ``PackedGemm`` does, so both layouts give the same bits.
+// Winograd's forms over tensors with blocked channels (``BlockedChannels``).
+//
+// The same three steps as over planes, with sixteen channels in the lanes instead of four
+// tiles: a tile's input patch is 36 (or 16) loads of a block's channels, transformed lane
+// by lane; the transformed input of position `p` is itself a blocked tensor whose
+// positions are the tiles, so the products `M[p] = U[p] · V[p]` are 1×1 convolutions
+// (``BlockedPointwise``); and the output transform writes each output position's sixteen
+// channels at once. Every lane does the planes path's operations in its order, and the
+// products sum as ``PackedGemm`` does, so both layouts give the same bits.
+
+/// One block of channels at one position.
 typealias Lanes16 = SIMD16<Float>
 
 extension WinogradF43 {
+    /// ``forward(_:_:padTop:padLeft:into:_:epilogue:residual:)`` over blocked channels, with
+    /// the same two schedules.
     func forwardBlocked(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
                         into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
                         epilogue: Epilogue, residual: UnsafePointer<Float>?) {
@@ -27,7 +31,10 @@ extension WinogradF43 {
             defer { v.deallocate(); m.deallocate() }
             Runtime.current.share(inBlocks) { items in
                 while let block = items.next() {
-                    for t in 0..<count { Self.transformInput(src, tiles, tile: t, block: block, into: v + block * stride + t * 16, step: inBlocks * stride) }
+                    for t in 0..<count {
+                        Self.transformInput(src, tiles, tile: t, block: block, into: v + block * stride + t * 16,
+                                            step: inBlocks * stride)
+                    }
                 }
             }
             Runtime.current.share(36) { items in
@@ -131,6 +138,7 @@ extension WinogradF43 {
 }
 
 extension WinogradF23 {
+    /// ``forward(_:_:padTop:padLeft:into:_:epilogue:residual:)`` over blocked channels.
     func forwardBlocked(_ src: UnsafePointer<Float>, _ inShape: Tensor.Shape, padTop: Int, padLeft: Int,
                         into dst: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape,
                         epilogue: Epilogue, residual: UnsafePointer<Float>?) {
