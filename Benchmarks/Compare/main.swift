@@ -550,17 +550,11 @@ if what == "pointwise" {
     let shortcut = arguments.contains("shortcut")
     let residual = shortcut ? Tensor(shape: outShape, storage: [Float](repeating: 1, count: outShape.count)) : nil
     let layer = BlockedPointwise(weights: weights, bias: bias, outputs: cout, inputs: cin)
+    var pool = TensorPool()
     let positions = batch * size * size, width = BlockedChannels.width, stride = positions * width
-    var blocked = [Float](repeating: 0, count: BlockedChannels.blocks(cin) * stride)
-    for c in 0..<cin {
-        for q in 0..<positions {
-            let at: Int = (c / width) * stride + q * width + c % width
-            blocked[at] = planes[c * positions + q]
-        }
-    }
+    let blocked = ChannelBlocks.blocked(input, pool: &pool).storage
     let blockedResidual = [Float](repeating: 1, count: layer.blocks * stride)
     var output = [Float](repeating: 0, count: layer.blocks * stride)
-    var pool = TensorPool()
     var planesTimes: [Double] = [], blockedTimes: [Double] = []
     for _ in 0..<runs {
         planesTimes.append(medianSeconds(runs: 1, warmup: 0) {

@@ -157,23 +157,15 @@ package struct Pooling: Sendable {
                     let lanes = min(width, inShape.channels - block * width)
                     for n in 0..<inShape.batch {
                         let image = src + (block * inShape.positions + n * inShape.plane) * width
-                        for oy in 0..<outShape.height {
-                            let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
-                                            size: inShape.height, padAfter: window.padBottom)
-                            for ox in 0..<outShape.width {
-                                let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
-                                                size: inShape.width, padAfter: window.padRight)
-                                var sum = SIMD16<Float>()
-                                for y in rows.lo..<max(rows.lo, rows.hi) {
-                                    for x in cols.lo..<max(cols.lo, cols.hi) {
-                                        sum += UnsafeRawPointer(image + (y * inShape.width + x) * width).loadUnaligned(as: SIMD16<Float>.self)
-                                    }
-                                }
-                                let mean = sum / Float(rows.full * cols.full)
-                                for l in 0..<lanes {
-                                    dst[((block * width + l) * outShape.batch + n) * outShape.plane + oy * outShape.width + ox] = mean[l]
+                        averageWindows(inShape, outShape) { o, rows, columns, count in
+                            var sum = SIMD16<Float>()
+                            for y in rows {
+                                for x in columns {
+                                    sum += UnsafeRawPointer(image + (y * inShape.width + x) * width).loadUnaligned(as: SIMD16<Float>.self)
                                 }
                             }
+                            let mean = sum / count
+                            for l in 0..<lanes { dst[((block * width + l) * outShape.batch + n) * outShape.plane + o] = mean[l] }
                         }
                     }
                 }
@@ -183,18 +175,30 @@ package struct Pooling: Sendable {
 
     private func averagePlane(_ inPlane: UnsafePointer<Float>, _ inShape: Tensor.Shape,
                               _ outPlane: UnsafeMutablePointer<Float>, _ outShape: Tensor.Shape) {
+        averageWindows(inShape, outShape) { o, rows, columns, count in
+            var sum: Float = 0
+            for y in rows {
+                let row = inPlane + y * inShape.width
+                for x in columns { sum += row[x] }
+            }
+            outPlane[o] = sum / count
+        }
+    }
+
+    /// For each output position of an average pooling (its offset in the output plane): the
+    /// input rows and columns its window covers, and what the sum is divided by (padding
+    /// counted). Shared by both layouts, so that they sum and divide alike.
+    @inline(__always)
+    private func averageWindows(_ inShape: Tensor.Shape, _ outShape: Tensor.Shape,
+                                _ body: (_ output: Int, _ rows: Range<Int>, _ columns: Range<Int>, _ count: Float) -> Void) {
         for oy in 0..<outShape.height {
             let rows = span(oy, stride: window.strideY, pad: window.padTop, kernel: window.kernelHeight,
                             size: inShape.height, padAfter: window.padBottom)
             for ox in 0..<outShape.width {
                 let cols = span(ox, stride: window.strideX, pad: window.padLeft, kernel: window.kernelWidth,
                                 size: inShape.width, padAfter: window.padRight)
-                var sum: Float = 0
-                for y in rows.lo..<max(rows.lo, rows.hi) {
-                    let row = inPlane + y * inShape.width
-                    for x in cols.lo..<max(cols.lo, cols.hi) { sum += row[x] }
-                }
-                outPlane[oy * outShape.width + ox] = sum / Float(rows.full * cols.full)
+                body(oy * outShape.width + ox, rows.lo..<max(rows.lo, rows.hi), cols.lo..<max(cols.lo, cols.hi),
+                     Float(rows.full * cols.full))
             }
         }
     }
